@@ -1,0 +1,5 @@
+#include "common/version.hpp"
+
+namespace aigw {
+const char* version() { return AIGW_VERSION; }
+}  // namespace aigw

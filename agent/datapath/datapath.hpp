@@ -1,0 +1,99 @@
+// The datapath facade: loads the XDP programs (libbpf skeletons) with their
+// maps pinned under a pin path, attaches them to interfaces, and programs
+// the maps from the configuration, writing only what changed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <aigw/abi.h>
+
+#include "config/model.hpp"
+
+namespace aigw {
+
+struct DatapathError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// What the datapath needs to know about a kernel interface.
+struct LinkInfo {
+  int ifindex = 0;
+  uint32_t mtu = 0;
+  uint32_t addr4_be = 0;       // first IPv4 address (network order), 0 = none
+  std::array<uint8_t, 16> addr6{};  // first global IPv6 address, zero = none
+};
+
+// Resolves interface names in the agent's network namespace.
+class LinkResolver {
+ public:
+  virtual ~LinkResolver() = default;
+  virtual std::optional<LinkInfo> resolve(const std::string& ifname) const = 0;
+};
+
+enum class Prog { Headend, Endpoint };
+
+// Counters summed over CPUs.
+struct Counters {
+  aigw_ctr rx{}, encap{}, decap{}, fwd{}, pass{}, drop{}, tx{};
+};
+
+struct Stats {
+  std::map<uint16_t, Counters> by_slot;  // interface counter slot -> counters
+  std::vector<aigw_ctr> drops;           // indexed by enum aigw_drop_reason
+  std::vector<aigw_ctr> events;          // indexed by enum aigw_event
+};
+
+// A change the apply step could not make; the maps keep their previous
+// contents for that object.
+struct ApplyError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Datapath {
+ public:
+  // Opens both skeletons with max_entries from `sizes`, pins (or reuses) the
+  // maps under pin_path, and loads. Throws DatapathError with context.
+  Datapath(const DatapathSettings& settings, const std::string& pin_path);
+  ~Datapath();
+  Datapath(const Datapath&) = delete;
+  Datapath& operator=(const Datapath&) = delete;
+
+  int prog_fd(Prog p) const;
+
+  // Make the maps hold `next` (interfaces, policies, SIDs). Entries of
+  // objects that did not change are not touched (no packet of an unchanged
+  // policy sees a transient state). Throws ApplyError before writing anything
+  // when `next` cannot be represented (unknown interface, full map...).
+  void apply(const Config& next, const LinkResolver& links);
+
+  // Attach the program for `role` to ifindex (XDP_FLAGS_UPDATE_IF_NOEXIST:
+  // never silently replaces a foreign program). Detach removes only ours.
+  void attach(int ifindex, IfRole role, XdpMode mode);
+  void detach(int ifindex);
+  void detach_all();
+  std::vector<int> attached() const;
+
+  Stats read_stats() const;
+  // Counter slot of a configured interface, if it has one.
+  std::optional<uint16_t> slot_of(const std::string& ifname) const;
+  // Policy slot of a configured policy, if it has one.
+  std::optional<uint32_t> policy_slot(const std::string& name) const;
+
+  // Remove the pins (used by tests and `aigwd --unpin`).
+  static void unpin_all(const std::string& pin_path);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Pure encoding helpers (unit-tested): the prebuilt outer headers of a policy.
+aigw_policy encode_policy(const Policy& p, const DatapathSettings& dp, uint32_t id);
+
+}  // namespace aigw

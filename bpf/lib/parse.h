@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Packet parsing: Ethernet (+ one 802.1Q/802.1ad tag), IPv4, IPv6 with a
+ * bounded extension-header walk, and the TCP/UDP/ICMP header. Every
+ * malformation maps to a named drop reason (enum aigw_drop_reason). */
+#ifndef AIGW_BPF_PARSE_H
+#define AIGW_BPF_PARSE_H
+
+#include "lib/common.h"
+
+struct aigw_pkt {
+	__u16 l3_proto;  /* ETH_P_IP, ETH_P_IPV6, or another EtherType (host order) */
+	__u16 vlan;      /* VID of the 802.1Q tag, 0 if untagged */
+	__u16 l3_off;    /* offset of the IP header from data */
+	__u16 l4_off;    /* offset of the upper-layer header, 0 if none was reached */
+	__u16 srh_off;   /* offset of the first SRH (IPv6), 0 if none */
+	__u16 l3_len;    /* IP total length (header + payload) as the header says */
+	__u8 l4_proto;   /* upper-layer protocol after the extension headers */
+	__u8 is_frag;    /* IPv4/IPv6 fragment (l4 header only present when first) */
+	__u16 sport;     /* network order, 0 unless TCP/UDP */
+	__u16 dport;
+	__u8 tcp_flags;  /* TCP flags byte, 0 unless TCP */
+	__u8 pad;
+};
+
+static __always_inline int aigw_parse_l4(void *data, void *data_end, struct aigw_pkt *p, __u32 off)
+{
+	p->l4_off = off;
+	if (p->l4_proto == NEXTHDR_TCP) {
+		struct tcphdr *th = data + off;
+
+		if ((void *)(th + 1) > data_end)
+			return AIGW_DROP_TRUNC_L4;
+		if (th->doff < 5 || data + off + th->doff * 4 > data_end)
+			return AIGW_DROP_TRUNC_L4;
+		p->sport = th->source;
+		p->dport = th->dest;
+		p->tcp_flags = ((__u8 *)th)[13];
+	} else if (p->l4_proto == NEXTHDR_UDP) {
+		struct udphdr *uh = data + off;
+
+		if ((void *)(uh + 1) > data_end)
+			return AIGW_DROP_TRUNC_L4;
+		p->sport = uh->source;
+		p->dport = uh->dest;
+	} else if (p->l4_proto == IPPROTO_ICMP_ || p->l4_proto == NEXTHDR_ICMPV6) {
+		if (data + off + 8 > data_end)
+			return AIGW_DROP_TRUNC_L4;
+	}
+	return 0;
+}
+
+static __always_inline int aigw_parse_ipv4(void *data, void *data_end, struct aigw_pkt *p)
+{
+	struct iphdr *ip = data + p->l3_off;
+	__u32 hlen;
+
+	if ((void *)(ip + 1) > data_end)
+		return AIGW_DROP_TRUNC_IPV4;
+	hlen = ip->ihl * 4;
+	if (ip->version != 4 || hlen < IPV4_HLEN)
+		return AIGW_DROP_BAD_IPV4;
+	if ((void *)ip + hlen > data_end)
+		return AIGW_DROP_TRUNC_IPV4;
+	p->l3_len = bpf_ntohs(ip->tot_len);
+	if (p->l3_len < hlen || (void *)ip + p->l3_len > data_end)
+		return AIGW_DROP_BAD_IPV4;
+	p->l4_proto = ip->protocol;
+	if (ip->frag_off & bpf_htons(IPV4_MF | IPV4_FRAG_OFFSET)) {
+		p->is_frag = 1;
+		if (ip->frag_off & bpf_htons(IPV4_FRAG_OFFSET))
+			return 0; /* not the first fragment: no upper-layer header */
+	}
+	return aigw_parse_l4(data, data_end, p, p->l3_off + hlen);
+}
+
+/* Walk at most AIGW_MAX_EXT_HDRS extension headers. Records the first SRH. */
+static __always_inline int aigw_parse_ipv6(void *data, void *data_end, struct aigw_pkt *p)
+{
+	struct ipv6hdr *ip6 = data + p->l3_off;
+	__u32 off;
+	__u8 nh;
+
+	if ((void *)(ip6 + 1) > data_end)
+		return AIGW_DROP_TRUNC_IPV6;
+	if (ip6->version != 6)
+		return AIGW_DROP_BAD_IPV6;
+	p->l3_len = AIGW_IPV6_HDR_LEN + bpf_ntohs(ip6->payload_len);
+	if ((void *)ip6 + p->l3_len > data_end)
+		return AIGW_DROP_BAD_IPV6;
+	nh = ip6->nexthdr;
+	off = p->l3_off + AIGW_IPV6_HDR_LEN;
+
+#pragma unroll
+	for (int i = 0; i < AIGW_MAX_EXT_HDRS; i++) {
+		__u8 *eh = data + off;
+		__u32 len;
+
+		switch (nh) {
+		case NEXTHDR_HOP:
+		case NEXTHDR_ROUTING:
+		case NEXTHDR_DEST:
+			if ((void *)(eh + 2) > data_end)
+				return AIGW_DROP_TRUNC_EXTHDR;
+			len = ((__u32)eh[1] + 1) * 8;
+			if (nh == NEXTHDR_ROUTING && eh + 3 <= (__u8 *)data_end &&
+			    eh[2] == IPV6_SRCRT_TYPE_4 && !p->srh_off)
+				p->srh_off = off;
+			break;
+		case NEXTHDR_FRAGMENT:
+			if ((void *)(eh + 8) > data_end)
+				return AIGW_DROP_TRUNC_EXTHDR;
+			len = 8;
+			p->is_frag = 1;
+			if (*(__be16 *)(eh + 2) & bpf_htons(0xfff8)) {
+				/* not the first fragment: stop at the fragment header */
+				p->l4_proto = eh[0];
+				return 0;
+			}
+			break;
+		case NEXTHDR_AUTH:
+			if ((void *)(eh + 2) > data_end)
+				return AIGW_DROP_TRUNC_EXTHDR;
+			len = ((__u32)eh[1] + 2) * 4;
+			break;
+		default:
+			p->l4_proto = nh;
+			return aigw_parse_l4(data, data_end, p, off);
+		}
+		if (data + off + len > data_end)
+			return AIGW_DROP_TRUNC_EXTHDR;
+		nh = eh[0];
+		off += len;
+		if (off > 0xffff)
+			return AIGW_DROP_TRUNC_EXTHDR;
+	}
+	/* Too many extension headers to walk: decide only if we still needed one. */
+	if (nh == NEXTHDR_HOP || nh == NEXTHDR_ROUTING || nh == NEXTHDR_DEST ||
+	    nh == NEXTHDR_FRAGMENT || nh == NEXTHDR_AUTH)
+		return AIGW_DROP_EXTHDR_CHAIN;
+	p->l4_proto = nh;
+	return aigw_parse_l4(data, data_end, p, off);
+}
+
+/* Parse Ethernet and an optional VLAN tag; then IPv4/IPv6 if present.
+ * Returns 0 or a drop reason. Non-IP frames return 0 with l3_proto set. */
+static __always_inline int aigw_parse(struct xdp_md *ctx, struct aigw_pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	__u16 proto;
+
+	__builtin_memset(p, 0, sizeof(*p));
+	if ((void *)(eth + 1) > data_end)
+		return AIGW_DROP_TRUNC_ETH;
+	proto = bpf_ntohs(eth->h_proto);
+	p->l3_off = ETH_HLEN;
+	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {
+		struct vlan_hdr *vh = data + ETH_HLEN;
+
+		if ((void *)(vh + 1) > data_end)
+			return AIGW_DROP_TRUNC_VLAN;
+		p->vlan = bpf_ntohs(vh->h_vlan_TCI) & VLAN_VID_MASK;
+		proto = bpf_ntohs(vh->h_vlan_encapsulated_proto);
+		p->l3_off += VLAN_HLEN;
+	}
+	p->l3_proto = proto;
+	if (proto == ETH_P_IP)
+		return aigw_parse_ipv4(data, data_end, p);
+	if (proto == ETH_P_IPV6)
+		return aigw_parse_ipv6(data, data_end, p);
+	return 0;
+}
+
+#endif
