@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 
 #include <aigw/abi.h>
 
+#include "common/log.hpp"
 #include "config/model.hpp"
 
 namespace aigw {
@@ -59,7 +61,9 @@ class Datapath {
  public:
   // Opens both skeletons with max_entries from `sizes`, pins (or reuses) the
   // maps under pin_path, and loads. Throws DatapathError with context.
-  Datapath(const DatapathSettings& settings, const std::string& pin_path);
+  // Warnings (a stale pin replaced...) go to `log` when given.
+  Datapath(const DatapathSettings& settings, const std::string& pin_path,
+           const Logger* log = nullptr);
   ~Datapath();
   Datapath(const Datapath&) = delete;
   Datapath& operator=(const Datapath&) = delete;

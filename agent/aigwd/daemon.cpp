@@ -1,0 +1,331 @@
+#include "aigwd/daemon.hpp"
+
+#include <csignal>
+#include <ctime>
+#include <set>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "common/version.hpp"
+#include "config/diff.hpp"
+#include "config/parse.hpp"
+#include "config/serialize.hpp"
+
+namespace aigw {
+namespace {
+
+std::string now_iso() {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)));
+}
+
+std::string join_errors(const std::vector<ConfigError>& errs) {
+  std::string out;
+  for (const auto& e : errs) {
+    if (!out.empty()) out += "; ";
+    out += e.str();
+  }
+  return out;
+}
+
+nlohmann::json ctr_json(const aigw_ctr& c) { return {{"packets", c.packets}, {"bytes", c.bytes}}; }
+
+const nlohmann::json& arg(const nlohmann::json& args, const char* key) {
+  if (!args.is_object() || !args.contains(key)) throw ControlError(fmt::format("missing argument '{}'", key));
+  return args.at(key);
+}
+
+std::string arg_str(const nlohmann::json& args, const char* key) {
+  const auto& v = arg(args, key);
+  if (!v.is_string()) throw ControlError(fmt::format("argument '{}' must be a string", key));
+  return v.get<std::string>();
+}
+
+}  // namespace
+
+Daemon::Daemon(std::string config_path, Config initial, Logger& log)
+    : config_path_(std::move(config_path)),
+      running_(std::move(initial)),
+      log_(log),
+      started_(std::chrono::steady_clock::now()),
+      signals_(io_) {
+  last_reload_.time = now_iso();
+}
+
+Daemon::~Daemon() {
+  if (dp_) dp_->detach_all();
+}
+
+void Daemon::start() {
+  const auto& a = running_.agent;
+  links_ = std::make_unique<NetlinkLinks>();
+  dp_ = std::make_unique<Datapath>(running_.datapath, a.pin_path, &log_);
+  log_.info("datapath loaded, maps pinned under {}", a.pin_path);
+  try {
+    dp_->apply(running_, *links_);
+  } catch (const ApplyError& e) {
+    throw std::runtime_error(fmt::format("cannot apply {}: {}", config_path_, e.what()));
+  }
+  reconcile_attachments(running_);
+  server_ = std::make_unique<ControlServer>(
+      io_, a.socket, a.socket_mode,
+      [this](const std::string& cmd, const nlohmann::json& args) { return handle(cmd, args); });
+  log_.info("aigwd {} running: {} interfaces, {} policies, {} SIDs; control socket {}", version(),
+            running_.interfaces.size(), running_.policies.size(), running_.sids.size(), a.socket);
+}
+
+void Daemon::wait_signals() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      try {
+        log_.info("SIGHUP: {}", reload("SIGHUP"));
+      } catch (const std::exception& e) {
+        log_.error("SIGHUP: reload refused, running configuration kept: {}", e.what());
+      }
+      wait_signals();
+      return;
+    }
+    log_.info("signal {}: shutting down", sig);
+    io_.stop();
+  });
+}
+
+void Daemon::run() {
+  signals_.add(SIGHUP);
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  wait_signals();
+  io_.run();
+  server_.reset();
+  if (dp_) dp_->detach_all();
+  log_.info("detached; maps stay pinned under {} (counters survive a restart)",
+            running_.agent.pin_path);
+}
+
+// Attach one program per kernel interface; a port with VLAN entries is one
+// attachment. Changed role or mode re-attaches (atomic replace of our own).
+void Daemon::reconcile_attachments(const Config& next) {
+  std::map<int, std::pair<IfRole, XdpMode>> want;
+  std::map<int, std::string> names;
+  for (const auto& i : next.interfaces) {
+    auto li = links_->resolve(i.name);
+    if (!li) throw std::runtime_error(fmt::format("interface {} not found", i.name));
+    XdpMode mode = i.xdp_mode.value_or(next.datapath.xdp_mode);
+    auto [it, fresh] = want.emplace(li->ifindex, std::make_pair(i.role, mode));
+    if (!fresh && it->second != std::make_pair(i.role, mode))
+      throw std::runtime_error(
+          fmt::format("interface {}: VLAN entries of one port must share role and xdp_mode", i.name));
+    names[li->ifindex] = i.name;
+  }
+  for (int ifindex : dp_->attached())
+    if (!want.count(ifindex)) {
+      dp_->detach(ifindex);
+      log_.info("detached from ifindex {}", ifindex);
+    }
+  for (const auto& [ifindex, rm] : want) {
+    const auto& [role, mode] = rm;
+    bool was = false;
+    for (int a : dp_->attached()) was = was || a == ifindex;
+    if (was && running_attach_.count(ifindex) && running_attach_[ifindex] == rm) continue;
+    if (mode == XdpMode::Generic)
+      log_.warn("{}: attaching in generic (skb) XDP mode: for testing, not for production speed",
+                names[ifindex]);
+    dp_->attach(ifindex, role, mode);
+    running_attach_[ifindex] = rm;
+    log_.info("{}: {} program attached ({} mode)", names[ifindex],
+              role == IfRole::Customer ? "headend" : "endpoint", to_string(mode));
+  }
+  for (auto it = running_attach_.begin(); it != running_attach_.end();)
+    it = want.count(it->first) ? std::next(it) : running_attach_.erase(it);
+}
+
+void Daemon::commit(Config next, const std::string& what) {
+  auto errs = validate(next, what);
+  if (!errs.empty()) throw ControlError(join_errors(errs));
+  ConfigDiff d = diff(running_, next);
+  if (d.restart_needed) throw ControlError(fmt::format("{}: {}", what, d.restart_reason));
+  // Interfaces must exist before anything is written.
+  for (const auto& i : next.interfaces)
+    if (!links_->resolve(i.name)) throw ControlError(fmt::format("interface {} not found", i.name));
+  try {
+    dp_->apply(next, *links_);
+    reconcile_attachments(next);
+  } catch (const std::exception& e) {
+    // Put back the running state (apply writes only differences).
+    try {
+      dp_->apply(running_, *links_);
+      reconcile_attachments(running_);
+    } catch (const std::exception& e2) {
+      log_.error("restoring the running configuration failed: {}", e2.what());
+    }
+    throw ControlError(e.what());
+  }
+  running_ = std::move(next);
+  log_.info("{}: applied ({})", what, d.empty() ? "no change" : d.summary());
+}
+
+std::string Daemon::reload(const std::string& trigger) {
+  last_reload_.time = now_iso();
+  auto loaded = load_config_file(config_path_);
+  if (auto* errs = std::get_if<std::vector<ConfigError>>(&loaded)) {
+    for (const auto& e : *errs) log_.error("{}", e.str());
+    last_reload_.ok = false;
+    last_reload_.message = join_errors(*errs);
+    throw ControlError(fmt::format("{} rejected, running configuration kept: {}", config_path_,
+                                   last_reload_.message));
+  }
+  Config next = std::get<Config>(std::move(loaded));
+  ConfigDiff d = diff(running_, next);
+  try {
+    commit(std::move(next), config_path_);
+  } catch (const ControlError& e) {
+    last_reload_.ok = false;
+    last_reload_.message = e.what();
+    throw ControlError(fmt::format("reload ({}) refused, running configuration kept: {}", trigger,
+                                   e.what()));
+  }
+  if (auto l = log_level_from_string(running_.agent.log_level)) log_.set_level(*l);
+  last_reload_.ok = true;
+  last_reload_.message = d.empty() ? "no change" : d.summary();
+  return last_reload_.message;
+}
+
+nlohmann::json Daemon::status() const {
+  auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                             started_);
+  return {{"version", version()},
+          {"uptime_s", up.count()},
+          {"config_file", config_path_},
+          {"pin_path", running_.agent.pin_path},
+          {"socket", running_.agent.socket},
+          {"interfaces", running_.interfaces.size()},
+          {"policies", running_.policies.size()},
+          {"sids", running_.sids.size()},
+          {"last_reload",
+           {{"time", last_reload_.time}, {"ok", last_reload_.ok}, {"message", last_reload_.message}}}};
+}
+
+nlohmann::json Daemon::interfaces() const {
+  nlohmann::json out = nlohmann::json::array();
+  std::set<int> att;
+  for (int a : dp_->attached()) att.insert(a);
+  for (const auto& i : running_.interfaces) {
+    auto li = links_->resolve(i.name);
+    nlohmann::json j = {{"name", i.name},
+                        {"ifindex", li ? li->ifindex : 0},
+                        {"role", to_string(i.role)},
+                        {"vrf", i.vrf},
+                        {"xdp_mode", to_string(i.xdp_mode.value_or(running_.datapath.xdp_mode))},
+                        {"attached", li && att.count(li->ifindex) > 0},
+                        {"mtu", li ? li->mtu : 0},
+                        {"slot", dp_->slot_of(interface_key(i)).value_or(0)}};
+    if (i.vlan) j["vlan"] = *i.vlan;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+nlohmann::json Daemon::stats() const {
+  Stats s = dp_->read_stats();
+  nlohmann::json ifs = nlohmann::json::array();
+  for (const auto& i : running_.interfaces) {
+    auto slot = dp_->slot_of(interface_key(i));
+    if (!slot) continue;
+    Counters c{};
+    if (auto it = s.by_slot.find(*slot); it != s.by_slot.end()) c = it->second;
+    ifs.push_back({{"name", interface_key(i)},
+                   {"slot", *slot},
+                   {"rx", ctr_json(c.rx)},
+                   {"encap", ctr_json(c.encap)},
+                   {"decap", ctr_json(c.decap)},
+                   {"fwd", ctr_json(c.fwd)},
+                   {"pass", ctr_json(c.pass)},
+                   {"drop", ctr_json(c.drop)},
+                   {"tx", ctr_json(c.tx)}});
+  }
+  nlohmann::json drops = nlohmann::json::array(), events = nlohmann::json::array();
+  for (unsigned r = 1; r < s.drops.size(); ++r)
+    drops.push_back({{"reason", aigw_drop_reason_name(r)},
+                     {"packets", s.drops[r].packets},
+                     {"bytes", s.drops[r].bytes}});
+  for (unsigned e = 1; e < s.events.size(); ++e)
+    events.push_back({{"event", aigw_event_name(e)},
+                      {"packets", s.events[e].packets},
+                      {"bytes", s.events[e].bytes}});
+  return {{"interfaces", ifs}, {"drops", drops}, {"events", events}};
+}
+
+nlohmann::json Daemon::handle(const std::string& c, const nlohmann::json& args) {
+  if (c == cmd::kStatus) return status();
+  if (c == cmd::kInterfaceShow) return interfaces();
+  if (c == cmd::kStatsShow) return stats();
+  if (c == cmd::kConfigShow) return {{"yaml", to_yaml(running_)}, {"config", to_json(running_)}};
+  if (c == cmd::kConfigReload) return {{"summary", reload("aigwctl")}};
+
+  if (c == cmd::kPolicyShow) {
+    std::string only = args.is_object() && args.contains("name") && args["name"].is_string()
+                           ? args["name"].get<std::string>()
+                           : "";
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& p : running_.policies) {
+      if (!only.empty() && p.name != only) continue;
+      nlohmann::json j = to_json(p);
+      j["slot"] = dp_->policy_slot(p.name).value_or(0);
+      out.push_back(std::move(j));
+    }
+    if (!only.empty() && out.empty()) throw ControlError(fmt::format("no policy named {}", only));
+    return out;
+  }
+  if (c == cmd::kSidShow) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& s : running_.sids) out.push_back(to_json(s));
+    return out;
+  }
+  if (c == cmd::kPolicyAdd) {
+    auto parsed = parse_policy(from_json(arg(args, "policy")), "<aigwctl>");
+    if (auto* errs = std::get_if<std::vector<ConfigError>>(&parsed))
+      throw ControlError(join_errors(*errs));
+    Policy p = std::get<Policy>(std::move(parsed));
+    for (const auto& q : running_.policies)
+      if (q.name == p.name) throw ControlError(fmt::format("policy {} exists (delete it first)", p.name));
+    Config next = running_;
+    next.policies.push_back(std::move(p));
+    commit(std::move(next), "<aigwctl>");
+    return nullptr;
+  }
+  if (c == cmd::kPolicyDel) {
+    std::string name = arg_str(args, "name");
+    Config next = running_;
+    auto n = std::erase_if(next.policies, [&](const Policy& p) { return p.name == name; });
+    if (n == 0) throw ControlError(fmt::format("no policy named {}", name));
+    commit(std::move(next), "<aigwctl>");
+    return nullptr;
+  }
+  if (c == cmd::kSidAdd) {
+    auto parsed = parse_sid(from_json(arg(args, "sid")), "<aigwctl>");
+    if (auto* errs = std::get_if<std::vector<ConfigError>>(&parsed))
+      throw ControlError(join_errors(*errs));
+    Sid s = std::get<Sid>(std::move(parsed));
+    for (const auto& q : running_.sids)
+      if (q.sid == s.sid) throw ControlError(fmt::format("SID {} exists (delete it first)", s.sid.str()));
+    Config next = running_;
+    next.sids.push_back(std::move(s));
+    commit(std::move(next), "<aigwctl>");
+    return nullptr;
+  }
+  if (c == cmd::kSidDel) {
+    std::string text = arg_str(args, "sid");
+    auto pfx = Prefix::parse(text.find('/') == std::string::npos ? text + "/128" : text);
+    if (auto* err = std::get_if<std::string>(&pfx)) throw ControlError(fmt::format("sid: {}", *err));
+    Prefix want = std::get<Prefix>(pfx);
+    Config next = running_;
+    auto n = std::erase_if(next.sids, [&](const Sid& s) { return s.sid == want; });
+    if (n == 0) throw ControlError(fmt::format("no SID {}", want.str()));
+    commit(std::move(next), "<aigwctl>");
+    return nullptr;
+  }
+  throw ControlError(fmt::format("unknown command '{}'", c));
+}
+
+}  // namespace aigw

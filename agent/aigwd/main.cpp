@@ -1,0 +1,60 @@
+// aigwd: the aigw agent. Loads the XDP programs, applies the configuration,
+// serves the control socket; SIGHUP reloads, SIGTERM stops.
+#include <utility>  // before boost/asio with GCC 12
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "aigwd/daemon.hpp"
+#include "common/version.hpp"
+#include "config/parse.hpp"
+#include "datapath/datapath.hpp"
+
+int main(int argc, char** argv) {
+  std::string config_path = "/etc/aigw/aigw.yaml";
+  bool check_only = false, unpin = false, show_version = false;
+  CLI::App app{"aigwd: AI-compute WAN gateway agent (XDP SRv6 datapath)"};
+  app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  app.add_flag("--check", check_only, "validate the configuration file and exit");
+  app.add_flag("--unpin", unpin,
+               "remove the pinned maps of this configuration's pin_path and exit "
+               "(counters and entries are lost)");
+  app.add_flag("-V,--version", show_version, "print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+  if (show_version) {
+    fmt::print("aigwd {}\n", aigw::version());
+    return 0;
+  }
+
+  aigw::Logger log;
+  auto loaded = aigw::load_config_file(config_path);
+  if (auto* errs = std::get_if<std::vector<aigw::ConfigError>>(&loaded)) {
+    for (const auto& e : *errs) fmt::print(stderr, "{}\n", e.str());
+    return 1;
+  }
+  aigw::Config cfg = std::get<aigw::Config>(std::move(loaded));
+  if (check_only) {
+    fmt::print("{}: OK\n", config_path);
+    return 0;
+  }
+  if (unpin) {
+    aigw::Datapath::unpin_all(cfg.agent.pin_path);
+    return 0;
+  }
+  if (auto l = aigw::log_level_from_string(cfg.agent.log_level)) log.set_level(*l);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    aigw::Daemon d(config_path, std::move(cfg), log);
+    d.start();
+    d.run();
+  } catch (const std::exception& e) {
+    log.error("{}", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,569 @@
+#include "datapath/datapath.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "common/fd.hpp"
+#include "xdp_endpoint.skel.h"
+#include "xdp_headend.skel.h"
+
+namespace aigw {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+using Clock = std::chrono::steady_clock;
+
+// A released policy slot is not reused before this long: a packet that read
+// the old slot number from the prefix map may still be reading the slot.
+constexpr auto kSlotQuarantine = std::chrono::seconds(2);
+
+constexpr const char* kMapNames[] = {"aigw_ifaces",   "aigw_pfx4",     "aigw_pfx6",
+                                     "aigw_policies", "aigw_sids",     "aigw_tx",
+                                     "aigw_if_stats", "aigw_drops",    "aigw_events",
+                                     "aigw_globals"};
+
+std::string errstr(int err) { return std::strerror(err < 0 ? -err : err); }
+
+template <class T>
+Bytes to_bytes(const T& v) {
+  Bytes b(sizeof(T));
+  std::memcpy(b.data(), &v, sizeof(T));
+  return b;
+}
+
+struct HeadendDeleter {
+  void operator()(xdp_headend* s) const { xdp_headend__destroy(s); }
+};
+struct EndpointDeleter {
+  void operator()(xdp_endpoint* s) const { xdp_endpoint__destroy(s); }
+};
+
+std::string ifname_of(int ifindex) {
+  char buf[IF_NAMESIZE] = {};
+  return if_indextoname(ifindex, buf) ? std::string(buf) : fmt::format("if{}", ifindex);
+}
+
+}  // namespace
+
+struct Datapath::Impl {
+  DatapathSettings settings;
+  std::string pin_path;
+  const Logger* log = nullptr;
+  std::unique_ptr<xdp_headend, HeadendDeleter> he;
+  std::unique_ptr<xdp_endpoint, EndpointDeleter> ep;
+
+  int fd_ifaces = -1, fd_pfx4 = -1, fd_pfx6 = -1, fd_policies = -1, fd_sids = -1, fd_tx = -1,
+      fd_if_stats = -1, fd_drops = -1, fd_events = -1;
+  uint32_t max_policies = 0;
+  int ncpus = 1;
+
+  // What the maps hold, as written (key bytes -> value bytes).
+  std::map<Bytes, Bytes> ifaces, pfx4, pfx6, sids;
+  std::set<uint32_t> tx;
+  std::map<std::string, uint16_t> if_slots;  // interface key name -> counter slot
+  struct PolicyState {
+    uint32_t slot;
+    Bytes value;  // encoded with id = slot
+  };
+  std::map<std::string, PolicyState> policies;
+  std::map<uint32_t, Bytes> orphans;                  // valid slots found at start, not yet adopted
+  std::map<uint32_t, Clock::time_point> quarantine;   // released slots, reusable after the time
+  std::map<int, std::pair<IfRole, XdpMode>> attached;
+
+  void warn(const std::string& m) const {
+    if (log) log->warn("{}", m);
+  }
+
+  void check_pins(bpf_object* obj);
+  void load();
+  void read_back();
+  uint32_t alloc_policy_slot(const std::set<uint32_t>& taken);
+  uint16_t alloc_if_slot(const std::set<uint16_t>& taken) const;
+  void zero_if_slot(uint16_t slot) const;
+  void sync(int fd, std::map<Bytes, Bytes>& cur, const std::map<Bytes, Bytes>& want,
+            const char* what);
+};
+
+// A pinned map from an earlier run is reused (counters and entries survive a
+// restart) unless its shape differs from what this build and config want;
+// then the stale pin is removed and a fresh map is created.
+void Datapath::Impl::check_pins(bpf_object* obj) {
+  bpf_map* m;
+  bpf_object__for_each_map(m, obj) {
+    std::string path = fmt::format("{}/{}", pin_path, bpf_map__name(m));
+    Fd fd(bpf_obj_get(path.c_str()));
+    if (fd.get() < 0) continue;
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) continue;
+    if (info.type != bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
+        info.value_size != bpf_map__value_size(m) ||
+        info.max_entries != bpf_map__max_entries(m) ||
+        info.map_flags != bpf_map__map_flags(m)) {
+      warn(fmt::format("pinned map {} does not match this build/config (max_entries {} -> {}); "
+                       "replacing it, its contents are lost",
+                       path, info.max_entries, bpf_map__max_entries(m)));
+      ::unlink(path.c_str());
+    }
+  }
+}
+
+void Datapath::Impl::load() {
+  std::error_code ec;
+  std::filesystem::create_directories(pin_path, ec);
+  if (ec) throw DatapathError(fmt::format("cannot create pin directory {}: {}", pin_path, ec.message()));
+
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_path.c_str());
+  he.reset(xdp_headend__open_opts(&opts));
+  if (!he) throw DatapathError(fmt::format("open headend program: {}", errstr(errno)));
+  ep.reset(xdp_endpoint__open_opts(&opts));
+  if (!ep) throw DatapathError(fmt::format("open endpoint program: {}", errstr(errno)));
+
+  const auto& ms = settings.map_sizes;
+  auto size_both = [&](const char* name, uint32_t n) {
+    for (bpf_object* o : {he->obj, ep->obj}) {
+      bpf_map* m = bpf_object__find_map_by_name(o, name);
+      if (!m || bpf_map__set_max_entries(m, n) != 0)
+        throw DatapathError(fmt::format("cannot size map {} to {}", name, n));
+    }
+  };
+  size_both("aigw_policies", ms.policies);
+  size_both("aigw_pfx4", ms.prefixes4);
+  size_both("aigw_pfx6", ms.prefixes6);
+  size_both("aigw_sids", ms.sids);
+
+  check_pins(he->obj);
+  if (int err = xdp_headend__load(he.get()))
+    throw DatapathError(fmt::format("load headend program: {} (see libbpf log above)", errstr(err)));
+  if (int err = xdp_endpoint__load(ep.get()))
+    throw DatapathError(fmt::format("load endpoint program: {} (see libbpf log above)", errstr(err)));
+
+  fd_ifaces = bpf_map__fd(he->maps.aigw_ifaces);
+  fd_pfx4 = bpf_map__fd(he->maps.aigw_pfx4);
+  fd_pfx6 = bpf_map__fd(he->maps.aigw_pfx6);
+  fd_policies = bpf_map__fd(he->maps.aigw_policies);
+  fd_sids = bpf_map__fd(he->maps.aigw_sids);
+  fd_tx = bpf_map__fd(he->maps.aigw_tx);
+  fd_if_stats = bpf_map__fd(he->maps.aigw_if_stats);
+  fd_drops = bpf_map__fd(he->maps.aigw_drops);
+  fd_events = bpf_map__fd(he->maps.aigw_events);
+  max_policies = ms.policies;
+  ncpus = libbpf_num_possible_cpus();
+  if (ncpus <= 0) throw DatapathError("cannot count possible CPUs");
+}
+
+// Mirror what pinned maps already hold, so the first apply after a restart
+// writes only differences and unchanged policies keep their slots.
+void Datapath::Impl::read_back() {
+  auto dump = [](int fd, size_t ksz, size_t vsz, std::map<Bytes, Bytes>& out) {
+    Bytes key(ksz), next(ksz), val(vsz);
+    void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
+      if (bpf_map_lookup_elem(fd, next.data(), val.data()) == 0) out[next] = val;
+      key = next;
+      prev = key.data();
+    }
+  };
+  dump(fd_ifaces, sizeof(aigw_iface_key), sizeof(aigw_iface_cfg), ifaces);
+  dump(fd_pfx4, sizeof(aigw_pfx4_key), sizeof(uint32_t), pfx4);
+  dump(fd_pfx6, sizeof(aigw_pfx6_key), sizeof(uint32_t), pfx6);
+  dump(fd_sids, sizeof(aigw_sid_key), sizeof(aigw_sid_entry), sids);
+  {
+    uint32_t prev = 0, next = 0;
+    bool first = true;
+    while (bpf_map_get_next_key(fd_tx, first ? nullptr : &prev, &next) == 0) {
+      tx.insert(next);
+      prev = next;
+      first = false;
+    }
+  }
+  for (uint32_t slot = 1; slot < max_policies; ++slot) {
+    aigw_policy v{};
+    if (bpf_map_lookup_elem(fd_policies, &slot, &v) == 0 && (v.flags & AIGW_POL_F_VALID))
+      orphans[slot] = to_bytes(v);
+  }
+  // Interface counter slots follow the interface (by name) across restarts.
+  for (const auto& [k, v] : ifaces) {
+    aigw_iface_key key;
+    aigw_iface_cfg cfg;
+    std::memcpy(&key, k.data(), sizeof key);
+    std::memcpy(&cfg, v.data(), sizeof cfg);
+    std::string name = ifname_of(static_cast<int>(key.ifindex));
+    if (key.vlan) name += fmt::format(" vlan {}", key.vlan);
+    if_slots[name] = cfg.slot;
+  }
+}
+
+uint32_t Datapath::Impl::alloc_policy_slot(const std::set<uint32_t>& taken) {
+  auto now = Clock::now();
+  for (uint32_t s = 1; s < max_policies; ++s) {
+    if (taken.count(s) || orphans.count(s)) continue;
+    auto q = quarantine.find(s);
+    if (q != quarantine.end()) {
+      if (q->second > now) continue;
+      quarantine.erase(q);
+    }
+    return s;
+  }
+  // Out of clean slots: orphans from a previous run are next.
+  for (auto& [s, _] : orphans)
+    if (!taken.count(s)) return s;
+  throw ApplyError(fmt::format("no free policy slot (map_sizes.policies = {})", max_policies));
+}
+
+uint16_t Datapath::Impl::alloc_if_slot(const std::set<uint16_t>& taken) const {
+  for (uint16_t s = 1; s < AIGW_MAX_IFACES; ++s)
+    if (!taken.count(s)) return s;
+  throw ApplyError(fmt::format("more than {} interfaces", AIGW_MAX_IFACES - 1));
+}
+
+void Datapath::Impl::zero_if_slot(uint16_t slot) const {
+  std::vector<aigw_if_stats> zero(ncpus);
+  uint32_t key = slot;
+  bpf_map_update_elem(fd_if_stats, &key, zero.data(), BPF_ANY);
+}
+
+void Datapath::Impl::sync(int fd, std::map<Bytes, Bytes>& cur, const std::map<Bytes, Bytes>& want,
+                          const char* what) {
+  for (const auto& [k, v] : want) {
+    auto it = cur.find(k);
+    if (it != cur.end() && it->second == v) continue;
+    if (bpf_map_update_elem(fd, k.data(), v.data(), BPF_ANY) != 0)
+      throw ApplyError(fmt::format("update {}: {}", what, errstr(errno)));
+    cur[k] = v;
+  }
+  for (auto it = cur.begin(); it != cur.end();) {
+    if (want.count(it->first)) {
+      ++it;
+      continue;
+    }
+    if (bpf_map_delete_elem(fd, it->first.data()) != 0 && errno != ENOENT)
+      throw ApplyError(fmt::format("delete {}: {}", what, errstr(errno)));
+    it = cur.erase(it);
+  }
+}
+
+Datapath::Datapath(const DatapathSettings& settings, const std::string& pin_path, const Logger* log)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->settings = settings;
+  impl_->pin_path = pin_path;
+  impl_->log = log;
+  impl_->load();
+  impl_->read_back();
+}
+
+Datapath::~Datapath() = default;
+
+int Datapath::prog_fd(Prog p) const {
+  return p == Prog::Headend ? bpf_program__fd(impl_->he->progs.xdp_headend)
+                            : bpf_program__fd(impl_->ep->progs.xdp_endpoint);
+}
+
+void Datapath::apply(const Config& next, const LinkResolver& links) {
+  Impl& d = *impl_;
+  if (!(next.datapath.map_sizes == d.settings.map_sizes))
+    throw ApplyError("datapath.map_sizes changed: restart aigwd to resize the maps");
+
+  // ---- 1. compute the wanted contents of every map; nothing is written yet.
+  std::map<std::string, LinkInfo> resolved;
+  auto link = [&](const std::string& name) -> const LinkInfo& {
+    auto it = resolved.find(name);
+    if (it != resolved.end()) return it->second;
+    auto li = links.resolve(name);
+    if (!li) throw ApplyError(fmt::format("interface {} not found", name));
+    return resolved.emplace(name, *li).first->second;
+  };
+
+  std::map<Bytes, Bytes> want_ifaces;
+  std::set<uint32_t> want_tx;
+  std::map<std::string, uint16_t> want_slots;
+  std::set<uint16_t> slots_taken;
+  for (const auto& i : next.interfaces) {
+    auto it = d.if_slots.find(interface_key(i));
+    if (it != d.if_slots.end()) slots_taken.insert(it->second);
+  }
+  for (const auto& i : next.interfaces) {
+    const LinkInfo& li = link(i.name);
+    std::string kname = interface_key(i);
+    uint16_t slot;
+    if (auto it = d.if_slots.find(kname); it != d.if_slots.end()) {
+      slot = it->second;
+    } else {
+      slot = d.alloc_if_slot(slots_taken);
+      slots_taken.insert(slot);
+    }
+    want_slots[kname] = slot;
+    aigw_iface_key key{};
+    key.ifindex = static_cast<uint32_t>(li.ifindex);
+    key.vlan = i.vlan.value_or(0);
+    aigw_iface_cfg cfg{};
+    cfg.vrf = i.vrf;
+    cfg.slot = slot;
+    cfg.role = i.role == IfRole::Customer ? AIGW_ROLE_CUSTOMER : AIGW_ROLE_WAN;
+    cfg.flags = i.mss_clamp ? AIGW_IF_F_MSS_CLAMP : 0;
+    cfg.addr4 = li.addr4_be;
+    std::memcpy(cfg.addr6, li.addr6.data(), 16);
+    want_ifaces[to_bytes(key)] = to_bytes(cfg);
+    want_tx.insert(static_cast<uint32_t>(li.ifindex));
+  }
+
+  // Policies: unchanged ones keep their slot; new or changed ones get a
+  // fresh slot that is written before any prefix points at it.
+  std::map<std::string, Impl::PolicyState> want_pol;
+  std::set<uint32_t> taken;
+  std::vector<std::pair<uint32_t, Bytes>> slot_writes;
+  std::set<uint32_t> adopted;
+  for (const auto& p : next.policies) {
+    auto it = d.policies.find(p.name);
+    if (it != d.policies.end() &&
+        to_bytes(encode_policy(p, next.datapath, it->second.slot)) == it->second.value) {
+      want_pol[p.name] = it->second;
+      taken.insert(it->second.slot);
+    }
+  }
+  for (const auto& p : next.policies) {
+    if (want_pol.count(p.name)) continue;
+    // An identical policy left in the maps by a previous run keeps its slot.
+    std::optional<uint32_t> slot;
+    for (const auto& [s, bytes] : d.orphans) {
+      if (!taken.count(s) && to_bytes(encode_policy(p, next.datapath, s)) == bytes) {
+        slot = s;
+        adopted.insert(s);
+        break;
+      }
+    }
+    bool fresh = !slot;
+    if (!slot) slot = d.alloc_policy_slot(taken);
+    taken.insert(*slot);
+    Bytes value = to_bytes(encode_policy(p, next.datapath, *slot));
+    want_pol[p.name] = {*slot, value};
+    if (fresh) slot_writes.emplace_back(*slot, value);
+  }
+
+  std::map<Bytes, Bytes> want_pfx4, want_pfx6;
+  for (const auto& p : next.policies) {
+    Bytes slot = to_bytes(want_pol[p.name].slot);
+    for (const auto& pfx : p.prefixes) {
+      if (pfx.v6) {
+        aigw_pfx6_key k{};
+        k.prefixlen = 32 + pfx.len;
+        k.vrf_be = htonl(p.vrf);
+        std::memcpy(k.addr, pfx.b.data(), 16);
+        want_pfx6[to_bytes(k)] = slot;
+      } else {
+        aigw_pfx4_key k{};
+        k.prefixlen = 32 + pfx.len;
+        k.vrf_be = htonl(p.vrf);
+        std::memcpy(k.addr, pfx.b.data(), 4);
+        want_pfx4[to_bytes(k)] = slot;
+      }
+    }
+  }
+  if (want_pfx4.size() > next.datapath.map_sizes.prefixes4 ||
+      want_pfx6.size() > next.datapath.map_sizes.prefixes6)
+    throw ApplyError("more prefixes than datapath.map_sizes allows");
+
+  std::map<Bytes, Bytes> want_sids;
+  uint32_t sid_id = 0;
+  for (const auto& s : next.sids) {
+    aigw_sid_key k{};
+    k.prefixlen = s.sid.len;
+    std::memcpy(k.addr, s.sid.b.data(), 16);
+    aigw_sid_entry e{};
+    e.id = ++sid_id;
+    switch (s.behavior) {
+      case Behavior::End: e.behavior = AIGW_BEH_END; break;
+      case Behavior::EndX: e.behavior = AIGW_BEH_END_X; break;
+      case Behavior::EndDX4: e.behavior = AIGW_BEH_END_DX4; break;
+      case Behavior::EndDX6: e.behavior = AIGW_BEH_END_DX6; break;
+      case Behavior::EndDT4: e.behavior = AIGW_BEH_END_DT4; break;
+      case Behavior::EndDT6: e.behavior = AIGW_BEH_END_DT6; break;
+      case Behavior::EndDT46: e.behavior = AIGW_BEH_END_DT46; break;
+    }
+    e.table = s.table.value_or(254);
+    if (s.interface) e.oif = static_cast<uint32_t>(link(*s.interface).ifindex);
+    if (s.nexthop) {
+      if (const auto* v4 = std::get_if<Ip4>(&*s.nexthop))
+        e.nh4 = v4->be();
+      else
+        std::memcpy(e.nh6, std::get<Ip6>(*s.nexthop).b.data(), 16);
+    }
+    want_sids[to_bytes(k)] = to_bytes(e);
+  }
+  if (want_sids.size() > next.datapath.map_sizes.sids)
+    throw ApplyError("more SIDs than datapath.map_sizes.sids allows");
+
+  // ---- 2. write: additions first, removals last, so that every packet sees
+  // either the old or the new state of each object.
+  for (const auto& [kname, slot] : want_slots)
+    if (!d.if_slots.count(kname)) d.zero_if_slot(slot);
+  for (uint32_t ifindex : want_tx) {
+    if (d.tx.count(ifindex)) continue;
+    if (bpf_map_update_elem(d.fd_tx, &ifindex, &ifindex, BPF_ANY) != 0)
+      throw ApplyError(fmt::format("add {} to the tx port map: {}", ifname_of(ifindex), errstr(errno)));
+    d.tx.insert(ifindex);
+  }
+  for (const auto& [slot, value] : slot_writes) {
+    if (bpf_map_update_elem(d.fd_policies, &slot, value.data(), BPF_ANY) != 0)
+      throw ApplyError(fmt::format("write policy slot {}: {}", slot, errstr(errno)));
+  }
+  d.sync(d.fd_pfx4, d.pfx4, want_pfx4, "IPv4 prefix");
+  d.sync(d.fd_pfx6, d.pfx6, want_pfx6, "IPv6 prefix");
+  d.sync(d.fd_sids, d.sids, want_sids, "SID");
+  d.sync(d.fd_ifaces, d.ifaces, want_ifaces, "interface");
+  for (auto it = d.tx.begin(); it != d.tx.end();) {
+    if (want_tx.count(*it)) {
+      ++it;
+      continue;
+    }
+    uint32_t k = *it;
+    bpf_map_delete_elem(d.fd_tx, &k);
+    it = d.tx.erase(it);
+  }
+
+  // Release policy slots nothing points at any more.
+  std::set<uint32_t> released;
+  for (const auto& [name, st] : d.policies)
+    if (!taken.count(st.slot)) released.insert(st.slot);
+  for (const auto& [s, _] : d.orphans)
+    if (!adopted.count(s) && !taken.count(s)) released.insert(s);
+  const aigw_policy empty{};
+  for (uint32_t s : released) {
+    bpf_map_update_elem(d.fd_policies, &s, &empty, BPF_ANY);
+    d.quarantine[s] = Clock::now() + kSlotQuarantine;
+  }
+  d.orphans.clear();
+  d.policies = std::move(want_pol);
+  d.if_slots = std::move(want_slots);
+  d.settings = next.datapath;
+}
+
+void Datapath::attach(int ifindex, IfRole role, XdpMode mode) {
+  Impl& d = *impl_;
+  const int fd = prog_fd(role == IfRole::Customer ? Prog::Headend : Prog::Endpoint);
+  const uint32_t mode_flag = mode == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+  std::string name = ifname_of(ifindex);
+
+  uint32_t cur_id = 0;
+  bpf_xdp_query_id(ifindex, mode_flag, &cur_id);
+  LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+  uint32_t flags = mode_flag;
+  Fd old;
+  if (cur_id) {
+    // Replace atomically only a program of ours (an earlier aigwd); never a
+    // foreign one.
+    old = Fd(bpf_prog_get_fd_by_id(cur_id));
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    if (old.get() < 0 || bpf_obj_get_info_by_fd(old.get(), &info, &len) != 0)
+      throw DatapathError(fmt::format("{}: cannot inspect attached XDP program id {}", name, cur_id));
+    std::string pname = info.name;
+    if (pname != "xdp_headend" && pname != "xdp_endpoint")
+      throw DatapathError(fmt::format(
+          "{}: a foreign XDP program ({}, id {}) is attached; refusing to replace it", name,
+          pname.empty() ? "unnamed" : pname, cur_id));
+    opts.old_prog_fd = old.get();
+  } else {
+    flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;
+  }
+  if (int err = bpf_xdp_attach(ifindex, fd, flags, &opts))
+    throw DatapathError(fmt::format("{}: attach {} XDP program: {}", name,
+                                    mode == XdpMode::Native ? "native" : "generic", errstr(err)));
+  d.attached[ifindex] = {role, mode};
+}
+
+void Datapath::detach(int ifindex) {
+  Impl& d = *impl_;
+  auto it = d.attached.find(ifindex);
+  if (it == d.attached.end()) return;
+  auto [role, mode] = it->second;
+  LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+  opts.old_prog_fd = prog_fd(role == IfRole::Customer ? Prog::Headend : Prog::Endpoint);
+  uint32_t flags = mode == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+  bpf_xdp_detach(ifindex, flags, &opts);  // only removes our program
+  d.attached.erase(it);
+}
+
+void Datapath::detach_all() {
+  std::vector<int> all = attached();
+  for (int i : all) detach(i);
+}
+
+std::vector<int> Datapath::attached() const {
+  std::vector<int> v;
+  for (const auto& [i, _] : impl_->attached) v.push_back(i);
+  return v;
+}
+
+Stats Datapath::read_stats() const {
+  const Impl& d = *impl_;
+  Stats s;
+  std::vector<aigw_if_stats> per(d.ncpus);
+  for (const auto& [name, slot] : d.if_slots) {
+    (void)name;
+    uint32_t key = slot;
+    if (bpf_map_lookup_elem(d.fd_if_stats, &key, per.data()) != 0) continue;
+    Counters c;
+    auto add = [](aigw_ctr& a, const aigw_ctr& b) {
+      a.packets += b.packets;
+      a.bytes += b.bytes;
+    };
+    for (const auto& p : per) {
+      add(c.rx, p.rx);
+      add(c.encap, p.encap);
+      add(c.decap, p.decap);
+      add(c.fwd, p.fwd);
+      add(c.pass, p.pass);
+      add(c.drop, p.drop);
+      add(c.tx, p.tx);
+    }
+    s.by_slot[slot] = c;
+  }
+  auto read_ctrs = [&](int fd, unsigned n) {
+    std::vector<aigw_ctr> out(n), cpu(d.ncpus);
+    for (uint32_t k = 0; k < n; ++k) {
+      if (bpf_map_lookup_elem(fd, &k, cpu.data()) != 0) continue;
+      for (const auto& c : cpu) {
+        out[k].packets += c.packets;
+        out[k].bytes += c.bytes;
+      }
+    }
+    return out;
+  };
+  s.drops = read_ctrs(d.fd_drops, AIGW_DROP_MAX);
+  s.events = read_ctrs(d.fd_events, AIGW_EV_MAX);
+  return s;
+}
+
+std::optional<uint16_t> Datapath::slot_of(const std::string& ifname) const {
+  auto it = impl_->if_slots.find(ifname);
+  if (it == impl_->if_slots.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<uint32_t> Datapath::policy_slot(const std::string& name) const {
+  auto it = impl_->policies.find(name);
+  if (it == impl_->policies.end()) return std::nullopt;
+  return it->second.slot;
+}
+
+void Datapath::unpin_all(const std::string& pin_path) {
+  for (const char* m : kMapNames) ::unlink(fmt::format("{}/{}", pin_path, m).c_str());
+  ::rmdir(pin_path.c_str());
+}
+
+}  // namespace aigw
