@@ -6,11 +6,17 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/net.hpp"
 
 namespace aigw {
+
+// Source lines of individual fields of one object ("name", "prefixes[1]",
+// "interface"...), recorded by the parser so that cross-object errors point at
+// the right line. Not part of the object's value (ignored by operator==).
+using FieldLines = std::map<std::string, int>;
 
 enum class XdpMode { Native, Generic };
 enum class IfRole { Customer, Wan };
@@ -53,6 +59,7 @@ struct Interface {
   std::optional<uint16_t> vlan;           // match one 802.1Q VID on this port (customer)
   bool mss_clamp = true;                  // clamp SYNs entering tunnels here
   int line = 0;                           // where it was defined (0 = runtime)
+  FieldLines lines;                       // per-field source lines (see FieldLines)
   bool operator==(const Interface& o) const {
     return name == o.name && role == o.role && vrf == o.vrf && xdp_mode == o.xdp_mode &&
            vlan == o.vlan && mss_clamp == o.mss_clamp;
@@ -69,6 +76,7 @@ struct Policy {
   std::optional<uint8_t> hop_limit;    // outer hop limit (default datapath.hop_limit)
   std::optional<uint16_t> tcp_mss;     // overrides datapath.tcp_mss_clamp
   int line = 0;
+  FieldLines lines;
   bool operator==(const Policy& o) const {
     return name == o.name && vrf == o.vrf && prefixes == o.prefixes && mode == o.mode &&
            source == o.source && segments == o.segments && hop_limit == o.hop_limit &&
@@ -83,6 +91,7 @@ struct Sid {
   std::optional<IpAddr> nexthop;       // End.X (v6), End.DX4 (v4), End.DX6 (v6)
   std::optional<std::string> interface;// End.X / End.DX*: egress interface
   int line = 0;
+  FieldLines lines;
   bool operator==(const Sid& o) const {
     return sid == o.sid && behavior == o.behavior && table == o.table && nexthop == o.nexthop &&
            interface == o.interface;
@@ -95,6 +104,7 @@ struct Config {
   std::vector<Interface> interfaces;
   std::vector<Policy> policies;  // names unique
   std::vector<Sid> sids;         // SID prefixes unique
+  bool operator==(const Config&) const = default;  // ignores source lines
 };
 
 // Display names as used in YAML and by aigwctl.
@@ -103,5 +113,21 @@ const char* to_string(IfRole r);
 const char* to_string(EncapMode m);
 const char* to_string(Behavior b);
 std::optional<Behavior> behavior_from_string(std::string_view s);
+std::optional<XdpMode> xdp_mode_from_string(std::string_view s);
+std::optional<IfRole> if_role_from_string(std::string_view s);
+std::optional<EncapMode> encap_mode_from_string(std::string_view s);
+
+// Behaviour groups.
+bool is_dt(Behavior b);  // End.DT4, End.DT6, End.DT46: take `table`
+
+// Default kernel routing table of End.DT* (RT_TABLE_MAIN).
+inline constexpr uint32_t kDefaultTable = 254;
+
+// Key identifying an interface entry: "eth1", or "eth1 vlan 10" for a VLAN
+// entry (a space never occurs in a kernel interface name).
+std::string interface_key(const Interface& i);
+
+// tcp_mss / tcp_mss_clamp as written in YAML: "auto", "off" or the number.
+std::string mss_to_string(uint16_t mss);
 
 }  // namespace aigw

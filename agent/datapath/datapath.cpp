@@ -5,7 +5,10 @@
 #include <linux/if_link.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -113,7 +116,7 @@ void Datapath::Impl::check_pins(bpf_object* obj) {
     if (info.type != bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
         info.value_size != bpf_map__value_size(m) ||
         info.max_entries != bpf_map__max_entries(m) ||
-        info.map_flags != bpf_map__map_flags(m)) {
+        (info.map_flags & ~BPF_F_RDONLY_PROG) != bpf_map__map_flags(m)) {
       warn(fmt::format("pinned map {} does not match this build/config (max_entries {} -> {}); "
                        "replacing it, its contents are lost",
                        path, info.max_entries, bpf_map__max_entries(m)));
@@ -122,7 +125,25 @@ void Datapath::Impl::check_pins(bpf_object* obj) {
   }
 }
 
+// `ip netns exec` gives a process a fresh /sys without the bpffs mount. Mount
+// one where the pin path expects it; its pins then live only as long as that
+// mount namespace (run aigwd with `nsenter --net=...` to keep the host's).
+static void ensure_bpffs(const std::string& pin_path, const Logger* log) {
+  const std::string root = "/sys/fs/bpf";
+  if (pin_path.rfind(root + "/", 0) != 0) return;
+  struct statfs st {};
+  if (::statfs(root.c_str(), &st) == 0 && st.f_type == BPF_FS_MAGIC) return;
+  if (::mount("bpf", root.c_str(), "bpf", 0, "mode=0700") != 0)
+    throw DatapathError(fmt::format("{} is not a bpf filesystem and mounting one failed: {}", root,
+                                    errstr(errno)));
+  if (log)
+    log->warn("mounted a bpf filesystem on {} (none was visible): pinned maps will not outlive "
+              "this mount namespace",
+              root);
+}
+
 void Datapath::Impl::load() {
+  ensure_bpffs(pin_path, log);
   std::error_code ec;
   std::filesystem::create_directories(pin_path, ec);
   if (ec) throw DatapathError(fmt::format("cannot create pin directory {}: {}", pin_path, ec.message()));
@@ -147,8 +168,32 @@ void Datapath::Impl::load() {
   size_both("aigw_sids", ms.sids);
 
   check_pins(he->obj);
+  // The kernel forces BPF_F_RDONLY_PROG on devmaps, so libbpf never finds a
+  // pinned aigw_tx compatible with its spec: reuse and pin it by hand.
+  bpf_map* tx = he->maps.aigw_tx;
+  const std::string tx_pin = fmt::format("{}/{}", pin_path, bpf_map__name(tx));
+  bpf_map__set_pin_path(tx, nullptr);
+  Fd tx_old(bpf_obj_get(tx_pin.c_str()));
+  if (tx_old.get() >= 0) {
+    if (int err = bpf_map__reuse_fd(tx, tx_old.get()))
+      throw DatapathError(fmt::format("reuse {}: {}", tx_pin, errstr(err)));
+  }
   if (int err = xdp_headend__load(he.get()))
     throw DatapathError(fmt::format("load headend program: {} (see libbpf log above)", errstr(err)));
+  if (tx_old.get() < 0) {
+    if (int err = bpf_map__pin(tx, tx_pin.c_str()))
+      throw DatapathError(fmt::format("pin {}: {}", tx_pin, errstr(err)));
+  }
+  // The endpoint object shares every map of the headend object.
+  bpf_map* m;
+  bpf_object__for_each_map(m, ep->obj) {
+    if (std::string_view(bpf_map__name(m)).rfind("aigw_", 0) != 0) continue;  // .rodata etc.
+    bpf_map* mine = bpf_object__find_map_by_name(he->obj, bpf_map__name(m));
+    if (!mine) throw DatapathError(fmt::format("endpoint map {} unknown to headend", bpf_map__name(m)));
+    bpf_map__set_pin_path(m, nullptr);
+    if (int err = bpf_map__reuse_fd(m, bpf_map__fd(mine)))
+      throw DatapathError(fmt::format("share map {}: {}", bpf_map__name(m), errstr(err)));
+  }
   if (int err = xdp_endpoint__load(ep.get()))
     throw DatapathError(fmt::format("load endpoint program: {} (see libbpf log above)", errstr(err)));
 
