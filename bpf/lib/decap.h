@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Decapsulation for the RFC 8986 End.DX* / End.DT* behaviours: check the
+ * inner packet, strip the outer IPv6 header with all its extension headers,
+ * and carry congestion marks over (RFC 6040). */
+#ifndef AIGW_BPF_DECAP_H
+#define AIGW_BPF_DECAP_H
+
+#include "lib/csum.h"
+#include "lib/srh.h"
+
+/* ECN codepoints (RFC 3168), the low two bits of the IPv4 TOS / IPv6
+ * Traffic Class. */
+#define AIGW_ECN_MASK 0x3
+#define AIGW_ECN_NOT_ECT 0x0
+#define AIGW_ECN_ECT_1 0x1
+#define AIGW_ECN_ECT_0 0x2
+#define AIGW_ECN_CE 0x3
+
+/* First 32-bit word of an IPv6 header: version(4) traffic class(8) flow label(20). */
+#define AIGW_IPV6_TCLASS_SHIFT 20
+#define AIGW_IPV6_FLOWINFO_MASK 0x0fffffff
+
+static __always_inline __u8 aigw_ipv6_ecn(const struct ipv6hdr *ip6)
+{
+	return (bpf_ntohl(*(const __be32 *)ip6) >> AIGW_IPV6_TCLASS_SHIFT) & AIGW_ECN_MASK;
+}
+
+/* The inner packet at offset off (proto NEXTHDR_IPV4 or NEXTHDR_IPV6) must
+ * be a complete, self-consistent IP header before it is exposed and
+ * forwarded. Returns 0 or a drop reason. */
+static __always_inline int aigw_inner_check(struct xdp_md *ctx, __u32 off, __u8 proto)
+{
+	void *data_end = aigw_data_end(ctx);
+
+	if (proto == NEXTHDR_IPV4) {
+		struct iphdr *ip = aigw_pkt_ptr(ctx, off, sizeof(*ip));
+		__u32 hlen, tot_len;
+
+		if (!ip)
+			return AIGW_DROP_TRUNC_IPV4;
+		hlen = ip->ihl * 4;
+		if (ip->version != 4 || hlen < IPV4_HLEN)
+			return AIGW_DROP_BAD_IPV4;
+		if ((void *)ip + hlen > data_end)
+			return AIGW_DROP_TRUNC_IPV4;
+		tot_len = bpf_ntohs(ip->tot_len);
+		if (tot_len < hlen || (void *)ip + tot_len > data_end)
+			return AIGW_DROP_BAD_IPV4;
+	} else {
+		struct ipv6hdr *ip6 = aigw_pkt_ptr(ctx, off, sizeof(*ip6));
+
+		if (!ip6)
+			return AIGW_DROP_TRUNC_IPV6;
+		if (ip6->version != 6 ||
+		    (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > data_end)
+			return AIGW_DROP_BAD_IPV6;
+	}
+	return 0;
+}
+
+/* Remove everything between the Ethernet header and the inner packet at
+ * inner_off (the outer IPv6 header and all its extension headers): the
+ * Ethernet header moves forward over them, then the head is advanced. The
+ * MAC addresses stay those the packet arrived with, so that a pass to the
+ * kernel is still accepted as addressed to this host. The caller has
+ * checked (aigw_inner_check) that a whole inner IP header follows. Returns 0
+ * or a drop reason; on success the packet starts with an untagged Ethernet
+ * header of type eth_proto followed by the inner packet. */
+static __always_inline int aigw_decap(struct xdp_md *ctx, __u32 inner_off, __u16 eth_proto)
+{
+	void *data = aigw_data(ctx);
+	void *data_end = aigw_data_end(ctx);
+	struct ethhdr *eth = data;
+	struct ethhdr hdr;
+
+	if ((void *)(eth + 1) > data_end)
+		return AIGW_DROP_TRUNC_ETH;
+	__builtin_memcpy(&hdr, eth, sizeof(hdr));
+	hdr.h_proto = bpf_htons(eth_proto);
+	if (bpf_xdp_adjust_head(ctx, (int)(inner_off - sizeof(hdr))))
+		return AIGW_DROP_HEADROOM;
+	data = aigw_data(ctx);
+	data_end = aigw_data_end(ctx);
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return AIGW_DROP_TRUNC_ETH;
+	__builtin_memcpy(eth, &hdr, sizeof(hdr));
+	return 0;
+}
+
+/* RFC 6040 section 4.2, the part that matters: congestion experienced on
+ * the outer header must not be lost at the tunnel exit, so an ECN-capable
+ * inner packet becomes CE. A Not-ECT inner packet is left as it is (RFC
+ * 6040 would drop it), and every other combination keeps the inner marks. */
+static __always_inline void aigw_ecn_decap_ipv4(struct iphdr *ip, __u8 outer_ecn)
+{
+	__u8 tos = ip->tos;
+
+	if (outer_ecn != AIGW_ECN_CE || (tos & AIGW_ECN_MASK) == AIGW_ECN_NOT_ECT ||
+	    (tos & AIGW_ECN_MASK) == AIGW_ECN_CE)
+		return;
+	ip->tos = tos | AIGW_ECN_CE;
+	/* TOS is the low byte of the header's first 16-bit word (version/IHL
+	 * unchanged). The old and new words are built from values, not read
+	 * back through a cast pointer: clang's strict aliasing lets it reuse
+	 * the word loaded before the byte store. */
+	aigw_csum_replace2(&ip->check, bpf_htons(tos), bpf_htons(tos | AIGW_ECN_CE));
+}
+
+static __always_inline void aigw_ecn_decap_ipv6(struct ipv6hdr *ip6, __u8 outer_ecn)
+{
+	__u8 ecn = aigw_ipv6_ecn(ip6);
+
+	if (outer_ecn != AIGW_ECN_CE || ecn == AIGW_ECN_NOT_ECT || ecn == AIGW_ECN_CE)
+		return;
+	*(__be32 *)ip6 |= bpf_htonl(AIGW_ECN_CE << AIGW_IPV6_TCLASS_SHIFT);
+}
+
+#endif
