@@ -1,0 +1,132 @@
+// The control protocol between aigwd and aigwctl: JSON lines over a Unix
+// stream socket (default /run/aigw/aigw.sock, mode 0600).
+//
+// Each request is one JSON object on one line (at most kMaxLineBytes bytes,
+// newline excluded):
+//     {"cmd":"policy.add","args":{...}}
+// "args" is optional (absent = {}). Each request gets exactly one response
+// line, in order:
+//     {"ok":true,"data":<command-specific>}
+//     {"ok":false,"error":"message"}
+// A connection may carry any number of requests. Blank lines are ignored.
+// A malformed request (invalid JSON, not an object, "cmd" not a string,
+// "args" not an object) gets an error response and the connection stays
+// usable; a line longer than kMaxLineBytes gets an error response and the
+// connection is closed. Idle connections are closed after kIdleTimeout.
+//
+// Commands, their args and the data of their success response (the daemon
+// produces the data; aigwctl renders it; "?" marks optional keys):
+//
+//   status         {}
+//     {"version":str, "uptime_s":int, "config_file":str, "pin_path":str, "socket":str,
+//      "interfaces":int, "policies":int, "sids":int,
+//      "last_reload":{"time":str (ISO 8601), "ok":bool, "message":str}}
+//
+//   interface.show {}
+//     [{"name":str, "ifindex":int, "role":"customer"|"wan", "vrf":int, "vlan"?:int,
+//       "xdp_mode":"native"|"generic", "attached":bool, "mtu":int, "slot":int}]
+//
+//   policy.show    {"name"?:str}            (with a name: only that policy; an
+//                                            unknown name is a refusal)
+//     [{"name":str, "vrf":int, "prefixes":[str], "mode":"encap"|"encap.red",
+//       "source":str, "segments":[str], "hop_limit"?:int, "tcp_mss"?:"auto"|"off"|int,
+//       "slot":int}]        (to_json(Policy) + slot; unset optional fields left out)
+//
+//   policy.add     {"policy":{"name":str, "prefixes":[str], "segments":[str], "source":str,
+//                             "mode"?:str, "vrf"?:int, "hop_limit"?:int,
+//                             "tcp_mss"?:"auto"|"off"|int}}
+//     The object has the shape of one YAML `policies[]` entry (same keys, same
+//     value types; absent keys take their defaults). Adding a name that
+//     exists is a refusal. data: null
+//
+//   policy.del     {"name":str}                                    data: null
+//
+//   sid.show       {}
+//     [{"sid":str, "behavior":str, "table"?:int, "nexthop"?:str, "interface"?:str}]
+//
+//   sid.add        {"sid":{"sid":str, "behavior":str, "table"?:int, "nexthop"?:str,
+//                          "interface"?:str}}
+//     Shape of one YAML `sids[]` entry. aigwctl always sends "sid" with a
+//     prefix length ("/128" appended to a bare address). An existing SID is
+//     a refusal.                                                data: null
+//
+//   sid.del        {"sid":str}    (a prefix; compare parsed, not as text) data: null
+//
+//   stats.show     {}
+//     {"interfaces":[{"name":str, "slot":int, "rx":CTR, "encap":CTR, "decap":CTR,
+//                     "fwd":CTR, "pass":CTR, "drop":CTR, "tx":CTR}],
+//      "drops":[{"reason":str, "packets":int, "bytes":int}],
+//      "events":[{"event":str, "packets":int, "bytes":int}]}
+//     with CTR = {"packets":int, "bytes":int}. Reasons/events are named with
+//     aigw_drop_reason_name()/aigw_event_name(); the daemon should list all
+//     of them (zeros included, "none" excluded); aigwctl hides zeros unless -s.
+//
+//   config.show    {}     {"yaml":str (the running config as YAML), "config":object}
+//   config.reload  {}     {"summary":str}  (a rejected file is a refusal whose
+//                                           error lists the "file:line: field: message"s)
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace aigw {
+
+inline constexpr const char* kDefaultSocketPath = "/run/aigw/aigw.sock";
+inline constexpr unsigned kDefaultSocketMode = 0600;
+inline constexpr std::size_t kMaxLineBytes = 64 * 1024;  // request line, newline excluded
+inline constexpr std::size_t kMaxConnections = 64;
+inline constexpr std::chrono::seconds kIdleTimeout{30};
+
+// Command names.
+namespace cmd {
+inline constexpr const char* kStatus = "status";
+inline constexpr const char* kInterfaceShow = "interface.show";
+inline constexpr const char* kPolicyShow = "policy.show";
+inline constexpr const char* kPolicyAdd = "policy.add";
+inline constexpr const char* kPolicyDel = "policy.del";
+inline constexpr const char* kSidShow = "sid.show";
+inline constexpr const char* kSidAdd = "sid.add";
+inline constexpr const char* kSidDel = "sid.del";
+inline constexpr const char* kStatsShow = "stats.show";
+inline constexpr const char* kConfigShow = "config.show";
+inline constexpr const char* kConfigReload = "config.reload";
+}  // namespace cmd
+
+// Thrown by a request handler to refuse a request; the message is sent to
+// the client as {"ok":false,"error":message}.
+struct ControlError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A request or response that does not follow the protocol.
+struct ProtocolError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Request {
+  std::string cmd;
+  nlohmann::json args = nlohmann::json::object();
+};
+
+// Parses and validates one request line (without its newline). Throws
+// ProtocolError with a message fit for the client.
+Request parse_request(std::string_view line);
+
+nlohmann::json make_request(std::string_view cmd, nlohmann::json args = nlohmann::json::object());
+nlohmann::json make_ok(nlohmann::json data = nullptr);
+nlohmann::json make_error(std::string_view message);
+
+// Validates a response object ({"ok":true,...} or {"ok":false,"error":str});
+// throws ProtocolError.
+void check_response(const nlohmann::json& response);
+
+// One protocol line: compact JSON + '\n'. Never throws on invalid UTF-8 in
+// strings (such bytes are replaced by U+FFFD).
+std::string to_line(const nlohmann::json& j);
+
+}  // namespace aigw
