@@ -814,7 +814,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
        "  NAME                  unique policy name\n"
        "  prefix PFX            destination prefix steered into the policy (IPv4 or IPv6;\n"
        "                        repeat, or separate with commas)\n"
-       "  segs SID[,SID...]     1..16 IPv6 segments in travel order (first = first visited)\n"
+       "  segs SID[,SID...]     1..10 IPv6 segments in travel order (first = first visited)\n"
        "  src ADDR              outer IPv6 source address\n"
        "  mode encap|encap.red  H.Encaps (default) or H.Encaps.Red\n"
        "  vrf N                 VRF of the prefixes (default 0)\n"

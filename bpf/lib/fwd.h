@@ -13,24 +13,23 @@
 static __always_inline int aigw_redirect(struct xdp_md *ctx, struct aigw_ctx *c,
 					 const struct bpf_fib_lookup *fib)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
+	void *data = aigw_data(ctx);
+	void *data_end = aigw_data_end(ctx);
 	struct ethhdr *eth = data;
-	__u32 oif = fib->ifindex;
-	int ret;
 
 	if ((void *)(eth + 1) > data_end)
 		return aigw_ret_drop(c, AIGW_DROP_TRUNC_ETH);
-	if (!bpf_map_lookup_elem(&aigw_tx, &oif))
+	/* One devmap lookup: for a port that is not in aigw_tx the helper
+	 * returns the action in the flags' low bits (XDP_PASS) and redirects
+	 * nothing. The MACs can change after the call: the redirect happens
+	 * when the program returns. */
+	if (bpf_redirect_map(&aigw_tx, fib->ifindex, XDP_PASS) != XDP_REDIRECT)
 		return aigw_ret_pass_ev(c, AIGW_EV_NO_TX_PORT);
 	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
-	ret = bpf_redirect_map(&aigw_tx, oif, 0);
-	if (ret == XDP_REDIRECT && c->st)
+	if (c->st)
 		aigw_ctr_add(&c->st->fwd, data_end - data);
-	else if (ret != XDP_REDIRECT)
-		return aigw_ret_drop(c, AIGW_DROP_HEADROOM);
-	return ret;
+	return XDP_REDIRECT;
 }
 
 /* Verdict for a FIB result other than SUCCESS (and FRAG_NEEDED, which the

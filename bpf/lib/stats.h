@@ -28,8 +28,8 @@ static __always_inline void aigw_stats_rx(struct aigw_ctx *c, struct xdp_md *ctx
 
 	if (slot >= AIGW_MAX_IFACES)
 		slot = AIGW_IF_SLOT_UNKNOWN;
-	c->ifindex = ctx->ingress_ifindex;
-	c->rx_len = ctx->data_end - ctx->data;
+	c->ifindex = aigw_ingress_ifindex(ctx);
+	c->rx_len = aigw_data_end(ctx) - aigw_data(ctx);
 	c->st = bpf_map_lookup_elem(&aigw_if_stats, &slot);
 	if (c->st)
 		aigw_ctr_add(&c->st->rx, c->rx_len);
@@ -71,20 +71,20 @@ static __always_inline int aigw_ret_pass_ev(struct aigw_ctx *c, __u32 ev)
 static __always_inline int aigw_ret_tx(struct aigw_ctx *c, struct xdp_md *ctx)
 {
 	if (c->st)
-		aigw_ctr_add(&c->st->tx, ctx->data_end - ctx->data);
+		aigw_ctr_add(&c->st->tx, aigw_data_end(ctx) - aigw_data(ctx));
 	return XDP_TX;
 }
 
 static __always_inline void aigw_count_encap(struct aigw_ctx *c, struct xdp_md *ctx)
 {
 	if (c->st)
-		aigw_ctr_add(&c->st->encap, ctx->data_end - ctx->data);
+		aigw_ctr_add(&c->st->encap, aigw_data_end(ctx) - aigw_data(ctx));
 }
 
 static __always_inline void aigw_count_decap(struct aigw_ctx *c, struct xdp_md *ctx)
 {
 	if (c->st)
-		aigw_ctr_add(&c->st->decap, ctx->data_end - ctx->data);
+		aigw_ctr_add(&c->st->decap, aigw_data_end(ctx) - aigw_data(ctx));
 }
 
 #endif

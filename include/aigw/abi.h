@@ -32,7 +32,10 @@
 #endif
 
 /* ---------------------------------------------------------------- limits */
-#define AIGW_MAX_SIDS 16        /* segments in one policy's segment list */
+/* Segments in one policy. Bounded by XDP headroom: the outer headers must fit
+ * in the 256 bytes drivers reserve (XDP_PACKET_HEADROOM) less the frame
+ * metadata, which leaves 216 bytes: 40 + 8 + 16 * 10 = 208. */
+#define AIGW_MAX_SIDS 10
 #define AIGW_MAX_IFACES 256     /* configured interfaces (counter slots) */
 #define AIGW_MAX_EXT_HDRS 8     /* IPv6 extension headers walked before giving up */
 #define AIGW_IPV6_HDR_LEN 40

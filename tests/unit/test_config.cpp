@@ -205,7 +205,7 @@ TEST_CASE("each bad file gives exactly the expected error", "[config]") {
        "multicast address 'ff02::1' cannot be a source address"},
       {"bad_source_unspecified.yaml", 4, "policies[0].source", "unspecified address '::'"},
       {"bad_segments_too_many.yaml", 5, "policies[0].segments",
-       "17 segments, at most 16 are supported"},
+       "17 segments, at most 10 are supported"},
       {"bad_segments_empty.yaml", 5, "policies[0].segments", "at least one segment is required"},
       {"bad_segment_v4.yaml", 7, "policies[0].segments[1]",
        "expected an IPv6 address, got IPv4 address '192.0.2.1'"},
@@ -456,7 +456,7 @@ TEST_CASE("DX4/DX6 interface is optional, DT* table defaults to 254", "[config]"
 
 TEST_CASE("limits are inclusive", "[config]") {
   std::string segs;
-  for (int i = 1; i <= 16; ++i) segs += fmt::format("{}'fc00::{:x}'", i > 1 ? ", " : "", i);
+  for (int i = 1; i <= 10; ++i) segs += fmt::format("{}'fc00::{:x}'", i > 1 ? ", " : "", i);
   Config c = parse_ok(
       "datapath: {map_sizes: {policies: 2, prefixes4: 1, prefixes6: 1, sids: 1}}\n"
       "policies:\n"
@@ -466,7 +466,7 @@ TEST_CASE("limits are inclusive", "[config]") {
       "]}\n"
       "sids: [{sid: 'fc00::1/128', behavior: End}]\n");
   REQUIRE(c.policies.size() == 1);
-  CHECK(c.policies[0].segments.size() == 16);
+  CHECK(c.policies[0].segments.size() == 10);
   CHECK(c.policies[0].hop_limit == std::optional<uint8_t>(255));
   CHECK(c.policies[0].tcp_mss == std::optional<uint16_t>(65534));
 }

@@ -29,7 +29,7 @@ bool at(const aigw_policy& v, size_t off, const Ip6& a) {
 
 TEST_CASE("H.Encaps lists every SID, last segment first", "[encode]") {
   DatapathSettings dp;
-  for (int n : {1, 2, 3, 8, 16}) {
+  for (int n : {1, 2, 3, 8, AIGW_MAX_SIDS}) {
     Policy p = make_policy(EncapMode::Encap, n);
     aigw_policy v = encode_policy(p, dp, 7);
     INFO("segments " << n);
