@@ -87,16 +87,20 @@ static __always_inline void aigw_fib_ipv4(struct bpf_fib_lookup *fib, const stru
 
 /* End and End.X (RFC 8986 4.1, 4.2). The SRH, if any, has been checked. */
 static __always_inline int aigw_end(struct xdp_md *ctx, struct aigw_ctx *c, struct ipv6hdr *ip6,
-				    struct aigw_srh *srh, __u32 srh_off,
+				    struct aigw_srh *srh, __u32 srh_off, __u8 upper,
 				    const struct aigw_sid_entry *sid)
 {
 	struct bpf_fib_lookup fib = {};
 	int r;
 
-	/* S02-S03: no segment left for us to visit: the upper layer (or
-	 * another header we do not handle) is for the kernel. */
-	if (!srh || srh->segments_left == 0)
+	/* S02-S03: no segment left for us to visit: process the upper layer
+	 * (RFC 8986 4.1.1). ICMPv6, TCP, UDP... are for the kernel; an inner
+	 * IPv4/IPv6 packet is not, since End does not decapsulate: discard. */
+	if (!srh || srh->segments_left == 0) {
+		if (upper == NEXTHDR_IPV4 || upper == NEXTHDR_IPV6)
+			return aigw_ret_drop(c, AIGW_DROP_SRH_MISSING);
 		return aigw_ret_pass_ev(c, AIGW_EV_SL_ZERO_TO_KERNEL);
+	}
 	if (ip6->hop_limit <= 1)
 		return aigw_ret_drop(c, AIGW_DROP_HOP_LIMIT);
 	r = aigw_srh_end(ctx, ip6, srh, srh_off);
@@ -227,7 +231,7 @@ int xdp_endpoint(struct xdp_md *ctx)
 	}
 
 	if (sid.behavior == AIGW_BEH_END || sid.behavior == AIGW_BEH_END_X)
-		return aigw_end(ctx, &c, ip6, srh, p.srh_off, &sid);
+		return aigw_end(ctx, &c, ip6, srh, p.srh_off, p.l4_proto, &sid);
 	return aigw_end_decap(ctx, &c, &p, ip6, srh, &sid);
 }
 

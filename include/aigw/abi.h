@@ -99,7 +99,7 @@ enum aigw_drop_reason {
 	AIGW_DROP_SRH_BAD_LEN,       /* Hdr Ext Len does not hold Last Entry + 1 segments */
 	AIGW_DROP_SRH_SL_EXCEEDS_LE, /* Segments Left > Last Entry + 1 */
 	AIGW_DROP_SRH_SL_NOT_ZERO,   /* decapsulating behaviour with Segments Left != 0 */
-	AIGW_DROP_SRH_MISSING,       /* End/End.X with no SRH and no upper layer for us */
+	AIGW_DROP_SRH_MISSING,       /* End/End.X, no segment left, inner IPv4/IPv6 (End does not decap) */
 	AIGW_DROP_HOP_LIMIT,         /* hop limit/TTL expired and no ICMP could be sent */
 	AIGW_DROP_MTU_EXCEEDED,      /* too big after encapsulation (ICMP sent if possible) */
 	AIGW_DROP_INNER_PROTO,       /* decapsulated payload is not what the behaviour takes */
