@@ -34,10 +34,10 @@ using Clock = std::chrono::steady_clock;
 // the old slot number from the prefix map may still be reading the slot.
 constexpr auto kSlotQuarantine = std::chrono::seconds(2);
 
-constexpr const char* kMapNames[] = {"aigw_ifaces",   "aigw_pfx4",     "aigw_pfx6",
-                                     "aigw_policies", "aigw_sids",     "aigw_tx",
-                                     "aigw_if_stats", "aigw_drops",    "aigw_events",
-                                     "aigw_globals"};
+constexpr const char* kMapNames[] = {"aigw_ifaces",   "aigw_pfx4",       "aigw_pfx6",
+                                     "aigw_policies", "aigw_sids",       "aigw_tx",
+                                     "aigw_if_stats", "aigw_drops",      "aigw_events",
+                                     "aigw_globals",  "aigw_icmp_bucket"};
 
 std::string errstr(int err) { return std::strerror(err < 0 ? -err : err); }
 
@@ -70,7 +70,7 @@ struct Datapath::Impl {
   std::unique_ptr<xdp_endpoint, EndpointDeleter> ep;
 
   int fd_ifaces = -1, fd_pfx4 = -1, fd_pfx6 = -1, fd_policies = -1, fd_sids = -1, fd_tx = -1,
-      fd_if_stats = -1, fd_drops = -1, fd_events = -1;
+      fd_if_stats = -1, fd_drops = -1, fd_events = -1, fd_globals = -1;
   uint32_t max_policies = 0;
   int ncpus = 1;
 
@@ -206,6 +206,7 @@ void Datapath::Impl::load() {
   fd_if_stats = bpf_map__fd(he->maps.aigw_if_stats);
   fd_drops = bpf_map__fd(he->maps.aigw_drops);
   fd_events = bpf_map__fd(he->maps.aigw_events);
+  fd_globals = bpf_map__fd(he->maps.aigw_globals);
   max_policies = ms.policies;
   ncpus = libbpf_num_possible_cpus();
   if (ncpus <= 0) throw DatapathError("cannot count possible CPUs");
@@ -454,6 +455,14 @@ void Datapath::apply(const Config& next, const LinkResolver& links) {
 
   // ---- 2. write: additions first, removals last, so that every packet sees
   // either the old or the new state of each object.
+  {
+    aigw_globals g{};
+    g.icmp_rate = next.datapath.icmp_rate_limit;
+    g.icmp_burst = next.datapath.icmp_burst;
+    uint32_t zero = 0;
+    if (bpf_map_update_elem(d.fd_globals, &zero, &g, BPF_ANY) != 0)
+      throw ApplyError(fmt::format("write datapath globals: {}", errstr(errno)));
+  }
   for (const auto& [kname, slot] : want_slots)
     if (!d.if_slots.count(kname)) d.zero_if_slot(slot);
   for (uint32_t ifindex : want_tx) {

@@ -26,6 +26,7 @@
 #include "lib/common.h"
 #include "lib/csum.h"
 #include "lib/parse.h"
+#include "lib/stats.h"
 
 #define AIGW_ICMP4_MAX_LEN 576  /* largest ICMPv4 error (IP header included) */
 #define AIGW_ICMP6_MAX_LEN 1280 /* largest ICMPv6 error: the IPv6 minimum MTU */
@@ -380,6 +381,32 @@ static __always_inline int aigw_icmp6_send(struct xdp_md *ctx, const struct aigw
 	return AIGW_ICMP_SENT;
 }
 
+/* Token bucket per CPU (like the kernel's icmp_msgs_per_sec): errors built
+ * in XDP bypass the kernel's own ICMP rate limits, so they get one here. */
+static __always_inline bool aigw_icmp_rate_ok(void)
+{
+	__u32 zero = 0;
+	struct aigw_globals *g = bpf_map_lookup_elem(&aigw_globals, &zero);
+	struct aigw_icmp_bucket *b = bpf_map_lookup_elem(&aigw_icmp_bucket, &zero);
+	__u64 now, cost, cap;
+
+	if (!g || !b)
+		return false;
+	if (!g->icmp_rate)
+		return true;
+	now = bpf_ktime_get_ns();
+	cost = 1000000000ULL / g->icmp_rate;
+	cap = cost * (g->icmp_burst ? g->icmp_burst : 1);
+	b->credit_ns += now - b->last_ns;
+	b->last_ns = now;
+	if (b->credit_ns > cap)
+		b->credit_ns = cap;
+	if (b->credit_ns < cost)
+		return false;
+	b->credit_ns -= cost;
+	return true;
+}
+
 /* What the error is about. */
 enum aigw_icmp_kind {
 	AIGW_ICMP_KIND_TTL = 0,     /* Time Exceeded in transit */
@@ -401,6 +428,10 @@ __noinline int aigw_icmp_error(struct xdp_md *ctx, const struct aigw_pkt *p,
 
 	if (!p || !cfg)
 		return AIGW_ICMP_FAILED;
+	if (!aigw_icmp_rate_ok()) {
+		aigw_event(AIGW_EV_ICMP_RATELIMITED, 0);
+		return AIGW_ICMP_SUPPRESSED;
+	}
 	if (p->l3_proto == ETH_P_IP)
 		return aigw_icmp4_send(ctx, p, cfg->addr4,
 				       ttl ? ICMP_TIME_EXCEEDED_ : ICMP_DEST_UNREACH_,

@@ -90,4 +90,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } aigw_globals SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct aigw_icmp_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} aigw_icmp_bucket SEC(".maps");
+
 #endif

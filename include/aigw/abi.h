@@ -17,6 +17,7 @@
  *   aigw_drops      PERCPU_ARRAY reason      -> ctr            drop reasons
  *   aigw_events     PERCPU_ARRAY event       -> ctr            exceptions that are not drops
  *   aigw_globals    ARRAY     0              -> globals        datapath-wide settings
+ *   aigw_icmp_bucket PERCPU_ARRAY 0            -> icmp_bucket    ICMP error rate limiter state
  */
 #ifndef AIGW_ABI_H
 #define AIGW_ABI_H
@@ -123,6 +124,7 @@ enum aigw_event {
 	AIGW_EV_NO_TX_PORT,        /* egress port not in aigw_tx: to the kernel */
 	AIGW_EV_MSS_CLAMPED,       /* TCP SYN MSS rewritten */
 	AIGW_EV_SL_ZERO_TO_KERNEL, /* End/End.X with Segments Left 0: upper layer to the kernel */
+	AIGW_EV_ICMP_RATELIMITED,  /* an ICMP error was due but over the rate limit (packet dropped) */
 	AIGW_EV_MAX
 };
 
@@ -225,10 +227,18 @@ struct aigw_if_stats {
 AIGW_STATIC_ASSERT(sizeof(struct aigw_if_stats) == 128, "if_stats size");
 
 struct aigw_globals {
-	__u32 flags; /* reserved */
-	__u32 pad;
+	__u32 icmp_rate;  /* ICMP errors sent from XDP per second per CPU, 0 = unlimited */
+	__u32 icmp_burst; /* bucket depth, in errors */
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_globals) == 8, "globals size");
+
+/* Per-CPU token bucket of the ICMP error rate limiter, in nanoseconds of
+ * credit (one error costs 1e9 / icmp_rate). Datapath-private state. */
+struct aigw_icmp_bucket {
+	__u64 last_ns;
+	__u64 credit_ns;
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_icmp_bucket) == 16, "icmp_bucket size");
 
 /* ---------------------------------------------------------------- names */
 #ifndef __bpf__
@@ -274,6 +284,7 @@ static inline const char *aigw_event_name(unsigned int e)
 		"no_tx_port",
 		"mss_clamped",
 		"sl_zero_to_kernel",
+		"icmp_ratelimited",
 	};
 	return e < AIGW_EV_MAX ? names[e] : "unknown";
 }

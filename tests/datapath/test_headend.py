@@ -524,5 +524,37 @@ class HeadendDatapathSettings(DatapathCase):
                     self.run_fx(self._fx(pol, inner, out, {"mss_clamped": 1}))
 
 
+
+RATELIMIT_CONFIG = GLOBALS_CONFIG.replace(
+    "  tcp_mss_clamp: 1300\n", "  tcp_mss_clamp: 1300\n  icmp_rate_limit: 1\n  icmp_burst: 3\n")
+
+
+class HeadendIcmpRateLimit(DatapathCase):
+    """ICMP errors built in XDP bypass the kernel's ICMP rate limits, so the
+    datapath has its own per-CPU token bucket (datapath.icmp_rate_limit /
+    icmp_burst): with 1/s and a burst of 3, ten expiring packets in a row get
+    at most 3 (+1 refill) errors; the rest are dropped and counted."""
+    TAG = "hr"
+    CONFIG = RATELIMIT_CONFIG
+
+    def test_burst_then_drop(self):
+        assert "icmp_rate_limit: 1" in self.CONFIG
+        sent = limited = 0
+        for i in range(10):
+            frame = cust_frame(inner4("198.51.100.7", ttl=1, sport=46000 + i))
+            res = self.send("headend", "cust0", frame)
+            if res.verdict == "XDP_TX":
+                self.assert_counters(res, {}, {"icmp_ttl_sent": 1})
+                sent += 1
+            else:
+                self.assertEqual(res.verdict, "XDP_DROP")
+                self.assert_counters(res, {"hop_limit": 1}, {"icmp_ratelimited": 1})
+                limited += 1
+        # The runner may sit on either CPU between packets: each CPU has its
+        # own bucket of 3 (+ at most one token refilled during the test).
+        self.assertGreaterEqual(sent, 3)
+        self.assertLessEqual(sent, 8)
+        self.assertEqual(sent + limited, 10)
+
 if __name__ == "__main__":
     run_module()

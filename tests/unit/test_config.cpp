@@ -83,15 +83,15 @@ TEST_CASE("the shipped example parses", "[config]") {
   REQUIRE(c.interfaces.size() == 2);
   CHECK(c.interfaces[0].name == "eth1");
   CHECK(c.interfaces[0].role == IfRole::Customer);
-  CHECK(c.interfaces[0].line == 20);
+  CHECK(c.interfaces[0].line == 22);
   CHECK(c.interfaces[1].name == "eth0");
   CHECK(c.interfaces[1].role == IfRole::Wan);
-  CHECK(c.interfaces[1].line == 23);
+  CHECK(c.interfaces[1].line == 25);
 
   REQUIRE(c.policies.size() == 1);
   const Policy& p = c.policies[0];
   CHECK(p.name == "to-site-b");
-  CHECK(p.line == 27);
+  CHECK(p.line == 29);
   CHECK(p.vrf == 0);
   REQUIRE(p.prefixes.size() == 2);
   CHECK(p.prefixes[0].str() == "198.51.100.0/24");
@@ -108,7 +108,7 @@ TEST_CASE("the shipped example parses", "[config]") {
   CHECK(c.sids[0].sid.str() == "fc00:a::d46/128");
   CHECK(c.sids[0].behavior == Behavior::EndDT46);
   CHECK(c.sids[0].table == std::optional<uint32_t>(254));
-  CHECK(c.sids[0].line == 36);
+  CHECK(c.sids[0].line == 38);
   CHECK(c.sids[1].behavior == Behavior::End);
   CHECK_FALSE(c.sids[1].table);
   CHECK(c.sids[2].behavior == Behavior::EndDX6);
