@@ -50,9 +50,11 @@ Daemon::Daemon(std::string config_path, Config initial, Logger& log)
       started_(std::chrono::steady_clock::now()),
       signals_(io_) {
   last_reload_.time = now_iso();
+  last_reload_.at = std::chrono::system_clock::now();
 }
 
 Daemon::~Daemon() {
+  metrics_.reset();  // no scrape may read dp_ from here on
   if (dp_) dp_->detach_all();
 }
 
@@ -65,6 +67,12 @@ void Daemon::start() {
     dp_->apply(running_, *links_);
   } catch (const ApplyError& e) {
     throw std::runtime_error(fmt::format("cannot apply {}: {}", config_path_, e.what()));
+  }
+  facts_ = facts_of(running_);  // no collector yet: no lock needed
+  if (!a.metrics_listen.empty()) {
+    metrics_ = std::make_unique<telemetry::MetricsServer>(a.metrics_listen, version(),
+                                                          [this] { return metrics_snapshot(); });
+    log_.info("metrics on {}", metrics_->url());
   }
   reconcile_attachments(running_);
   server_ = std::make_unique<ControlServer>(
@@ -97,6 +105,7 @@ void Daemon::run() {
   signals_.add(SIGINT);
   wait_signals();
   io_.run();
+  metrics_.reset();
   server_.reset();
   if (dp_) dp_->detach_all();
   log_.info("detached; maps stay pinned under {} (counters survive a restart)",
@@ -148,6 +157,7 @@ void Daemon::commit(Config next, const std::string& what) {
   // Interfaces must exist before anything is written.
   for (const auto& i : next.interfaces)
     if (!links_->resolve(i.name)) throw ControlError(fmt::format("interface {} not found", i.name));
+  std::lock_guard lock(scrape_mu_);  // see Daemon::scrape_mu_
   try {
     dp_->apply(next, *links_);
     reconcile_attachments(next);
@@ -162,16 +172,17 @@ void Daemon::commit(Config next, const std::string& what) {
     throw ControlError(e.what());
   }
   running_ = std::move(next);
+  facts_ = facts_of(running_);
   log_.info("{}: applied ({})", what, d.empty() ? "no change" : d.summary());
 }
 
 std::string Daemon::reload(const std::string& trigger) {
   last_reload_.time = now_iso();
+  last_reload_.at = std::chrono::system_clock::now();
   auto loaded = load_config_file(config_path_);
   if (auto* errs = std::get_if<std::vector<ConfigError>>(&loaded)) {
     for (const auto& e : *errs) log_.error("{}", e.str());
-    last_reload_.ok = false;
-    last_reload_.message = join_errors(*errs);
+    record_reload(false, join_errors(*errs));
     throw ControlError(fmt::format("{} rejected, running configuration kept: {}", config_path_,
                                    last_reload_.message));
   }
@@ -180,15 +191,37 @@ std::string Daemon::reload(const std::string& trigger) {
   try {
     commit(std::move(next), config_path_);
   } catch (const ControlError& e) {
-    last_reload_.ok = false;
-    last_reload_.message = e.what();
+    record_reload(false, e.what());
     throw ControlError(fmt::format("reload ({}) refused, running configuration kept: {}", trigger,
                                    e.what()));
   }
   if (auto l = log_level_from_string(running_.agent.log_level)) log_.set_level(*l);
-  last_reload_.ok = true;
-  last_reload_.message = d.empty() ? "no change" : d.summary();
+  record_reload(true, d.empty() ? "no change" : d.summary());
   return last_reload_.message;
+}
+
+void Daemon::record_reload(bool ok, std::string message) {
+  last_reload_.ok = ok;
+  last_reload_.message = std::move(message);
+  std::lock_guard lock(scrape_mu_);
+  facts_.reload_ok = ok;
+  facts_.reload_time = last_reload_.at;
+}
+
+telemetry::ConfigFacts Daemon::facts_of(const Config& c) const {
+  telemetry::ConfigFacts f;
+  for (const auto& i : c.interfaces)
+    f.interfaces.push_back({i.name, i.vlan, dp_->slot_of(interface_key(i))});
+  f.policies = c.policies.size();
+  f.sids = c.sids.size();
+  f.reload_ok = last_reload_.ok;
+  f.reload_time = last_reload_.at;
+  return f;
+}
+
+telemetry::Snapshot Daemon::metrics_snapshot() const {
+  std::lock_guard lock(scrape_mu_);
+  return {facts_, dp_->read_stats()};
 }
 
 nlohmann::json Daemon::status() const {

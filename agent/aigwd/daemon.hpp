@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +20,7 @@
 #include "control/server.hpp"
 #include "datapath/datapath.hpp"
 #include "netlink/links.hpp"
+#include "telemetry/metrics.hpp"
 
 namespace aigw {
 
@@ -45,6 +47,11 @@ class Daemon {
   void commit(Config next, const std::string& what);
   void reconcile_attachments(const Config& next);
   void wait_signals();
+  // Metrics hookup: the collector runs on the HTTP threads of the metrics
+  // listener, everything else here on the io_context thread.
+  telemetry::Snapshot metrics_snapshot() const;            // any thread; takes scrape_mu_
+  telemetry::ConfigFacts facts_of(const Config& c) const;  // io thread
+  void record_reload(bool ok, std::string message);        // io thread; takes scrape_mu_
 
   nlohmann::json status() const;
   nlohmann::json interfaces() const;
@@ -56,6 +63,7 @@ class Daemon {
   std::chrono::steady_clock::time_point started_;
   struct LastReload {
     std::string time;
+    std::chrono::system_clock::time_point at;
     bool ok = true;
     std::string message = "initial load";
   } last_reload_;
@@ -67,6 +75,20 @@ class Daemon {
   std::unique_ptr<NetlinkLinks> links_;
   std::unique_ptr<Datapath> dp_;
   std::unique_ptr<ControlServer> server_;
+
+  // What a scrape reads from another thread, and the lock that makes it safe.
+  // Datapath::apply() rewrites the std::map of counter slots that
+  // Datapath::read_stats() iterates (and slot_of() reads), so the two must not
+  // overlap: the io thread holds scrape_mu_ around every apply() after start
+  // and every facts_ update; the collector holds it while it reads both. The
+  // io thread, the only writer, reads dp_ and running_ without it. facts_ is
+  // updated in the same critical section as apply(), so a scrape never maps
+  // counter slots to stale interface names. (The kernel map reads themselves
+  // need no lock: map fds are fixed after load, lookups are syscalls.)
+  mutable std::mutex scrape_mu_;
+  telemetry::ConfigFacts facts_;
+  // Declared after dp_: destroyed (HTTP threads joined) before the datapath.
+  std::unique_ptr<telemetry::MetricsServer> metrics_;
 };
 
 }  // namespace aigw

@@ -42,17 +42,21 @@ void settings(const Config& a, const Config& b, std::vector<std::string>& out) {
   cmp(a.agent.socket_mode != b.agent.socket_mode, "agent.socket_mode");
   cmp(a.agent.pin_path != b.agent.pin_path, "agent.pin_path");
   cmp(a.agent.log_level != b.agent.log_level, "agent.log_level");
+  cmp(a.agent.metrics_listen != b.agent.metrics_listen, "agent.metrics_listen");
   const auto &d = a.datapath, &e = b.datapath;
   cmp(d.xdp_mode != e.xdp_mode, "datapath.xdp_mode");
   cmp(d.hop_limit != e.hop_limit, "datapath.hop_limit");
   cmp(d.tcp_mss_clamp != e.tcp_mss_clamp, "datapath.tcp_mss_clamp");
+  cmp(d.icmp_rate_limit != e.icmp_rate_limit, "datapath.icmp_rate_limit");
+  cmp(d.icmp_burst != e.icmp_burst, "datapath.icmp_burst");
   cmp(d.map_sizes.policies != e.map_sizes.policies, "datapath.map_sizes.policies");
   cmp(d.map_sizes.prefixes4 != e.map_sizes.prefixes4, "datapath.map_sizes.prefixes4");
   cmp(d.map_sizes.prefixes6 != e.map_sizes.prefixes6, "datapath.map_sizes.prefixes6");
   cmp(d.map_sizes.sids != e.map_sizes.sids, "datapath.map_sizes.sids");
 }
 
-// agent.log_level applies live; the socket, pin path and map sizes need a restart.
+// agent.log_level applies live; the socket, pin path, metrics listener and map
+// sizes need a restart.
 bool needs_restart(const std::string& setting) {
   if (setting == "agent.log_level") return false;
   return setting.rfind("agent.", 0) == 0 || setting.rfind("datapath.map_sizes.", 0) == 0;

@@ -36,6 +36,9 @@ struct AgentSettings {
   uint32_t socket_mode = 0600;
   std::string pin_path = "/sys/fs/bpf/aigw";
   std::string log_level = "info";  // debug|info|warn|error
+  // Prometheus /metrics listener: "IPV4:PORT" or "[IPV6]:PORT"; "" = disabled
+  // (written "off" in YAML).
+  std::string metrics_listen = "127.0.0.1:9469";
   bool operator==(const AgentSettings&) const = default;
 };
 
@@ -48,6 +51,8 @@ struct DatapathSettings {
   MapSizes map_sizes;
   uint8_t hop_limit = 64;        // outer hop limit default for policies
   uint16_t tcp_mss_clamp = kMssAuto;
+  uint32_t icmp_rate_limit = 1000;  // ICMP errors from XDP per second per CPU, 0 = unlimited
+  uint32_t icmp_burst = 50;         // rate limiter bucket depth
   bool operator==(const DatapathSettings&) const = default;
 };
 

@@ -364,6 +364,46 @@ std::optional<uint32_t> read_mode(Sink& s, const Entry& e) {
   return static_cast<uint32_t>(std::stoul(std::string(v), nullptr, 8));
 }
 
+// agent.metrics_listen: "IPV4:PORT" or "[IPV6]:PORT" (IP literals only: the
+// agent never resolves names), port 1..65535; "off" or "" disables (-> "").
+// The accepted text is what civetweb takes as listening_ports, unchanged.
+std::optional<std::string> read_listen(Sink& s, const Entry& e) {
+  constexpr std::string_view expected = "IPV4:PORT, [IPV6]:PORT or off";
+  auto t = scalar(s, e, expected);
+  if (!t) return std::nullopt;
+  if (t->empty() || *t == "off") return std::string();
+  auto bad = [&](std::string_view why) {
+    s.error(e.line(), e.field, fmt::format("expected {}, got '{}': {}", expected, *t, why));
+    return std::nullopt;
+  };
+  std::string_view v = *t, host, port;
+  if (v.front() == '[') {
+    auto close = v.find(']');
+    if (close == std::string_view::npos) return bad("missing ']' after the IPv6 address");
+    host = v.substr(1, close - 1);
+    if (close + 1 >= v.size() || v[close + 1] != ':') return bad("missing ':PORT' after ']'");
+    port = v.substr(close + 2);
+    auto a = Ip6::parse(host);
+    if (!a) return bad(fmt::format("'{}' is not an IPv6 address", host));
+    if (a->is_multicast()) return bad("a multicast address cannot be listened on");
+  } else {
+    auto colon = v.rfind(':');
+    if (colon == std::string_view::npos) return bad("missing ':PORT'");
+    host = v.substr(0, colon);
+    port = v.substr(colon + 1);
+    if (host.empty()) return bad("missing host (127.0.0.1 for this machine only)");
+    if (host.find(':') != std::string_view::npos)
+      return bad(fmt::format("write an IPv6 address in brackets: [{}]:{}", host, port));
+    auto a = Ip4::parse(host);
+    if (!a) return bad(fmt::format("'{}' is not an IPv4 address (no host names)", host));
+    if (a->is_multicast() || a->is_broadcast())
+      return bad("a multicast or broadcast address cannot be listened on");
+  }
+  auto p = parse_decimal(port);
+  if (!p || *p < 1 || *p > 65535) return bad(fmt::format("port '{}' is not 1..65535", port));
+  return t;
+}
+
 // A sequence value; `what` describes the elements.
 bool expect_list(Sink& s, const Entry& e, std::string_view what) {
   if (e.value.IsSequence()) return true;
@@ -728,7 +768,8 @@ void validate_impl(Sink& s, const Config& c, const Origin& o) {
 
 void parse_agent(Sink& s, const Entry& e, AgentSettings& a) {
   if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
-  MapReader m(s, e.value, e.field, {"socket", "socket_mode", "pin_path", "log_level"});
+  MapReader m(s, e.value, e.field,
+              {"socket", "socket_mode", "pin_path", "log_level", "metrics_listen"});
   if (auto f = m.get("socket")) {
     if (auto v = read_abs_path(s, *f, kMaxUnixPath)) a.socket = *v;
   }
@@ -747,12 +788,15 @@ void parse_agent(Sink& s, const Entry& e, AgentSettings& a) {
       a.log_level = *v;
     }
   }
+  if (auto f = m.get("metrics_listen")) {
+    if (auto v = read_listen(s, *f)) a.metrics_listen = *v;
+  }
 }
 
 // Returns false when map_sizes had errors (capacity checks are then skipped).
 bool parse_datapath(Sink& s, const Entry& e, DatapathSettings& d) {
   if (!expect_map_or_empty(s, e) || e.value.IsNull()) return true;
-  MapReader m(s, e.value, e.field, {"xdp_mode", "hop_limit", "tcp_mss_clamp", "map_sizes"});
+  MapReader m(s, e.value, e.field, {"xdp_mode", "hop_limit", "tcp_mss_clamp", "icmp_rate_limit", "icmp_burst", "map_sizes"});
   if (auto f = m.get("xdp_mode")) {
     if (auto v = read_enum<XdpMode>(s, *f, xdp_mode_from_string, {"native", "generic"})) {
       d.xdp_mode = *v;
@@ -760,6 +804,12 @@ bool parse_datapath(Sink& s, const Entry& e, DatapathSettings& d) {
   }
   if (auto f = m.get("hop_limit")) {
     if (auto v = read_uint(s, *f, 1, 255)) d.hop_limit = static_cast<uint8_t>(*v);
+  }
+  if (auto f = m.get("icmp_rate_limit")) {
+    if (auto v = read_uint(s, *f, 0, 1000000)) d.icmp_rate_limit = static_cast<uint32_t>(*v);
+  }
+  if (auto f = m.get("icmp_burst")) {
+    if (auto v = read_uint(s, *f, 1, 100000)) d.icmp_burst = static_cast<uint32_t>(*v);
   }
   if (auto f = m.get("tcp_mss_clamp")) {
     if (auto v = read_mss(s, *f)) d.tcp_mss_clamp = *v;

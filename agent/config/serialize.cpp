@@ -8,6 +8,9 @@ namespace {
 
 std::string mode_str(uint32_t mode) { return fmt::format("{:04o}", mode); }
 
+// agent.metrics_listen as written in YAML: the address, or "off" when disabled.
+std::string listen_str(const std::string& listen) { return listen.empty() ? "off" : listen; }
+
 // A tcp_mss value in JSON: "auto", "off" or the number.
 nlohmann::json mss_json(uint16_t mss) {
   if (mss == kMssAuto || mss == kMssOff) return mss_to_string(mss);
@@ -74,6 +77,8 @@ std::string to_yaml(const Config& c) {
       << mode_str(c.agent.socket_mode);
   out << YAML::Key << "pin_path" << YAML::Value << c.agent.pin_path;
   out << YAML::Key << "log_level" << YAML::Value << c.agent.log_level;
+  out << YAML::Key << "metrics_listen" << YAML::Value << YAML::DoubleQuoted
+      << listen_str(c.agent.metrics_listen);
   out << YAML::EndMap;
 
   const auto& d = c.datapath;
@@ -81,6 +86,8 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "xdp_mode" << YAML::Value << to_string(d.xdp_mode);
   out << YAML::Key << "hop_limit" << YAML::Value << unsigned{d.hop_limit};
   out << YAML::Key << "tcp_mss_clamp" << YAML::Value << mss_to_string(d.tcp_mss_clamp);
+  out << YAML::Key << "icmp_rate_limit" << YAML::Value << d.icmp_rate_limit;
+  out << YAML::Key << "icmp_burst" << YAML::Value << d.icmp_burst;
   out << YAML::Key << "map_sizes" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "policies" << YAML::Value << d.map_sizes.policies;
   out << YAML::Key << "prefixes4" << YAML::Value << d.map_sizes.prefixes4;
@@ -130,10 +137,13 @@ nlohmann::json to_json(const Config& c) {
   j["agent"] = {{"socket", c.agent.socket},
                 {"socket_mode", mode_str(c.agent.socket_mode)},
                 {"pin_path", c.agent.pin_path},
-                {"log_level", c.agent.log_level}};
+                {"log_level", c.agent.log_level},
+                {"metrics_listen", listen_str(c.agent.metrics_listen)}};
   j["datapath"] = {{"xdp_mode", to_string(d.xdp_mode)},
                    {"hop_limit", unsigned{d.hop_limit}},
                    {"tcp_mss_clamp", mss_json(d.tcp_mss_clamp)},
+                   {"icmp_rate_limit", d.icmp_rate_limit},
+                   {"icmp_burst", d.icmp_burst},
                    {"map_sizes",
                     {{"policies", d.map_sizes.policies},
                      {"prefixes4", d.map_sizes.prefixes4},

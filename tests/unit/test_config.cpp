@@ -75,6 +75,7 @@ TEST_CASE("the shipped example parses", "[config]") {
   CHECK(c.agent.socket_mode == 0600);
   CHECK(c.agent.pin_path == "/sys/fs/bpf/aigw");
   CHECK(c.agent.log_level == "info");
+  CHECK(c.agent.metrics_listen == "127.0.0.1:9469");
   CHECK(c.datapath.xdp_mode == XdpMode::Native);
   CHECK(c.datapath.hop_limit == 64);
   CHECK(c.datapath.tcp_mss_clamp == kMssAuto);
@@ -83,15 +84,15 @@ TEST_CASE("the shipped example parses", "[config]") {
   REQUIRE(c.interfaces.size() == 2);
   CHECK(c.interfaces[0].name == "eth1");
   CHECK(c.interfaces[0].role == IfRole::Customer);
-  CHECK(c.interfaces[0].line == 22);
+  CHECK(c.interfaces[0].line == 23);
   CHECK(c.interfaces[1].name == "eth0");
   CHECK(c.interfaces[1].role == IfRole::Wan);
-  CHECK(c.interfaces[1].line == 25);
+  CHECK(c.interfaces[1].line == 26);
 
   REQUIRE(c.policies.size() == 1);
   const Policy& p = c.policies[0];
   CHECK(p.name == "to-site-b");
-  CHECK(p.line == 29);
+  CHECK(p.line == 30);
   CHECK(p.vrf == 0);
   REQUIRE(p.prefixes.size() == 2);
   CHECK(p.prefixes[0].str() == "198.51.100.0/24");
@@ -108,7 +109,7 @@ TEST_CASE("the shipped example parses", "[config]") {
   CHECK(c.sids[0].sid.str() == "fc00:a::d46/128");
   CHECK(c.sids[0].behavior == Behavior::EndDT46);
   CHECK(c.sids[0].table == std::optional<uint32_t>(254));
-  CHECK(c.sids[0].line == 38);
+  CHECK(c.sids[0].line == 39);
   CHECK(c.sids[1].behavior == Behavior::End);
   CHECK_FALSE(c.sids[1].table);
   CHECK(c.sids[2].behavior == Behavior::EndDX6);
@@ -123,6 +124,7 @@ TEST_CASE("a file using every key parses to the expected model", "[config]") {
   CHECK(c.agent.socket_mode == 0660);
   CHECK(c.agent.pin_path == "/sys/fs/bpf/aigw-test");
   CHECK(c.agent.log_level == "debug");
+  CHECK(c.agent.metrics_listen == "[::1]:9470");
   CHECK(c.datapath.xdp_mode == XdpMode::Generic);
   CHECK(c.datapath.hop_limit == 32);
   CHECK(c.datapath.tcp_mss_clamp == 1400);
@@ -150,8 +152,8 @@ TEST_CASE("a file using every key parses to the expected model", "[config]") {
   CHECK(c.policies[2].name == "null");
   CHECK(c.policies[2].tcp_mss == std::optional<uint16_t>(536));
   // Per-field lines are recorded for error messages.
-  CHECK(c.policies[0].lines.at("prefixes[1]") == 34);
-  CHECK(c.policies[0].lines.at("segments[1]") == 39);
+  CHECK(c.policies[0].lines.at("prefixes[1]") == 35);
+  CHECK(c.policies[0].lines.at("segments[1]") == 40);
 
   REQUIRE(c.sids.size() == 6);
   CHECK(c.sids[1].sid.str() == "fc00:a:1::/48");
@@ -260,6 +262,9 @@ TEST_CASE("each bad file gives exactly the expected error", "[config]") {
       {"bad_socket_relative.yaml", 2, "agent.socket", "expected an absolute path, got 'aigw.sock'"},
       {"bad_log_level.yaml", 2, "agent.log_level",
        "expected one of debug, info, warn, error, got 'verbose'"},
+      {"bad_metrics_listen.yaml", 2, "agent.metrics_listen",
+       "expected IPV4:PORT, [IPV6]:PORT or off, got 'localhost:9469': 'localhost' is not an IPv4 "
+       "address (no host names)"},
       {"bad_dup_key.yaml", 6, "policies[0].name", "duplicate key (first at line 2)"},
       {"bad_empty.yaml", 1, "", "empty configuration"},
       {"bad_not_map.yaml", 1, "",
@@ -441,6 +446,67 @@ TEST_CASE("scalar typing is strict", "[config]") {
   }
 }
 
+TEST_CASE("agent.metrics_listen: IP literal and port, or off", "[config]") {
+  CHECK(Config{}.agent.metrics_listen == "127.0.0.1:9469");
+  struct Good {
+    const char* yaml;
+    const char* want;
+  };
+  for (auto [yaml, want] : std::initializer_list<Good>{
+           {"127.0.0.1:9469", "127.0.0.1:9469"},
+           {"0.0.0.0:1", "0.0.0.0:1"},
+           {"192.0.2.1:65535", "192.0.2.1:65535"},
+           {"'[::1]:9469'", "[::1]:9469"},
+           {"'[2001:db8::1]:9100'", "[2001:db8::1]:9100"},
+           {"'[::]:9469'", "[::]:9469"},
+           {"off", ""},
+           {"\"off\"", ""},
+           {"\"\"", ""},
+       }) {
+    INFO(yaml);
+    CHECK(parse_ok(fmt::format("agent: {{metrics_listen: {}}}", yaml)).agent.metrics_listen ==
+          want);
+  }
+
+  struct Bad {
+    const char* yaml;
+    const char* message;
+  };
+  for (auto [yaml, message] : std::initializer_list<Bad>{
+           {"127.0.0.1", "got '127.0.0.1': missing ':PORT'"},
+           {"'127.0.0.1:'", "port '' is not 1..65535"},
+           {"127.0.0.1:0", "port '0' is not 1..65535"},
+           {"127.0.0.1:65536", "port '65536' is not 1..65535"},
+           {"127.0.0.1:09469", "port '09469' is not 1..65535"},
+           {"127.0.0.1:http", "port 'http' is not 1..65535"},
+           {"':9469'", "missing host (127.0.0.1 for this machine only)"},
+           {"'::1:9469'", "write an IPv6 address in brackets: [::1]:9469"},
+           {"'2001:db8::1:9469'", "write an IPv6 address in brackets: [2001:db8::1]:9469"},
+           {"'[::1]9469'", "missing ':PORT' after ']'"},
+           {"'[::1]'", "missing ':PORT' after ']'"},
+           {"'[::1:9469'", "missing ']' after the IPv6 address"},
+           {"'[192.0.2.1]:80'", "'192.0.2.1' is not an IPv6 address"},
+           {"'[fe80::1%eth0]:80'", "'fe80::1%eth0' is not an IPv6 address"},
+           {"'[ff02::1]:80'", "a multicast address cannot be listened on"},
+           {"224.0.0.1:80", "a multicast or broadcast address cannot be listened on"},
+           {"255.255.255.255:80", "a multicast or broadcast address cannot be listened on"},
+           {"'127.0.0.1:9469 '", "port '9469 ' is not 1..65535"},
+           {"Off", "got 'Off': missing ':PORT'"},
+           {"'1.2.3:80'", "'1.2.3' is not an IPv4 address"},
+           {"9469", "missing ':PORT'"},
+           {"[a, b]", "expected IPV4:PORT, [IPV6]:PORT or off, got a list"},
+           {"", "expected IPV4:PORT, [IPV6]:PORT or off, got an empty value"},
+       }) {
+    INFO(yaml);
+    auto errs = parse_bad(fmt::format("agent: {{metrics_listen: {}}}", yaml));
+    INFO(format_errors(errs));
+    REQUIRE(errs.size() == 1);
+    CHECK(errs[0].line == 1);
+    CHECK(errs[0].field == "agent.metrics_listen");
+    CHECK_THAT(errs[0].message, Catch::Contains(message));
+  }
+}
+
 TEST_CASE("DX4/DX6 interface is optional, DT* table defaults to 254", "[config]") {
   Config c = parse_ok(
       "sids:\n"
@@ -591,7 +657,19 @@ TEST_CASE("to_yaml of a runtime-built config round-trips", "[config]") {
   INFO(y);
   CHECK_THAT(y, Catch::Contains("socket_mode: \"0640\""));
   CHECK_THAT(y, Catch::Contains("tcp_mss_clamp: off"));
+  CHECK_THAT(y, Catch::Contains("metrics_listen: \"127.0.0.1:9469\""));
   CHECK(expect_ok(parse_config(y, "x")) == c);
+
+  // Disabled is written "off"; an IPv6 listener is quoted (a plain [ starts a list).
+  for (const char* listen : {"", "[::1]:9469"}) {
+    INFO(listen);
+    c.agent.metrics_listen = listen;
+    y = to_yaml(c);
+    INFO(y);
+    CHECK_THAT(y, Catch::Contains(fmt::format("metrics_listen: \"{}\"", *listen ? listen : "off")));
+    CHECK(expect_ok(parse_config(y, "x")) == c);
+    CHECK(to_json(c)["agent"]["metrics_listen"] == (*listen ? listen : "off"));
+  }
 }
 
 TEST_CASE("to_json uses the YAML key names", "[config]") {
@@ -599,6 +677,7 @@ TEST_CASE("to_json uses the YAML key names", "[config]") {
   nlohmann::json j = to_json(c);
   CHECK(j["agent"]["socket_mode"] == "0660");
   CHECK(j["agent"]["log_level"] == "debug");
+  CHECK(j["agent"]["metrics_listen"] == "[::1]:9470");
   CHECK(j["datapath"]["tcp_mss_clamp"] == 1400);
   CHECK(j["datapath"]["hop_limit"] == 32);
   CHECK(j["datapath"]["map_sizes"]["prefixes6"] == 32);
@@ -773,4 +852,12 @@ TEST_CASE("diff: agent.* and map_sizes need a restart, log_level does not", "[co
   b = a;
   b.datapath.hop_limit = 1;
   CHECK_FALSE(diff(a, b).restart_needed);
+
+  for (const char* listen : {"", "127.0.0.1:9470"}) {
+    b = a;
+    b.agent.metrics_listen = listen;
+    d = diff(a, b);
+    CHECK(d.restart_needed);
+    CHECK(d.restart_reason == "restart needed: agent.metrics_listen changed");
+  }
 }

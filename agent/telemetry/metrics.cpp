@@ -1,0 +1,265 @@
+#include "telemetry/metrics.hpp"
+
+#include <aigw/abi.h>
+#include <arpa/inet.h>
+#include <civetweb.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <prometheus/collectable.h>
+#include <prometheus/exposer.h>
+#include <prometheus/text_serializer.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+
+#include "common/fd.hpp"
+
+namespace aigw::telemetry {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+// HTTP worker threads: a scrape is a few dozen map reads, two are plenty.
+constexpr const char* kHttpThreads = "2";
+// A client that stalls cannot hold a worker for longer than this.
+constexpr const char* kRequestTimeoutMs = "10000";
+// mg_check_feature() bit: built with USE_IPV6.
+constexpr unsigned kCivetwebIpv6 = 8;
+
+MetricFamily family(std::string name, std::string help, MetricType type) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == MetricType::Counter)
+    m.counter.value = value;
+  else
+    m.gauge.value = value;
+  f.metric.push_back(std::move(m));
+}
+
+MetricFamily gauge(std::string name, std::string help, double value) {
+  MetricFamily f = family(std::move(name), std::move(help), MetricType::Gauge);
+  add(f, {}, value);
+  return f;
+}
+
+// Why `listen` cannot be bound, as the kernel says it ("Address already in
+// use"), or "" when it can. Only used to explain a failed start: civetweb's
+// own message does not tell.
+std::string bind_error(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return "no port";
+  std::string host = listen.substr(0, colon);
+  int port = std::atoi(listen.c_str() + colon + 1);
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &a->sin6_addr) != 1)
+      return "not an IPv6 address";
+    len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET, host.c_str(), &a->sin_addr) != 1) return "not an IPv4 address";
+    len = sizeof *a;
+  }
+  Fd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) return std::strerror(errno);
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as civetweb does
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd.get(), 1) != 0)
+    return std::strerror(errno);
+  return "";
+}
+
+double as_double(uint64_t v) { return static_cast<double>(v); }
+
+// The per-interface counters of struct aigw_if_stats, in ABI order.
+struct IfCounter {
+  const char* name;  // as in aigwctl stats and the ABI
+  const char* what;  // completes "Packets ..." / "Bytes of packets ..."
+  aigw_ctr Counters::*member;
+};
+constexpr IfCounter kIfCounters[] = {
+    {"rx", "received by the XDP program on this interface", &Counters::rx},
+    {"encap", "SRv6-encapsulated by the headend (H.Encaps/H.Encaps.Red) of this interface",
+     &Counters::encap},
+    {"decap", "decapsulated by the SRv6 endpoint of this interface", &Counters::decap},
+    {"fwd", "received here and redirected out of an interface (XDP_REDIRECT)", &Counters::fwd},
+    {"pass", "received here and handed to the kernel stack (XDP_PASS)", &Counters::pass},
+    {"drop", "received here and dropped; aigw_drops_total has the reasons", &Counters::drop},
+    {"tx", "sent back out of this interface (XDP_TX: ICMP errors from XDP)", &Counters::tx},
+};
+
+std::vector<ClientMetric::Label> interface_labels(const InterfaceFact& i) {
+  std::vector<ClientMetric::Label> l{{"interface", i.name}};
+  if (i.vlan) l.push_back({"vlan", std::to_string(*i.vlan)});
+  return l;
+}
+
+}  // namespace
+
+std::vector<MetricFamily> exporter_families(std::string_view version, uint64_t scrape_errors) {
+  std::vector<MetricFamily> out;
+  MetricFamily build =
+      family("aigw_build_info", "aigwd build information; the value is 1.", MetricType::Gauge);
+  add(build, {{"version", std::string(version)}}, 1);
+  out.push_back(std::move(build));
+  MetricFamily errors =
+      family("aigw_scrape_errors_total",
+             "Scrapes that could not read the datapath counters (they showed only aigw_build_info "
+             "and this counter).",
+             MetricType::Counter);
+  add(errors, {}, as_double(scrape_errors));
+  out.push_back(std::move(errors));
+  return out;
+}
+
+std::vector<MetricFamily> snapshot_families(const Snapshot& s) {
+  std::vector<MetricFamily> out;
+  const ConfigFacts& c = s.config;
+  out.push_back(gauge("aigw_interfaces",
+                      "Configured interface entries (a VLAN entry counts as one).",
+                      as_double(c.interfaces.size())));
+  out.push_back(gauge("aigw_policies", "Configured SRv6 policies.", as_double(c.policies)));
+  out.push_back(gauge("aigw_sids", "Configured local SIDs.", as_double(c.sids)));
+  out.push_back(gauge("aigw_config_reload_success",
+                      "1 when the last configuration load or reload succeeded, 0 when it was "
+                      "refused (the previous configuration stays in force).",
+                      c.reload_ok ? 1 : 0));
+  const auto since_epoch = c.reload_time.time_since_epoch();
+  out.push_back(gauge("aigw_config_reload_timestamp_seconds",
+                      "Unix time of the last configuration load or reload attempt.",
+                      std::chrono::duration<double>(since_epoch).count()));
+
+  // Interfaces with counters in this snapshot, in configuration order.
+  std::vector<std::pair<const InterfaceFact*, const Counters*>> ifs;
+  for (const auto& i : c.interfaces) {
+    if (!i.slot) continue;
+    auto it = s.stats.by_slot.find(*i.slot);
+    if (it != s.stats.by_slot.end()) ifs.emplace_back(&i, &it->second);
+  }
+  for (const auto& k : kIfCounters) {
+    MetricFamily pk = family(fmt::format("aigw_interface_{}_packets_total", k.name),
+                             fmt::format("Packets {}.", k.what), MetricType::Counter);
+    MetricFamily by = family(fmt::format("aigw_interface_{}_bytes_total", k.name),
+                             fmt::format("Bytes of packets {}.", k.what), MetricType::Counter);
+    for (const auto& [fact, ctrs] : ifs) {
+      const aigw_ctr& v = ctrs->*k.member;
+      add(pk, interface_labels(*fact), as_double(v.packets));
+      add(by, interface_labels(*fact), as_double(v.bytes));
+    }
+    out.push_back(std::move(pk));
+    out.push_back(std::move(by));
+  }
+
+  MetricFamily drops = family("aigw_drops_total",
+                              "Packets dropped by the XDP programs, by reason (every drop counts "
+                              "under exactly one reason).",
+                              MetricType::Counter);
+  MetricFamily drop_bytes =
+      family("aigw_drop_bytes_total", "Bytes of packets dropped by the XDP programs, by reason.",
+             MetricType::Counter);
+  for (unsigned r = AIGW_DROP_NONE + 1; r < AIGW_DROP_MAX; ++r) {
+    aigw_ctr v = r < s.stats.drops.size() ? s.stats.drops[r] : aigw_ctr{};
+    add(drops, {{"reason", aigw_drop_reason_name(r)}}, as_double(v.packets));
+    add(drop_bytes, {{"reason", aigw_drop_reason_name(r)}}, as_double(v.bytes));
+  }
+  out.push_back(std::move(drops));
+  out.push_back(std::move(drop_bytes));
+
+  MetricFamily events = family("aigw_events_total",
+                               "Exceptional packets that were not dropped (ICMP sent from XDP, "
+                               "handed to the kernel, MSS clamped...), by event.",
+                               MetricType::Counter);
+  for (unsigned e = AIGW_EV_NONE + 1; e < AIGW_EV_MAX; ++e) {
+    aigw_ctr v = e < s.stats.events.size() ? s.stats.events[e] : aigw_ctr{};
+    add(events, {{"event", aigw_event_name(e)}}, as_double(v.packets));
+  }
+  out.push_back(std::move(events));
+  return out;
+}
+
+std::string to_text(const std::vector<MetricFamily>& families) {
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+// Runs on prometheus-cpp's HTTP threads (one scrape at a time per endpoint).
+class MetricsServer::Collector : public prometheus::Collectable {
+ public:
+  Collector(std::string version, SnapshotSource source)
+      : version_(std::move(version)), source_(std::move(source)) {}
+
+  std::vector<MetricFamily> Collect() const override {
+    // Nothing may escape into civetweb's C worker threads.
+    std::vector<MetricFamily> snap;
+    try {
+      snap = snapshot_families(source_());
+    } catch (...) {
+      snap.clear();
+      errors_.fetch_add(1, std::memory_order_relaxed);
+    }
+    try {
+      auto out = exporter_families(version_, errors_.load(std::memory_order_relaxed));
+      out.insert(out.end(), std::make_move_iterator(snap.begin()),
+                 std::make_move_iterator(snap.end()));
+      return out;
+    } catch (...) {
+      return {};
+    }
+  }
+
+ private:
+  const std::string version_;
+  const SnapshotSource source_;
+  mutable std::atomic<uint64_t> errors_{0};
+};
+
+MetricsServer::MetricsServer(const std::string& listen, std::string version, SnapshotSource source)
+    : collector_(std::make_shared<Collector>(std::move(version), std::move(source))) {
+  if (!listen.empty() && listen.front() == '[' && mg_check_feature(kCivetwebIpv6) == 0)
+    throw std::runtime_error(fmt::format(
+        "agent.metrics_listen {}: the HTTP library aigwd uses (civetweb) was built without IPv6 "
+        "(as Debian's is): listen on an IPv4 address, e.g. 127.0.0.1:9469",
+        listen));
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(
+        std::vector<std::string>{"listening_ports", listen, "num_threads", kHttpThreads,
+                                 "request_timeout_ms", kRequestTimeoutMs});
+  } catch (const std::exception& e) {
+    std::string why = bind_error(listen);
+    throw std::runtime_error(fmt::format("agent.metrics_listen {}: cannot serve metrics: {}",
+                                         listen, why.empty() ? e.what() : why));
+  }
+  exposer_->RegisterCollectable(collector_);
+  auto ports = exposer_->GetListeningPorts();
+  if (ports.empty())
+    throw std::runtime_error(fmt::format("agent.metrics_listen {}: not listening", listen));
+  port_ = ports.front();
+  // listen is "HOST:PORT" or "[V6]:PORT": keep the host part as written.
+  url_ = fmt::format("http://{}:{}/metrics", listen.substr(0, listen.rfind(':')), port_);
+}
+
+MetricsServer::~MetricsServer() {
+  // Stops civetweb and joins its workers before the collector goes away.
+  exposer_.reset();
+}
+
+}  // namespace aigw::telemetry

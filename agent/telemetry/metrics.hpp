@@ -1,0 +1,100 @@
+// Prometheus export (pull): an HTTP listener serving /metrics whose samples
+// are built at scrape time from the kernel counters and the daemon's
+// configuration facts. Nothing polls in the background.
+//
+// The formatting (Snapshot -> metric families -> text) is separate from where
+// the snapshot comes from, so it is tested without BPF. Names follow the
+// node_exporter / ebpf_exporter conventions: one prefix `aigw_`, base units,
+// `_total` on counters only, bounded labels only (interface, vlan, reason,
+// event, version): never an address, port or flow.
+//
+// Per-interface counters are separate families per counter
+// (aigw_interface_rx_packets_total, aigw_interface_fwd_bytes_total, ...),
+// not one family with a `counter` label: the seven counters overlap (rx =
+// fwd + pass + drop + tx; encap and decap are subsets of those), so a sum over
+// such a label would mean nothing, and each family gets its own HELP text.
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "datapath/datapath.hpp"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace aigw::telemetry {
+
+// A configured interface entry and its counter slot in the datapath.
+struct InterfaceFact {
+  std::string name;              // kernel interface name
+  std::optional<uint16_t> vlan;  // VLAN entry of a customer port
+  std::optional<uint16_t> slot;  // counter slot (none: not programmed)
+};
+
+// The small facts about the running configuration that a scrape shows.
+struct ConfigFacts {
+  std::vector<InterfaceFact> interfaces;
+  size_t policies = 0;
+  size_t sids = 0;
+  bool reload_ok = true;                                // last load/reload succeeded
+  std::chrono::system_clock::time_point reload_time{};  // when it was attempted
+};
+
+// Everything one scrape shows besides the exporter's own facts.
+struct Snapshot {
+  ConfigFacts config;
+  Stats stats;  // as read by Datapath::read_stats() (per-CPU sums done)
+};
+
+// aigw_build_info and aigw_scrape_errors_total.
+std::vector<prometheus::MetricFamily> exporter_families(std::string_view version,
+                                                        uint64_t scrape_errors);
+// The configuration gauges and the datapath counters of `s`. Interfaces
+// without a slot, or whose slot has no counters in `s.stats`, are left out;
+// every named drop reason and event is present (zeros included).
+std::vector<prometheus::MetricFamily> snapshot_families(const Snapshot& s);
+// Prometheus text exposition format 0.0.4.
+std::string to_text(const std::vector<prometheus::MetricFamily>& families);
+
+// Builds a Snapshot; called on an HTTP thread for every scrape, so it must be
+// safe to call concurrently with the daemon's own work. May throw: the scrape
+// then shows only the exporter families and aigw_scrape_errors_total grows.
+using SnapshotSource = std::function<Snapshot()>;
+
+// The /metrics listener. Construction starts it; destruction stops it and
+// joins its threads, so no scrape (and no call of `source`) is running or
+// will run once the destructor has returned.
+class MetricsServer {
+ public:
+  // `listen` as validated by the config parser: "127.0.0.1:9469",
+  // "[::1]:9469" (port 0 is accepted here: any free port). Throws std::runtime_error with the
+  // address when it cannot listen (address in use, not local...).
+  MetricsServer(const std::string& listen, std::string version, SnapshotSource source);
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+  // The port listened on (the kernel's choice when `listen` said port 0,
+  // as tests do) and the URL scraped ("http://127.0.0.1:9469/metrics").
+  int port() const { return port_; }
+  const std::string& url() const { return url_; }
+
+ private:
+  class Collector;
+  int port_ = 0;
+  std::string url_;
+  std::shared_ptr<Collector> collector_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+}  // namespace aigw::telemetry
