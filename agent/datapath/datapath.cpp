@@ -94,6 +94,7 @@ struct Datapath::Impl {
   void check_pins(bpf_object* obj);
   void load();
   void read_back();
+  void expire_quarantine();
   uint32_t alloc_policy_slot(const std::set<uint32_t>& taken);
   uint16_t alloc_if_slot(const std::set<uint16_t>& taken) const;
   void zero_if_slot(uint16_t slot) const;
@@ -254,15 +255,25 @@ void Datapath::Impl::read_back() {
   }
 }
 
-uint32_t Datapath::Impl::alloc_policy_slot(const std::set<uint32_t>& taken) {
+// Released slots whose quarantine is over are invalidated (hygiene: nothing
+// points at them) and become free.
+void Datapath::Impl::expire_quarantine() {
+  const aigw_policy empty{};
   auto now = Clock::now();
-  for (uint32_t s = 1; s < max_policies; ++s) {
-    if (taken.count(s) || orphans.count(s)) continue;
-    auto q = quarantine.find(s);
-    if (q != quarantine.end()) {
-      if (q->second > now) continue;
-      quarantine.erase(q);
+  for (auto it = quarantine.begin(); it != quarantine.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
     }
+    uint32_t s = it->first;
+    bpf_map_update_elem(fd_policies, &s, &empty, BPF_ANY);
+    it = quarantine.erase(it);
+  }
+}
+
+uint32_t Datapath::Impl::alloc_policy_slot(const std::set<uint32_t>& taken) {
+  for (uint32_t s = 1; s < max_policies; ++s) {
+    if (taken.count(s) || orphans.count(s) || quarantine.count(s)) continue;
     return s;
   }
   // Out of clean slots: orphans from a previous run are next.
@@ -323,6 +334,7 @@ void Datapath::apply(const Config& next, const LinkResolver& links) {
   Impl& d = *impl_;
   if (!(next.datapath.map_sizes == d.settings.map_sizes))
     throw ApplyError("datapath.map_sizes changed: restart aigwd to resize the maps");
+  d.expire_quarantine();
 
   // ---- 1. compute the wanted contents of every map; nothing is written yet.
   std::map<std::string, LinkInfo> resolved;
@@ -495,11 +507,9 @@ void Datapath::apply(const Config& next, const LinkResolver& links) {
     if (!taken.count(st.slot)) released.insert(st.slot);
   for (const auto& [s, _] : d.orphans)
     if (!adopted.count(s) && !taken.count(s)) released.insert(s);
-  const aigw_policy empty{};
-  for (uint32_t s : released) {
-    bpf_map_update_elem(d.fd_policies, &s, &empty, BPF_ANY);
-    d.quarantine[s] = Clock::now() + kSlotQuarantine;
-  }
+  // A packet that read the old slot number just before its prefix moved may
+  // still be reading the slot: leave its contents until the quarantine ends.
+  for (uint32_t s : released) d.quarantine[s] = Clock::now() + kSlotQuarantine;
   d.orphans.clear();
   d.policies = std::move(want_pol);
   d.if_slots = std::move(want_slots);
