@@ -175,10 +175,16 @@ static __always_inline int aigw_end_decap(struct xdp_md *ctx, struct aigw_ctx *c
 		fib.tbid = sid->table;
 		flags = BPF_FIB_LOOKUP_DIRECT | BPF_FIB_LOOKUP_TBID;
 	}
-	/* Anything but SUCCESS (FRAG_NEEDED included): the decapsulated packet
-	 * goes to the kernel, which routes or answers it; never dropped
-	 * silently. */
+	/* Anything but SUCCESS (FRAG_NEEDED included) for DX or the main
+	 * table: the decapsulated packet goes to the kernel, which routes or
+	 * answers it; never dropped silently. */
 	r = bpf_fib_lookup(ctx, &fib, sizeof(fib), flags);
+	/* The kernel would route a passed packet in the main table: for a
+	 * SID bound to another table that would leak between VRFs. */
+	if (r != BPF_FIB_LKUP_RET_SUCCESS && aigw_beh_is_dt(sid->behavior) &&
+	    sid->table != AIGW_RT_TABLE_MAIN)
+		return aigw_ret_drop(c, r == BPF_FIB_LKUP_RET_BLACKHOLE ? AIGW_DROP_FIB_BLACKHOLE
+									 : AIGW_DROP_DT_NO_ROUTE);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS)
 		return aigw_fib_exception(c, r);
 	if (!aigw_beh_is_dt(sid->behavior) && sid->oif && fib.ifindex != sid->oif)

@@ -58,6 +58,14 @@ static __always_inline const struct aigw_iface_cfg *aigw_iface_for_vlan(__u32 if
 	return cfg;
 }
 
+/* Is the packet's IPv6 address equal to an address kept in a map value? */
+static __always_inline bool aigw_addr6_eq(const struct in6_addr *a, const __u8 *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) == 0;
+}
+
 /* Ports for the flow hash: none for fragments, so that every fragment of a
  * datagram gets the same label as the first. */
 static __always_inline __u32 aigw_hash_ports(const struct aigw_pkt *p)
@@ -65,15 +73,18 @@ static __always_inline __u32 aigw_hash_ports(const struct aigw_pkt *p)
 	return p->is_frag ? 0 : ((__u32)p->sport << 16 | p->dport);
 }
 
-/* IPv4 inner: policy slot for (VRF, destination), 0 if none; fills *in. */
-static __always_inline __u32 aigw_steer4(struct xdp_md *ctx, const struct aigw_pkt *p, __u32 vrf,
+/* IPv4 inner: policy slot for (VRF, destination), 0 if none; fills *in.
+ * Multicast, broadcast and the port's own address are never steered: they
+ * are for the router (or the segment), not for a remote site. */
+static __always_inline __u32 aigw_steer4(struct xdp_md *ctx, const struct aigw_pkt *p,
+					 const struct aigw_iface_cfg *cfg,
 					 struct aigw_inner *in)
 {
 	void *data = aigw_data(ctx);
 	void *data_end = aigw_data_end(ctx);
 	struct aigw_pfx4_key key = {
 		.prefixlen = AIGW_PFX_VRF_BITS + 32,
-		.vrf_be = bpf_htonl(vrf),
+		.vrf_be = bpf_htonl(cfg->vrf),
 	};
 	struct iphdr *ip;
 	__u32 *slot;
@@ -82,6 +93,9 @@ static __always_inline __u32 aigw_steer4(struct xdp_md *ctx, const struct aigw_p
 		return AIGW_POLICY_SLOT_NONE;
 	ip = data + p->l3_off;
 	if ((void *)(ip + 1) > data_end)
+		return AIGW_POLICY_SLOT_NONE;
+	if ((bpf_ntohl(ip->daddr) >> 28) == 0xe || ip->daddr == 0xffffffff ||
+	    ip->daddr == cfg->addr4)
 		return AIGW_POLICY_SLOT_NONE;
 	__builtin_memcpy(key.addr, &ip->daddr, sizeof(key.addr));
 	slot = bpf_map_lookup_elem(&aigw_pfx4, &key);
@@ -99,15 +113,18 @@ static __always_inline __u32 aigw_steer4(struct xdp_md *ctx, const struct aigw_p
 	return *slot;
 }
 
-/* IPv6 inner: policy slot for (VRF, destination), 0 if none; fills *in. */
-static __always_inline __u32 aigw_steer6(struct xdp_md *ctx, const struct aigw_pkt *p, __u32 vrf,
+/* IPv6 inner: policy slot for (VRF, destination), 0 if none; fills *in.
+ * Multicast (ND included), link-local and the port's own address are never
+ * steered. */
+static __always_inline __u32 aigw_steer6(struct xdp_md *ctx, const struct aigw_pkt *p,
+					 const struct aigw_iface_cfg *cfg,
 					 struct aigw_inner *in)
 {
 	void *data = aigw_data(ctx);
 	void *data_end = aigw_data_end(ctx);
 	struct aigw_pfx6_key key = {
 		.prefixlen = AIGW_PFX_VRF_BITS + 128,
-		.vrf_be = bpf_htonl(vrf),
+		.vrf_be = bpf_htonl(cfg->vrf),
 	};
 	struct ipv6hdr *ip6;
 	__u32 *slot;
@@ -116,6 +133,10 @@ static __always_inline __u32 aigw_steer6(struct xdp_md *ctx, const struct aigw_p
 		return AIGW_POLICY_SLOT_NONE;
 	ip6 = data + p->l3_off;
 	if ((void *)(ip6 + 1) > data_end)
+		return AIGW_POLICY_SLOT_NONE;
+	if (ip6->daddr.in6_u.u6_addr8[0] == 0xff ||
+	    (ip6->daddr.in6_u.u6_addr8[0] == 0xfe && (ip6->daddr.in6_u.u6_addr8[1] & 0xc0) == 0x80) ||
+	    aigw_addr6_eq(&ip6->daddr, cfg->addr6))
 		return AIGW_POLICY_SLOT_NONE;
 	__builtin_memcpy(key.addr, &ip6->daddr, sizeof(key.addr));
 	slot = bpf_map_lookup_elem(&aigw_pfx6, &key);
@@ -299,9 +320,9 @@ int xdp_headend(struct xdp_md *ctx)
 
 	/* 3. Policy. No match: not ours, the kernel routes it. */
 	if (p.l3_proto == ETH_P_IP)
-		slot = aigw_steer4(ctx, &p, cfg->vrf, &in);
+		slot = aigw_steer4(ctx, &p, cfg, &in);
 	else if (p.l3_proto == ETH_P_IPV6)
-		slot = aigw_steer6(ctx, &p, cfg->vrf, &in);
+		slot = aigw_steer6(ctx, &p, cfg, &in);
 	else
 		return aigw_ret_pass(&c);
 	if (slot == AIGW_POLICY_SLOT_NONE)
@@ -319,8 +340,12 @@ int xdp_headend(struct xdp_md *ctx)
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return aigw_too_big(ctx, &c, cfg, &p, &in,
 				    fib.mtu_result > pol->encap_len ? fib.mtu_result - pol->encap_len : 0);
+	/* No way to the first SID: drop. Handing the packet to the kernel
+	 * unencapsulated would route tenant traffic natively. */
+	if (rc == BPF_FIB_LKUP_RET_BLACKHOLE)
+		return aigw_ret_drop(&c, AIGW_DROP_FIB_BLACKHOLE);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return aigw_fib_exception(&c, rc);
+		return aigw_ret_drop(&c, AIGW_DROP_NO_ROUTE_TO_SID);
 
 	/* 6. MSS of SYNs entering the tunnel. */
 	if (p.l4_proto == NEXTHDR_TCP && p.l4_off && (p.tcp_flags & TCP_FLAG_SYN_) &&

@@ -1,11 +1,12 @@
 #include "aigwd/daemon.hpp"
 
-#include <csignal>
-#include <ctime>
-#include <set>
-
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+
+#include <csignal>
+#include <fstream>
+#include <ctime>
+#include <set>
 
 #include "common/version.hpp"
 #include "config/diff.hpp"
@@ -31,8 +32,17 @@ std::string join_errors(const std::vector<ConfigError>& errs) {
 nlohmann::json ctr_json(const aigw_ctr& c) { return {{"packets", c.packets}, {"bytes", c.bytes}}; }
 
 const nlohmann::json& arg(const nlohmann::json& args, const char* key) {
-  if (!args.is_object() || !args.contains(key)) throw ControlError(fmt::format("missing argument '{}'", key));
+  if (!args.is_object() || !args.contains(key))
+    throw ControlError(fmt::format("missing argument '{}'", key));
   return args.at(key);
+}
+
+YAML::Node yaml_arg(const nlohmann::json& args, const char* key) {
+  try {
+    return from_json(arg(args, key));
+  } catch (const std::invalid_argument& e) {
+    throw ControlError(fmt::format("argument '{}': {}", key, e.what()));
+  }
 }
 
 std::string arg_str(const nlohmann::json& args, const char* key) {
@@ -48,7 +58,9 @@ Daemon::Daemon(std::string config_path, Config initial, Logger& log)
       running_(std::move(initial)),
       log_(log),
       started_(std::chrono::steady_clock::now()),
-      signals_(io_) {
+      // Registered now, so a signal during start() waits for run() instead
+      // of killing the daemon with XDP attached.
+      signals_(io_, SIGHUP, SIGTERM, SIGINT) {
   last_reload_.time = now_iso();
   last_reload_.at = std::chrono::system_clock::now();
 }
@@ -75,6 +87,7 @@ void Daemon::start() {
     log_.info("metrics on {}", metrics_->url());
   }
   reconcile_attachments(running_);
+  check_forwarding(running_);
   server_ = std::make_unique<ControlServer>(
       io_, a.socket, a.socket_mode,
       [this](const std::string& cmd, const nlohmann::json& args) { return handle(cmd, args); });
@@ -100,9 +113,6 @@ void Daemon::wait_signals() {
 }
 
 void Daemon::run() {
-  signals_.add(SIGHUP);
-  signals_.add(SIGTERM);
-  signals_.add(SIGINT);
   wait_signals();
   io_.run();
   metrics_.reset();
@@ -123,8 +133,8 @@ void Daemon::reconcile_attachments(const Config& next) {
     XdpMode mode = i.xdp_mode.value_or(next.datapath.xdp_mode);
     auto [it, fresh] = want.emplace(li->ifindex, std::make_pair(i.role, mode));
     if (!fresh && it->second != std::make_pair(i.role, mode))
-      throw std::runtime_error(
-          fmt::format("interface {}: VLAN entries of one port must share role and xdp_mode", i.name));
+      throw std::runtime_error(fmt::format(
+          "interface {}: VLAN entries of one port must share role and xdp_mode", i.name));
     names[li->ifindex] = i.name;
   }
   for (int ifindex : dp_->attached())
@@ -140,6 +150,10 @@ void Daemon::reconcile_attachments(const Config& next) {
     if (mode == XdpMode::Generic)
       log_.warn("{}: attaching in generic (skb) XDP mode: for testing, not for production speed",
                 names[ifindex]);
+    // Native and generic XDP cannot be attached at once: switching modes
+    // detaches first (a short gap in which the kernel forwards alone).
+    if (was && running_attach_.count(ifindex) && running_attach_[ifindex].second != mode)
+      dp_->detach(ifindex);
     dp_->attach(ifindex, role, mode);
     running_attach_[ifindex] = rm;
     log_.info("{}: {} program attached ({} mode)", names[ifindex],
@@ -174,6 +188,31 @@ void Daemon::commit(Config next, const std::string& what) {
   running_ = std::move(next);
   facts_ = facts_of(running_);
   log_.info("{}: applied ({})", what, d.empty() ? "no change" : d.summary());
+  if (!d.added_interfaces.empty() || !d.changed_interfaces.empty()) check_forwarding(running_);
+}
+
+// The XDP FIB lookups run on the ingress port and fail (the packet is
+// dropped or handed to the kernel) where the kernel would not forward: say
+// so once, at start and after each change, rather than per packet.
+void Daemon::check_forwarding(const Config& c) const {
+  auto sysctl_is_one = [](const std::string& path) {
+    std::ifstream f(path);
+    std::string v;
+    return f && std::getline(f, v) && v == "1";
+  };
+  std::set<std::string> seen;
+  for (const auto& i : c.interfaces) {
+    if (!seen.insert(i.name).second) continue;
+    if (!sysctl_is_one(fmt::format("/proc/sys/net/ipv6/conf/{}/forwarding", i.name)))
+      log_.warn("{}: IPv6 forwarding is off (net.ipv6.conf.{}.forwarding): the {} program's "
+                "IPv6 route lookups will fail",
+                i.name, i.name, i.role == IfRole::Customer ? "headend" : "endpoint");
+    if (i.role == IfRole::Wan &&
+        !sysctl_is_one(fmt::format("/proc/sys/net/ipv4/conf/{}/forwarding", i.name)))
+      log_.warn("{}: IPv4 forwarding is off (net.ipv4.conf.{}.forwarding): decapsulated IPv4 "
+                "(End.DX4/DT4/DT46) cannot be forwarded from XDP",
+                i.name, i.name);
+  }
 }
 
 std::string Daemon::reload(const std::string& trigger) {
@@ -192,8 +231,8 @@ std::string Daemon::reload(const std::string& trigger) {
     commit(std::move(next), config_path_);
   } catch (const ControlError& e) {
     record_reload(false, e.what());
-    throw ControlError(fmt::format("reload ({}) refused, running configuration kept: {}", trigger,
-                                   e.what()));
+    throw ControlError(
+        fmt::format("reload ({}) refused, running configuration kept: {}", trigger, e.what()));
   }
   if (auto l = log_level_from_string(running_.agent.log_level)) log_.set_level(*l);
   record_reload(true, d.empty() ? "no change" : d.summary());
@@ -225,18 +264,19 @@ telemetry::Snapshot Daemon::metrics_snapshot() const {
 }
 
 nlohmann::json Daemon::status() const {
-  auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
-                                                             started_);
-  return {{"version", version()},
-          {"uptime_s", up.count()},
-          {"config_file", config_path_},
-          {"pin_path", running_.agent.pin_path},
-          {"socket", running_.agent.socket},
-          {"interfaces", running_.interfaces.size()},
-          {"policies", running_.policies.size()},
-          {"sids", running_.sids.size()},
-          {"last_reload",
-           {{"time", last_reload_.time}, {"ok", last_reload_.ok}, {"message", last_reload_.message}}}};
+  auto up =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
+  return {
+      {"version", version()},
+      {"uptime_s", up.count()},
+      {"config_file", config_path_},
+      {"pin_path", running_.agent.pin_path},
+      {"socket", running_.agent.socket},
+      {"interfaces", running_.interfaces.size()},
+      {"policies", running_.policies.size()},
+      {"sids", running_.sids.size()},
+      {"last_reload",
+       {{"time", last_reload_.time}, {"ok", last_reload_.ok}, {"message", last_reload_.message}}}};
 }
 
 nlohmann::json Daemon::interfaces() const {
@@ -316,12 +356,13 @@ nlohmann::json Daemon::handle(const std::string& c, const nlohmann::json& args) 
     return out;
   }
   if (c == cmd::kPolicyAdd) {
-    auto parsed = parse_policy(from_json(arg(args, "policy")), "<aigwctl>");
+    auto parsed = parse_policy(yaml_arg(args, "policy"), "<aigwctl>");
     if (auto* errs = std::get_if<std::vector<ConfigError>>(&parsed))
       throw ControlError(join_errors(*errs));
     Policy p = std::get<Policy>(std::move(parsed));
     for (const auto& q : running_.policies)
-      if (q.name == p.name) throw ControlError(fmt::format("policy {} exists (delete it first)", p.name));
+      if (q.name == p.name)
+        throw ControlError(fmt::format("policy {} exists (delete it first)", p.name));
     Config next = running_;
     next.policies.push_back(std::move(p));
     commit(std::move(next), "<aigwctl>");
@@ -336,12 +377,13 @@ nlohmann::json Daemon::handle(const std::string& c, const nlohmann::json& args) 
     return nullptr;
   }
   if (c == cmd::kSidAdd) {
-    auto parsed = parse_sid(from_json(arg(args, "sid")), "<aigwctl>");
+    auto parsed = parse_sid(yaml_arg(args, "sid"), "<aigwctl>");
     if (auto* errs = std::get_if<std::vector<ConfigError>>(&parsed))
       throw ControlError(join_errors(*errs));
     Sid s = std::get<Sid>(std::move(parsed));
     for (const auto& q : running_.sids)
-      if (q.sid == s.sid) throw ControlError(fmt::format("SID {} exists (delete it first)", s.sid.str()));
+      if (q.sid == s.sid)
+        throw ControlError(fmt::format("SID {} exists (delete it first)", s.sid.str()));
     Config next = running_;
     next.sids.push_back(std::move(s));
     commit(std::move(next), "<aigwctl>");
@@ -350,7 +392,8 @@ nlohmann::json Daemon::handle(const std::string& c, const nlohmann::json& args) 
   if (c == cmd::kSidDel) {
     std::string text = arg_str(args, "sid");
     auto pfx = Prefix::parse(text.find('/') == std::string::npos ? text + "/128" : text);
-    if (auto* err = std::get_if<std::string>(&pfx)) throw ControlError(fmt::format("sid: {}", *err));
+    if (auto* err = std::get_if<std::string>(&pfx))
+      throw ControlError(fmt::format("sid: {}", *err));
     Prefix want = std::get<Prefix>(pfx);
     Config next = running_;
     auto n = std::erase_if(next.sids, [&](const Sid& s) { return s.sid == want; });

@@ -46,6 +46,7 @@ class Daemon {
   // Validate `next` as a whole, program it and make it the running state.
   void commit(Config next, const std::string& what);
   void reconcile_attachments(const Config& next);
+  void check_forwarding(const Config& c) const;
   void wait_signals();
   // Metrics hookup: the collector runs on the HTTP threads of the metrics
   // listener, everything else here on the io_context thread.

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
+
 namespace aigw {
 
 namespace {
@@ -160,16 +162,21 @@ nlohmann::json to_json(const Config& c) {
   return j;
 }
 
-YAML::Node from_json(const nlohmann::json& j) {
+namespace {
+constexpr int kMaxJsonDepth = 32;
+
+YAML::Node from_json_at(const nlohmann::json& j, int depth) {
+  if (depth > kMaxJsonDepth)
+    throw std::invalid_argument(fmt::format("nested deeper than {} levels", kMaxJsonDepth));
   switch (j.type()) {
     case nlohmann::json::value_t::object: {
       YAML::Node n(YAML::NodeType::Map);
-      for (const auto& [k, v] : j.items()) n[k] = from_json(v);
+      for (const auto& [k, v] : j.items()) n[k] = from_json_at(v, depth + 1);
       return n;
     }
     case nlohmann::json::value_t::array: {
       YAML::Node n(YAML::NodeType::Sequence);
-      for (const auto& v : j) n.push_back(from_json(v));
+      for (const auto& v : j) n.push_back(from_json_at(v, depth + 1));
       return n;
     }
     case nlohmann::json::value_t::string:
@@ -181,5 +188,8 @@ YAML::Node from_json(const nlohmann::json& j) {
       return YAML::Node(j.dump());
   }
 }
+}  // namespace
+
+YAML::Node from_json(const nlohmann::json& j) { return from_json_at(j, 0); }
 
 }  // namespace aigw

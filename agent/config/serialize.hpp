@@ -29,6 +29,7 @@ nlohmann::json to_json(const Sid& s);
 // A JSON value as a YAML node tree (objects -> mappings, arrays -> sequences,
 // strings/numbers/booleans -> scalars of their text, null -> null). The nodes
 // carry no source position: errors from parsing them report line 0.
+// Throws std::invalid_argument for nesting deeper than 32 levels.
 YAML::Node from_json(const nlohmann::json& j);
 
 }  // namespace aigw

@@ -11,7 +11,13 @@ Request parse_request(std::string_view line) {
     throw ProtocolError(fmt::format("request line exceeds {} bytes", kMaxLineBytes));
   json j;
   try {
-    j = json::parse(line);
+    // No request needs deep nesting; a deep one would only cost stack in
+    // every recursive consumer (YAML conversion, serialisation).
+    j = json::parse(line, [](int depth, json::parse_event_t, json&) {
+      if (depth > static_cast<int>(kMaxRequestDepth))
+        throw ProtocolError(fmt::format("request nested deeper than {} levels", kMaxRequestDepth));
+      return true;
+    });
   } catch (const json::parse_error& e) {
     // e.what() is "[json.exception.parse_error.101] parse error at line 1, ..."
     std::string what = e.what();

@@ -80,6 +80,7 @@ inline constexpr const char* kDefaultSocketPath = "/run/aigw/aigw.sock";
 inline constexpr unsigned kDefaultSocketMode = 0600;
 inline constexpr std::size_t kMaxLineBytes = 64 * 1024;  // request line, newline excluded
 inline constexpr std::size_t kMaxConnections = 64;
+inline constexpr std::size_t kMaxRequestDepth = 16;  // JSON nesting of a request
 inline constexpr std::chrono::seconds kIdleTimeout{30};
 
 // Command names.

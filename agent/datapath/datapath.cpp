@@ -1,11 +1,12 @@
 #include "datapath/datapath.hpp"
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fmt/format.h>
 #include <linux/if_link.h>
-#include <arpa/inet.h>
-#include <net/if.h>
 #include <linux/magic.h>
+#include <net/if.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -17,8 +18,6 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "common/fd.hpp"
 #include "xdp_endpoint.skel.h"
@@ -34,10 +33,9 @@ using Clock = std::chrono::steady_clock;
 // the old slot number from the prefix map may still be reading the slot.
 constexpr auto kSlotQuarantine = std::chrono::seconds(2);
 
-constexpr const char* kMapNames[] = {"aigw_ifaces",   "aigw_pfx4",       "aigw_pfx6",
-                                     "aigw_policies", "aigw_sids",       "aigw_tx",
-                                     "aigw_if_stats", "aigw_drops",      "aigw_events",
-                                     "aigw_globals",  "aigw_icmp_bucket"};
+constexpr const char* kMapNames[] = {
+    "aigw_ifaces",   "aigw_pfx4",  "aigw_pfx6",   "aigw_policies", "aigw_sids",       "aigw_tx",
+    "aigw_if_stats", "aigw_drops", "aigw_events", "aigw_globals",  "aigw_icmp_bucket"};
 
 std::string errstr(int err) { return std::strerror(err < 0 ? -err : err); }
 
@@ -83,8 +81,8 @@ struct Datapath::Impl {
     Bytes value;  // encoded with id = slot
   };
   std::map<std::string, PolicyState> policies;
-  std::map<uint32_t, Bytes> orphans;                  // valid slots found at start, not yet adopted
-  std::map<uint32_t, Clock::time_point> quarantine;   // released slots, reusable after the time
+  std::map<uint32_t, Bytes> orphans;                 // valid slots found at start, not yet adopted
+  std::map<uint32_t, Clock::time_point> quarantine;  // released slots, reusable after the time
   std::map<int, std::pair<IfRole, XdpMode>> attached;
 
   void warn(const std::string& m) const {
@@ -115,12 +113,12 @@ void Datapath::Impl::check_pins(bpf_object* obj) {
     uint32_t len = sizeof(info);
     if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) continue;
     if (info.type != bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
-        info.value_size != bpf_map__value_size(m) ||
-        info.max_entries != bpf_map__max_entries(m) ||
+        info.value_size != bpf_map__value_size(m) || info.max_entries != bpf_map__max_entries(m) ||
         (info.map_flags & ~BPF_F_RDONLY_PROG) != bpf_map__map_flags(m)) {
-      warn(fmt::format("pinned map {} does not match this build/config (max_entries {} -> {}); "
-                       "replacing it, its contents are lost",
-                       path, info.max_entries, bpf_map__max_entries(m)));
+      warn(
+          fmt::format("pinned map {} does not match this build/config (max_entries {} -> {}); "
+                      "replacing it, its contents are lost",
+                      path, info.max_entries, bpf_map__max_entries(m)));
       ::unlink(path.c_str());
     }
   }
@@ -135,19 +133,21 @@ static void ensure_bpffs(const std::string& pin_path, const Logger* log) {
   struct statfs st {};
   if (::statfs(root.c_str(), &st) == 0 && st.f_type == BPF_FS_MAGIC) return;
   if (::mount("bpf", root.c_str(), "bpf", 0, "mode=0700") != 0)
-    throw DatapathError(fmt::format("{} is not a bpf filesystem and mounting one failed: {}", root,
-                                    errstr(errno)));
+    throw DatapathError(
+        fmt::format("{} is not a bpf filesystem and mounting one failed: {}", root, errstr(errno)));
   if (log)
-    log->warn("mounted a bpf filesystem on {} (none was visible): pinned maps will not outlive "
-              "this mount namespace",
-              root);
+    log->warn(
+        "mounted a bpf filesystem on {} (none was visible): pinned maps will not outlive "
+        "this mount namespace",
+        root);
 }
 
 void Datapath::Impl::load() {
   ensure_bpffs(pin_path, log);
   std::error_code ec;
   std::filesystem::create_directories(pin_path, ec);
-  if (ec) throw DatapathError(fmt::format("cannot create pin directory {}: {}", pin_path, ec.message()));
+  if (ec)
+    throw DatapathError(fmt::format("cannot create pin directory {}: {}", pin_path, ec.message()));
 
   LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_path.c_str());
   he.reset(xdp_headend__open_opts(&opts));
@@ -180,7 +180,8 @@ void Datapath::Impl::load() {
       throw DatapathError(fmt::format("reuse {}: {}", tx_pin, errstr(err)));
   }
   if (int err = xdp_headend__load(he.get()))
-    throw DatapathError(fmt::format("load headend program: {} (see libbpf log above)", errstr(err)));
+    throw DatapathError(
+        fmt::format("load headend program: {} (see libbpf log above)", errstr(err)));
   if (tx_old.get() < 0) {
     if (int err = bpf_map__pin(tx, tx_pin.c_str()))
       throw DatapathError(fmt::format("pin {}: {}", tx_pin, errstr(err)));
@@ -190,13 +191,15 @@ void Datapath::Impl::load() {
   bpf_object__for_each_map(m, ep->obj) {
     if (std::string_view(bpf_map__name(m)).rfind("aigw_", 0) != 0) continue;  // .rodata etc.
     bpf_map* mine = bpf_object__find_map_by_name(he->obj, bpf_map__name(m));
-    if (!mine) throw DatapathError(fmt::format("endpoint map {} unknown to headend", bpf_map__name(m)));
+    if (!mine)
+      throw DatapathError(fmt::format("endpoint map {} unknown to headend", bpf_map__name(m)));
     bpf_map__set_pin_path(m, nullptr);
     if (int err = bpf_map__reuse_fd(m, bpf_map__fd(mine)))
       throw DatapathError(fmt::format("share map {}: {}", bpf_map__name(m), errstr(err)));
   }
   if (int err = xdp_endpoint__load(ep.get()))
-    throw DatapathError(fmt::format("load endpoint program: {} (see libbpf log above)", errstr(err)));
+    throw DatapathError(
+        fmt::format("load endpoint program: {} (see libbpf log above)", errstr(err)));
 
   fd_ifaces = bpf_map__fd(he->maps.aigw_ifaces);
   fd_pfx4 = bpf_map__fd(he->maps.aigw_pfx4);
@@ -276,9 +279,8 @@ uint32_t Datapath::Impl::alloc_policy_slot(const std::set<uint32_t>& taken) {
     if (taken.count(s) || orphans.count(s) || quarantine.count(s)) continue;
     return s;
   }
-  // Out of clean slots: orphans from a previous run are next.
-  for (auto& [s, _] : orphans)
-    if (!taken.count(s)) return s;
+  // Orphans (valid slots left by a previous run) are not reused here: stale
+  // prefixes may still point at them until this apply moves them.
   throw ApplyError(fmt::format("no free policy slot (map_sizes.policies = {})", max_policies));
 }
 
@@ -444,13 +446,27 @@ void Datapath::apply(const Config& next, const LinkResolver& links) {
     aigw_sid_entry e{};
     e.id = ++sid_id;
     switch (s.behavior) {
-      case Behavior::End: e.behavior = AIGW_BEH_END; break;
-      case Behavior::EndX: e.behavior = AIGW_BEH_END_X; break;
-      case Behavior::EndDX4: e.behavior = AIGW_BEH_END_DX4; break;
-      case Behavior::EndDX6: e.behavior = AIGW_BEH_END_DX6; break;
-      case Behavior::EndDT4: e.behavior = AIGW_BEH_END_DT4; break;
-      case Behavior::EndDT6: e.behavior = AIGW_BEH_END_DT6; break;
-      case Behavior::EndDT46: e.behavior = AIGW_BEH_END_DT46; break;
+      case Behavior::End:
+        e.behavior = AIGW_BEH_END;
+        break;
+      case Behavior::EndX:
+        e.behavior = AIGW_BEH_END_X;
+        break;
+      case Behavior::EndDX4:
+        e.behavior = AIGW_BEH_END_DX4;
+        break;
+      case Behavior::EndDX6:
+        e.behavior = AIGW_BEH_END_DX6;
+        break;
+      case Behavior::EndDT4:
+        e.behavior = AIGW_BEH_END_DT4;
+        break;
+      case Behavior::EndDT6:
+        e.behavior = AIGW_BEH_END_DT6;
+        break;
+      case Behavior::EndDT46:
+        e.behavior = AIGW_BEH_END_DT46;
+        break;
     }
     e.table = s.table.value_or(254);
     if (s.interface) e.oif = static_cast<uint32_t>(link(*s.interface).ifindex);
@@ -467,38 +483,51 @@ void Datapath::apply(const Config& next, const LinkResolver& links) {
 
   // ---- 2. write: additions first, removals last, so that every packet sees
   // either the old or the new state of each object.
-  {
-    aigw_globals g{};
-    g.icmp_rate = next.datapath.icmp_rate_limit;
-    g.icmp_burst = next.datapath.icmp_burst;
-    uint32_t zero = 0;
-    if (bpf_map_update_elem(d.fd_globals, &zero, &g, BPF_ANY) != 0)
-      throw ApplyError(fmt::format("write datapath globals: {}", errstr(errno)));
-  }
-  for (const auto& [kname, slot] : want_slots)
-    if (!d.if_slots.count(kname)) d.zero_if_slot(slot);
-  for (uint32_t ifindex : want_tx) {
-    if (d.tx.count(ifindex)) continue;
-    if (bpf_map_update_elem(d.fd_tx, &ifindex, &ifindex, BPF_ANY) != 0)
-      throw ApplyError(fmt::format("add {} to the tx port map: {}", ifname_of(ifindex), errstr(errno)));
-    d.tx.insert(ifindex);
-  }
-  for (const auto& [slot, value] : slot_writes) {
-    if (bpf_map_update_elem(d.fd_policies, &slot, value.data(), BPF_ANY) != 0)
-      throw ApplyError(fmt::format("write policy slot {}: {}", slot, errstr(errno)));
-  }
-  d.sync(d.fd_pfx4, d.pfx4, want_pfx4, "IPv4 prefix");
-  d.sync(d.fd_pfx6, d.pfx6, want_pfx6, "IPv6 prefix");
-  d.sync(d.fd_sids, d.sids, want_sids, "SID");
-  d.sync(d.fd_ifaces, d.ifaces, want_ifaces, "interface");
-  for (auto it = d.tx.begin(); it != d.tx.end();) {
-    if (want_tx.count(*it)) {
-      ++it;
-      continue;
+  try {
+    {
+      aigw_globals g{};
+      g.icmp_rate = next.datapath.icmp_rate_limit;
+      g.icmp_burst = next.datapath.icmp_burst;
+      uint32_t zero = 0;
+      if (bpf_map_update_elem(d.fd_globals, &zero, &g, BPF_ANY) != 0)
+        throw ApplyError(fmt::format("write datapath globals: {}", errstr(errno)));
     }
-    uint32_t k = *it;
-    bpf_map_delete_elem(d.fd_tx, &k);
-    it = d.tx.erase(it);
+    for (const auto& [kname, slot] : want_slots)
+      if (!d.if_slots.count(kname)) d.zero_if_slot(slot);
+    for (uint32_t ifindex : want_tx) {
+      if (d.tx.count(ifindex)) continue;
+      if (bpf_map_update_elem(d.fd_tx, &ifindex, &ifindex, BPF_ANY) != 0)
+        throw ApplyError(
+            fmt::format("add {} to the tx port map: {}", ifname_of(ifindex), errstr(errno)));
+      d.tx.insert(ifindex);
+    }
+    for (const auto& [slot, value] : slot_writes) {
+      if (bpf_map_update_elem(d.fd_policies, &slot, value.data(), BPF_ANY) != 0)
+        throw ApplyError(fmt::format("write policy slot {}: {}", slot, errstr(errno)));
+    }
+    d.sync(d.fd_pfx4, d.pfx4, want_pfx4, "IPv4 prefix");
+    d.sync(d.fd_pfx6, d.pfx6, want_pfx6, "IPv6 prefix");
+    d.sync(d.fd_sids, d.sids, want_sids, "SID");
+    d.sync(d.fd_ifaces, d.ifaces, want_ifaces, "interface");
+    for (auto it = d.tx.begin(); it != d.tx.end();) {
+      if (want_tx.count(*it)) {
+        ++it;
+        continue;
+      }
+      uint32_t k = *it;
+      bpf_map_delete_elem(d.fd_tx, &k);
+      it = d.tx.erase(it);
+    }
+
+  } catch (...) {
+    // Slots written for this failed apply may already be referenced by
+    // prefixes that were moved: keep them out of use for the quarantine.
+    for (const auto& [slot, _] : slot_writes) {
+      bool running = false;
+      for (const auto& [n, st] : d.policies) running = running || st.slot == slot;
+      if (!running) d.quarantine[slot] = Clock::now() + kSlotQuarantine;
+    }
+    throw;
   }
 
   // Release policy slots nothing points at any more.
@@ -534,12 +563,13 @@ void Datapath::attach(int ifindex, IfRole role, XdpMode mode) {
     bpf_prog_info info{};
     uint32_t len = sizeof(info);
     if (old.get() < 0 || bpf_obj_get_info_by_fd(old.get(), &info, &len) != 0)
-      throw DatapathError(fmt::format("{}: cannot inspect attached XDP program id {}", name, cur_id));
+      throw DatapathError(
+          fmt::format("{}: cannot inspect attached XDP program id {}", name, cur_id));
     std::string pname = info.name;
     if (pname != "xdp_headend" && pname != "xdp_endpoint")
-      throw DatapathError(fmt::format(
-          "{}: a foreign XDP program ({}, id {}) is attached; refusing to replace it", name,
-          pname.empty() ? "unnamed" : pname, cur_id));
+      throw DatapathError(
+          fmt::format("{}: a foreign XDP program ({}, id {}) is attached; refusing to replace it",
+                      name, pname.empty() ? "unnamed" : pname, cur_id));
     opts.old_prog_fd = old.get();
   } else {
     flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;

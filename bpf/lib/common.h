@@ -59,6 +59,8 @@
 #define TCPOPT_NOP_ 1
 #define TCPOPT_MSS_ 2
 
+#define AIGW_RT_TABLE_MAIN 254
+
 #define AF_INET_ 2
 #define AF_INET6_ 10
 

@@ -109,6 +109,8 @@ enum aigw_drop_reason {
 	AIGW_DROP_HEADROOM,          /* bpf_xdp_adjust_head/tail failed */
 	AIGW_DROP_FIB_BLACKHOLE,     /* FIB says blackhole/unreachable/prohibit */
 	AIGW_DROP_FRAG_NO_DF,        /* IPv4 without DF too big for the tunnel (no XDP fragmentation) */
+	AIGW_DROP_NO_ROUTE_TO_SID,   /* headend: the FIB cannot forward to the first SID */
+	AIGW_DROP_DT_NO_ROUTE,       /* End.DT* in a non-main table: the FIB cannot forward there */
 	AIGW_DROP_MAX
 };
 
@@ -268,6 +270,8 @@ static inline const char *aigw_drop_reason_name(unsigned int r)
 		"headroom",
 		"fib_blackhole",
 		"frag_no_df",
+		"no_route_to_sid",
+		"dt_no_route",
 	};
 	return r < AIGW_DROP_MAX ? names[r] : "unknown";
 }

@@ -253,6 +253,12 @@ def fib_exception_fixtures():
         fx("End.DT6: inner destination blackholed in table 100",
            srv6(SID_DT6, inner=inner6(dst="2001:db8:3:0:8000::9")), "XDP_DROP",
            {"fib_blackhole": 1}, {}),
+        # No route in table 100: the kernel would route a passed packet in
+        # main, leaking between VRFs, so a non-main DT table drops instead.
+        fx("End.DT4: inner destination with no route in table 100",
+           srv6(SID_DT4, inner=inner4(dst="198.51.100.77")), "XDP_DROP", {"dt_no_route": 1}, {}),
+        fx("End.DT6: inner destination with no route in table 100",
+           srv6(SID_DT6, inner=inner6(dst="2001:db8:7::9")), "XDP_DROP", {"dt_no_route": 1}, {}),
     ]
 
 

@@ -317,13 +317,15 @@ def noneigh_fixtures():
 
 def fib_exception_fixtures():
     """The first SID's FIB result is not a forwarding next hop (fwd.h): a
-    blackhole drops (fib_blackhole); unreachable goes to the kernel
-    (fib_to_kernel); an egress port aigw does not manage goes to the kernel
-    (no_tx_port). Only verdict and counters are specified."""
+    blackhole drops (fib_blackhole); unreachable drops (no_route_to_sid:
+    handing a steered packet to the kernel unencapsulated would route tenant
+    traffic natively); an egress port aigw does not manage gets the
+    encapsulated packet to the kernel (no_tx_port). Only verdict and counters
+    are specified."""
     fx = []
     for pol_name, verdict, drops, events in (
             ("blackhole", "XDP_DROP", {"fib_blackhole": 1}, {}),
-            ("unreach", "XDP_PASS", {}, {"fib_to_kernel": 1}),
+            ("unreach", "XDP_DROP", {"no_route_to_sid": 1}, {}),
             ("notx", "XDP_PASS", {}, {"no_tx_port": 1})):
         for v6 in (False, True):
             inner = inner6(pol_dst6(pol_name)) if v6 else inner4(pol_dst4(pol_name))
@@ -555,6 +557,45 @@ class HeadendIcmpRateLimit(DatapathCase):
         self.assertGreaterEqual(sent, 3)
         self.assertLessEqual(sent, 8)
         self.assertEqual(sent + limited, 10)
+
+
+DEFAULT_ROUTE_POLICIES = {
+    "all": Pol("all", "0.0.0.0/0", "::/0", "encap", segs(0x31, 2)),
+}
+
+DEFAULT_ROUTE_CONFIG = f"""# a policy steering everything: what is for the router stays local
+interfaces:
+  - name: cust0
+    role: customer
+  - name: wan0
+    role: wan
+policies:
+{''.join(p.yaml() for p in DEFAULT_ROUTE_POLICIES.values())}"""
+
+
+class HeadendLocalTraffic(DatapathCase):
+    """Even under a policy for 0.0.0.0/0 and ::/0, traffic for the router
+    itself (the port's own addresses), multicast (ND, routing protocols),
+    broadcast and link-local destinations is never tunnelled."""
+    TAG = "hl"
+    CONFIG = DEFAULT_ROUTE_CONFIG
+
+    def test_local_and_multicast_pass(self):
+        for dst in (CUST0_IP4, "224.0.0.5", "255.255.255.255"):
+            frame = cust_frame(inner4(dst))
+            res = self.send("headend", "cust0", frame)
+            self.assertEqual(res.verdict, "XDP_PASS", dst)
+            self.assert_frame(res.out, frame, False, f"{dst} passed unchanged")
+        for dst in (CUST0_IP6, "ff02::1:ff00:1", "fe80::1"):
+            frame = cust_frame(inner6(dst))
+            res = self.send("headend", "cust0", frame)
+            self.assertEqual(res.verdict, "XDP_PASS", dst)
+            self.assert_frame(res.out, frame, False, f"{dst} passed unchanged")
+
+    def test_remote_is_steered(self):
+        for inner in (inner4("203.0.113.9"), inner6("2001:db8:9::9")):
+            res = self.send("headend", "cust0", cust_frame(inner))
+            self.assertEqual(res.verdict, "XDP_REDIRECT", inner.summary())
 
 if __name__ == "__main__":
     run_module()

@@ -233,8 +233,11 @@ class PrometheusE2E(unittest.TestCase):
                peer_if, "address", peer_mac, "netns", NS_PEER)
         # Only the test's pings may enter cust0: no IPv6 (no RS, MLD, DAD) and
         # no ARP (permanent entry) from p0.
+        # (cust0 keeps IPv6: the outer FIB lookup for the tunnel runs on the
+        # ingress port and needs IPv6 forwarding there.)
         sysctl(NS_PEER, "net.ipv6.conf.p0.disable_ipv6", 1)
-        sysctl(NS_GW, "net.ipv6.conf.cust0.disable_ipv6", 1)
+        sysctl(NS_GW, "net.ipv6.conf.all.forwarding", 1)
+        sysctl(NS_GW, "net.ipv4.ip_forward", 1)
         for ns in (NS_GW, NS_PEER):
             sysctl(ns, "net.ipv6.conf.all.accept_dad", 0)
             sysctl(ns, "net.ipv6.conf.default.accept_dad", 0)
