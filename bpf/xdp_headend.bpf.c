@@ -243,6 +243,47 @@ static __always_inline int aigw_fib_outer(struct xdp_md *ctx, const struct aigw_
 	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 }
 
+/* Next-hop cache (struct aigw_nh_cache): SUCCESS with *fib filled from the
+ * cache, or -1 to do the lookup. */
+static __always_inline int aigw_nh_cached(__u32 slot, const struct aigw_inner *in,
+					  const struct aigw_policy *pol, struct bpf_fib_lookup *fib)
+{
+	__u32 zero = 0;
+	const struct aigw_globals *g = bpf_map_lookup_elem(&aigw_globals, &zero);
+	const struct aigw_nh_cache *nc;
+
+	if (!g || !g->nh_cache_ms)
+		return -1;
+	nc = bpf_map_lookup_elem(&aigw_nh_cache, &slot);
+	if (!nc || nc->gen != g->gen || (__u32)in->len + pol->encap_len > nc->mtu ||
+	    bpf_ktime_get_ns() >= nc->expires_ns)
+		return -1;
+	fib->ifindex = nc->ifindex;
+	fib->mtu_result = nc->mtu;
+	__builtin_memcpy(fib->smac, nc->smac, ETH_ALEN);
+	__builtin_memcpy(fib->dmac, nc->dmac, ETH_ALEN);
+	return BPF_FIB_LKUP_RET_SUCCESS;
+}
+
+static __always_inline void aigw_nh_store(__u32 slot, const struct bpf_fib_lookup *fib)
+{
+	__u32 zero = 0;
+	const struct aigw_globals *g = bpf_map_lookup_elem(&aigw_globals, &zero);
+	struct aigw_nh_cache *nc;
+
+	if (!g || !g->nh_cache_ms)
+		return;
+	nc = bpf_map_lookup_elem(&aigw_nh_cache, &slot);
+	if (!nc)
+		return;
+	nc->expires_ns = bpf_ktime_get_ns() + (__u64)g->nh_cache_ms * 1000000ULL;
+	nc->gen = g->gen;
+	nc->ifindex = fib->ifindex;
+	nc->mtu = fib->mtu_result;
+	__builtin_memcpy(nc->smac, fib->smac, ETH_ALEN);
+	__builtin_memcpy(nc->dmac, fib->dmac, ETH_ALEN);
+}
+
 /* 6. MSS clamp for a SYN: to the policy's value, or to what fits in the
  * egress MTU after encapsulation and the (option-less) IP and TCP headers. */
 static __always_inline void aigw_clamp_syn(struct xdp_md *ctx, struct aigw_ctx *c,
@@ -335,8 +376,13 @@ int xdp_headend(struct xdp_md *ctx)
 	if (in.ttl <= 1)
 		return aigw_ttl_expired(ctx, &c, cfg, &p);
 
-	/* 5. Outer route and MTU. */
-	rc = aigw_fib_outer(ctx, pol, &in, &fib);
+	/* 5. Outer route and MTU: from the next-hop cache, else the FIB. */
+	rc = aigw_nh_cached(slot, &in, pol, &fib);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+		rc = aigw_fib_outer(ctx, pol, &in, &fib);
+		if (rc == BPF_FIB_LKUP_RET_SUCCESS)
+			aigw_nh_store(slot, &fib);
+	}
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return aigw_too_big(ctx, &c, cfg, &p, &in,
 				    fib.mtu_result > pol->encap_len ? fib.mtu_result - pol->encap_len : 0);

@@ -49,6 +49,7 @@ void settings(const Config& a, const Config& b, std::vector<std::string>& out) {
   cmp(d.tcp_mss_clamp != e.tcp_mss_clamp, "datapath.tcp_mss_clamp");
   cmp(d.icmp_rate_limit != e.icmp_rate_limit, "datapath.icmp_rate_limit");
   cmp(d.icmp_burst != e.icmp_burst, "datapath.icmp_burst");
+  cmp(d.nexthop_cache_ms != e.nexthop_cache_ms, "datapath.nexthop_cache_ms");
   cmp(d.map_sizes.policies != e.map_sizes.policies, "datapath.map_sizes.policies");
   cmp(d.map_sizes.prefixes4 != e.map_sizes.prefixes4, "datapath.map_sizes.prefixes4");
   cmp(d.map_sizes.prefixes6 != e.map_sizes.prefixes6, "datapath.map_sizes.prefixes6");

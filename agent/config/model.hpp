@@ -53,6 +53,7 @@ struct DatapathSettings {
   uint16_t tcp_mss_clamp = kMssAuto;
   uint32_t icmp_rate_limit = 1000;  // ICMP errors from XDP per second per CPU, 0 = unlimited
   uint32_t icmp_burst = 50;         // rate limiter bucket depth
+  uint32_t nexthop_cache_ms = 20;   // headend next-hop cache validity, 0 = off
   bool operator==(const DatapathSettings&) const = default;
 };
 

@@ -796,7 +796,9 @@ void parse_agent(Sink& s, const Entry& e, AgentSettings& a) {
 // Returns false when map_sizes had errors (capacity checks are then skipped).
 bool parse_datapath(Sink& s, const Entry& e, DatapathSettings& d) {
   if (!expect_map_or_empty(s, e) || e.value.IsNull()) return true;
-  MapReader m(s, e.value, e.field, {"xdp_mode", "hop_limit", "tcp_mss_clamp", "icmp_rate_limit", "icmp_burst", "map_sizes"});
+  MapReader m(s, e.value, e.field,
+              {"xdp_mode", "hop_limit", "tcp_mss_clamp", "icmp_rate_limit", "icmp_burst",
+               "nexthop_cache_ms", "map_sizes"});
   if (auto f = m.get("xdp_mode")) {
     if (auto v = read_enum<XdpMode>(s, *f, xdp_mode_from_string, {"native", "generic"})) {
       d.xdp_mode = *v;
@@ -807,6 +809,9 @@ bool parse_datapath(Sink& s, const Entry& e, DatapathSettings& d) {
   }
   if (auto f = m.get("icmp_rate_limit")) {
     if (auto v = read_uint(s, *f, 0, 1000000)) d.icmp_rate_limit = static_cast<uint32_t>(*v);
+  }
+  if (auto f = m.get("nexthop_cache_ms")) {
+    if (auto v = read_uint(s, *f, 0, 1000)) d.nexthop_cache_ms = static_cast<uint32_t>(*v);
   }
   if (auto f = m.get("icmp_burst")) {
     if (auto v = read_uint(s, *f, 1, 100000)) d.icmp_burst = static_cast<uint32_t>(*v);

@@ -90,6 +90,7 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "tcp_mss_clamp" << YAML::Value << mss_to_string(d.tcp_mss_clamp);
   out << YAML::Key << "icmp_rate_limit" << YAML::Value << d.icmp_rate_limit;
   out << YAML::Key << "icmp_burst" << YAML::Value << d.icmp_burst;
+  out << YAML::Key << "nexthop_cache_ms" << YAML::Value << d.nexthop_cache_ms;
   out << YAML::Key << "map_sizes" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "policies" << YAML::Value << d.map_sizes.policies;
   out << YAML::Key << "prefixes4" << YAML::Value << d.map_sizes.prefixes4;
@@ -146,6 +147,7 @@ nlohmann::json to_json(const Config& c) {
                    {"tcp_mss_clamp", mss_json(d.tcp_mss_clamp)},
                    {"icmp_rate_limit", d.icmp_rate_limit},
                    {"icmp_burst", d.icmp_burst},
+                   {"nexthop_cache_ms", d.nexthop_cache_ms},
                    {"map_sizes",
                     {{"policies", d.map_sizes.policies},
                      {"prefixes4", d.map_sizes.prefixes4},

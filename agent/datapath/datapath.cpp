@@ -33,9 +33,10 @@ using Clock = std::chrono::steady_clock;
 // the old slot number from the prefix map may still be reading the slot.
 constexpr auto kSlotQuarantine = std::chrono::seconds(2);
 
-constexpr const char* kMapNames[] = {
-    "aigw_ifaces",   "aigw_pfx4",  "aigw_pfx6",   "aigw_policies", "aigw_sids",       "aigw_tx",
-    "aigw_if_stats", "aigw_drops", "aigw_events", "aigw_globals",  "aigw_icmp_bucket"};
+constexpr const char* kMapNames[] = {"aigw_ifaces",   "aigw_pfx4",        "aigw_pfx6",
+                                     "aigw_policies", "aigw_sids",        "aigw_tx",
+                                     "aigw_if_stats", "aigw_drops",       "aigw_events",
+                                     "aigw_globals",  "aigw_icmp_bucket", "aigw_nh_cache"};
 
 std::string errstr(int err) { return std::strerror(err < 0 ? -err : err); }
 
@@ -84,6 +85,7 @@ struct Datapath::Impl {
   std::map<uint32_t, Bytes> orphans;                 // valid slots found at start, not yet adopted
   std::map<uint32_t, Clock::time_point> quarantine;  // released slots, reusable after the time
   std::map<int, std::pair<IfRole, XdpMode>> attached;
+  uint32_t generation = 0;
 
   void warn(const std::string& m) const {
     if (log) log->warn("{}", m);
@@ -164,6 +166,7 @@ void Datapath::Impl::load() {
     }
   };
   size_both("aigw_policies", ms.policies);
+  size_both("aigw_nh_cache", ms.policies);
   size_both("aigw_pfx4", ms.prefixes4);
   size_both("aigw_pfx6", ms.prefixes6);
   size_both("aigw_sids", ms.sids);
@@ -488,6 +491,8 @@ void Datapath::apply(const Config& next, const LinkResolver& links) {
       aigw_globals g{};
       g.icmp_rate = next.datapath.icmp_rate_limit;
       g.icmp_burst = next.datapath.icmp_burst;
+      g.nh_cache_ms = next.datapath.nexthop_cache_ms;
+      g.gen = ++d.generation;  // every apply invalidates the next-hop caches
       uint32_t zero = 0;
       if (bpf_map_update_elem(d.fd_globals, &zero, &g, BPF_ANY) != 0)
         throw ApplyError(fmt::format("write datapath globals: {}", errstr(errno)));

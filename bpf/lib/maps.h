@@ -98,4 +98,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } aigw_icmp_bucket SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AIGW_DEFAULT_POLICIES);
+	__type(key, __u32);
+	__type(value, struct aigw_nh_cache);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} aigw_nh_cache SEC(".maps");
+
 #endif

@@ -18,6 +18,7 @@
  *   aigw_events     PERCPU_ARRAY event       -> ctr            exceptions that are not drops
  *   aigw_globals    ARRAY     0              -> globals        datapath-wide settings
  *   aigw_icmp_bucket PERCPU_ARRAY 0            -> icmp_bucket    ICMP error rate limiter state
+ *   aigw_nh_cache   PERCPU_ARRAY policy slot  -> nh_cache       headend next-hop cache
  */
 #ifndef AIGW_ABI_H
 #define AIGW_ABI_H
@@ -229,10 +230,27 @@ struct aigw_if_stats {
 AIGW_STATIC_ASSERT(sizeof(struct aigw_if_stats) == 128, "if_stats size");
 
 struct aigw_globals {
-	__u32 icmp_rate;  /* ICMP errors sent from XDP per second per CPU, 0 = unlimited */
-	__u32 icmp_burst; /* bucket depth, in errors */
+	__u32 icmp_rate;   /* ICMP errors sent from XDP per second per CPU, 0 = unlimited */
+	__u32 icmp_burst;  /* bucket depth, in errors */
+	__u32 nh_cache_ms; /* headend next-hop cache validity, 0 = no cache */
+	__u32 gen;         /* bumped by the agent on every apply: invalidates caches */
 };
-AIGW_STATIC_ASSERT(sizeof(struct aigw_globals) == 8, "globals size");
+AIGW_STATIC_ASSERT(sizeof(struct aigw_globals) == 16, "globals size");
+
+/* The FIB result for a policy's first SID, cached per CPU by policy slot so
+ * that most packets skip bpf_fib_lookup. Valid while gen matches the
+ * globals and until expires_ns; only successful lookups are cached, and a
+ * packet larger than mtu takes the full lookup (which answers too-big). */
+struct aigw_nh_cache {
+	__u64 expires_ns;
+	__u32 gen;
+	__u32 ifindex;
+	__u16 mtu;
+	__u8 smac[6];
+	__u8 dmac[6];
+	__u16 pad;
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_nh_cache) == 32, "nh_cache size");
 
 /* Per-CPU token bucket of the ICMP error rate limiter, in nanoseconds of
  * credit (one error costs 1e9 / icmp_rate). Datapath-private state. */

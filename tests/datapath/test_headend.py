@@ -9,6 +9,7 @@ dptest.py. Run: tests/datapath/test_headend.py --runner build/tests/tools/aigw-d
 """
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -596,6 +597,39 @@ class HeadendLocalTraffic(DatapathCase):
         for inner in (inner4("203.0.113.9"), inner6("2001:db8:9::9")):
             res = self.send("headend", "cust0", cust_frame(inner))
             self.assertEqual(res.verdict, "XDP_REDIRECT", inner.summary())
+
+
+NHCACHE_CONFIG = GLOBALS_CONFIG.replace(
+    "  tcp_mss_clamp: 1300\n", "  tcp_mss_clamp: 1300\n  nexthop_cache_ms: 1000\n")
+
+
+class HeadendNexthopCache(DatapathCase):
+    """datapath.nexthop_cache_ms: the route to a policy's first SID is reused
+    for that long, then looked up again (a changed neighbour MAC shows)."""
+    TAG = "hn"
+    CONFIG = NHCACHE_CONFIG
+    NEW_MAC = "02:00:00:00:aa:aa"
+
+    def _dst_mac(self, frame):
+        res = self.send("headend", "cust0", frame)
+        self.assertEqual(res.verdict, "XDP_REDIRECT", f"drops {res.drops} events {res.events}")
+        return Ether(res.out).dst
+
+    def test_cached_then_refreshed(self):
+        assert "nexthop_cache_ms: 1000" in self.CONFIG
+        # One CPU, one cache: BPF_PROG_TEST_RUN runs on the runner's CPU.
+        os.sched_setaffinity(self.runner.proc.pid, {0})
+        frame = cust_frame(inner4("198.51.100.5", sport=52000))
+        self.assertEqual(self._dst_mac(frame), NH_WAN0[1])
+        self.ns.ip_batch(f"neigh replace {NH_WAN0[0]} lladdr {self.NEW_MAC} dev wan0 "
+                         f"nud permanent\n")
+        try:
+            self.assertEqual(self._dst_mac(frame), NH_WAN0[1], "within validity: cached")
+            time.sleep(1.2)
+            self.assertEqual(self._dst_mac(frame), self.NEW_MAC, "cache expired: new MAC")
+        finally:
+            self.ns.ip_batch(f"neigh replace {NH_WAN0[0]} lladdr {NH_WAN0[1]} dev wan0 "
+                             f"nud permanent\n")
 
 if __name__ == "__main__":
     run_module()
