@@ -26,10 +26,6 @@ fi
 if [[ "${SKIP_DEPS:-0}" != 1 ]]; then
   echo "== dependencies"
   deploy/install-deps.sh
-  # The lab also needs ping (iputils-ping), which install-deps.sh may not list.
-  if ! command -v ping >/dev/null; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends iputils-ping
-  fi
 fi
 
 echo "== build ($build)"
