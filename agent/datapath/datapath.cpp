@@ -612,8 +612,11 @@ Stats Datapath::read_stats() const {
   const Impl& d = *impl_;
   Stats s;
   std::vector<aigw_if_stats> per(d.ncpus);
-  for (const auto& [name, slot] : d.if_slots) {
-    (void)name;
+  // Configured interfaces, and slot 0: frames of ports or VLANs aigw has no
+  // entry for.
+  std::set<uint16_t> slots = {AIGW_IF_SLOT_UNKNOWN};
+  for (const auto& [name, slot] : d.if_slots) slots.insert(slot);
+  for (uint16_t slot : slots) {
     uint32_t key = slot;
     if (bpf_map_lookup_elem(d.fd_if_stats, &key, per.data()) != 0) continue;
     Counters c;

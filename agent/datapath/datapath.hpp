@@ -46,7 +46,7 @@ struct Counters {
 };
 
 struct Stats {
-  std::map<uint16_t, Counters> by_slot;  // interface counter slot -> counters
+  std::map<uint16_t, Counters> by_slot;  // counter slot -> counters (slot 0: unconfigured)
   std::vector<aigw_ctr> drops;           // indexed by enum aigw_drop_reason
   std::vector<aigw_ctr> events;          // indexed by enum aigw_event
 };

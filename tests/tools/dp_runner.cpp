@@ -166,38 +166,8 @@ json slots_json(const aigw::Datapath& dp, const aigw::Config& cfg) {
   return s;
 }
 
-// Slot 0 (interfaces without configuration) is not in Datapath::read_stats;
-// read it from the pinned map so that misattributed packets show up.
-std::optional<aigw::Counters> read_slot0(const std::string& pin) {
-  int fd = bpf_obj_get((pin + "/aigw_if_stats").c_str());
-  if (fd < 0) return std::nullopt;
-  int ncpu = libbpf_num_possible_cpus();
-  std::vector<aigw_if_stats> per(ncpu > 0 ? ncpu : 1);
-  uint32_t key = AIGW_IF_SLOT_UNKNOWN;
-  int err = bpf_map_lookup_elem(fd, &key, per.data());
-  ::close(fd);
-  if (err) return std::nullopt;
-  aigw::Counters c;
-  auto add = [](aigw_ctr& a, const aigw_ctr& b) {
-    a.packets += b.packets;
-    a.bytes += b.bytes;
-  };
-  for (const auto& p : per) {
-    add(c.rx, p.rx);
-    add(c.encap, p.encap);
-    add(c.decap, p.decap);
-    add(c.fwd, p.fwd);
-    add(c.pass, p.pass);
-    add(c.drop, p.drop);
-    add(c.tx, p.tx);
-  }
-  return c;
-}
-
-json stats_json(const aigw::Datapath& dp, const aigw::Config& cfg, const std::string& pin) {
-  aigw::Stats st = dp.read_stats();
-  if (auto c0 = read_slot0(pin); c0 && !st.by_slot.count(AIGW_IF_SLOT_UNKNOWN))
-    st.by_slot[AIGW_IF_SLOT_UNKNOWN] = *c0;
+json stats_json(const aigw::Datapath& dp, const aigw::Config& cfg) {
+  aigw::Stats st = dp.read_stats();  // slot 0 (unconfigured) included
   json drops = json::object(), events = json::object(), ifaces = json::object();
   for (unsigned r = 0; r < AIGW_DROP_MAX; r++)
     drops[aigw_drop_reason_name(r)] = r < st.drops.size() ? st.drops[r].packets : 0;
@@ -301,7 +271,7 @@ int main(int argc, char** argv) {
       } else if (req.contains("cmd")) {
         std::string cmd = req["cmd"].is_string() ? req["cmd"].get<std::string>() : "";
         if (cmd == "stats")
-          answer = stats_json(*dp, cfg, pin);
+          answer = stats_json(*dp, cfg);
         else if (cmd == "reset")
           answer = reset_stats(pin);
         else
