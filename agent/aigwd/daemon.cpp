@@ -144,23 +144,18 @@ void Daemon::reconcile_attachments(const Config& next) {
     }
   for (const auto& [ifindex, rm] : want) {
     const auto& [role, mode] = rm;
-    bool was = false;
-    for (int a : dp_->attached()) was = was || a == ifindex;
-    if (was && running_attach_.count(ifindex) && running_attach_[ifindex] == rm) continue;
+    auto now = dp_->attachment(ifindex);
+    if (now == rm) continue;
     if (mode == XdpMode::Generic)
       log_.warn("{}: attaching in generic (skb) XDP mode: for testing, not for production speed",
                 names[ifindex]);
     // Native and generic XDP cannot be attached at once: switching modes
     // detaches first (a short gap in which the kernel forwards alone).
-    if (was && running_attach_.count(ifindex) && running_attach_[ifindex].second != mode)
-      dp_->detach(ifindex);
+    if (now && now->second != mode) dp_->detach(ifindex);
     dp_->attach(ifindex, role, mode);
-    running_attach_[ifindex] = rm;
     log_.info("{}: {} program attached ({} mode)", names[ifindex],
               role == IfRole::Customer ? "headend" : "endpoint", to_string(mode));
   }
-  for (auto it = running_attach_.begin(); it != running_attach_.end();)
-    it = want.count(it->first) ? std::next(it) : running_attach_.erase(it);
 }
 
 void Daemon::commit(Config next, const std::string& what) {

@@ -69,7 +69,6 @@ class Daemon {
     std::string message = "initial load";
   } last_reload_;
 
-  std::map<int, std::pair<IfRole, XdpMode>> running_attach_;  // ifindex -> attached as
 
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;

@@ -608,6 +608,12 @@ std::vector<int> Datapath::attached() const {
   return v;
 }
 
+std::optional<std::pair<IfRole, XdpMode>> Datapath::attachment(int ifindex) const {
+  auto it = impl_->attached.find(ifindex);
+  if (it == impl_->attached.end()) return std::nullopt;
+  return it->second;
+}
+
 Stats Datapath::read_stats() const {
   const Impl& d = *impl_;
   Stats s;

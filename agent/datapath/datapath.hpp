@@ -82,6 +82,8 @@ class Datapath {
   void detach(int ifindex);
   void detach_all();
   std::vector<int> attached() const;
+  // How ifindex is attached (role, mode), if aigw attached it.
+  std::optional<std::pair<IfRole, XdpMode>> attachment(int ifindex) const;
 
   Stats read_stats() const;
   // Counter slot of a configured interface, if it has one.
