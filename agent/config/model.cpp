@@ -56,6 +56,32 @@ std::optional<EncapMode> encap_mode_from_string(std::string_view s) {
   return std::nullopt;
 }
 
+const char* to_string(ApnHeader h) {
+  return h == ApnHeader::DestOpts ? "destination" : "hop-by-hop";
+}
+
+const char* to_string(ApnTrust t) {
+  switch (t) {
+    case ApnTrust::Trust: return "trust";
+    case ApnTrust::Strip: return "strip";
+    case ApnTrust::Rewrite: break;
+  }
+  return "rewrite";
+}
+
+std::optional<ApnTrust> apn_trust_from_string(std::string_view s) {
+  if (s == "trust") return ApnTrust::Trust;
+  if (s == "rewrite") return ApnTrust::Rewrite;
+  if (s == "strip") return ApnTrust::Strip;
+  return std::nullopt;
+}
+
+std::optional<ApnHeader> apn_header_from_string(std::string_view s) {
+  if (s == "hop-by-hop") return ApnHeader::HopByHop;
+  if (s == "destination") return ApnHeader::DestOpts;
+  return std::nullopt;
+}
+
 bool is_dt(Behavior b) {
   return b == Behavior::EndDT4 || b == Behavior::EndDT6 || b == Behavior::EndDT46;
 }

@@ -2,6 +2,7 @@
 // changes and `config show` all read and write this.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -22,12 +23,19 @@ enum class XdpMode { Native, Generic };
 enum class IfRole { Customer, Wan };
 enum class EncapMode { Encap, EncapRed };  // H.Encaps, H.Encaps.Red
 enum class Behavior { End, EndX, EndDX4, EndDX6, EndDT4, EndDT6, EndDT46 };
+enum class ApnHeader { HopByHop, DestOpts };   // where the headend imposes the APN option
+enum class ApnTrust { Trust, Rewrite, Strip };  // what a customer port does with hosts' APN IDs
+enum class UsageFormat { JsonLines, Csv };
 
 struct MapSizes {
   uint32_t policies = 1024;   // aigw_policies (slot 0 reserved)
   uint32_t prefixes4 = 16384; // aigw_pfx4
   uint32_t prefixes6 = 16384; // aigw_pfx6
   uint32_t sids = 1024;       // aigw_sids
+  uint32_t flows = 65536;     // aigw_flows (admission control when full)
+  uint32_t class_prefixes = 32768;  // each aigw_cls_{src,dst}{4,6} (both banks)
+  uint32_t class_port_bitmaps = 65536;  // aigw_cls_portbv (both banks, both fields)
+  uint32_t apn_groups = 4096;  // aigw_apn_usage
   bool operator==(const MapSizes&) const = default;
 };
 
@@ -64,11 +72,12 @@ struct Interface {
   std::optional<XdpMode> xdp_mode;        // overrides datapath.xdp_mode
   std::optional<uint16_t> vlan;           // match one 802.1Q VID on this port (customer)
   bool mss_clamp = true;                  // clamp SYNs entering tunnels here
+  ApnTrust apn = ApnTrust::Rewrite;       // customer: hosts' APN IDs (YAML key apn_trust)
   int line = 0;                           // where it was defined (0 = runtime)
   FieldLines lines;                       // per-field source lines (see FieldLines)
   bool operator==(const Interface& o) const {
     return name == o.name && role == o.role && vrf == o.vrf && xdp_mode == o.xdp_mode &&
-           vlan == o.vlan && mss_clamp == o.mss_clamp;
+           vlan == o.vlan && mss_clamp == o.mss_clamp && apn == o.apn;
   }
 };
 
@@ -104,12 +113,131 @@ struct Sid {
   }
 };
 
+// ------------------------------------------------------------ APN6, classification
+// An APN ID: 4, 8 or 16 bytes (APN-ID-Type 1, 2, 3), network order. YAML:
+// "0x0000000a00000001" (hex, 8/16/32 digits) or "APP:USER" with decimal or
+// 0x group values split by apn.app_group_bits / user_group_bits.
+struct ApnId {
+  uint8_t len = 0;  // 0 = none
+  std::array<uint8_t, 16> b{};
+  bool operator==(const ApnId&) const = default;
+};
+
+struct ApnSettings {
+  uint8_t option_type = 0x13;            // HBH/Dest option type (no IANA code point yet)
+  ApnHeader header = ApnHeader::HopByHop;
+  uint8_t id_bits = 64;                  // 32 | 64 | 128: the APN ID template's length
+  uint8_t app_group_bits = 32;           // leading bits = APP-Group-ID
+  uint8_t user_group_bits = 32;          // next bits = USER-Group-ID (app + user <= id_bits)
+  bool operator==(const ApnSettings&) const = default;
+};
+
+struct Tenant {
+  std::string name;
+  uint16_t id = 0;  // 1..1023, stable across reloads (usage counters are kept by id)
+  int line = 0;
+  FieldLines lines;
+  bool operator==(const Tenant& o) const { return name == o.name && id == o.id; }
+};
+
+// User-defined service class (built-ins: best-effort 0, training 1, inference 2,
+// data-ingest 3, model-distribution 4, storage 5).
+struct ServiceClass {
+  std::string name;
+  uint8_t id = 0;  // 6..15
+  int line = 0;
+  FieldLines lines;
+  bool operator==(const ServiceClass& o) const { return name == o.name && id == o.id; }
+};
+
+struct PortRange {
+  uint16_t lo = 0, hi = 65535;  // inclusive
+  bool operator==(const PortRange&) const = default;
+};
+
+struct ApnMatch {
+  ApnId value;  // compared as (packet & mask) == (value & mask); packet ID length must equal
+  ApnId mask;   // same length as value; default all-ones
+  bool operator==(const ApnMatch&) const = default;
+};
+
+// One classification rule. Matching: every condition given must hold (absent
+// = any). Precedence: lower `priority` first, then file order; the first
+// matching rule decides everything; what it leaves unset comes from
+// classification.default. Rules are written from the customer side (src = the
+// customer's host); WAN->customer traffic is matched with src/dst swapped.
+struct ClassRule {
+  std::string name;                     // unique
+  uint32_t priority = 100;
+  // match
+  std::optional<std::string> interface; // interface_key() of a customer interface
+  std::vector<Prefix> src, dst;         // any of; empty = any address (both families)
+  std::optional<uint8_t> protocol;      // IP protocol number (YAML: tcp|udp|icmp|icmpv6|sctp|N)
+  std::optional<PortRange> sport, dport;// TCP/UDP/SCTP only
+  std::optional<uint8_t> dscp;          // 0..63
+  std::optional<ApnMatch> apn;
+  // actions
+  std::optional<std::string> tenant;        // Tenant::name
+  std::optional<std::string> service_class; // built-in or ServiceClass::name (YAML: class)
+  std::optional<uint8_t> set_dscp;          // remark the customer packet's DSCP
+  std::optional<std::string> policy;        // steer into this SRv6 policy (same VRF)
+  std::optional<ApnId> set_apn;             // APN ID the headend imposes
+  int line = 0;
+  FieldLines lines;
+  bool operator==(const ClassRule& o) const {
+    return name == o.name && priority == o.priority && interface == o.interface && src == o.src &&
+           dst == o.dst && protocol == o.protocol && sport == o.sport && dport == o.dport &&
+           dscp == o.dscp && apn == o.apn && tenant == o.tenant &&
+           service_class == o.service_class && set_dscp == o.set_dscp && policy == o.policy &&
+           set_apn == o.set_apn;
+  }
+};
+
+struct Classification {
+  std::optional<std::string> default_tenant;  // none = "unclassified" (id 0)
+  std::string default_class = "best-effort";
+  std::optional<ApnId> default_apn;           // imposed when no rule sets one
+  std::vector<ClassRule> rules;
+  bool operator==(const Classification&) const = default;
+};
+
+struct FlowSettings {
+  bool enabled = true;
+  uint32_t idle_timeout_s = 15;    // flow ends after this long without packets
+  uint32_t active_timeout_s = 60;  // long flows are reported (IPFIX) at least this often
+  bool operator==(const FlowSettings&) const = default;
+};
+
+struct AccountingSettings {
+  std::vector<uint32_t> periods_s = {60, 3600};  // aggregation periods (YAML "1m", "1h", "30s")
+  uint32_t sample_interval_s = 1;                // rate samples for peak / p95
+  std::string usage_dir = "/var/lib/aigw/usage"; // usage records; "" = off
+  UsageFormat usage_format = UsageFormat::JsonLines;
+  std::string state_dir = "/var/lib/aigw/state"; // last-read counters (restart safety)
+  bool operator==(const AccountingSettings&) const = default;
+};
+
+struct IpfixSettings {
+  std::vector<std::string> collectors;   // "ADDR:PORT" / "[V6]:PORT" (UDP); empty = off
+  uint32_t observation_domain = 1;
+  uint32_t template_refresh_s = 60;      // templates re-sent this often (UDP)
+  uint32_t enterprise = 32473;           // PEN of the tenant/APN elements (RFC 5612 documentation PEN)
+  bool operator==(const IpfixSettings&) const = default;
+};
+
 struct Config {
   AgentSettings agent;
   DatapathSettings datapath;
   std::vector<Interface> interfaces;
   std::vector<Policy> policies;  // names unique
   std::vector<Sid> sids;         // SID prefixes unique
+  ApnSettings apn;
+  std::vector<Tenant> tenants;          // names and ids unique
+  std::vector<ServiceClass> classes;    // user-defined; names and ids unique
+  Classification classification;
+  FlowSettings flows;
+  AccountingSettings accounting;
+  IpfixSettings ipfix;
   bool operator==(const Config&) const = default;  // ignores source lines
 };
 
@@ -122,6 +250,10 @@ std::optional<Behavior> behavior_from_string(std::string_view s);
 std::optional<XdpMode> xdp_mode_from_string(std::string_view s);
 std::optional<IfRole> if_role_from_string(std::string_view s);
 std::optional<EncapMode> encap_mode_from_string(std::string_view s);
+const char* to_string(ApnHeader h);
+const char* to_string(ApnTrust t);
+std::optional<ApnTrust> apn_trust_from_string(std::string_view s);
+std::optional<ApnHeader> apn_header_from_string(std::string_view s);
 
 // Behaviour groups.
 bool is_dt(Behavior b);  // End.DT4, End.DT6, End.DT46: take `table`

@@ -16,6 +16,7 @@
 
 #include "common/log.hpp"
 #include "config/model.hpp"
+#include "policy/classifier.hpp"
 
 namespace aigw {
 
@@ -44,6 +45,15 @@ enum class Prog { Headend, Endpoint };
 struct Counters {
   aigw_ctr rx{}, encap{}, decap{}, fwd{}, pass{}, drop{}, tx{};
 };
+
+// One entry of aigw_flows.
+struct FlowEntry {
+  aigw_flow_key key{};
+  aigw_flow flow{};
+};
+
+// (direction, APN app-group) -> counters.
+using ApnUsage = std::map<std::pair<uint8_t, uint64_t>, aigw_ctr>;
 
 struct Stats {
   std::map<uint16_t, Counters> by_slot;  // counter slot -> counters (slot 0: unconfigured)
@@ -90,6 +100,22 @@ class Datapath {
   std::optional<uint16_t> slot_of(const std::string& ifname) const;
   // Policy slot of a configured policy, if it has one.
   std::optional<uint32_t> policy_slot(const std::string& name) const;
+
+  // ---- Accounting (classification, flows, usage). All counters are summed
+  // over CPUs and are cumulative since the maps were created (they survive
+  // agent restarts through the pins).
+  std::vector<FlowEntry> read_flows() const;
+  // Delete ended flows (after they were reported); returns how many went.
+  size_t delete_flows(const std::vector<aigw_flow_key>& keys);
+  // aigw_usage: AIGW_USAGE_ENTRIES counters, index AIGW_USAGE_INDEX(dir, tenant, cls).
+  std::vector<aigw_ctr> read_usage() const;
+  ApnUsage read_apn_usage() const;
+  // aigw_pol_stats: policy slot -> counters (slots with traffic only).
+  std::map<uint32_t, aigw_ctr> read_policy_stats() const;
+  // Name of the policy in a slot now (empty if none).
+  std::string policy_at(uint32_t slot) const;
+  // The classifier in force (compiled at the last successful apply).
+  const CompiledClassifier& classifier() const;
 
   // Remove the pins (used by tests and `aigwd --unpin`).
   static void unpin_all(const std::string& pin_path);

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,10 +51,24 @@ struct ConfigFacts {
   std::chrono::system_clock::time_point reload_time{};  // when it was attempted
 };
 
+// Accounting counters and the names that label them (bounded: tenants and
+// classes come from the configuration, ids without a name are shown as
+// "tenant-N" / "class-N" only if they have traffic).
+struct AccountingFacts {
+  std::vector<aigw_ctr> usage;                 // Datapath::read_usage()
+  std::map<uint16_t, std::string> tenants;     // id -> name (0 = "unclassified")
+  std::map<uint8_t, std::string> classes;      // id -> name (built-ins included)
+  std::map<uint32_t, aigw_ctr> policy_stats;   // policy slot -> counters
+  std::map<uint32_t, std::string> policies;    // policy slot -> name
+  uint64_t flows_active = 0;                   // entries in aigw_flows
+  uint64_t flows_capacity = 0;                 // its max_entries
+};
+
 // Everything one scrape shows besides the exporter's own facts.
 struct Snapshot {
   ConfigFacts config;
   Stats stats;  // as read by Datapath::read_stats() (per-CPU sums done)
+  AccountingFacts accounting;
 };
 
 // aigw_build_info and aigw_scrape_errors_total.

@@ -19,6 +19,25 @@
  *   aigw_globals    ARRAY     0              -> globals        datapath-wide settings
  *   aigw_icmp_bucket PERCPU_ARRAY 0            -> icmp_bucket    ICMP error rate limiter state
  *   aigw_nh_cache   PERCPU_ARRAY policy slot  -> nh_cache       headend next-hop cache
+ *
+ * Classification, APN6 and accounting (see "Classification" below):
+ *   aigw_cls_meta   ARRAY     bank (0/1)     -> cls_meta       active bank, defaults, APN settings
+ *   aigw_cls_active ARRAY     0              -> __u32          the bank packets use now
+ *   aigw_cls_rules  ARRAY     bank*MAX+bit   -> cls_action     what a matching rule decides
+ *   aigw_cls_iface  ARRAY     bank*MAX_IFACES+slot -> cls_bitmap  rules matching an interface slot
+ *   aigw_cls_proto  ARRAY     bank*256+proto -> cls_bitmap     rules matching an IP protocol
+ *   aigw_cls_dscp   ARRAY     bank*64+dscp   -> cls_bitmap     rules matching a DSCP
+ *   aigw_cls_sport  ARRAY     bank*65536+port -> __u32         source port -> port bitmap id
+ *   aigw_cls_dport  ARRAY     bank*65536+port -> __u32         destination port -> port bitmap id
+ *   aigw_cls_portbv HASH      cls_id_key     -> cls_bitmap     port interval bitmaps (both fields)
+ *   aigw_cls_src4/dst4 LPM_TRIE cls_pfx4_key -> cls_bitmap     rules matching an IPv4 source/destination
+ *   aigw_cls_src6/dst6 LPM_TRIE cls_pfx6_key -> cls_bitmap     rules matching an IPv6 source/destination
+ *   aigw_cls_apn    HASH      cls_apn_key    -> cls_bitmap     rules matching an APN ID under one mask
+ *   aigw_cls_misc   HASH      cls_id_key     -> cls_bitmap     the defaults named in cls_meta
+ *   aigw_flows      HASH      flow_key       -> flow           per-flow counters (admission-controlled)
+ *   aigw_usage      PERCPU_ARRAY usage index -> ctr            per direction, tenant and class
+ *   aigw_apn_usage  PERCPU_HASH apn_usage_key -> ctr           per direction and APN app-group
+ *   aigw_pol_stats  PERCPU_ARRAY policy slot -> ctr            encapsulated by each policy
  */
 #ifndef AIGW_ABI_H
 #define AIGW_ABI_H
@@ -128,6 +147,12 @@ enum aigw_event {
 	AIGW_EV_MSS_CLAMPED,       /* TCP SYN MSS rewritten */
 	AIGW_EV_SL_ZERO_TO_KERNEL, /* End/End.X with Segments Left 0: upper layer to the kernel */
 	AIGW_EV_ICMP_RATELIMITED,  /* an ICMP error was due but over the rate limit (packet dropped) */
+	AIGW_EV_FLOW_TABLE_FULL,   /* aigw_flows full: packet counted in the totals, no flow entry */
+	AIGW_EV_APN_TABLE_FULL,    /* aigw_apn_usage full: app-group not counted for this packet */
+	AIGW_EV_APN_MALFORMED,     /* APN option with an inconsistent length: treated as no APN */
+	AIGW_EV_APN_IMPOSED,       /* APN option added to the outer header */
+	AIGW_EV_APN_STRIPPED,      /* host's APN option overwritten with PadN (strip mode) */
+	AIGW_EV_APN_NO_ROOM,       /* APN due but encap + option exceeds headroom: sent without it */
 	AIGW_EV_MAX
 };
 
@@ -260,6 +285,217 @@ struct aigw_icmp_bucket {
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_icmp_bucket) == 16, "icmp_bucket size");
 
+
+/* ---------------------------------------------------------------- classification
+ *
+ * Classification is first-match over an ordered rule list, evaluated with
+ * aggregated bit vectors (Baboescu & Varghese, "Scalable packet
+ * classification", SIGCOMM 2001): rule i is bit i, the agent orders the
+ * rules by precedence (bit 0 first). For every field the agent stores, per
+ * distinct field value class, the bitmap of rules that match it; the
+ * datapath looks up one bitmap per field, ANDs them and takes the lowest set
+ * bit. agg bit j says "word j may be non-zero", so the AND visits only the
+ * words every field has candidates in, and the cost does not grow with the
+ * number of rules, only with the words that must be visited.
+ *
+ * Fields: interface slot, IP source and destination prefix (per family),
+ * protocol, source and destination port (TCP/UDP/SCTP only: other packets
+ * and later fragments use the "no port" bitmaps), DSCP, APN ID (value/mask;
+ * up to AIGW_APN_MAX_MASKS distinct masks). Rules are written from the
+ * customer side: for traffic entering from the WAN (decapsulated, direction
+ * AIGW_DIR_IN) source and destination (address and port) are swapped before
+ * the lookup, so one rule classifies both directions of a flow.
+ *
+ * Every classification map is double-banked: the agent fills the inactive
+ * bank, then flips aigw_cls_active, so a packet never sees half a rule set.
+ */
+#define AIGW_CLS_MAX_RULES 16384
+#define AIGW_CLS_WORDS (AIGW_CLS_MAX_RULES / 64)    /* 256 */
+#define AIGW_CLS_AGG_WORDS (AIGW_CLS_WORDS / 64)    /* 4 */
+#define AIGW_CLS_BANKS 2
+#define AIGW_CLS_NO_RULE 0xffffffffu
+#define AIGW_CLS_PORTS 65536
+#define AIGW_CLS_DEFAULT_PORT_BITMAPS 65536 /* aigw_cls_portbv entries per bank pair */
+#define AIGW_CLS_DEFAULT_PREFIXES 32768     /* each aigw_cls_{src,dst}{4,6} */
+#define AIGW_CLS_DEFAULT_APN 4096           /* aigw_cls_apn */
+#define AIGW_APN_MAX_MASKS 8
+#define AIGW_APN_MAX_ID_LEN 16
+
+#define AIGW_MAX_TENANTS 1024 /* tenant ids 0..1023; 0 = "unclassified" */
+#define AIGW_MAX_CLASSES 16   /* service class ids 0..15 */
+#define AIGW_TENANT_NONE 0
+
+#define AIGW_DEFAULT_FLOWS 65536
+#define AIGW_DEFAULT_APN_GROUPS 4096
+
+/* Direction of accounted traffic, seen from the customer site. */
+enum aigw_dir {
+	AIGW_DIR_OUT = 0, /* customer -> WAN: entered a customer port (headend) */
+	AIGW_DIR_IN = 1,  /* WAN -> customer: decapsulated at an endpoint */
+	AIGW_DIR_MAX
+};
+
+/* Built-in service classes; ids 6..15 are user-defined in the config. */
+enum aigw_class {
+	AIGW_CLASS_BEST_EFFORT = 0,
+	AIGW_CLASS_TRAINING = 1,
+	AIGW_CLASS_INFERENCE = 2,
+	AIGW_CLASS_DATA_INGEST = 3,
+	AIGW_CLASS_MODEL_DISTRIBUTION = 4,
+	AIGW_CLASS_STORAGE = 5,
+	AIGW_CLASS_BUILTIN_MAX = 6,
+};
+
+/* Where the headend puts the APN option in the outer IPv6 header. */
+enum aigw_apn_header {
+	AIGW_APN_HDR_HOP_BY_HOP = 0,
+	AIGW_APN_HDR_DEST_OPTS = 1, /* Destination Options before the SRH */
+};
+
+/* APN-ID-Type values of the option (protocols.md). */
+enum aigw_apn_id_type {
+	AIGW_APN_ID_32 = 1,
+	AIGW_APN_ID_64 = 2,
+	AIGW_APN_ID_128 = 3,
+};
+
+/* Per customer-facing interface (aigw_iface_cfg.flags): what happens to the
+ * APN ID a host put in its packets. Neither flag = rewrite. */
+#define AIGW_IF_F_APN_TRUST 0x2 /* keep the host's APN ID (match on it, carry it outside) */
+#define AIGW_IF_F_APN_STRIP 0x4 /* host's option overwritten with PadN, no APN imposed */
+
+struct aigw_cls_bitmap {
+	__u64 agg[AIGW_CLS_AGG_WORDS]; /* bit j: w[j] may be non-zero */
+	__u64 w[AIGW_CLS_WORDS];       /* bit i of w[i/64]: rule i matches */
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_cls_bitmap) == 8 * (AIGW_CLS_AGG_WORDS + AIGW_CLS_WORDS),
+		   "cls_bitmap size");
+
+struct aigw_cls_id_key {
+	__u32 bank;
+	__u32 id;
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_cls_id_key) == 8, "cls_id_key size");
+
+struct aigw_cls_pfx4_key {
+	__u32 prefixlen; /* 32 (bank) + prefix length */
+	__u32 bank_be;   /* bank, big-endian so it forms the leading bits */
+	__u8 addr[4];
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_cls_pfx4_key) == 12, "cls_pfx4_key size");
+
+struct aigw_cls_pfx6_key {
+	__u32 prefixlen; /* 32 (bank) + prefix length */
+	__u32 bank_be;
+	__u8 addr[16];
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_cls_pfx6_key) == 24, "cls_pfx6_key size");
+
+struct aigw_cls_apn_key {
+	__u32 bank;
+	__u32 mask_idx;                /* index into cls_meta.apn_masks */
+	__u8 id[AIGW_APN_MAX_ID_LEN];  /* APN ID & mask, left-aligned, zero-filled */
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_cls_apn_key) == 24, "cls_apn_key size");
+
+#define AIGW_ACT_F_REMARK 0x1 /* rewrite the inner DSCP to `dscp` */
+#define AIGW_ACT_F_POLICY 0x2 /* steer by policy_slot instead of the prefix lookup */
+#define AIGW_ACT_F_APN 0x4    /* impose apn (apn_len bytes) on the outer header */
+
+/* The decision of one rule (or of "no rule matched": cls_meta.dflt). */
+struct aigw_cls_action {
+	__u32 rule_id;     /* agent's rule id, AIGW_CLS_NO_RULE for the default */
+	__u32 policy_slot; /* AIGW_ACT_F_POLICY: aigw_policies slot */
+	__u16 tenant;      /* 0..AIGW_MAX_TENANTS-1 */
+	__u8 cls;          /* 0..AIGW_MAX_CLASSES-1 */
+	__u8 flags;        /* AIGW_ACT_F_* */
+	__u8 dscp;         /* AIGW_ACT_F_REMARK: new DSCP (0..63) */
+	__u8 apn_len;      /* AIGW_ACT_F_APN: 4, 8 or 16 */
+	__u16 pad;
+	__u8 apn[AIGW_APN_MAX_ID_LEN];
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_cls_action) == 32, "cls_action size");
+
+/* Per bank: how to read the bitmaps, and the APN settings that go with the
+ * rule set. Bitmap ids name entries of aigw_cls_misc. */
+struct aigw_cls_meta {
+	__u32 nrules;          /* rules in this bank (0 = classification off: dflt applies) */
+	__u32 nwords;          /* bitmap words in use: ceil(nrules / 64) */
+	__u32 bv_no_sport;     /* misc bitmap: packets without ports (source field) */
+	__u32 bv_no_dport;     /* misc bitmap: packets without ports (destination field) */
+	__u32 bv_apn_none;     /* misc bitmap: packets without an APN ID */
+	__u32 bv_apn_wild;     /* misc bitmap: rules with no APN condition */
+	__u32 bv_src4_none;    /* misc bitmap: IPv4, no src4 LPM entry matched */
+	__u32 bv_dst4_none;
+	__u32 bv_src6_none;
+	__u32 bv_dst6_none;
+	__u8 apn_opt_type;     /* option type of the APN option (HBH / Dest Opts) */
+	__u8 apn_header;       /* enum aigw_apn_header: where the headend imposes it */
+	__u8 app_group_bits;   /* leading bits of the APN ID that form the app-group */
+	__u8 apn_nmasks;       /* masks in apn_masks */
+	__u8 flows_on;         /* 1 = keep aigw_flows */
+	__u8 pad[3];
+	struct aigw_cls_action dflt;     /* decision when no rule matches */
+	__u8 apn_masks[AIGW_APN_MAX_MASKS][AIGW_APN_MAX_ID_LEN];
+	__u8 apn_mask_len[AIGW_APN_MAX_MASKS]; /* ID length (4/8/16) the mask applies to */
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_cls_meta) == 48 + 32 + 16 * AIGW_APN_MAX_MASKS + AIGW_APN_MAX_MASKS,
+		   "cls_meta size");
+
+/* One flow as the datapath sees it. Addresses are left-aligned (IPv4 in the
+ * first 4 bytes, the rest zero); ports in network order, 0 when the packet
+ * has none. The key is the packet's own orientation (not swapped). */
+struct aigw_flow_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 family;  /* 4 or 6 */
+	__u8 dir;     /* enum aigw_dir */
+	__u8 pad;
+	__u16 ifslot; /* counter slot of the customer port (0 = unknown) */
+	__u16 pad2;
+	__u32 vrf;
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_flow_key) == 48, "flow_key size");
+
+/* Updated with atomic adds by every CPU; first/last seen in
+ * bpf_ktime_get_ns() (CLOCK_MONOTONIC). Bytes are L3 bytes (IP header and
+ * payload of the customer packet, before encapsulation / after decap). */
+struct aigw_flow {
+	__u64 packets;
+	__u64 bytes;
+	__u64 first_ns;
+	__u64 last_ns;
+	__u32 rule_id;     /* matching rule, AIGW_CLS_NO_RULE for the default */
+	__u32 policy_slot; /* policy that encapsulated it (out), 0 = none */
+	__u32 gen;         /* classification generation the decision below came from */
+	__u16 tenant;
+	__u8 cls;
+	__u8 tcp_flags;    /* OR of the TCP flags seen */
+	__u8 apn_len;      /* APN ID carried/imposed, 0 = none */
+	__u8 dscp;         /* DSCP after remarking */
+	__u8 flags;        /* cls_action flags applied */
+	__u8 pad;
+	__u32 pad2;
+	__u8 apn[AIGW_APN_MAX_ID_LEN];
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_flow) == 72, "flow size");
+
+/* aigw_usage index: ((dir * AIGW_MAX_TENANTS) + tenant) * AIGW_MAX_CLASSES + cls.
+ * Counted for every classified packet, whether or not it has a flow entry. */
+#define AIGW_USAGE_ENTRIES (AIGW_DIR_MAX * AIGW_MAX_TENANTS * AIGW_MAX_CLASSES)
+#define AIGW_USAGE_INDEX(dir, tenant, cls) \
+	((((__u32)(dir) * AIGW_MAX_TENANTS) + (__u32)(tenant)) * AIGW_MAX_CLASSES + (__u32)(cls))
+
+struct aigw_apn_usage_key {
+	__u64 app_group; /* leading app_group_bits of the APN ID, right-aligned */
+	__u8 dir;
+	__u8 pad[7];
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_apn_usage_key) == 16, "apn_usage_key size");
+
 /* ---------------------------------------------------------------- names */
 #ifndef __bpf__
 /* Display names: stable identifiers used by aigwctl, logs and metrics. */
@@ -307,6 +543,12 @@ static inline const char *aigw_event_name(unsigned int e)
 		"mss_clamped",
 		"sl_zero_to_kernel",
 		"icmp_ratelimited",
+		"flow_table_full",
+		"apn_table_full",
+		"apn_malformed",
+		"apn_imposed",
+		"apn_stripped",
+		"apn_no_room",
 	};
 	return e < AIGW_EV_MAX ? names[e] : "unknown";
 }
@@ -322,6 +564,19 @@ static inline const char *aigw_behavior_name(unsigned int b)
 static inline const char *aigw_encap_mode_name(unsigned int m)
 {
 	return m == AIGW_ENCAP_H_ENCAPS ? "encap" : m == AIGW_ENCAP_H_ENCAPS_RED ? "encap.red" : "none";
+}
+
+static inline const char *aigw_class_builtin_name(unsigned int c)
+{
+	static const char *const names[AIGW_CLASS_BUILTIN_MAX] = {
+		"best-effort", "training", "inference", "data-ingest", "model-distribution", "storage",
+	};
+	return c < AIGW_CLASS_BUILTIN_MAX ? names[c] : 0;
+}
+
+static inline const char *aigw_dir_name(unsigned int d)
+{
+	return d == AIGW_DIR_OUT ? "out" : d == AIGW_DIR_IN ? "in" : "unknown";
 }
 
 #endif /* !__bpf__ */
