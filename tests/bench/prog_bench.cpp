@@ -77,6 +77,8 @@ struct Options {
   int cpu = -1;
   bool verbose = false;
   bool no_restore = false;  // demonstrate why the sink restores frames
+  bool cls = false;         // (c) classification / flow counting variants instead of the paths
+  uint32_t seed = 1;        // rule generator seed for --cls
   std::string cust = "bc0", cust_peer = "bc0p", wan = "bw0", wan_peer = "bw0p";
 };
 
@@ -529,11 +531,101 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+
+// ---------------------------------------------------------------- (c) --cls
+// Classification and flow-counting variants of the he_encap4_1 path, each
+// programmed into the same loaded datapath by apply() and measured in turn,
+// rounds alternating the order. The frame (UDP 192.0.2.2:9 -> 198.51.100.1:9)
+// matches only the LAST rule of every rule set (lowest precedence), so a
+// first-match scan would be at its worst.
+struct ClsVariant {
+  std::string label;
+  uint32_t rules = 0;
+  bool flows = false;
+  bool adversarial = false;  // every bitmap word holds candidates of two fields that never meet
+};
+
+aigw::Prefix pfx(const std::string& s) {
+  auto r = aigw::Prefix::parse(s);
+  if (auto* e = std::get_if<std::string>(&r)) throw Error("prefix " + s + ": " + *e);
+  return std::get<aigw::Prefix>(r);
+}
+
+aigw::Config cls_variant_config(const aigw::Config& base, const ClsVariant& v, uint32_t seed) {
+  aigw::Config c = base;
+  c.flows.enabled = v.flows;
+  c.tenants.clear();
+  for (uint16_t t = 1; t <= 8; t++) c.tenants.push_back({fmt::format("t{}", t), t, 0, {}});
+  c.classification.rules.clear();
+  uint64_t x = 0x9e3779b97f4a7c15ULL ^ seed;  // splitmix64: reproducible across compilers
+  auto rnd = [&x](uint32_t n) {
+    uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return static_cast<uint32_t>((z ^ (z >> 31)) % n);
+  };
+  static const char* classes[] = {"training", "inference", "data-ingest", "model-distribution",
+                                  "storage"};
+  for (uint32_t i = 0; i + 1 < v.rules; i++) {
+    aigw::ClassRule r;
+    r.name = fmt::format("r{}", i);
+    r.priority = 100 + rnd(50);
+    const bool v6 = rnd(4) == 0;
+    if (v.adversarial) {
+      // Even rules: the frame's source but a port range that misses it; odd
+      // rules: the frame's port but a source that misses it.
+      r.protocol = 17;
+      if (i % 2 == 0) {
+        r.src = {pfx("192.0.2.0/24")};
+        uint16_t lo = static_cast<uint16_t>(1000 + rnd(30000));
+        r.dport = aigw::PortRange{lo, static_cast<uint16_t>(lo + rnd(1000))};
+      } else {
+        r.src = {pfx(fmt::format("10.{}.{}.0/24", rnd(256), rnd(256)))};
+        r.dport = aigw::PortRange{static_cast<uint16_t>(rnd(9)), static_cast<uint16_t>(9 + rnd(100))};
+      }
+    } else {
+      const uint8_t len = static_cast<uint8_t>(16 + rnd(13));
+      if (v6) {
+        auto a = aigw::Ip6::parse(fmt::format("fc00:{:x}:{:x}::", 0x1000 + rnd(0x1000), rnd(0x10000)));
+        r.src = {aigw::Prefix::masked(*a, static_cast<uint8_t>(32 + len))};
+      } else {
+        auto a = aigw::Ip4::parse(fmt::format("10.{}.{}.{}", rnd(256), rnd(256), rnd(256)));
+        r.src = {aigw::Prefix::masked(*a, len)};
+      }
+      if (rnd(2)) {
+        auto a = aigw::Ip4::parse(fmt::format("203.0.113.{}", rnd(256)));
+        if (!v6) r.dst = {aigw::Prefix::masked(*a, static_cast<uint8_t>(24 + rnd(9)))};
+      }
+      r.protocol = rnd(2) ? 6 : 17;
+      if (rnd(2)) {
+        uint16_t lo = static_cast<uint16_t>(1024 + rnd(60000));
+        r.dport = aigw::PortRange{lo, static_cast<uint16_t>(lo + rnd(200))};
+      }
+      if (rnd(4) == 0) r.dscp = static_cast<uint8_t>(rnd(64));
+    }
+    r.tenant = fmt::format("t{}", 1 + rnd(8));
+    r.service_class = classes[rnd(5)];
+    c.classification.rules.push_back(std::move(r));
+  }
+  if (v.rules) {
+    aigw::ClassRule last;
+    last.name = "bench-match";
+    last.priority = 1000;  // after every other rule
+    last.src = {pfx("192.0.2.0/24")};
+    last.dst = {pfx("198.51.100.1/32")};
+    last.protocol = 17;
+    last.tenant = "t1";
+    last.service_class = "training";
+    c.classification.rules.push_back(std::move(last));
+  }
+  return c;
+}
+
 int usage() {
   std::fprintf(stderr,
                "usage: aigw-bench-prog --config FILE --pin DIR [--repeat N] [--runs K]\n"
                "       [--batch B] [--cpu C] [--only a,b] [--tsv FILE] [--verbose] [--no-restore]\n"
-               "       [--cust IF --cust-peer IF --wan IF --wan-peer IF]\n");
+               "       [--cust IF --cust-peer IF --wan IF --wan-peer IF] [--cls [--seed N]]\n");
   return 2;
 }
 
@@ -562,6 +654,8 @@ int main(int argc, char** argv) {
       else if (a == "--wan-peer") o.wan_peer = next();
       else if (a == "--verbose" || a == "-v") o.verbose = true;
       else if (a == "--no-restore") o.no_restore = true;
+      else if (a == "--cls") o.cls = true;
+      else if (a == "--seed") o.seed = static_cast<uint32_t>(std::stoul(next()));
       else return usage();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "aigw-bench-prog: %s\n", e.what());
@@ -619,6 +713,9 @@ int main(int argc, char** argv) {
       fx.erase(std::remove_if(fx.begin(), fx.end(), [&](const Fixture& f) { return !only.count(f.name); }),
                fx.end());
 
+    if (o.cls) fx.erase(std::remove_if(fx.begin(), fx.end(),
+                                      [](const Fixture& f) { return f.name != "he_encap4_1"; }),
+                       fx.end());
     fmt::print("aigw-bench-prog: {} live frames per run (batch {}), {} runs per program, median; "
                "CPU {}\n", o.repeat, o.batch, o.runs, o.cpu < 0 ? std::string("any") : std::to_string(o.cpu));
     // 1. Every fixture takes its path (ordinary single run, counters).
@@ -633,6 +730,83 @@ int main(int argc, char** argv) {
       if (!e.empty()) failed[f.name] = e;
     }
     std::fflush(stdout);
+
+
+    if (o.cls) {
+      if (fx.empty() || failed.count("he_encap4_1"))
+        throw Error("--cls: the he_encap4_1 path does not verify (see above)");
+      const Fixture& f = fx.front();
+      std::vector<ClsVariant> vars = {
+          {"spine path: no rules, flows off", 0, false, false},
+          {"flow counting only (no rules)", 0, true, false},
+          {"classification, 10 rules", 10, false, false},
+          {"classification, 1,000 rules", 1000, false, false},
+          {"classification, 10,000 rules", 10000, false, false},
+          {"classification, 10,000 rules adversarial", 10000, false, true},
+          {"10 rules + flow counting", 10, true, false},
+          {"1,000 rules + flow counting", 1000, true, false},
+          {"10,000 rules + flow counting", 10000, true, false},
+      };
+      std::vector<aigw::Config> cfgs;
+      for (const auto& v : vars) cfgs.push_back(cls_variant_config(cfg, v, o.seed));
+      aigw::NetlinkLinks links;
+      std::vector<std::vector<double>> ns(vars.size());
+      std::vector<double> apply_ms(vars.size(), 0);
+      std::vector<std::string> err(vars.size());
+      for (int r = 0; r < o.runs; r++) {
+        for (size_t k = 0; k < vars.size(); k++) {
+          size_t i = r % 2 ? vars.size() - 1 - k : k;
+          if (!err[i].empty()) continue;
+          auto t0 = std::chrono::steady_clock::now();
+          try {
+            dp->apply(cfgs[i], links);
+          } catch (const std::exception& e) {
+            err[i] = std::string("apply: ") + e.what();
+            continue;
+          }
+          double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+          apply_ms[i] = std::max(apply_ms[i], ms);
+          std::string e = b.verify_single(f, b.measured_fd(f));
+          if (e.empty()) {
+            double x = b.live(f, b.measured_fd(f), true, e);
+            if (e.empty()) ns[i].push_back(x);
+          }
+          if (!e.empty()) err[i] = e;
+        }
+      }
+      // The decision the datapath took for the frame, from the flow entry.
+      fmt::print("\\n(c) classification and flow counting on the he_encap4_1 path "
+                 "(H.Encaps IPv4, 1 SID), ratio to the spine path in the same run\\n");
+      fmt::print("{:<44} {:>8} {:>5} {:>7} {:>10}\\n", "variant", "ns", "+-%", "ratio", "apply ms");
+      std::FILE* tsv = o.tsv.empty() ? nullptr : std::fopen(o.tsv.c_str(), "w");
+      if (tsv) std::fprintf(tsv, "variant\\tns\\tratio\\tapply_ms\\tstatus\\n");
+      double spine = median(ns[0]);
+      for (size_t i = 0; i < vars.size(); i++) {
+        if (!err[i].empty()) {
+          fmt::print("{:<44} FAILED: {}\\n", vars[i].label, err[i]);
+          if (tsv) std::fprintf(tsv, "%s\\t\\t\\t\\tFAILED\\n", vars[i].label.c_str());
+          rc = 1;
+          continue;
+        }
+        double a = median(ns[i]);
+        auto [mn, mx] = std::minmax_element(ns[i].begin(), ns[i].end());
+        double spread = a > 0 ? 100.0 * (*mx - *mn) / 2 / a : 0;
+        fmt::print("{:<44} {:>8.0f} {:>5.1f} {:>7.2f} {:>10.0f}\\n", vars[i].label, a, spread,
+                   spine > 0 ? a / spine : 0, apply_ms[i]);
+        if (tsv)
+          std::fprintf(tsv, "%s\\t%.0f\\t%.2f\\t%.0f\\tok\\n", vars[i].label.c_str(), a,
+                       spine > 0 ? a / spine : 0, apply_ms[i]);
+      }
+      if (tsv) std::fclose(tsv);
+      // The last variant is in force: its flow entry must name the last rule.
+      bool seen = false;
+      for (const auto& fe : dp->read_flows())
+        if (fe.flow.rule_id == vars.back().rules - 1 && fe.flow.tenant == 1) seen = true;
+      fmt::print("flow entry of the bench frame names rule bench-match, tenant t1: {}\\n",
+                 seen ? "yes" : "NO");
+      if (!seen) rc = 1;
+      return rc;
+    }
 
     // 2. Harness floor: trivial XDP_DROP.
     std::vector<double> floor_ns;

@@ -7,7 +7,7 @@
 #   tests/bench/run.sh [--build-dir DIR] [--no-build] [--smoke]
 #                      [--repeat N] [--runs K] [--pps-runs N] [--pps-seconds S]
 #                      [--skip-prog] [--skip-pps] [--only he_encap4_1,ep_end,...] [--keep]
-#                      [--generator trafgen|xdp|both]
+#                      [--generator trafgen|xdp|both] [--skip-cls]
 #
 # (a) Per-packet cost of each datapath path (aigw-bench-prog): the XDP
 #     programs loaded and programmed by aigw::Datapath from
@@ -65,6 +65,7 @@ PPS_SECONDS=3
 PPS_WARMUP=1
 SKIP_PROG=0
 SKIP_PPS=0
+SKIP_CLS=0
 KEEP=0
 SMOKE=0
 ONLY=
@@ -84,6 +85,7 @@ while [[ $# -gt 0 ]]; do
     --pps-seconds) PPS_SECONDS=$2; shift 2 ;;
     --skip-prog) SKIP_PROG=1; shift ;;
     --skip-pps) SKIP_PPS=1; shift ;;
+    --skip-cls) SKIP_CLS=1; shift ;;
     --keep) KEEP=1; shift ;;
     --only) ONLY=$2; shift 2 ;;
     --generator) GENERATOR=$2; shift 2 ;;
@@ -195,6 +197,7 @@ CPUS=$(nproc)
 
 # ================================================================== (a)
 PROG_OUT=$WORK/prog.txt PROG_TSV=$WORK/prog.tsv PROG_RC=0
+CLS_OUT=$WORK/cls.txt CLS_TSV=$WORK/cls.tsv CLS_RC=0
 if [[ $SKIP_PROG == 0 ]]; then
   log "(a) per-path cost: namespace $NS_DUT"
   ip netns add "$NS_DUT"
@@ -226,6 +229,20 @@ if [[ $SKIP_PROG == 0 ]]; then
   if [[ $PROG_RC != 0 ]]; then
     log "(a) aigw-bench-prog exited with $PROG_RC:"
     cat "$WORK/prog.err" >&2
+  fi
+  if [[ $SKIP_CLS == 0 ]]; then
+    log "(c) aigw-bench-prog --cls: classification / flow counting variants of the H.Encaps path"
+    set +e
+    timeout 600 nsenter --net="/run/netns/$NS_DUT" "$PROG" --config "$HERE/prog_bench.yaml" \
+      --pin "$PIN/cls" --repeat "$REPEAT" --runs "$RUNS" --cpu "$PROG_CPU" --tsv "$CLS_TSV" --cls \
+      >"$CLS_OUT" 2>"$WORK/cls.err"
+    CLS_RC=$?
+    set -e
+    cat "$CLS_OUT"
+    if [[ $CLS_RC != 0 ]]; then
+      log "(c) aigw-bench-prog --cls exited with $CLS_RC:"
+      cat "$WORK/cls.err" >&2
+    fi
   fi
   ip netns del "$NS_DUT"
 fi
@@ -491,6 +508,20 @@ SUMMARY=$WORK/summary.txt
       echo "  (no results: aigw-bench-prog failed, exit $PROG_RC)"
     fi
   fi
+  if [[ $SKIP_PROG == 0 && $SKIP_CLS == 0 ]]; then
+    echo "Classification and flow counting (issue 3) on the headend H.Encaps IPv4 1-SID path, same"
+    echo "frame and measurement as above, each variant programmed by apply() into the same datapath,"
+    echo "rounds alternating; ratio = variant / spine path (no rules, flows off) in the same run."
+    echo "The frame matches only the last (lowest-precedence) rule. 'adversarial': every bitmap word"
+    echo "holds candidates of two fields that never match together (the aggregated bit vector's worst case)."
+    if [[ -s $CLS_TSV ]]; then
+      awk -F'\t' 'NR == 1 { next }
+        $5 != "ok" { printf "  %-44s FAILED (see above)\n", $1; next }
+        { printf "  %-44s %6d ns  x%.2f  (apply %d ms)\n", $1, $2, $3, $4 }' "$CLS_TSV"
+    else
+      echo "  (no results: aigw-bench-prog --cls failed, exit $CLS_RC)"
+    fi
+  fi
   if [[ $SKIP_PPS == 0 ]]; then
     declare -A MRX MTX RUNS_OF SRV6_OF
     for g in "${GENS[@]}"; do
@@ -545,6 +576,7 @@ fi
 
 fail=0
 [[ $SKIP_PROG == 0 && $PROG_RC != 0 ]] && fail=1
+[[ $SKIP_PROG == 0 && $SKIP_CLS == 0 && $CLS_RC != 0 ]] && fail=1
 if [[ $SKIP_PPS == 0 ]]; then
   [[ $PPS_OK == 1 ]] || fail=1
   [[ ${CAPTURE_OK[aigw]:-} == 1 && ${CAPTURE_OK[kernel]:-} == 1 ]] || { log "capture check failed"; fail=1; }

@@ -2,9 +2,14 @@
 """Traffic endpoints for the e2e tests, run inside the lab's namespaces.
 Each prints one JSON object on stdout when done.
 
-  udp-send --dst A --port P --rate PPS --count N [--size B]
+  udp-send --dst A --port P --rate PPS --count N [--size B] [--bind SRC]
+           [--no-end] [--hbh HEX]
       N datagrams carrying sequence numbers 0..N-1 at a fixed rate, then END
-      markers (not counted) that tell the receiver the total.
+      markers (not counted) that tell the receiver the total (--no-end: none,
+      the receiver stops when idle). --hbh: an IPv6 Hop-by-Hop options header
+      (whole header, next-header byte filled in by the kernel) on every
+      datagram (IPV6_HOPOPTS). Reports the L3 bytes sent (IP header, options,
+      UDP header and payload of the counted datagrams).
   udp-recv --bind A --port P [--idle S] [--max-time S]
       counts datagrams by sequence number until an END marker (or S idle
       seconds after the first packet, or max-time): received, unique,
@@ -34,7 +39,15 @@ def family(addr):
 
 def udp_send(a):
     s = socket.socket(family(a.dst), socket.SOCK_DGRAM)
+    if a.bind:
+        s.bind((a.bind, 0))
+    hbh = bytes.fromhex(a.hbh) if a.hbh else b""
+    if hbh:
+        if family(a.dst) != socket.AF_INET6 or len(hbh) % 8:
+            raise SystemExit("--hbh needs an IPv6 destination and a multiple of 8 bytes")
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_HOPOPTS, hbh)
     pad = b"\0" * max(0, a.size - 12)
+    l3_each = (40 + len(hbh) if family(a.dst) == socket.AF_INET6 else 20) + 8 + 12 + len(pad)
     interval = 1.0 / a.rate
     t0 = time.monotonic()
     nxt = t0
@@ -50,10 +63,11 @@ def udp_send(a):
         except OSError:
             errors += 1
     dur = time.monotonic() - t0
-    for _ in range(20):
+    for _ in range(0 if a.no_end else 20):
         s.sendto(END + struct.pack("!Q", sent), (a.dst, a.port))
         time.sleep(0.01)
-    print(json.dumps({"sent": sent, "send_errors": errors, "duration": round(dur, 3)}))
+    print(json.dumps({"sent": sent, "send_errors": errors, "duration": round(dur, 3),
+                      "l3_bytes": sent * l3_each}))
 
 
 def udp_recv(a):
@@ -149,6 +163,9 @@ def main():
     p.add_argument("--rate", type=float, default=1000)
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--size", type=int, default=100)
+    p.add_argument("--bind", default="")
+    p.add_argument("--no-end", action="store_true")
+    p.add_argument("--hbh", default="")
     p = sub.add_parser("udp-recv")
     p.add_argument("--bind", required=True)
     p.add_argument("--port", type=int, required=True)
