@@ -15,6 +15,8 @@
 #include "lib/parse.h"
 #include "lib/srh.h"
 #include "lib/decap.h"
+#include "lib/apn.h"
+#include "lib/flow.h"
 
 static __always_inline bool aigw_beh_valid(__u16 beh)
 {
@@ -85,6 +87,108 @@ static __always_inline void aigw_fib_ipv4(struct bpf_fib_lookup *fib, const stru
 	fib->ipv4_dst = dst;
 }
 
+/* Does the IPv6 header at off start an options header chain (where an APN
+ * option may be)? For the outer packet only Hop-by-Hop / Destination
+ * Options right after the IPv6 header count (where a headend puts it), so
+ * that plain SRv6 packets cost no walk; for the inner one also a Routing
+ * header (options may follow it). */
+static __always_inline bool aigw_ep_has_opts(struct xdp_md *ctx, __u32 off, bool outer)
+{
+	struct ipv6hdr *ip6 = aigw_pkt_ptr(ctx, off, sizeof(*ip6));
+
+	if (!ip6)
+		return false;
+	return ip6->nexthdr == NEXTHDR_HOP || ip6->nexthdr == NEXTHDR_DEST ||
+	       (!outer && ip6->nexthdr == NEXTHDR_ROUTING);
+}
+
+/* Before decapsulation: the outer packet's APN, kept in the per-CPU
+ * accounting state for aigw_ep_account (apn.len = 0 if none). A global
+ * function, so that none of its paths multiply the endpoint's. */
+__noinline int aigw_ep_outer_apn(struct xdp_md *ctx, __u32 rx_len)
+{
+	struct aigw_acct_state *st;
+	const struct aigw_cls_meta *m;
+	__u32 zero = 0, bank;
+
+	st = bpf_map_lookup_elem(&aigw_acct_state, &zero);
+	if (!st)
+		return -1;
+	st->apn.len = 0;
+	bank = aigw_cls_bank();
+	m = bpf_map_lookup_elem(&aigw_cls_meta, &bank);
+	if (m && aigw_ep_has_opts(ctx, ETH_HLEN, true))
+		aigw_apn_ingress(ctx, ETH_HLEN, m->apn_opt_type, false, rx_len, &st->apn);
+	return 0;
+}
+
+/*
+ * After decapsulation (the frame is Ethernet + the inner packet): classify
+ * and count the inner packet, direction in. The interface is the customer
+ * port the FIB chose (egress_ifindex, untagged entry), 0 = none; the APN is
+ * the outer packet's, else the inner packet's own. A global function.
+ */
+__noinline int aigw_ep_account(struct xdp_md *ctx, __u32 egress_ifindex, __u32 rx_len)
+{
+	struct aigw_iface_key ik = { .ifindex = egress_ifindex };
+	const struct aigw_iface_cfg *cfg;
+	const struct aigw_cls_meta *m;
+	struct aigw_acct_state *st;
+	struct aigw_cls_pkt *k;
+	__u32 zero = 0, bank;
+
+	st = bpf_map_lookup_elem(&aigw_acct_state, &zero);
+	if (!st)
+		return -1;
+	if (aigw_parse_global(ctx, &st->p))
+		return -1;
+	k = &st->k;
+	__builtin_memset(k, 0, sizeof(*k));
+	if (st->p.l3_proto == ETH_P_IP) {
+		struct iphdr *ip = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip));
+
+		if (!ip)
+			return -1;
+		__builtin_memcpy(k->key.src, &ip->saddr, sizeof(ip->saddr));
+		__builtin_memcpy(k->key.dst, &ip->daddr, sizeof(ip->daddr));
+		k->key.family = 4;
+		k->dscp = ip->tos >> 2;
+	} else if (st->p.l3_proto == ETH_P_IPV6) {
+		struct ipv6hdr *ip6 = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip6));
+
+		if (!ip6)
+			return -1;
+		__builtin_memcpy(k->key.src, &ip6->saddr, sizeof(ip6->saddr));
+		__builtin_memcpy(k->key.dst, &ip6->daddr, sizeof(ip6->daddr));
+		k->key.family = 6;
+		k->dscp = (__u8)(bpf_ntohl(*(__be32 *)ip6) >> AIGW_IPV6_TCLASS_SHIFT) >> 2;
+	} else {
+		return -1;
+	}
+	aigw_cls_l4(ctx, &st->p, k);
+	k->key.dir = AIGW_DIR_IN;
+	cfg = egress_ifindex ? bpf_map_lookup_elem(&aigw_ifaces, &ik) : NULL;
+	if (cfg) {
+		k->key.ifslot = cfg->slot;
+		k->key.vrf = cfg->vrf;
+	}
+
+	bank = aigw_cls_bank();
+	m = bpf_map_lookup_elem(&aigw_cls_meta, &bank);
+	if (st->apn.len && st->apn.len <= AIGW_APN_MAX_ID_LEN) {
+		k->apn_len = st->apn.len;
+		__builtin_memcpy(k->apn, st->apn.id, sizeof(k->apn));
+	} else if (m && k->key.family == 6 && aigw_ep_has_opts(ctx, ETH_HLEN, false)) {
+		k->apn_len = aigw_apn_ingress(ctx, ETH_HLEN, m->apn_opt_type, false, rx_len, &st->apn);
+		if (k->apn_len)
+			__builtin_memcpy(k->apn, st->apn.id, sizeof(k->apn));
+	}
+	__builtin_memset(&st->d, 0, sizeof(st->d));
+	st->d.apn_mode = AIGW_APN_MODE_SEEN;
+	aigw_decide(k, bank, &st->d);
+	return 0;
+}
+
 /* End and End.X (RFC 8986 4.1, 4.2). The SRH, if any, has been checked. */
 static __always_inline int aigw_end(struct xdp_md *ctx, struct aigw_ctx *c, struct ipv6hdr *ip6,
 				    struct aigw_srh *srh, __u32 srh_off, __u8 upper,
@@ -143,6 +247,7 @@ static __always_inline int aigw_end_decap(struct xdp_md *ctx, struct aigw_ctx *c
 		return aigw_ret_drop(c, r);
 
 	outer_ecn = aigw_ipv6_ecn(outer);
+	aigw_ep_outer_apn(ctx, c->rx_len);
 	r = aigw_decap(ctx, p->l4_off, proto == NEXTHDR_IPV4 ? ETH_P_IP : ETH_P_IPV6);
 	if (r)
 		return aigw_ret_drop(c, r);
@@ -185,6 +290,13 @@ static __always_inline int aigw_end_decap(struct xdp_md *ctx, struct aigw_ctx *c
 	    sid->table != AIGW_RT_TABLE_MAIN)
 		return aigw_ret_drop(c, r == BPF_FIB_LKUP_RET_BLACKHOLE ? AIGW_DROP_FIB_BLACKHOLE
 									 : AIGW_DROP_DT_NO_ROUTE);
+	if (r == BPF_FIB_LKUP_RET_BLACKHOLE)
+		return aigw_ret_drop(c, AIGW_DROP_FIB_BLACKHOLE);
+	/* Delivered (forwarded or to the kernel): count it, direction in. */
+	aigw_ep_account(ctx,
+			r == BPF_FIB_LKUP_RET_SUCCESS || r == BPF_FIB_LKUP_RET_NO_NEIGH ? fib.ifindex
+											: 0,
+			c->rx_len);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS)
 		return aigw_fib_exception(c, r);
 	if (!aigw_beh_is_dt(sid->behavior) && sid->oif && fib.ifindex != sid->oif)

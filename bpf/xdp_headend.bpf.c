@@ -9,14 +9,17 @@
  * an event, and every packet counts once in rx and once in a verdict:
  *   1. parse (Ethernet, one VLAN tag, IPv4/IPv6, TCP/UDP/ICMP)
  *   2. interface config: the VID's entry, else the port's untagged entry
- *   3. policy lookup (LPM on VRF + inner destination)
+ *   3. policy lookup (LPM on VRF + inner destination), the host's APN option
+ *      (kept, or stripped per the port), classification (flow cache, else
+ *      the rule set) and accounting; DSCP remark; a rule may name the
+ *      policy instead of the prefix lookup
  *   4. inner TTL / hop limit expiry -> ICMP Time Exceeded from XDP
  *   5. FIB lookup for the outer packet (MTU checked by the kernel)
  *      -> ICMP Fragmentation Needed / Packet Too Big from XDP
  *   6. TCP MSS clamp of SYNs
  *   7. inner TTL / hop limit decrement
  *   8. trim L2 padding
- *   9. encapsulate
+ *   9. encapsulate (with the APN option the decision carries)
  *  10. rewrite MACs and redirect
  */
 #include "lib/fwd.h"
@@ -26,6 +29,9 @@
 #include "lib/hash.h"
 #include "lib/icmp.h"
 #include "lib/mss.h"
+#include "lib/srh.h"
+#include "lib/apn.h"
+#include "lib/flow.h"
 
 #define AIGW_PFX_VRF_BITS 32       /* the VRF id leads every prefix key */
 #define AIGW_POL_MSS_OFF 0xffff    /* policy.tcp_mss: no clamping */
@@ -40,7 +46,7 @@ struct aigw_inner {
 	__u8 nexthdr;    /* NEXTHDR_IPV4 / NEXTHDR_IPV6 */
 	__u8 df;         /* IPv4 Don't Fragment; IPv6 is never fragmented en route */
 	__u8 hdr_len;    /* fixed IP header length, for the MSS formula */
-	__u8 pad;
+	__u8 extra;      /* bytes of the APN options header added to the outer headers */
 };
 
 /* The port's entry for this VID, else its untagged entry, else none. */
@@ -73,12 +79,17 @@ static __always_inline __u32 aigw_hash_ports(const struct aigw_pkt *p)
 	return p->is_frag ? 0 : ((__u32)p->sport << 16 | p->dport);
 }
 
-/* IPv4 inner: policy slot for (VRF, destination), 0 if none; fills *in.
- * Multicast, broadcast and the port's own address are never steered: they
- * are for the router (or the segment), not for a remote site. */
-static __always_inline __u32 aigw_steer4(struct xdp_md *ctx, const struct aigw_pkt *p,
-					 const struct aigw_iface_cfg *cfg,
-					 struct aigw_inner *in)
+#define AIGW_TOS_ECN_MASK 0x3                   /* ECN: the lower 2 bits */
+#define AIGW_DSCP_SHIFT 2                       /* DSCP: the upper 6 bits of TOS / traffic class */
+#define AIGW_IPV6_DSCP_MASK (0xfcu << AIGW_IPV6_TCLASS_SHIFT)
+
+/* IPv4: false when the destination is the router's or the segment's
+ * (multicast, broadcast, the port's own address: never steered nor
+ * classified). Else the policy slot for (VRF, destination), 0 if none, in
+ * *slot, and the addresses and DSCP in *k. */
+static __always_inline bool aigw_look4(struct xdp_md *ctx, const struct aigw_pkt *p,
+				       const struct aigw_iface_cfg *cfg, struct aigw_cls_pkt *k,
+				       __u32 *slot)
 {
 	void *data = aigw_data(ctx);
 	void *data_end = aigw_data_end(ctx);
@@ -87,38 +98,31 @@ static __always_inline __u32 aigw_steer4(struct xdp_md *ctx, const struct aigw_p
 		.vrf_be = bpf_htonl(cfg->vrf),
 	};
 	struct iphdr *ip;
-	__u32 *slot;
+	__u32 *s;
 
 	if (p->l3_off > ETH_HLEN + VLAN_HLEN)
-		return AIGW_POLICY_SLOT_NONE;
+		return false;
 	ip = data + p->l3_off;
 	if ((void *)(ip + 1) > data_end)
-		return AIGW_POLICY_SLOT_NONE;
+		return false;
 	if ((bpf_ntohl(ip->daddr) >> 28) == 0xe || ip->daddr == 0xffffffff ||
 	    ip->daddr == cfg->addr4)
-		return AIGW_POLICY_SLOT_NONE;
+		return false;
 	__builtin_memcpy(key.addr, &ip->daddr, sizeof(key.addr));
-	slot = bpf_map_lookup_elem(&aigw_pfx4, &key);
-	if (!slot || *slot == AIGW_POLICY_SLOT_NONE)
-		return AIGW_POLICY_SLOT_NONE;
-
-	in->len = p->l3_len;
-	in->ttl = ip->ttl;
-	in->tclass = ip->tos;
-	in->nexthdr = NEXTHDR_IPV4;
-	in->df = !!(ip->frag_off & bpf_htons(IPV4_DF));
-	in->hdr_len = sizeof(struct iphdr);
-	in->flowlabel = aigw_flowlabel(
-		aigw_flow_hash4(ip->saddr, ip->daddr, aigw_hash_ports(p), p->l4_proto));
-	return *slot;
+	s = bpf_map_lookup_elem(&aigw_pfx4, &key);
+	*slot = s ? *s : AIGW_POLICY_SLOT_NONE;
+	__builtin_memcpy(k->key.src, &ip->saddr, sizeof(ip->saddr));
+	__builtin_memcpy(k->key.dst, &ip->daddr, sizeof(ip->daddr));
+	k->key.family = 4;
+	k->dscp = ip->tos >> AIGW_DSCP_SHIFT;
+	return true;
 }
 
-/* IPv6 inner: policy slot for (VRF, destination), 0 if none; fills *in.
- * Multicast (ND included), link-local and the port's own address are never
- * steered. */
-static __always_inline __u32 aigw_steer6(struct xdp_md *ctx, const struct aigw_pkt *p,
-					 const struct aigw_iface_cfg *cfg,
-					 struct aigw_inner *in)
+/* IPv6: as aigw_look4; multicast (ND included), link-local and the port's
+ * own address are never steered. */
+static __always_inline bool aigw_look6(struct xdp_md *ctx, const struct aigw_pkt *p,
+				       const struct aigw_iface_cfg *cfg, struct aigw_cls_pkt *k,
+				       __u32 *slot)
 {
 	void *data = aigw_data(ctx);
 	void *data_end = aigw_data_end(ctx);
@@ -127,32 +131,161 @@ static __always_inline __u32 aigw_steer6(struct xdp_md *ctx, const struct aigw_p
 		.vrf_be = bpf_htonl(cfg->vrf),
 	};
 	struct ipv6hdr *ip6;
-	__u32 *slot;
+	__u32 *s;
 
 	if (p->l3_off > ETH_HLEN + VLAN_HLEN)
-		return AIGW_POLICY_SLOT_NONE;
+		return false;
 	ip6 = data + p->l3_off;
 	if ((void *)(ip6 + 1) > data_end)
-		return AIGW_POLICY_SLOT_NONE;
+		return false;
 	if (ip6->daddr.in6_u.u6_addr8[0] == 0xff ||
 	    (ip6->daddr.in6_u.u6_addr8[0] == 0xfe && (ip6->daddr.in6_u.u6_addr8[1] & 0xc0) == 0x80) ||
 	    aigw_addr6_eq(&ip6->daddr, cfg->addr6))
-		return AIGW_POLICY_SLOT_NONE;
+		return false;
 	__builtin_memcpy(key.addr, &ip6->daddr, sizeof(key.addr));
-	slot = bpf_map_lookup_elem(&aigw_pfx6, &key);
-	if (!slot || *slot == AIGW_POLICY_SLOT_NONE)
-		return AIGW_POLICY_SLOT_NONE;
+	s = bpf_map_lookup_elem(&aigw_pfx6, &key);
+	*slot = s ? *s : AIGW_POLICY_SLOT_NONE;
+	__builtin_memcpy(k->key.src, &ip6->saddr, sizeof(ip6->saddr));
+	__builtin_memcpy(k->key.dst, &ip6->daddr, sizeof(ip6->daddr));
+	k->key.family = 6;
+	k->dscp = (__u8)(bpf_ntohl(*(__be32 *)ip6) >> AIGW_IPV6_TCLASS_SHIFT) >> AIGW_DSCP_SHIFT;
+	return true;
+}
 
+/* What the encapsulation takes from the inner IP header (after remarking). */
+static __always_inline int aigw_inner_of(struct xdp_md *ctx, const struct aigw_pkt *p,
+					 struct aigw_inner *in)
+{
+	void *data = aigw_data(ctx);
+	void *data_end = aigw_data_end(ctx);
+
+	if (p->l3_off > ETH_HLEN + VLAN_HLEN)
+		return AIGW_DROP_TRUNC_VLAN;
 	in->len = p->l3_len;
-	in->ttl = ip6->hop_limit;
-	in->tclass = bpf_ntohl(*(__be32 *)ip6) >> AIGW_IPV6_TCLASS_SHIFT;
-	in->nexthdr = NEXTHDR_IPV6;
-	in->df = 1;
-	in->hdr_len = sizeof(struct ipv6hdr);
-	in->flowlabel = aigw_flowlabel(aigw_flow_hash6((const __u32 *)&ip6->saddr,
-						       (const __u32 *)&ip6->daddr,
-						       aigw_hash_ports(p), p->l4_proto));
-	return *slot;
+	if (p->l3_proto == ETH_P_IP) {
+		struct iphdr *ip = data + p->l3_off;
+
+		if ((void *)(ip + 1) > data_end)
+			return AIGW_DROP_TRUNC_IPV4;
+		in->ttl = ip->ttl;
+		in->tclass = ip->tos;
+		in->nexthdr = NEXTHDR_IPV4;
+		in->df = !!(ip->frag_off & bpf_htons(IPV4_DF));
+		in->hdr_len = sizeof(struct iphdr);
+		in->flowlabel = aigw_flowlabel(
+			aigw_flow_hash4(ip->saddr, ip->daddr, aigw_hash_ports(p), p->l4_proto));
+	} else {
+		struct ipv6hdr *ip6 = data + p->l3_off;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return AIGW_DROP_TRUNC_IPV6;
+		in->ttl = ip6->hop_limit;
+		in->tclass = bpf_ntohl(*(__be32 *)ip6) >> AIGW_IPV6_TCLASS_SHIFT;
+		in->nexthdr = NEXTHDR_IPV6;
+		in->df = 1;
+		in->hdr_len = sizeof(struct ipv6hdr);
+		in->flowlabel = aigw_flowlabel(aigw_flow_hash6((const __u32 *)&ip6->saddr,
+							       (const __u32 *)&ip6->daddr,
+							       aigw_hash_ports(p), p->l4_proto));
+	}
+	return 0;
+}
+
+/* Rewrite the customer packet's DSCP, keeping ECN (IPv4: header checksum
+ * updated incrementally). The outer traffic class is copied from it. */
+static __always_inline int aigw_remark(struct xdp_md *ctx, const struct aigw_pkt *p, __u8 dscp)
+{
+	void *data = aigw_data(ctx);
+	void *data_end = aigw_data_end(ctx);
+
+	if (p->l3_off > ETH_HLEN + VLAN_HLEN)
+		return AIGW_DROP_TRUNC_VLAN;
+	if (p->l3_proto == ETH_P_IP) {
+		struct iphdr *ip = data + p->l3_off;
+		__u8 tos, ntos;
+
+		if ((void *)(ip + 1) > data_end)
+			return AIGW_DROP_TRUNC_IPV4;
+		tos = ip->tos;
+		ntos = (dscp << AIGW_DSCP_SHIFT) | (tos & AIGW_TOS_ECN_MASK);
+		if (ntos == tos)
+			return 0;
+		ip->tos = ntos;
+		/* TOS is the low byte of the header's first 16-bit word. */
+		aigw_csum_replace2(&ip->check, bpf_htons(tos), bpf_htons(ntos));
+	} else {
+		struct ipv6hdr *ip6 = data + p->l3_off;
+		__u32 w;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return AIGW_DROP_TRUNC_IPV6;
+		w = bpf_ntohl(*(__be32 *)ip6);
+		w = (w & ~AIGW_IPV6_DSCP_MASK) |
+		    ((__u32)(dscp & 0x3f) << (AIGW_IPV6_TCLASS_SHIFT + AIGW_DSCP_SHIFT));
+		*(__be32 *)ip6 = bpf_htonl(w);
+	}
+	return 0;
+}
+
+/* Is an options header (where an APN option may be) the first, or behind a
+ * Routing header? The cheap test before aigw_apn_find's walk. */
+static __always_inline bool aigw_ipv6_has_opts(struct xdp_md *ctx, const struct aigw_pkt *p)
+{
+	void *data = aigw_data(ctx);
+	void *data_end = aigw_data_end(ctx);
+	struct ipv6hdr *ip6;
+
+	if (p->l3_off > ETH_HLEN + VLAN_HLEN)
+		return false;
+	ip6 = data + p->l3_off;
+	if ((void *)(ip6 + 1) > data_end)
+		return false;
+	return ip6->nexthdr == NEXTHDR_HOP || ip6->nexthdr == NEXTHDR_DEST ||
+	       ip6->nexthdr == NEXTHDR_ROUTING;
+}
+
+/* The customer port's APN handling (aigw_iface_cfg.flags). */
+static __always_inline __u8 aigw_apn_mode_of(const struct aigw_iface_cfg *cfg)
+{
+	if (cfg->flags & AIGW_IF_F_APN_STRIP)
+		return AIGW_APN_MODE_STRIP;
+	if (cfg->flags & AIGW_IF_F_APN_TRUST)
+		return AIGW_APN_MODE_TRUST;
+	return AIGW_APN_MODE_REWRITE;
+}
+
+/* The APN options header for the outer packet, into ea; counts
+ * AIGW_EV_APN_NO_ROOM when template + header would not fit the headroom.
+ * Returns the header length (0 = none). */
+static __always_inline __u32 aigw_apn_impose(struct aigw_ctx *c, const struct aigw_cls_meta *m,
+					     const struct aigw_policy *pol,
+					     const struct aigw_decision *d,
+					     struct aigw_encap_args *ea)
+{
+	__u32 len;
+
+	ea->ext_len = 0;
+	if (!m || !(d->act.flags & AIGW_ACT_F_APN))
+		return 0;
+	len = aigw_apn_hdr_build(ea->ext, m->apn_opt_type, d->act.apn, d->act.apn_len);
+	if (!len || len > AIGW_ENCAP_EXT_MAX)
+		return 0;
+	if ((__u32)pol->encap_len + len > AIGW_ENCAP_ROOM) {
+		aigw_event(AIGW_EV_APN_NO_ROOM, c->rx_len);
+		return 0;
+	}
+	ea->ext_len = len;
+	ea->ext_type = m->apn_header == AIGW_APN_HDR_DEST_OPTS ? NEXTHDR_DEST : NEXTHDR_HOP;
+	return len;
+}
+
+/* Packets (and inner L3 bytes) each policy encapsulated. */
+static __always_inline void aigw_pol_count(__u32 slot, __u32 len)
+{
+	struct aigw_ctr *pc = bpf_map_lookup_elem(&aigw_pol_stats, &slot);
+
+	if (pc)
+		aigw_ctr_add(pc, len);
 }
 
 static __always_inline bool aigw_addr6_set(const __u8 *a)
@@ -235,7 +368,7 @@ static __always_inline int aigw_fib_outer(struct xdp_md *ctx, const struct aigw_
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = AF_INET6_;
 	fib->l4_protocol = pol->has_srh ? NEXTHDR_ROUTING : in->nexthdr;
-	fib->tot_len = in->len + pol->encap_len;
+	fib->tot_len = in->len + pol->encap_len + in->extra;
 	fib->ifindex = aigw_ingress_ifindex(ctx);
 	fib->flowinfo = bpf_htonl(in->flowlabel);
 	aigw_copy_addr6(fib->ipv6_src, pol->hdr + AIGW_TMPL_SADDR_OFF);
@@ -255,7 +388,7 @@ static __always_inline int aigw_nh_cached(__u32 slot, const struct aigw_inner *i
 	if (!g || !g->nh_cache_ms)
 		return -1;
 	nc = bpf_map_lookup_elem(&aigw_nh_cache, &slot);
-	if (!nc || nc->gen != g->gen || (__u32)in->len + pol->encap_len > nc->mtu ||
+	if (!nc || nc->gen != g->gen || (__u32)in->len + pol->encap_len + in->extra > nc->mtu ||
 	    bpf_ktime_get_ns() >= nc->expires_ns)
 		return -1;
 	fib->ifindex = nc->ifindex;
@@ -294,7 +427,7 @@ static __always_inline void aigw_clamp_syn(struct xdp_md *ctx, struct aigw_ctx *
 	__u32 mss = pol->tcp_mss;
 
 	if (mss == AIGW_POL_MSS_AUTO) {
-		__u32 overhead = pol->encap_len + in->hdr_len + AIGW_TCP_HLEN;
+		__u32 overhead = pol->encap_len + in->extra + in->hdr_len + AIGW_TCP_HLEN;
 		__u32 mtu = 0;
 
 		if (fib_rc == BPF_FIB_LKUP_RET_SUCCESS)
@@ -339,13 +472,25 @@ int xdp_headend(struct xdp_md *ctx)
 {
 	__u32 ifindex = aigw_ingress_ifindex(ctx);
 	const struct aigw_iface_cfg *cfg;
+	const struct aigw_cls_meta *meta;
 	const struct aigw_policy *pol;
-	struct aigw_encap_args ea;
-	struct bpf_fib_lookup fib;
 	struct aigw_inner in = {};
+	struct aigw_decision d = {};
+	/* The stack is short: the classification packet is dead before the
+	 * FIB parameters and the encapsulation arguments are needed. */
+	union {
+		struct {
+			struct aigw_cls_pkt k;
+			struct aigw_apn apn;
+		};
+		struct {
+			struct bpf_fib_lookup fib;
+			struct aigw_encap_args ea;
+		};
+	} u;
 	struct aigw_pkt p;
 	struct aigw_ctx c;
-	__u32 slot;
+	__u32 slot = AIGW_POLICY_SLOT_NONE, bank;
 	int err, rc;
 
 	/* 1-2. The entry for the frame's VID if there is one, else the port's
@@ -359,33 +504,76 @@ int xdp_headend(struct xdp_md *ctx)
 	if (err)
 		return aigw_ret_drop(&c, err);
 
-	/* 3. Policy. No match: not ours, the kernel routes it. */
-	if (p.l3_proto == ETH_P_IP)
-		slot = aigw_steer4(ctx, &p, cfg, &in);
-	else if (p.l3_proto == ETH_P_IPV6)
-		slot = aigw_steer6(ctx, &p, cfg, &in);
-	else
-		return aigw_ret_pass(&c);
+	/* 3. Policy by prefix, the host's APN (stripped here when the port
+	 * says so), the decision (flow cache or rule set) and the counters.
+	 * Destinations of the router or the segment are neither steered nor
+	 * classified: the kernel's. */
+	bank = aigw_cls_bank();
+	meta = bpf_map_lookup_elem(&aigw_cls_meta, &bank);
+	{
+		struct aigw_cls_pkt *kp = &u.k;
+		bool ours;
+
+		__builtin_memset(kp, 0, sizeof(*kp));
+
+		if (p.l3_proto == ETH_P_IP)
+			ours = aigw_look4(ctx, &p, cfg, kp, &slot);
+		else if (p.l3_proto == ETH_P_IPV6)
+			ours = aigw_look6(ctx, &p, cfg, kp, &slot);
+		else
+			return aigw_ret_pass(&c);
+		if (!ours)
+			return aigw_ret_pass(&c);
+		d.apn_mode = aigw_apn_mode_of(cfg);
+		if (meta && p.l3_proto == ETH_P_IPV6 && aigw_ipv6_has_opts(ctx, &p)) {
+			kp->apn_len = aigw_apn_ingress(ctx, p.l3_off, meta->apn_opt_type,
+						     d.apn_mode == AIGW_APN_MODE_STRIP, c.rx_len,
+						     &u.apn);
+			if (kp->apn_len)
+				__builtin_memcpy(kp->apn, u.apn.id, sizeof(kp->apn));
+		}
+		aigw_cls_l4(ctx, &p, kp);
+		kp->key.dir = AIGW_DIR_OUT;
+		kp->key.ifslot = cfg->slot;
+		kp->key.vrf = cfg->vrf;
+		d.slot = slot;
+		aigw_decide(kp, bank, &d);
+	}
+	if (d.act.flags & AIGW_ACT_F_REMARK) {
+		err = aigw_remark(ctx, &p, d.act.dscp);
+		if (err)
+			return aigw_ret_drop(&c, err);
+	}
+
+	/* No policy: not ours to steer, the kernel routes it. */
+	slot = d.slot;
 	if (slot == AIGW_POLICY_SLOT_NONE)
 		return aigw_ret_pass(&c);
 	pol = bpf_map_lookup_elem(&aigw_policies, &slot);
 	if (!pol || !aigw_policy_usable(pol))
 		return aigw_ret_drop(&c, AIGW_DROP_POLICY_INVALID);
+	err = aigw_inner_of(ctx, &p, &in);
+	if (err)
+		return aigw_ret_drop(&c, err);
+	in.extra = aigw_apn_impose(&c, meta, pol, &d, &u.ea);
 
 	/* 4. Expiring here. */
 	if (in.ttl <= 1)
 		return aigw_ttl_expired(ctx, &c, cfg, &p);
 
 	/* 5. Outer route and MTU: from the next-hop cache, else the FIB. */
-	rc = aigw_nh_cached(slot, &in, pol, &fib);
+	rc = aigw_nh_cached(slot, &in, pol, &u.fib);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-		rc = aigw_fib_outer(ctx, pol, &in, &fib);
+		rc = aigw_fib_outer(ctx, pol, &in, &u.fib);
 		if (rc == BPF_FIB_LKUP_RET_SUCCESS)
-			aigw_nh_store(slot, &fib);
+			aigw_nh_store(slot, &u.fib);
 	}
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+		__u32 over = pol->encap_len + in.extra;
+
 		return aigw_too_big(ctx, &c, cfg, &p, &in,
-				    fib.mtu_result > pol->encap_len ? fib.mtu_result - pol->encap_len : 0);
+				    u.fib.mtu_result > over ? u.fib.mtu_result - over : 0);
+	}
 	/* No way to the first SID: drop. Handing the packet to the kernel
 	 * unencapsulated would route tenant traffic natively. */
 	if (rc == BPF_FIB_LKUP_RET_BLACKHOLE)
@@ -396,7 +584,7 @@ int xdp_headend(struct xdp_md *ctx)
 	/* 6. MSS of SYNs entering the tunnel. */
 	if (p.l4_proto == NEXTHDR_TCP && p.l4_off && (p.tcp_flags & TCP_FLAG_SYN_) &&
 	    (cfg->flags & AIGW_IF_F_MSS_CLAMP) && pol->tcp_mss != AIGW_POL_MSS_OFF)
-		aigw_clamp_syn(ctx, &c, &p, pol, &in, &fib, rc);
+		aigw_clamp_syn(ctx, &c, &p, pol, &in, &u.fib, rc);
 
 	/* 7-8. Inner TTL, exact length. */
 	err = aigw_dec_ttl(ctx, &p);
@@ -406,19 +594,22 @@ int xdp_headend(struct xdp_md *ctx)
 		return aigw_ret_drop(&c, AIGW_DROP_HEADROOM);
 
 	/* 9. Encapsulate. */
-	ea.l2_len = p.l3_off;
-	ea.inner_len = in.len;
-	ea.nexthdr = in.nexthdr;
-	ea.tclass = in.tclass;
-	ea.flowlabel = in.flowlabel;
-	if (aigw_encap(ctx, pol, &ea))
+	u.ea.l2_len = p.l3_off;
+	u.ea.inner_len = in.len;
+	u.ea.nexthdr = in.nexthdr;
+	u.ea.tclass = in.tclass;
+	u.ea.flowlabel = in.flowlabel;
+	if (aigw_encap(ctx, pol, &u.ea))
 		return aigw_ret_drop(&c, AIGW_DROP_HEADROOM);
 	aigw_count_encap(&c, ctx);
+	if (in.extra)
+		aigw_event(AIGW_EV_APN_IMPOSED, c.rx_len);
+	aigw_pol_count(slot, in.len);
 
 	/* 10. Forward; an unresolved next hop is the kernel's to resolve. */
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return aigw_ret_pass_ev(&c, AIGW_EV_NO_NEIGH_TO_KERNEL);
-	return aigw_redirect(ctx, &c, &fib);
+	return aigw_redirect(ctx, &c, &u.fib);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
