@@ -54,6 +54,33 @@ void settings(const Config& a, const Config& b, std::vector<std::string>& out) {
   cmp(d.map_sizes.prefixes4 != e.map_sizes.prefixes4, "datapath.map_sizes.prefixes4");
   cmp(d.map_sizes.prefixes6 != e.map_sizes.prefixes6, "datapath.map_sizes.prefixes6");
   cmp(d.map_sizes.sids != e.map_sizes.sids, "datapath.map_sizes.sids");
+  cmp(d.map_sizes.flows != e.map_sizes.flows, "datapath.map_sizes.flows");
+  cmp(d.map_sizes.class_prefixes != e.map_sizes.class_prefixes,
+      "datapath.map_sizes.class_prefixes");
+  cmp(d.map_sizes.class_port_bitmaps != e.map_sizes.class_port_bitmaps,
+      "datapath.map_sizes.class_port_bitmaps");
+  cmp(d.map_sizes.apn_groups != e.map_sizes.apn_groups, "datapath.map_sizes.apn_groups");
+  cmp(a.apn.option_type != b.apn.option_type, "apn.option_type");
+  cmp(a.apn.header != b.apn.header, "apn.header");
+  cmp(a.apn.id_bits != b.apn.id_bits, "apn.id_bits");
+  cmp(a.apn.app_group_bits != b.apn.app_group_bits, "apn.app_group_bits");
+  cmp(a.apn.user_group_bits != b.apn.user_group_bits, "apn.user_group_bits");
+  cmp(a.tenants != b.tenants, "tenants");
+  cmp(a.classes != b.classes, "classes");
+  cmp(a.classification != b.classification, "classification");
+  cmp(a.flows.enabled != b.flows.enabled, "flows.enabled");
+  cmp(a.flows.idle_timeout_s != b.flows.idle_timeout_s, "flows.idle_timeout");
+  cmp(a.flows.active_timeout_s != b.flows.active_timeout_s, "flows.active_timeout");
+  const auto &f = a.accounting, &g = b.accounting;
+  cmp(f.periods_s != g.periods_s, "accounting.periods");
+  cmp(f.sample_interval_s != g.sample_interval_s, "accounting.sample_interval");
+  cmp(f.usage_dir != g.usage_dir, "accounting.usage_dir");
+  cmp(f.usage_format != g.usage_format, "accounting.usage_format");
+  cmp(f.state_dir != g.state_dir, "accounting.state_dir");
+  cmp(a.ipfix.collectors != b.ipfix.collectors, "ipfix.collectors");
+  cmp(a.ipfix.observation_domain != b.ipfix.observation_domain, "ipfix.observation_domain");
+  cmp(a.ipfix.template_refresh_s != b.ipfix.template_refresh_s, "ipfix.template_refresh");
+  cmp(a.ipfix.enterprise != b.ipfix.enterprise, "ipfix.enterprise");
 }
 
 // agent.log_level applies live; the socket, pin path, metrics listener and map

@@ -24,7 +24,10 @@ struct ConfigDiff {
   std::vector<std::string> added_sids, removed_sids, changed_sids;
   std::vector<std::string> added_interfaces, removed_interfaces, changed_interfaces;
   // Settings whose value changed, as YAML paths ("datapath.hop_limit",
-  // "agent.log_level", "datapath.map_sizes.sids").
+  // "agent.log_level", "datapath.map_sizes.sids", "apn.id_bits",
+  // "flows.idle_timeout", "accounting.periods", "ipfix.collectors"). Tenants,
+  // classes and classification rules count as one setting each: "tenants",
+  // "classes", "classification".
   std::vector<std::string> changed_settings;
   bool restart_needed = false;
   std::string restart_reason;  // "restart needed: agent.socket, datapath.map_sizes.sids changed"

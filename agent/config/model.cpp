@@ -96,4 +96,34 @@ std::string mss_to_string(uint16_t mss) {
   return std::to_string(mss);
 }
 
+const char* to_string(UsageFormat f) { return f == UsageFormat::Csv ? "csv" : "jsonl"; }
+
+std::string apn_id_str(const ApnId& id) {
+  if (id.len == 0) return "";
+  std::string s = "0x";
+  for (uint8_t i = 0; i < id.len && i < id.b.size(); i++) s += fmt::format("{:02x}", id.b[i]);
+  return s;
+}
+
+std::string protocol_str(uint8_t p) {
+  switch (p) {
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 1: return "icmp";
+    case 58: return "icmpv6";
+    case 132: return "sctp";
+    default: return std::to_string(p);
+  }
+}
+
+std::string port_range_str(const PortRange& r) {
+  return r.lo == r.hi ? std::to_string(r.lo) : fmt::format("{}-{}", r.lo, r.hi);
+}
+
+std::string duration_str(uint32_t s) {
+  if (s != 0 && s % 3600 == 0) return fmt::format("{}h", s / 3600);
+  if (s != 0 && s % 60 == 0) return fmt::format("{}m", s / 60);
+  return fmt::format("{}s", s);
+}
+
 }  // namespace aigw

@@ -255,6 +255,16 @@ const char* to_string(ApnTrust t);
 std::optional<ApnTrust> apn_trust_from_string(std::string_view s);
 std::optional<ApnHeader> apn_header_from_string(std::string_view s);
 
+const char* to_string(UsageFormat f);  // "jsonl", "csv"
+// APN ID as "0x" + hex digits; "" when len == 0.
+std::string apn_id_str(const ApnId& id);
+// IP protocol as written in YAML: "tcp", "udp", "icmp", "icmpv6", "sctp" or the number.
+std::string protocol_str(uint8_t p);
+// "80" or "1000-2000".
+std::string port_range_str(const PortRange& r);
+// Seconds as written in YAML: "1h", "5m" or "30s" (the largest whole unit).
+std::string duration_str(uint32_t seconds);
+
 // Behaviour groups.
 bool is_dt(Behavior b);  // End.DT4, End.DT6, End.DT46: take `table`
 

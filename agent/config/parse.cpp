@@ -435,7 +435,7 @@ std::optional<Interface> interface_impl(Sink& s, const YAML::Node& n, const std:
   if (!expect_object(s, n, path, "name, role, ...")) return std::nullopt;
   Interface i;
   i.line = line_of(n);
-  MapReader m(s, n, path, {"name", "role", "vrf", "vlan", "xdp_mode", "mss_clamp"});
+  MapReader m(s, n, path, {"name", "role", "vrf", "vlan", "xdp_mode", "mss_clamp", "apn_trust"});
   if (auto e = m.require("name")) {
     if (auto v = read_ifname(s, *e)) i.name = *v;
     i.lines["name"] = e->line();
@@ -469,6 +469,13 @@ std::optional<Interface> interface_impl(Sink& s, const YAML::Node& n, const std:
   if (auto e = m.get("mss_clamp")) {
     if (auto v = read_bool(s, *e)) i.mss_clamp = *v;
     i.lines["mss_clamp"] = e->line();
+  }
+  if (auto e = m.get("apn_trust")) {
+    if (auto v = read_enum<ApnTrust>(s, *e, apn_trust_from_string, {"trust", "rewrite", "strip"})) {
+      i.apn = *v;
+      if (role == IfRole::Wan) s.error(e->line(), e->field, "only valid for role customer");
+    }
+    i.lines["apn_trust"] = e->line();
   }
   if (s.count() != before) return std::nullopt;
   return i;
@@ -630,12 +637,354 @@ std::optional<Sid> sid_impl(Sink& s, const YAML::Node& n, const std::string& pat
   return sid;
 }
 
+// ------------------------------------------------------------ issue 3: APN, classification
+
+// Decimal, or hexadecimal with 0x (option types, APN group values).
+std::optional<uint64_t> parse_number(std::string_view t) {
+  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
+    t.remove_prefix(2);
+    if (t.empty() || t.size() > 16) return std::nullopt;
+    uint64_t v = 0;
+    for (char c : t) {
+      int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+              : (c >= 'a' && c <= 'f')                    ? c - 'a' + 10
+              : (c >= 'A' && c <= 'F')                    ? c - 'A' + 10
+                                                          : -1;
+      if (d < 0) return std::nullopt;
+      v = v << 4 | static_cast<uint64_t>(d);
+    }
+    return v;
+  }
+  return parse_decimal(t);
+}
+
+std::optional<uint64_t> read_number(Sink& s, const Entry& e, uint64_t lo, uint64_t hi) {
+  std::string expected = fmt::format("an integer {}..{} (decimal or 0x hex)", lo, hi);
+  auto t = scalar(s, e, expected);
+  if (!t) return std::nullopt;
+  auto v = parse_number(*t);
+  if (!v || *v < lo || *v > hi) {
+    s.error(e.line(), e.field, fmt::format("expected {}, got '{}'", expected, *t));
+    return std::nullopt;
+  }
+  return v;
+}
+
+// "15s", "1m", "1h" or a number of seconds.
+std::optional<uint32_t> read_duration(Sink& s, const Entry& e, uint32_t lo, uint32_t hi) {
+  std::string expected =
+      fmt::format("a duration {}s..{}s (\"30s\", \"5m\", \"1h\" or seconds)", lo, hi);
+  auto t = scalar(s, e, expected);
+  if (!t) return std::nullopt;
+  std::string_view v = *t;
+  uint64_t unit = 1;
+  if (!v.empty()) {
+    char u = v.back();
+    if (u == 's' || u == 'm' || u == 'h') {
+      unit = u == 's' ? 1 : u == 'm' ? 60 : 3600;
+      v.remove_suffix(1);
+    }
+  }
+  auto n = parse_decimal(v);
+  if (!n || *n > hi || *n * unit < lo || *n * unit > hi) {
+    s.error(e.line(), e.field, fmt::format("expected {}, got '{}'", expected, *t));
+    return std::nullopt;
+  }
+  return static_cast<uint32_t>(*n * unit);
+}
+
+int field_line_or(const FieldLines& lines, const std::string& key, int fallback) {
+  auto it = lines.find(key);
+  return it == lines.end() ? fallback : it->second;
+}
+
+// Writes `width` bits of `v` at bit offset `off` (big-endian) into b.
+void put_bits(std::array<uint8_t, 16>& b, unsigned off, unsigned width, uint64_t v) {
+  for (unsigned i = 0; i < width; i++) {
+    unsigned bit = off + i;
+    if ((v >> (width - 1 - i)) & 1) b[bit / 8] |= static_cast<uint8_t>(0x80 >> (bit % 8));
+  }
+}
+
+}  // namespace
+
+std::variant<ApnId, std::string> parse_apn_id(std::string_view t, const ApnSettings& a) {
+  ApnId id;
+  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') &&
+      t.find(':') == std::string_view::npos) {
+    std::string_view h = t.substr(2);
+    if (h.size() != 8 && h.size() != 16 && h.size() != 32)
+      return fmt::format("{} hex digits, expected 8, 16 or 32 (a 32, 64 or 128-bit ID)", h.size());
+    id.len = static_cast<uint8_t>(h.size() / 2);
+    for (size_t i = 0; i < h.size(); i += 2) {
+      auto v = parse_number(fmt::format("0x{}", h.substr(i, 2)));
+      if (!v) return "not a hex number";
+      id.b[i / 2] = static_cast<uint8_t>(*v);
+    }
+    return id;
+  }
+  auto colon = t.find(':');
+  if (colon == std::string_view::npos)
+    return std::string("expected 0x and 8, 16 or 32 hex digits, or APP:USER");
+  auto app = parse_number(t.substr(0, colon));
+  auto user = parse_number(t.substr(colon + 1));
+  if (!app || !user) return std::string("APP and USER must be decimal or 0x hex numbers");
+  auto fits = [](uint64_t v, unsigned bits) { return bits >= 64 || v < (uint64_t{1} << bits); };
+  if (!fits(*app, a.app_group_bits))
+    return fmt::format("APP {} does not fit apn.app_group_bits = {}", *app, a.app_group_bits);
+  if (!fits(*user, a.user_group_bits))
+    return fmt::format("USER {} does not fit apn.user_group_bits = {}", *user, a.user_group_bits);
+  id.len = static_cast<uint8_t>(a.id_bits / 8);
+  put_bits(id.b, 0, a.app_group_bits, *app);
+  put_bits(id.b, a.app_group_bits, a.user_group_bits, *user);
+  return id;
+}
+
+std::optional<uint8_t> protocol_from_string(std::string_view s) {
+  if (s == "tcp") return 6;
+  if (s == "udp") return 17;
+  if (s == "icmp") return 1;
+  if (s == "icmpv6") return 58;
+  if (s == "sctp") return 132;
+  if (auto v = parse_decimal(s); v && *v <= 255) return static_cast<uint8_t>(*v);
+  return std::nullopt;
+}
+
+namespace {
+
+std::optional<ApnId> read_apn_id(Sink& s, const Entry& e, const ApnSettings& a) {
+  constexpr std::string_view expected = "an APN ID (0x + 8/16/32 hex digits, or APP:USER)";
+  auto t = scalar(s, e, expected);
+  if (!t) return std::nullopt;
+  auto r = parse_apn_id(*t, a);
+  if (auto* msg = std::get_if<std::string>(&r)) {
+    s.error(e.line(), e.field, fmt::format("bad APN ID '{}': {}", *t, *msg));
+    return std::nullopt;
+  }
+  return std::get<ApnId>(r);
+}
+
+// "N" or "LO-HI".
+std::optional<PortRange> read_ports(Sink& s, const Entry& e) {
+  constexpr std::string_view expected = "a port 0..65535 or a range \"LO-HI\"";
+  auto t = scalar(s, e, expected);
+  if (!t) return std::nullopt;
+  std::string_view v = *t;
+  auto dash = v.find('-');
+  auto lo = parse_decimal(v.substr(0, dash));
+  auto hi = dash == std::string_view::npos ? lo : parse_decimal(v.substr(dash + 1));
+  if (!lo || !hi || *lo > 65535 || *hi > 65535) {
+    s.error(e.line(), e.field, fmt::format("expected {}, got '{}'", expected, *t));
+    return std::nullopt;
+  }
+  if (*lo > *hi) {
+    s.error(e.line(), e.field, fmt::format("range '{}' is empty: {} > {}", *t, *lo, *hi));
+    return std::nullopt;
+  }
+  return PortRange{static_cast<uint16_t>(*lo), static_cast<uint16_t>(*hi)};
+}
+
+// One prefix or a list of prefixes. Lines go to lines["<key>[k]"].
+std::vector<Prefix> read_prefixes(Sink& s, const Entry& e, const std::string& key,
+                                  FieldLines& lines) {
+  std::vector<Prefix> out;
+  if (e.value.IsScalar()) {
+    if (auto p = read_prefix(s, e)) out.push_back(*p);
+    lines[index(key, 0)] = e.line();
+    return out;
+  }
+  if (!expect_list(s, e, "IPv4/IPv6 prefixes")) return out;
+  if (e.value.size() == 0) s.error(e.line(), e.field, "at least one prefix is required");
+  for (size_t k = 0; k < e.value.size(); ++k) {
+    Entry pe = item(e.value[k], index(e.field, k));
+    if (auto p = read_prefix(s, pe)) out.push_back(*p);
+    lines[index(key, k)] = pe.line();
+  }
+  return out;
+}
+
+std::optional<Tenant> tenant_impl(Sink& s, const YAML::Node& n, const std::string& path) {
+  size_t before = s.count();
+  if (!expect_object(s, n, path, "name, id")) return std::nullopt;
+  Tenant t;
+  t.line = line_of(n);
+  MapReader m(s, n, path, {"name", "id"});
+  if (auto e = m.require("name")) {
+    if (auto v = read_name(s, *e)) {
+      t.name = *v;
+      if (t.name == "unclassified")
+        s.error(e->line(), e->field, "'unclassified' is reserved (tenant id 0)");
+    }
+    t.lines["name"] = e->line();
+  }
+  if (auto e = m.require("id")) {
+    if (auto v = read_uint(s, *e, 1, AIGW_MAX_TENANTS - 1)) t.id = static_cast<uint16_t>(*v);
+    t.lines["id"] = e->line();
+  }
+  if (s.count() != before) return std::nullopt;
+  return t;
+}
+
+std::optional<ServiceClass> class_impl(Sink& s, const YAML::Node& n, const std::string& path) {
+  size_t before = s.count();
+  if (!expect_object(s, n, path, "name, id")) return std::nullopt;
+  ServiceClass c;
+  c.line = line_of(n);
+  MapReader m(s, n, path, {"name", "id"});
+  if (auto e = m.require("name")) {
+    if (auto v = read_name(s, *e)) {
+      c.name = *v;
+      for (unsigned k = 0; k < AIGW_CLASS_BUILTIN_MAX; k++)
+        if (c.name == aigw_class_builtin_name(k))
+          s.error(e->line(), e->field, fmt::format("'{}' is a built-in class (id {})", c.name, k));
+    }
+    c.lines["name"] = e->line();
+  }
+  if (auto e = m.require("id")) {
+    if (auto v = read_uint(s, *e, AIGW_CLASS_BUILTIN_MAX, AIGW_MAX_CLASSES - 1))
+      c.id = static_cast<uint8_t>(*v);
+    c.lines["id"] = e->line();
+  }
+  if (s.count() != before) return std::nullopt;
+  return c;
+}
+
+// "eth1" or "eth1 vlan 10" (interface_key()).
+std::optional<std::string> read_interface_key(Sink& s, const Entry& e) {
+  constexpr std::string_view expected = "an interface (\"eth1\" or \"eth1 vlan 10\")";
+  auto t = scalar(s, e, expected);
+  if (!t) return std::nullopt;
+  std::string_view v = *t;
+  auto sp = v.find(" vlan ");
+  bool ok = valid_ifname(v.substr(0, sp));
+  if (ok && sp != std::string_view::npos) {
+    auto vid = parse_decimal(v.substr(sp + 6));
+    ok = vid && *vid >= 1 && *vid <= 4094;
+  }
+  if (!ok) {
+    s.error(e.line(), e.field, fmt::format("expected {}, got '{}'", expected, *t));
+    return std::nullopt;
+  }
+  return t;
+}
+
+std::optional<ClassRule> rule_impl(Sink& s, const YAML::Node& n, const std::string& path,
+                                   const ApnSettings& apn) {
+  size_t before = s.count();
+  if (!expect_object(s, n, path, "name, priority, match, set")) return std::nullopt;
+  ClassRule r;
+  r.line = line_of(n);
+  MapReader m(s, n, path, {"name", "priority", "match", "set"});
+  if (auto e = m.require("name")) {
+    if (auto v = read_name(s, *e)) r.name = *v;
+    r.lines["name"] = e->line();
+  }
+  if (auto e = m.get("priority")) {
+    if (auto v = read_uint(s, *e, 0, kU32Max)) r.priority = static_cast<uint32_t>(*v);
+    r.lines["priority"] = e->line();
+  }
+  if (auto e = m.get("match"); e && expect_map_or_empty(s, *e) && e->value.IsMap()) {
+    MapReader mm(s, e->value, e->field,
+                 {"interface", "src", "dst", "protocol", "sport", "dport", "dscp", "apn"});
+    if (auto f = mm.get("interface")) {
+      r.interface = read_interface_key(s, *f);
+      r.lines["interface"] = f->line();
+    }
+    if (auto f = mm.get("src")) r.src = read_prefixes(s, *f, "src", r.lines);
+    if (auto f = mm.get("dst")) r.dst = read_prefixes(s, *f, "dst", r.lines);
+    auto fam = [](const std::vector<Prefix>& v, bool v6) {
+      return std::any_of(v.begin(), v.end(), [&](const Prefix& p) { return p.v6 == v6; });
+    };
+    if (!r.src.empty() && !r.dst.empty() && !(fam(r.src, false) && fam(r.dst, false)) &&
+        !(fam(r.src, true) && fam(r.dst, true))) {
+      s.error(field_line_or(r.lines, "dst[0]", e->line()), join(e->field, "dst"),
+              "src and dst have no address family in common: the rule can never match");
+    }
+    if (auto f = mm.get("protocol")) {
+      r.protocol = read_enum<uint8_t>(s, *f, protocol_from_string,
+                                      {"tcp", "udp", "icmp", "icmpv6", "sctp", "0..255"});
+      r.lines["protocol"] = f->line();
+    }
+    for (auto [key, out] : {std::pair{"sport", &r.sport}, {"dport", &r.dport}}) {
+      auto f = mm.get(key);
+      if (!f) continue;
+      *out = read_ports(s, *f);
+      r.lines[key] = f->line();
+      if (r.protocol && *r.protocol != 6 && *r.protocol != 17 && *r.protocol != 132) {
+        s.error(f->line(), f->field,
+                fmt::format("ports need protocol tcp, udp or sctp (or none), not {}",
+                            protocol_str(*r.protocol)));
+      }
+    }
+    if (auto f = mm.get("dscp")) {
+      if (auto v = read_uint(s, *f, 0, 63)) r.dscp = static_cast<uint8_t>(*v);
+      r.lines["dscp"] = f->line();
+    }
+    if (auto f = mm.get("apn")) {
+      r.lines["apn"] = f->line();
+      ApnMatch am;
+      std::optional<ApnId> value, mask;
+      if (f->value.IsMap()) {
+        MapReader am_r(s, f->value, f->field, {"value", "mask"});
+        if (auto g = am_r.require("value")) value = read_apn_id(s, *g, apn);
+        if (auto g = am_r.get("mask")) {
+          mask = read_apn_id(s, *g, apn);
+          if (mask && value && mask->len != value->len) {
+            s.error(
+                g->line(), g->field,
+                fmt::format("mask is {} bits, value is {} bits", mask->len * 8, value->len * 8));
+            mask.reset();
+          }
+        }
+      } else {
+        value = read_apn_id(s, *f, apn);  // shorthand: exact match
+      }
+      if (value) {
+        am.value = *value;
+        if (mask) {
+          am.mask = *mask;
+        } else {
+          am.mask.len = value->len;
+          std::fill_n(am.mask.b.begin(), value->len, 0xff);
+        }
+        r.apn = am;
+      }
+    }
+  }
+  if (auto e = m.get("set"); e && expect_map_or_empty(s, *e) && e->value.IsMap()) {
+    MapReader ms(s, e->value, e->field, {"tenant", "class", "dscp", "policy", "apn"});
+    if (auto f = ms.get("tenant")) {
+      r.tenant = read_name(s, *f);
+      r.lines["tenant"] = f->line();
+    }
+    if (auto f = ms.get("class")) {
+      r.service_class = read_name(s, *f);
+      r.lines["class"] = f->line();
+    }
+    if (auto f = ms.get("dscp")) {
+      if (auto v = read_uint(s, *f, 0, 63)) r.set_dscp = static_cast<uint8_t>(*v);
+      r.lines["set.dscp"] = f->line();
+    }
+    if (auto f = ms.get("policy")) {
+      r.policy = read_name(s, *f);
+      r.lines["policy"] = f->line();
+    }
+    if (auto f = ms.get("apn")) {
+      r.set_apn = read_apn_id(s, *f, apn);
+      r.lines["set.apn"] = f->line();
+    }
+  }
+  if (s.count() != before) return std::nullopt;
+  return r;
+}
+
 // ------------------------------------------------------------ validation
 
 // Positions of the config's objects in the file (parse_config skips objects
 // that failed to parse, so vector index != list index).
 struct Origin {
-  std::vector<size_t> interfaces, policies, sids;
+  std::vector<size_t> interfaces, policies, sids, tenants, classes, rules;
+  int default_line = 0;  // classification.default
   // Names of all interface entries of the file, parsed or not: a SID that
   // refers to an entry with errors gets no second, misleading error.
   std::set<std::string> file_interfaces;
@@ -762,6 +1111,109 @@ void validate_impl(Sink& s, const Config& c, const Origin& o) {
     s.error(c.sids[sid_cap].line, "sids",
             fmt::format("{} SIDs do not fit datapath.map_sizes.sids = {}", c.sids.size(), sid_cap));
   }
+
+  // Tenants and classes: unique names and ids.
+  auto unique = [&](const auto& list, std::string_view section, const std::vector<size_t>& pos,
+                    const char* what) {
+    std::map<std::string, size_t> names;
+    std::map<unsigned, size_t> ids;
+    auto px = [&](size_t i) { return pos.empty() ? i : pos[i]; };
+    for (size_t i = 0; i < list.size(); ++i) {
+      const auto& x = list[i];
+      std::string path = index(std::string(section), px(i));
+      if (auto [p, fresh] = names.emplace(x.name, i); !fresh)
+        s.error(field_line(x.lines, "name", x.line), join(path, "name"),
+                fmt::format("duplicate {} name '{}' (first at {})", what, x.name,
+                            where(section, px(p->second), list[p->second].line)));
+      if (auto [p, fresh] = ids.emplace(unsigned{x.id}, i); !fresh)
+        s.error(
+            field_line(x.lines, "id", x.line), join(path, "id"),
+            fmt::format("{} id {} already used by '{}' ({})", what, unsigned{x.id},
+                        list[p->second].name, where(section, px(p->second), list[p->second].line)));
+    }
+  };
+  unique(c.tenants, "tenants", o.tenants, "tenant");
+  unique(c.classes, "classes", o.classes, "class");
+
+  // Classification: references, unique names, what fits the datapath.
+  const auto& cl = c.classification;
+  auto known_tenant = [&](const std::string& n) {
+    return n == "unclassified" ||
+           std::any_of(c.tenants.begin(), c.tenants.end(), [&](auto& t) { return t.name == n; });
+  };
+  auto known_class = [&](const std::string& n) {
+    for (unsigned k = 0; k < AIGW_CLASS_BUILTIN_MAX; k++)
+      if (n == aigw_class_builtin_name(k)) return true;
+    return std::any_of(c.classes.begin(), c.classes.end(), [&](auto& x) { return x.name == n; });
+  };
+  if (cl.default_tenant && !known_tenant(*cl.default_tenant))
+    s.error(o.default_line, "classification.default.tenant",
+            fmt::format("unknown tenant '{}' (not in tenants[])", *cl.default_tenant));
+  if (!known_class(cl.default_class))
+    s.error(o.default_line, "classification.default.class",
+            fmt::format("unknown class '{}' (not built-in, not in classes[])", cl.default_class));
+  std::map<std::string, const Interface*> ifaces;
+  for (const auto& it : c.interfaces) ifaces.emplace(interface_key(it), &it);
+  std::map<std::string, const Policy*> pols;
+  for (const auto& p : c.policies) pols.emplace(p.name, &p);
+  std::map<std::string, size_t> rule_names;
+  std::set<std::pair<std::array<uint8_t, 16>, uint8_t>> masks;
+  auto rx = [&](size_t i) { return o.rules.empty() ? i : o.rules[i]; };
+  for (size_t i = 0; i < cl.rules.size(); ++i) {
+    const ClassRule& r = cl.rules[i];
+    std::string path = index("classification.rules", rx(i));
+    auto at = [&](const char* key) { return field_line(r.lines, key, r.line); };
+    if (auto [p, fresh] = rule_names.emplace(r.name, i); !fresh)
+      s.error(at("name"), join(path, "name"),
+              fmt::format("duplicate rule name '{}' (first at {})", r.name,
+                          where("classification.rules", rx(p->second), cl.rules[p->second].line)));
+    const Interface* rif = nullptr;
+    if (r.interface) {
+      auto it = ifaces.find(*r.interface);
+      if (it == ifaces.end()) {
+        // An entry of the file that failed to parse has its own error already.
+        std::string port = r.interface->substr(0, r.interface->find(' '));
+        bool failed_entry = o.file_interfaces.count(port) && !by_port.count(port);
+        if (!failed_entry)
+          s.error(at("interface"), join(path, "match.interface"),
+                  fmt::format("interface '{}' is not in interfaces[]", *r.interface));
+      } else if (it->second->role != IfRole::Customer) {
+        s.error(at("interface"), join(path, "match.interface"),
+                fmt::format("interface '{}' is a wan port; rules match customer interfaces",
+                            *r.interface));
+      } else {
+        rif = it->second;
+      }
+    }
+    if (r.policy) {
+      auto it = pols.find(*r.policy);
+      if (it == pols.end()) {
+        s.error(at("policy"), join(path, "set.policy"),
+                fmt::format("policy '{}' is not in policies[]", *r.policy));
+      } else if (rif && rif->vrf != it->second->vrf) {
+        s.error(at("policy"), join(path, "set.policy"),
+                fmt::format("policy '{}' is in VRF {}, interface '{}' in VRF {}", *r.policy,
+                            it->second->vrf, *r.interface, rif->vrf));
+      }
+    }
+    if (r.tenant && !known_tenant(*r.tenant))
+      s.error(at("tenant"), join(path, "set.tenant"),
+              fmt::format("unknown tenant '{}' (not in tenants[])", *r.tenant));
+    if (r.service_class && !known_class(*r.service_class))
+      s.error(at("class"), join(path, "set.class"),
+              fmt::format("unknown class '{}' (not built-in, not in classes[])", *r.service_class));
+    if (r.apn) {
+      masks.insert({r.apn->mask.b, r.apn->mask.len});
+      if (masks.size() == AIGW_APN_MAX_MASKS + 1)
+        s.error(at("apn"), join(path, "match.apn"),
+                fmt::format("rule '{}' brings the number of distinct APN masks over {}", r.name,
+                            AIGW_APN_MAX_MASKS));
+    }
+    if (i == AIGW_CLS_MAX_RULES)
+      s.error(r.line, path,
+              fmt::format("rule '{}' is rule {}: at most {} classification rules are supported",
+                          r.name, i + 1, AIGW_CLS_MAX_RULES));
+  }
 }
 
 // ------------------------------------------------------------ sections
@@ -824,7 +1276,9 @@ bool parse_datapath(Sink& s, const Entry& e, DatapathSettings& d) {
   size_t before = s.count();
   if (!expect_map_or_empty(s, *f)) return false;
   if (f->value.IsNull()) return true;
-  MapReader ms(s, f->value, f->field, {"policies", "prefixes4", "prefixes6", "sids"});
+  MapReader ms(s, f->value, f->field,
+               {"policies", "prefixes4", "prefixes6", "sids", "flows", "class_prefixes",
+                "class_port_bitmaps", "apn_groups"});
   auto size = [&](std::string_view key, uint32_t lo, uint32_t hi, uint32_t& out) {
     if (auto g = ms.get(key)) {
       if (auto v = read_uint(s, *g, lo, hi)) out = static_cast<uint32_t>(*v);
@@ -834,6 +1288,11 @@ bool parse_datapath(Sink& s, const Entry& e, DatapathSettings& d) {
   size("prefixes4", 1, 1048576, d.map_sizes.prefixes4);
   size("prefixes6", 1, 1048576, d.map_sizes.prefixes6);
   size("sids", 1, 65536, d.map_sizes.sids);
+  size("flows", 1, 16777216, d.map_sizes.flows);
+  // Both banks share the classification maps: at least one entry each.
+  size("class_prefixes", 2, 1048576, d.map_sizes.class_prefixes);
+  size("class_port_bitmaps", 2, 1048576, d.map_sizes.class_port_bitmaps);
+  size("apn_groups", 1, 1048576, d.map_sizes.apn_groups);
   return s.count() == before;
 }
 
@@ -860,6 +1319,165 @@ std::variant<T, std::vector<ConfigError>> one_object(
   auto v = impl(s, n, path);
   if (v && s.count() == 0) return std::move(*v);
   return std::move(s.errors());
+}
+
+void parse_apn(Sink& s, const Entry& e, ApnSettings& a) {
+  if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
+  MapReader m(s, e.value, e.field,
+              {"option_type", "header", "id_bits", "app_group_bits", "user_group_bits"});
+  if (auto f = m.get("option_type")) {
+    // 0 and 1 are Pad1 and PadN.
+    if (auto v = read_number(s, *f, 2, 255)) a.option_type = static_cast<uint8_t>(*v);
+  }
+  if (auto f = m.get("header")) {
+    if (auto v = read_enum<ApnHeader>(s, *f, apn_header_from_string, {"hop-by-hop", "destination"}))
+      a.header = *v;
+  }
+  std::optional<Entry> bits_entry = m.get("id_bits");
+  if (bits_entry) {
+    auto from = [](std::string_view t) -> std::optional<uint8_t> {
+      if (t == "32") return 32;
+      if (t == "64") return 64;
+      if (t == "128") return 128;
+      return std::nullopt;
+    };
+    if (auto v = read_enum<uint8_t>(s, *bits_entry, +from, {"32", "64", "128"})) a.id_bits = *v;
+  }
+  auto app = m.get("app_group_bits");
+  if (app) {
+    if (auto v = read_uint(s, *app, 1, 64)) a.app_group_bits = static_cast<uint8_t>(*v);
+  }
+  auto user = m.get("user_group_bits");
+  if (user) {
+    if (auto v = read_uint(s, *user, 0, 64)) a.user_group_bits = static_cast<uint8_t>(*v);
+  }
+  if (a.app_group_bits + a.user_group_bits > a.id_bits) {
+    const Entry& at = user ? *user : app ? *app : bits_entry ? *bits_entry : e;
+    s.error(at.line(), at.field,
+            fmt::format("app_group_bits + user_group_bits = {} exceed id_bits = {}",
+                        a.app_group_bits + a.user_group_bits, unsigned{a.id_bits}));
+  }
+}
+
+// classification.default, classification.rules[].
+void parse_classification(Sink& s, const Entry& e, Classification& c, std::vector<size_t>& pos,
+                          const ApnSettings& apn, int& default_line) {
+  if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
+  MapReader m(s, e.value, e.field, {"default", "rules"});
+  if (auto f = m.get("default"); f && expect_map_or_empty(s, *f) && f->value.IsMap()) {
+    default_line = f->line();
+    MapReader d(s, f->value, f->field, {"tenant", "class", "apn"});
+    if (auto g = d.get("tenant")) c.default_tenant = read_name(s, *g);
+    if (auto g = d.get("class")) {
+      if (auto v = read_name(s, *g)) c.default_class = *v;
+    }
+    if (auto g = d.get("apn")) c.default_apn = read_apn_id(s, *g, apn);
+  }
+  parse_list(s, m.get("rules"), "classification rules", c.rules, pos,
+             [&](Sink& sk, const YAML::Node& n, const std::string& path) {
+               return rule_impl(sk, n, path, apn);
+             });
+}
+
+void parse_flows(Sink& s, const Entry& e, FlowSettings& f) {
+  if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
+  MapReader m(s, e.value, e.field, {"enabled", "idle_timeout", "active_timeout"});
+  if (auto g = m.get("enabled")) {
+    if (auto v = read_bool(s, *g)) f.enabled = *v;
+  }
+  if (auto g = m.get("idle_timeout")) {
+    if (auto v = read_duration(s, *g, 1, 86400)) f.idle_timeout_s = *v;
+  }
+  if (auto g = m.get("active_timeout")) {
+    if (auto v = read_duration(s, *g, 1, 86400)) f.active_timeout_s = *v;
+  }
+}
+
+// "", "off" -> "" (off), or an absolute path.
+std::optional<std::string> read_dir_or_off(Sink& s, const Entry& e) {
+  if (e.value.IsScalar() && (e.value.Scalar().empty() || e.value.Scalar() == "off"))
+    return std::string();
+  return read_abs_path(s, e, 4095);
+}
+
+void parse_accounting(Sink& s, const Entry& e, AccountingSettings& a) {
+  if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
+  MapReader m(s, e.value, e.field,
+              {"periods", "sample_interval", "usage_dir", "usage_format", "state_dir"});
+  auto periods = m.get("periods");
+  if (periods && expect_list(s, *periods, "durations")) {
+    a.periods_s.clear();
+    if (periods->value.size() == 0)
+      s.error(periods->line(), periods->field, "at least one period is required");
+    for (size_t k = 0; k < periods->value.size(); ++k) {
+      Entry pe = item(periods->value[k], index(periods->field, k));
+      auto v = read_duration(s, pe, 1, 31 * 86400);
+      if (!v) continue;
+      if (std::find(a.periods_s.begin(), a.periods_s.end(), *v) != a.periods_s.end())
+        s.error(pe.line(), pe.field, fmt::format("period of {}s listed twice", *v));
+      a.periods_s.push_back(*v);
+    }
+  }
+  if (auto g = m.get("sample_interval")) {
+    if (auto v = read_duration(s, *g, 1, 3600)) {
+      a.sample_interval_s = *v;
+      for (uint32_t p : a.periods_s)
+        if (p % *v != 0) {
+          s.error(g->line(), g->field, fmt::format("{}s does not divide the period of {}s", *v, p));
+          break;
+        }
+    }
+  }
+  if (auto g = m.get("usage_dir")) {
+    if (auto v = read_dir_or_off(s, *g)) a.usage_dir = *v;
+  }
+  if (auto g = m.get("usage_format")) {
+    auto from = [](std::string_view t) -> std::optional<UsageFormat> {
+      if (t == "jsonl") return UsageFormat::JsonLines;
+      if (t == "csv") return UsageFormat::Csv;
+      return std::nullopt;
+    };
+    if (auto v = read_enum<UsageFormat>(s, *g, +from, {"jsonl", "csv"})) a.usage_format = *v;
+  }
+  if (auto g = m.get("state_dir")) {
+    if (auto v = read_dir_or_off(s, *g)) a.state_dir = *v;
+  }
+}
+
+// "ADDR:PORT" or "[V6]:PORT" with a port, no "off".
+std::optional<std::string> read_collector(Sink& s, const Entry& e) {
+  if (e.value.IsScalar() && (e.value.Scalar().empty() || e.value.Scalar() == "off")) {
+    s.error(e.line(), e.field, "expected IPV4:PORT or [IPV6]:PORT, got 'off'");
+    return std::nullopt;
+  }
+  auto v = read_listen(s, e);
+  if (v && v->empty()) return std::nullopt;
+  return v;
+}
+
+void parse_ipfix(Sink& s, const Entry& e, IpfixSettings& x) {
+  if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
+  MapReader m(s, e.value, e.field,
+              {"collectors", "observation_domain", "template_refresh", "enterprise"});
+  if (auto g = m.get("collectors"); g && !g->value.IsNull() && expect_list(s, *g, "collectors")) {
+    for (size_t k = 0; k < g->value.size(); ++k) {
+      Entry ce = item(g->value[k], index(g->field, k));
+      if (auto v = read_collector(s, ce)) {
+        if (std::find(x.collectors.begin(), x.collectors.end(), *v) != x.collectors.end())
+          s.error(ce.line(), ce.field, fmt::format("collector {} listed twice", *v));
+        x.collectors.push_back(*v);
+      }
+    }
+  }
+  if (auto g = m.get("observation_domain")) {
+    if (auto v = read_uint(s, *g, 0, kU32Max)) x.observation_domain = static_cast<uint32_t>(*v);
+  }
+  if (auto g = m.get("template_refresh")) {
+    if (auto v = read_duration(s, *g, 1, 86400)) x.template_refresh_s = *v;
+  }
+  if (auto g = m.get("enterprise")) {
+    if (auto v = read_uint(s, *g, 1, kU32Max)) x.enterprise = static_cast<uint32_t>(*v);
+  }
 }
 
 }  // namespace
@@ -935,7 +1553,9 @@ ParseResult parse_config(std::string_view yaml_text, const std::string& filename
 
   Config c;
   Origin o;
-  MapReader top(s, root, "", {"agent", "datapath", "interfaces", "policies", "sids"});
+  MapReader top(s, root, "",
+                {"agent", "datapath", "interfaces", "policies", "sids", "apn", "tenants", "classes",
+                 "classification", "flows", "accounting", "ipfix"});
   if (auto e = top.get("agent")) parse_agent(s, *e, c.agent);
   if (auto e = top.get("datapath")) o.check_capacity = parse_datapath(s, *e, c.datapath);
   auto ifs = top.get("interfaces");
@@ -947,6 +1567,15 @@ ParseResult parse_config(std::string_view yaml_text, const std::string& filename
   }
   parse_list(s, top.get("policies"), "policies", c.policies, o.policies, policy_impl);
   parse_list(s, top.get("sids"), "SIDs", c.sids, o.sids, sid_impl);
+  // apn before classification: APP:USER IDs follow its template.
+  if (auto e = top.get("apn")) parse_apn(s, *e, c.apn);
+  parse_list(s, top.get("tenants"), "tenants", c.tenants, o.tenants, tenant_impl);
+  parse_list(s, top.get("classes"), "classes", c.classes, o.classes, class_impl);
+  if (auto e = top.get("classification"))
+    parse_classification(s, *e, c.classification, o.rules, c.apn, o.default_line);
+  if (auto e = top.get("flows")) parse_flows(s, *e, c.flows);
+  if (auto e = top.get("accounting")) parse_accounting(s, *e, c.accounting);
+  if (auto e = top.get("ipfix")) parse_ipfix(s, *e, c.ipfix);
   validate_impl(s, c, o);
 
   if (s.count() == 0) return c;

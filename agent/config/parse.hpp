@@ -12,6 +12,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -66,5 +67,14 @@ std::variant<Sid, std::vector<ConfigError>> parse_sid(const YAML::Node& n,
 // fitting datapath.map_sizes and AIGW_MAX_IFACES. Lines come from the
 // objects' `line`/`lines`.
 std::vector<ConfigError> validate(const Config& c, const std::string& filename);
+
+// An APN ID as written in YAML: "0x" + 8/16/32 hex digits, or "APP:USER"
+// (decimal or 0x numbers) laid out by the apn template (APP in the leading
+// app_group_bits, USER in the next user_group_bits, id_bits long). Returns the
+// ID or an error message.
+std::variant<ApnId, std::string> parse_apn_id(std::string_view text, const ApnSettings& a);
+
+// tcp, udp, icmp, icmpv6, sctp or a decimal number 0..255.
+std::optional<uint8_t> protocol_from_string(std::string_view s);
 
 }  // namespace aigw

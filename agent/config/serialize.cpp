@@ -27,6 +27,8 @@ void emit(YAML::Emitter& out, const Interface& i) {
   if (i.vlan) out << YAML::Key << "vlan" << YAML::Value << *i.vlan;
   if (i.xdp_mode) out << YAML::Key << "xdp_mode" << YAML::Value << to_string(*i.xdp_mode);
   out << YAML::Key << "mss_clamp" << YAML::Value << i.mss_clamp;
+  if (i.role == IfRole::Customer)
+    out << YAML::Key << "apn_trust" << YAML::Value << to_string(i.apn);
   out << YAML::EndMap;
 }
 
@@ -55,6 +57,65 @@ void emit(YAML::Emitter& out, const Sid& s) {
   if (s.table) out << YAML::Key << "table" << YAML::Value << *s.table;
   if (s.nexthop) out << YAML::Key << "nexthop" << YAML::Value << ip_str(*s.nexthop);
   if (s.interface) out << YAML::Key << "interface" << YAML::Value << *s.interface;
+  out << YAML::EndMap;
+}
+
+void emit(YAML::Emitter& out, const Tenant& t) {
+  out << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value << t.name;
+  out << YAML::Key << "id" << YAML::Value << t.id;
+  out << YAML::EndMap;
+}
+
+void emit(YAML::Emitter& out, const ServiceClass& c) {
+  out << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value << c.name;
+  out << YAML::Key << "id" << YAML::Value << unsigned{c.id};
+  out << YAML::EndMap;
+}
+
+void emit_prefixes(YAML::Emitter& out, const char* key, const std::vector<Prefix>& v) {
+  if (v.empty()) return;
+  out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const auto& p : v) out << p.str();
+  out << YAML::EndSeq;
+}
+
+void emit(YAML::Emitter& out, const ClassRule& r) {
+  out << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value << r.name;
+  out << YAML::Key << "priority" << YAML::Value << r.priority;
+  bool any_match = r.interface || !r.src.empty() || !r.dst.empty() || r.protocol || r.sport ||
+                   r.dport || r.dscp || r.apn;
+  if (any_match) {
+    out << YAML::Key << "match" << YAML::Value << YAML::BeginMap;
+    if (r.interface) out << YAML::Key << "interface" << YAML::Value << *r.interface;
+    emit_prefixes(out, "src", r.src);
+    emit_prefixes(out, "dst", r.dst);
+    if (r.protocol) out << YAML::Key << "protocol" << YAML::Value << protocol_str(*r.protocol);
+    if (r.sport)
+      out << YAML::Key << "sport" << YAML::Value << YAML::DoubleQuoted << port_range_str(*r.sport);
+    if (r.dport)
+      out << YAML::Key << "dport" << YAML::Value << YAML::DoubleQuoted << port_range_str(*r.dport);
+    if (r.dscp) out << YAML::Key << "dscp" << YAML::Value << unsigned{*r.dscp};
+    if (r.apn) {
+      out << YAML::Key << "apn" << YAML::Value << YAML::Flow << YAML::BeginMap;
+      out << YAML::Key << "value" << YAML::Value << apn_id_str(r.apn->value);
+      out << YAML::Key << "mask" << YAML::Value << apn_id_str(r.apn->mask);
+      out << YAML::EndMap;
+    }
+    out << YAML::EndMap;
+  }
+  bool any_set = r.tenant || r.service_class || r.set_dscp || r.policy || r.set_apn;
+  if (any_set) {
+    out << YAML::Key << "set" << YAML::Value << YAML::BeginMap;
+    if (r.tenant) out << YAML::Key << "tenant" << YAML::Value << *r.tenant;
+    if (r.service_class) out << YAML::Key << "class" << YAML::Value << *r.service_class;
+    if (r.set_dscp) out << YAML::Key << "dscp" << YAML::Value << unsigned{*r.set_dscp};
+    if (r.policy) out << YAML::Key << "policy" << YAML::Value << *r.policy;
+    if (r.set_apn) out << YAML::Key << "apn" << YAML::Value << apn_id_str(*r.set_apn);
+    out << YAML::EndMap;
+  }
   out << YAML::EndMap;
 }
 
@@ -96,12 +157,59 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "prefixes4" << YAML::Value << d.map_sizes.prefixes4;
   out << YAML::Key << "prefixes6" << YAML::Value << d.map_sizes.prefixes6;
   out << YAML::Key << "sids" << YAML::Value << d.map_sizes.sids;
+  out << YAML::Key << "flows" << YAML::Value << d.map_sizes.flows;
+  out << YAML::Key << "class_prefixes" << YAML::Value << d.map_sizes.class_prefixes;
+  out << YAML::Key << "class_port_bitmaps" << YAML::Value << d.map_sizes.class_port_bitmaps;
+  out << YAML::Key << "apn_groups" << YAML::Value << d.map_sizes.apn_groups;
   out << YAML::EndMap;
   out << YAML::EndMap;
 
   emit_list(out, "interfaces", c.interfaces);
   emit_list(out, "policies", c.policies);
   emit_list(out, "sids", c.sids);
+
+  out << YAML::Key << "apn" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "option_type" << YAML::Value
+      << fmt::format("0x{:02x}", unsigned{c.apn.option_type});
+  out << YAML::Key << "header" << YAML::Value << to_string(c.apn.header);
+  out << YAML::Key << "id_bits" << YAML::Value << unsigned{c.apn.id_bits};
+  out << YAML::Key << "app_group_bits" << YAML::Value << unsigned{c.apn.app_group_bits};
+  out << YAML::Key << "user_group_bits" << YAML::Value << unsigned{c.apn.user_group_bits};
+  out << YAML::EndMap;
+  emit_list(out, "tenants", c.tenants);
+  emit_list(out, "classes", c.classes);
+  const auto& cl = c.classification;
+  out << YAML::Key << "classification" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "default" << YAML::Value << YAML::BeginMap;
+  if (cl.default_tenant) out << YAML::Key << "tenant" << YAML::Value << *cl.default_tenant;
+  out << YAML::Key << "class" << YAML::Value << cl.default_class;
+  if (cl.default_apn) out << YAML::Key << "apn" << YAML::Value << apn_id_str(*cl.default_apn);
+  out << YAML::EndMap;
+  emit_list(out, "rules", cl.rules);
+  out << YAML::EndMap;
+  out << YAML::Key << "flows" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "enabled" << YAML::Value << c.flows.enabled;
+  out << YAML::Key << "idle_timeout" << YAML::Value << duration_str(c.flows.idle_timeout_s);
+  out << YAML::Key << "active_timeout" << YAML::Value << duration_str(c.flows.active_timeout_s);
+  out << YAML::EndMap;
+  const auto& a = c.accounting;
+  out << YAML::Key << "accounting" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "periods" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (uint32_t p : a.periods_s) out << duration_str(p);
+  out << YAML::EndSeq;
+  out << YAML::Key << "sample_interval" << YAML::Value << duration_str(a.sample_interval_s);
+  out << YAML::Key << "usage_dir" << YAML::Value << (a.usage_dir.empty() ? "off" : a.usage_dir);
+  out << YAML::Key << "usage_format" << YAML::Value << to_string(a.usage_format);
+  out << YAML::Key << "state_dir" << YAML::Value << (a.state_dir.empty() ? "off" : a.state_dir);
+  out << YAML::EndMap;
+  out << YAML::Key << "ipfix" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "collectors" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const auto& col : c.ipfix.collectors) out << YAML::DoubleQuoted << col;
+  out << YAML::EndSeq;
+  out << YAML::Key << "observation_domain" << YAML::Value << c.ipfix.observation_domain;
+  out << YAML::Key << "template_refresh" << YAML::Value << duration_str(c.ipfix.template_refresh_s);
+  out << YAML::Key << "enterprise" << YAML::Value << c.ipfix.enterprise;
+  out << YAML::EndMap;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
@@ -111,6 +219,7 @@ nlohmann::json to_json(const Interface& i) {
   if (i.vlan) j["vlan"] = *i.vlan;
   if (i.xdp_mode) j["xdp_mode"] = to_string(*i.xdp_mode);
   j["mss_clamp"] = i.mss_clamp;
+  if (i.role == IfRole::Customer) j["apn_trust"] = to_string(i.apn);
   return j;
 }
 
@@ -134,6 +243,36 @@ nlohmann::json to_json(const Sid& s) {
   return j;
 }
 
+nlohmann::json to_json(const Tenant& t) { return {{"name", t.name}, {"id", t.id}}; }
+
+nlohmann::json to_json(const ServiceClass& c) { return {{"name", c.name}, {"id", unsigned{c.id}}}; }
+
+nlohmann::json to_json(const ClassRule& r) {
+  nlohmann::json j = {{"name", r.name}, {"priority", r.priority}};
+  nlohmann::json m = nlohmann::json::object(), set = nlohmann::json::object();
+  auto prefixes = [](const std::vector<Prefix>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& p : v) a.push_back(p.str());
+    return a;
+  };
+  if (r.interface) m["interface"] = *r.interface;
+  if (!r.src.empty()) m["src"] = prefixes(r.src);
+  if (!r.dst.empty()) m["dst"] = prefixes(r.dst);
+  if (r.protocol) m["protocol"] = protocol_str(*r.protocol);
+  if (r.sport) m["sport"] = port_range_str(*r.sport);
+  if (r.dport) m["dport"] = port_range_str(*r.dport);
+  if (r.dscp) m["dscp"] = unsigned{*r.dscp};
+  if (r.apn) m["apn"] = {{"value", apn_id_str(r.apn->value)}, {"mask", apn_id_str(r.apn->mask)}};
+  if (r.tenant) set["tenant"] = *r.tenant;
+  if (r.service_class) set["class"] = *r.service_class;
+  if (r.set_dscp) set["dscp"] = unsigned{*r.set_dscp};
+  if (r.policy) set["policy"] = *r.policy;
+  if (r.set_apn) set["apn"] = apn_id_str(*r.set_apn);
+  if (!m.empty()) j["match"] = m;
+  if (!set.empty()) j["set"] = set;
+  return j;
+}
+
 nlohmann::json to_json(const Config& c) {
   const auto& d = c.datapath;
   nlohmann::json j;
@@ -152,7 +291,11 @@ nlohmann::json to_json(const Config& c) {
                     {{"policies", d.map_sizes.policies},
                      {"prefixes4", d.map_sizes.prefixes4},
                      {"prefixes6", d.map_sizes.prefixes6},
-                     {"sids", d.map_sizes.sids}}}};
+                     {"sids", d.map_sizes.sids},
+                     {"flows", d.map_sizes.flows},
+                     {"class_prefixes", d.map_sizes.class_prefixes},
+                     {"class_port_bitmaps", d.map_sizes.class_port_bitmaps},
+                     {"apn_groups", d.map_sizes.apn_groups}}}};
   auto list = [](const auto& v) {
     nlohmann::json a = nlohmann::json::array();
     for (const auto& x : v) a.push_back(to_json(x));
@@ -161,6 +304,33 @@ nlohmann::json to_json(const Config& c) {
   j["interfaces"] = list(c.interfaces);
   j["policies"] = list(c.policies);
   j["sids"] = list(c.sids);
+  j["apn"] = {{"option_type", fmt::format("0x{:02x}", unsigned{c.apn.option_type})},
+              {"header", to_string(c.apn.header)},
+              {"id_bits", unsigned{c.apn.id_bits}},
+              {"app_group_bits", unsigned{c.apn.app_group_bits}},
+              {"user_group_bits", unsigned{c.apn.user_group_bits}}};
+  j["tenants"] = list(c.tenants);
+  j["classes"] = list(c.classes);
+  const auto& cl = c.classification;
+  nlohmann::json dflt = {{"class", cl.default_class}};
+  if (cl.default_tenant) dflt["tenant"] = *cl.default_tenant;
+  if (cl.default_apn) dflt["apn"] = apn_id_str(*cl.default_apn);
+  j["classification"] = {{"default", dflt}, {"rules", list(cl.rules)}};
+  j["flows"] = {{"enabled", c.flows.enabled},
+                {"idle_timeout", duration_str(c.flows.idle_timeout_s)},
+                {"active_timeout", duration_str(c.flows.active_timeout_s)}};
+  nlohmann::json periods = nlohmann::json::array();
+  for (uint32_t p : c.accounting.periods_s) periods.push_back(duration_str(p));
+  j["accounting"] = {
+      {"periods", periods},
+      {"sample_interval", duration_str(c.accounting.sample_interval_s)},
+      {"usage_dir", c.accounting.usage_dir.empty() ? "off" : c.accounting.usage_dir},
+      {"usage_format", to_string(c.accounting.usage_format)},
+      {"state_dir", c.accounting.state_dir.empty() ? "off" : c.accounting.state_dir}};
+  j["ipfix"] = {{"collectors", c.ipfix.collectors},
+                {"observation_domain", c.ipfix.observation_domain},
+                {"template_refresh", duration_str(c.ipfix.template_refresh_s)},
+                {"enterprise", c.ipfix.enterprise}};
   return j;
 }
 

@@ -25,6 +25,9 @@ nlohmann::json to_json(const Config& c);
 nlohmann::json to_json(const Interface& i);
 nlohmann::json to_json(const Policy& p);
 nlohmann::json to_json(const Sid& s);
+nlohmann::json to_json(const Tenant& t);
+nlohmann::json to_json(const ServiceClass& c);
+nlohmann::json to_json(const ClassRule& r);
 
 // A JSON value as a YAML node tree (objects -> mappings, arrays -> sequences,
 // strings/numbers/booleans -> scalars of their text, null -> null). The nodes

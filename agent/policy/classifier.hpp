@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,9 @@ struct ClsApnEntry {
 
 // Everything one bank of the datapath's classification maps holds.
 struct CompiledClassifier {
-  uint32_t nrules = 0;  // after expansion (a rule with N src x M dst prefixes is N*M bits)
+  // One bit per rule: several prefixes (or both families) in a field are a
+  // disjunction inside that field's bitmaps, so no rule is split in bits.
+  uint32_t nrules = 0;
   uint32_t nwords = 0;
   std::vector<aigw_cls_action> actions;  // by bit
   aigw_cls_action dflt{};
