@@ -20,6 +20,7 @@
 #include <set>
 
 #include "common/fd.hpp"
+#include "datapath/cls_encode.hpp"
 #include "xdp_endpoint.skel.h"
 #include "xdp_headend.skel.h"
 
@@ -33,10 +34,14 @@ using Clock = std::chrono::steady_clock;
 // the old slot number from the prefix map may still be reading the slot.
 constexpr auto kSlotQuarantine = std::chrono::seconds(2);
 
-constexpr const char* kMapNames[] = {"aigw_ifaces",   "aigw_pfx4",        "aigw_pfx6",
-                                     "aigw_policies", "aigw_sids",        "aigw_tx",
-                                     "aigw_if_stats", "aigw_drops",       "aigw_events",
-                                     "aigw_globals",  "aigw_icmp_bucket", "aigw_nh_cache"};
+constexpr const char* kMapNames[] = {
+    "aigw_ifaces",      "aigw_pfx4",      "aigw_pfx6",     "aigw_policies",   "aigw_sids",
+    "aigw_tx",          "aigw_if_stats",  "aigw_drops",    "aigw_events",     "aigw_globals",
+    "aigw_icmp_bucket", "aigw_nh_cache",  "aigw_cls_meta", "aigw_cls_active", "aigw_cls_rules",
+    "aigw_cls_iface",   "aigw_cls_proto", "aigw_cls_dscp", "aigw_cls_sport",  "aigw_cls_dport",
+    "aigw_cls_portbv",  "aigw_cls_src4",  "aigw_cls_dst4", "aigw_cls_src6",   "aigw_cls_dst6",
+    "aigw_cls_apn",     "aigw_cls_misc",  "aigw_flows",    "aigw_usage",      "aigw_apn_usage",
+    "aigw_pol_stats"};
 
 std::string errstr(int err) { return std::strerror(err < 0 ? -err : err); }
 
@@ -53,6 +58,94 @@ struct HeadendDeleter {
 struct EndpointDeleter {
   void operator()(xdp_endpoint* s) const { xdp_endpoint__destroy(s); }
 };
+
+// The fd of a map the programs must define; a BPF object built without it
+// (an older bpf/) is a clear error rather than a crash.
+bpf_map* find_map(bpf_object* obj, const char* name) {
+  bpf_map* m = bpf_object__find_map_by_name(obj, name);
+  if (!m) throw DatapathError(fmt::format("map {} is not in the BPF object", name));
+  return m;
+}
+
+// libbpf returns -errno (and sets errno); the batch operations report
+// "unsupported for this map type" in several ways.
+bool batch_unsupported(int err) {
+  err = err < 0 ? -err : err;
+  return err == EINVAL || err == EOPNOTSUPP || err == 524 /* kernel ENOTSUPP */;
+}
+
+// Writes n entries (keys and values packed back to back): one
+// BPF_MAP_UPDATE_BATCH where the map type has it, one update per entry where
+// it does not or the batch failed (the per-entry loop names the failure;
+// updates are idempotent, so restarting from the first entry is harmless).
+void update_many(int fd, const void* keys, const void* vals, uint32_t n, size_t ksz, size_t vsz,
+                 const char* what) {
+  if (n == 0) return;
+  uint32_t count = n;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+  if (bpf_map_update_batch(fd, keys, vals, &count, &opts) == 0 && count == n) return;
+  const auto* k = static_cast<const uint8_t*>(keys);
+  const auto* v = static_cast<const uint8_t*>(vals);
+  for (uint32_t i = 0; i < n; ++i)
+    if (bpf_map_update_elem(fd, k + i * ksz, v + i * vsz, BPF_ANY) != 0)
+      throw ApplyError(fmt::format("update {}: {}", what, errstr(errno)));
+}
+
+// Calls fn(key, value) for every entry of a map (value = vsz bytes: for
+// per-CPU maps the per-CPU values back to back). BPF_MAP_LOOKUP_BATCH in
+// chunks where the map type has it, get_next_key + lookup where not.
+template <class Fn>
+void for_each_entry(int fd, size_t ksz, size_t vsz, Fn&& fn) {
+  uint32_t chunk = 1024;
+  Bytes keys(ksz * chunk), vals(vsz * chunk);
+  // The batch cursor: a u32 bucket for hash maps, a key for the others.
+  Bytes in(std::max<size_t>(ksz, 8)), out(in.size());
+  bool first = true;
+  for (;;) {
+    uint32_t count = chunk;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : in.data(), out.data(), keys.data(),
+                                   vals.data(), &count, &opts);
+    if (err != 0 && err != -ENOENT) {
+      if (err == -ENOSPC && count == 0 && chunk < (1u << 20)) {  // one hash bucket > chunk
+        chunk *= 4;
+        keys.resize(ksz * chunk);
+        vals.resize(vsz * chunk);
+        continue;
+      }
+      if (first && batch_unsupported(err)) break;  // fall back below
+      throw DatapathError(fmt::format("batch lookup: {}", errstr(err)));
+    }
+    for (uint32_t i = 0; i < count; ++i) fn(keys.data() + i * ksz, vals.data() + i * vsz);
+    if (err == -ENOENT) return;  // end of the map
+    in.swap(out);
+    first = false;
+  }
+  Bytes key(ksz), next(ksz), val(vsz);
+  bool have_prev = false;
+  while (bpf_map_get_next_key(fd, have_prev ? key.data() : nullptr, next.data()) == 0) {
+    if (bpf_map_lookup_elem(fd, next.data(), val.data()) == 0) fn(next.data(), val.data());
+    key = next;
+    have_prev = true;
+  }
+}
+
+void add_ctr(aigw_ctr& a, const aigw_ctr& b) {
+  a.packets += b.packets;
+  a.bytes += b.bytes;
+}
+
+// Sum of the per-CPU copies of one aigw_ctr (values back to back, each
+// rounded up to 8 bytes, which aigw_ctr already is).
+aigw_ctr sum_percpu(const uint8_t* v, int ncpus) {
+  aigw_ctr s{};
+  for (int c = 0; c < ncpus; ++c) {
+    aigw_ctr x;
+    std::memcpy(&x, v + c * sizeof(aigw_ctr), sizeof x);
+    add_ctr(s, x);
+  }
+  return s;
+}
 
 std::string ifname_of(int ifindex) {
   char buf[IF_NAMESIZE] = {};
@@ -72,6 +165,35 @@ struct Datapath::Impl {
       fd_if_stats = -1, fd_drops = -1, fd_events = -1, fd_globals = -1;
   uint32_t max_policies = 0;
   int ncpus = 1;
+
+  // ---- classification (double-banked, abi.h) and accounting maps.
+  int fd_cls_meta = -1, fd_cls_active = -1, fd_cls_rules = -1, fd_cls_iface = -1, fd_cls_proto = -1,
+      fd_cls_dscp = -1, fd_cls_sport = -1, fd_cls_dport = -1;
+  int fd_flows = -1, fd_usage = -1, fd_apn_usage = -1, fd_pol_stats = -1;
+  // The hash and LPM classification maps, with the keys each bank holds
+  // (arrays have fixed per-bank ranges; these must be emptied by key).
+  enum ClsHash { kPortbv, kMisc, kSrc4, kDst4, kSrc6, kDst6, kApn, kClsHashCount };
+  struct ClsHashMap {
+    ClsHashMap(const char* n, size_t k, bool l) : name(n), ksz(k), lpm(l) {}
+    const char* name;
+    size_t ksz;
+    bool lpm;  // the bank is in the key's second u32 (big-endian), else in the first
+    int fd = -1;
+    uint32_t max_entries = 0;
+    std::array<std::vector<Bytes>, AIGW_CLS_BANKS> keys;
+  };
+  std::array<ClsHashMap, kClsHashCount> cls_maps{{
+      {"aigw_cls_portbv", sizeof(aigw_cls_id_key), false},
+      {"aigw_cls_misc", sizeof(aigw_cls_id_key), false},
+      {"aigw_cls_src4", sizeof(aigw_cls_pfx4_key), true},
+      {"aigw_cls_dst4", sizeof(aigw_cls_pfx4_key), true},
+      {"aigw_cls_src6", sizeof(aigw_cls_pfx6_key), true},
+      {"aigw_cls_dst6", sizeof(aigw_cls_pfx6_key), true},
+      {"aigw_cls_apn", sizeof(aigw_cls_apn_key), false},
+  }};
+  uint32_t cls_active = 0;   // bank packets use now
+  bool cls_written = false;  // `cls` is what the active bank holds
+  CompiledClassifier cls;    // the classifier in force
 
   // What the maps hold, as written (key bytes -> value bytes).
   std::map<Bytes, Bytes> ifaces, pfx4, pfx6, sids;
@@ -95,11 +217,17 @@ struct Datapath::Impl {
   void load();
   void read_back();
   void expire_quarantine();
-  uint32_t alloc_policy_slot(const std::set<uint32_t>& taken);
+  uint32_t alloc_policy_slot(const std::set<uint32_t>& taken, std::optional<uint32_t> own);
   uint16_t alloc_if_slot(const std::set<uint16_t>& taken) const;
   void zero_if_slot(uint16_t slot) const;
   void sync(int fd, std::map<Bytes, Bytes>& cur, const std::map<Bytes, Bytes>& want,
             const char* what);
+  void write_globals(const DatapathSettings& dp);
+  void zero_pol_stats(uint32_t slot) const;
+  void purge_cls_bank(uint32_t bank);
+  void check_cls_room(const CompiledClassifier& c) const;
+  void write_cls_bank(const CompiledClassifier& c, uint32_t bank);
+  void install_classifier(CompiledClassifier c, const DatapathSettings& dp);
 };
 
 // A pinned map from an earlier run is reused (counters and entries survive a
@@ -158,18 +286,24 @@ void Datapath::Impl::load() {
   if (!ep) throw DatapathError(fmt::format("open endpoint program: {}", errstr(errno)));
 
   const auto& ms = settings.map_sizes;
+  // The headend object defines every map; the endpoint object shares them
+  // (its copies only need the size where it has them).
   auto size_both = [&](const char* name, uint32_t n) {
-    for (bpf_object* o : {he->obj, ep->obj}) {
-      bpf_map* m = bpf_object__find_map_by_name(o, name);
-      if (!m || bpf_map__set_max_entries(m, n) != 0)
-        throw DatapathError(fmt::format("cannot size map {} to {}", name, n));
-    }
+    if (bpf_map__set_max_entries(find_map(he->obj, name), n) != 0)
+      throw DatapathError(fmt::format("cannot size map {} to {}", name, n));
+    if (bpf_map* m = bpf_object__find_map_by_name(ep->obj, name)) bpf_map__set_max_entries(m, n);
   };
   size_both("aigw_policies", ms.policies);
   size_both("aigw_nh_cache", ms.policies);
+  size_both("aigw_pol_stats", ms.policies);
   size_both("aigw_pfx4", ms.prefixes4);
   size_both("aigw_pfx6", ms.prefixes6);
   size_both("aigw_sids", ms.sids);
+  size_both("aigw_flows", ms.flows);
+  for (const char* name : {"aigw_cls_src4", "aigw_cls_dst4", "aigw_cls_src6", "aigw_cls_dst6"})
+    size_both(name, ms.class_prefixes);
+  size_both("aigw_cls_portbv", ms.class_port_bitmaps);
+  size_both("aigw_apn_usage", ms.apn_groups);
 
   check_pins(he->obj);
   // The kernel forces BPF_F_RDONLY_PROG on devmaps, so libbpf never finds a
@@ -214,6 +348,27 @@ void Datapath::Impl::load() {
   fd_drops = bpf_map__fd(he->maps.aigw_drops);
   fd_events = bpf_map__fd(he->maps.aigw_events);
   fd_globals = bpf_map__fd(he->maps.aigw_globals);
+  auto fd_of = [&](const char* name) { return bpf_map__fd(find_map(he->obj, name)); };
+  fd_cls_meta = fd_of("aigw_cls_meta");
+  fd_cls_active = fd_of("aigw_cls_active");
+  fd_cls_rules = fd_of("aigw_cls_rules");
+  fd_cls_iface = fd_of("aigw_cls_iface");
+  fd_cls_proto = fd_of("aigw_cls_proto");
+  fd_cls_dscp = fd_of("aigw_cls_dscp");
+  fd_cls_sport = fd_of("aigw_cls_sport");
+  fd_cls_dport = fd_of("aigw_cls_dport");
+  fd_flows = fd_of("aigw_flows");
+  fd_usage = fd_of("aigw_usage");
+  fd_apn_usage = fd_of("aigw_apn_usage");
+  fd_pol_stats = fd_of("aigw_pol_stats");
+  for (auto& cm : cls_maps) {
+    bpf_map* m = find_map(he->obj, cm.name);
+    if (bpf_map__key_size(m) != cm.ksz)
+      throw DatapathError(fmt::format("map {}: key size {} where abi.h says {}", cm.name,
+                                      bpf_map__key_size(m), cm.ksz));
+    cm.fd = bpf_map__fd(m);
+    cm.max_entries = bpf_map__max_entries(m);
+  }
   max_policies = ms.policies;
   ncpus = libbpf_num_possible_cpus();
   if (ncpus <= 0) throw DatapathError("cannot count possible CPUs");
@@ -249,6 +404,28 @@ void Datapath::Impl::read_back() {
     if (bpf_map_lookup_elem(fd_policies, &slot, &v) == 0 && (v.flags & AIGW_POL_F_VALID))
       orphans[slot] = to_bytes(v);
   }
+  // The generation continues (flow entries cache decisions by it), the bank
+  // in use stays, and the keys each classification bank holds are known so
+  // that a bank can be emptied before it is refilled.
+  {
+    uint32_t zero = 0;
+    aigw_globals g{};
+    if (bpf_map_lookup_elem(fd_globals, &zero, &g) == 0) generation = g.gen;
+    uint32_t bank = 0;
+    if (bpf_map_lookup_elem(fd_cls_active, &zero, &bank) == 0 && bank < AIGW_CLS_BANKS)
+      cls_active = bank;
+  }
+  for (auto& cm : cls_maps) {
+    Bytes key(cm.ksz), next(cm.ksz);
+    bool have_prev = false;
+    while (bpf_map_get_next_key(cm.fd, have_prev ? key.data() : nullptr, next.data()) == 0) {
+      uint32_t bank = cm.lpm ? cls::bank_of_pfx_key(next.data()) : cls::bank_of_id_key(next.data());
+      // A key of no bank (corrupt) is filed under bank 0 so it is removed sometime.
+      cm.keys[bank < AIGW_CLS_BANKS ? bank : 0].push_back(next);
+      key = next;
+      have_prev = true;
+    }
+  }
   // Interface counter slots follow the interface (by name) across restarts.
   for (const auto& [k, v] : ifaces) {
     aigw_iface_key key;
@@ -277,11 +454,20 @@ void Datapath::Impl::expire_quarantine() {
   }
 }
 
-uint32_t Datapath::Impl::alloc_policy_slot(const std::set<uint32_t>& taken) {
+uint32_t Datapath::Impl::alloc_policy_slot(const std::set<uint32_t>& taken,
+                                           std::optional<uint32_t> own) {
+  // Slots of the policies in force are avoided: their prefixes still point
+  // there until this apply moves them, so reusing one would steer a removed
+  // policy's packets into another tunnel, or let a packet of a changed
+  // policy read a half-written slot. Only when no other slot is free does a
+  // changed policy get its own slot back (rewritten in place).
+  std::set<uint32_t> running;
+  for (const auto& [name, st] : policies) running.insert(st.slot);
   for (uint32_t s = 1; s < max_policies; ++s) {
-    if (taken.count(s) || orphans.count(s) || quarantine.count(s)) continue;
+    if (taken.count(s) || running.count(s) || orphans.count(s) || quarantine.count(s)) continue;
     return s;
   }
+  if (own && !taken.count(*own)) return *own;
   // Orphans (valid slots left by a previous run) are not reused here: stale
   // prefixes may still point at them until this apply moves them.
   throw ApplyError(fmt::format("no free policy slot (map_sizes.policies = {})", max_policies));
@@ -317,6 +503,175 @@ void Datapath::Impl::sync(int fd, std::map<Bytes, Bytes>& cur, const std::map<By
       throw ApplyError(fmt::format("delete {}: {}", what, errstr(errno)));
     it = cur.erase(it);
   }
+}
+
+void Datapath::Impl::write_globals(const DatapathSettings& dp) {
+  aigw_globals g{};
+  g.icmp_rate = dp.icmp_rate_limit;
+  g.icmp_burst = dp.icmp_burst;
+  g.nh_cache_ms = dp.nexthop_cache_ms;
+  g.gen = ++generation;  // invalidates the next-hop caches and flows' cached decisions
+  uint32_t zero = 0;
+  if (bpf_map_update_elem(fd_globals, &zero, &g, BPF_ANY) != 0)
+    throw ApplyError(fmt::format("write datapath globals: {}", errstr(errno)));
+}
+
+// A fresh policy slot starts its counters at zero (a reused slot must not
+// inherit the traffic of the policy that held it before).
+void Datapath::Impl::zero_pol_stats(uint32_t slot) const {
+  std::vector<aigw_ctr> zero(ncpus);
+  if (bpf_map_update_elem(fd_pol_stats, &slot, zero.data(), BPF_ANY) != 0)
+    throw ApplyError(fmt::format("zero counters of policy slot {}: {}", slot, errstr(errno)));
+}
+
+void Datapath::Impl::purge_cls_bank(uint32_t bank) {
+  for (auto& cm : cls_maps) {
+    for (const Bytes& k : cm.keys[bank])
+      if (bpf_map_delete_elem(cm.fd, k.data()) != 0 && errno != ENOENT)
+        throw ApplyError(fmt::format("delete from {}: {}", cm.name, errstr(errno)));
+    cm.keys[bank].clear();
+  }
+}
+
+// Both banks live in the hash/LPM maps while the new one is written: the
+// new entries must fit beside the ones in force.
+void Datapath::Impl::check_cls_room(const CompiledClassifier& c) const {
+  const size_t want[kClsHashCount] = {c.port_bitmaps.size(), cls::kMiscCount, c.src4.size(),
+                                      c.dst4.size(),         c.src6.size(),   c.dst6.size(),
+                                      c.apn.size()};
+  for (size_t i = 0; i < kClsHashCount; ++i) {
+    const auto& cm = cls_maps[i];
+    size_t in_force = cm.keys[cls_active].size();
+    if (want[i] + in_force > cm.max_entries)
+      throw ApplyError(
+          fmt::format("classification needs {} entries in {} beside the {} in force; it holds {} "
+                      "(datapath.map_sizes)",
+                      want[i], cm.name, in_force, cm.max_entries));
+  }
+}
+
+// Fills `bank` (not the one packets use) with `c`.
+void Datapath::Impl::write_cls_bank(const CompiledClassifier& c, uint32_t bank) {
+  purge_cls_bank(bank);  // what an interrupted apply or an earlier run left there
+
+  const aigw_cls_meta meta = cls::encode_meta(c);
+  if (bpf_map_update_elem(fd_cls_meta, &bank, &meta, BPF_ANY) != 0)
+    throw ApplyError(fmt::format("write classification meta: {}", errstr(errno)));
+
+  auto index_range = [&](uint32_t per_bank, uint32_t n) {
+    std::vector<uint32_t> keys(n);
+    for (uint32_t i = 0; i < n; ++i) keys[i] = cls::array_index(bank, per_bank, i);
+    return keys;
+  };
+  {
+    uint32_t n = std::min<uint32_t>(c.nrules, cls::kRulesPerBank);
+    n = std::min<uint32_t>(n, static_cast<uint32_t>(c.actions.size()));
+    auto keys = index_range(cls::kRulesPerBank, n);
+    update_many(fd_cls_rules, keys.data(), c.actions.data(), n, sizeof(uint32_t),
+                sizeof(aigw_cls_action), "classification rules");
+  }
+  // Every entry of the bank is written: a field value no rule names gets
+  // the empty bitmap.
+  auto bitmap_array = [&](int fd, uint32_t per_bank, const std::vector<ClsBitmap>& v,
+                          const char* what) {
+    auto keys = index_range(per_bank, per_bank);
+    std::vector<aigw_cls_bitmap> vals(per_bank);
+    for (uint32_t i = 0; i < per_bank && i < v.size(); ++i) vals[i] = v[i].to_abi();
+    update_many(fd, keys.data(), vals.data(), per_bank, sizeof(uint32_t), sizeof(aigw_cls_bitmap),
+                what);
+  };
+  bitmap_array(fd_cls_iface, cls::kIfacesPerBank, c.iface, "classification interfaces");
+  bitmap_array(fd_cls_proto, cls::kProtosPerBank, c.proto, "classification protocols");
+  bitmap_array(fd_cls_dscp, cls::kDscpsPerBank, c.dscp, "classification DSCPs");
+  auto port_array = [&](int fd, const std::vector<uint32_t>& v, const char* what) {
+    auto keys = index_range(cls::kPortsPerBank, cls::kPortsPerBank);
+    std::vector<uint32_t> vals(cls::kPortsPerBank, 0);
+    std::copy_n(v.begin(), std::min<size_t>(v.size(), vals.size()), vals.begin());
+    update_many(fd, keys.data(), vals.data(), cls::kPortsPerBank, sizeof(uint32_t),
+                sizeof(uint32_t), what);
+  };
+  port_array(fd_cls_sport, c.sport, "classification source ports");
+  port_array(fd_cls_dport, c.dport, "classification destination ports");
+
+  // Hash and LPM maps: keys are recorded before the write, so a failed
+  // write is still removed by the next purge of this bank.
+  auto hashed = [&](ClsHash which, std::vector<uint8_t>& keys,
+                    const std::vector<aigw_cls_bitmap>& vals) {
+    ClsHashMap& cm = cls_maps[which];
+    const uint32_t n = static_cast<uint32_t>(vals.size());
+    for (uint32_t i = 0; i < n; ++i)
+      cm.keys[bank].emplace_back(keys.begin() + i * cm.ksz, keys.begin() + (i + 1) * cm.ksz);
+    update_many(cm.fd, keys.data(), vals.data(), n, cm.ksz, sizeof(aigw_cls_bitmap), cm.name);
+  };
+  auto append = [](std::vector<uint8_t>& out, const auto& key) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&key);
+    out.insert(out.end(), p, p + sizeof key);
+  };
+  {
+    std::vector<uint8_t> keys;
+    std::vector<aigw_cls_bitmap> vals;
+    for (uint32_t id = 0; id < c.port_bitmaps.size(); ++id) {
+      append(keys, cls::id_key(bank, id));
+      vals.push_back(c.port_bitmaps[id].to_abi());
+    }
+    hashed(kPortbv, keys, vals);
+  }
+  {
+    std::vector<uint8_t> keys;
+    std::vector<aigw_cls_bitmap> vals;
+    auto misc = cls::misc_bitmaps(c);
+    for (uint32_t id = 0; id < misc.size(); ++id) {
+      append(keys, cls::id_key(bank, id));
+      vals.push_back(misc[id]->to_abi());
+    }
+    hashed(kMisc, keys, vals);
+  }
+  auto prefixes = [&](ClsHash which, const std::vector<ClsPrefixEntry>& v, bool v6) {
+    std::vector<uint8_t> keys;
+    std::vector<aigw_cls_bitmap> vals;
+    for (const auto& e : v) {
+      if (v6)
+        append(keys, cls::pfx6_key(bank, e.prefix));
+      else
+        append(keys, cls::pfx4_key(bank, e.prefix));
+      vals.push_back(e.bits.to_abi());
+    }
+    hashed(which, keys, vals);
+  };
+  prefixes(kSrc4, c.src4, false);
+  prefixes(kDst4, c.dst4, false);
+  prefixes(kSrc6, c.src6, true);
+  prefixes(kDst6, c.dst6, true);
+  {
+    std::vector<uint8_t> keys;
+    std::vector<aigw_cls_bitmap> vals;
+    for (const auto& e : c.apn) {
+      append(keys, cls::apn_key(bank, e));
+      vals.push_back(e.bits.to_abi());
+    }
+    hashed(kApn, keys, vals);
+  }
+}
+
+// Write the inactive bank, flip, bump the generation (flow entries recompute
+// their cached decision), then empty the old bank's hash/LPM entries. A
+// packet that read the old bank number just before the flip finishes within
+// microseconds (XDP runs to completion); the deletes come after two syscalls.
+void Datapath::Impl::install_classifier(CompiledClassifier c, const DatapathSettings& dp) {
+  const uint32_t old = cls_active, bank = old ^ 1u;
+  const auto t0 = Clock::now();
+  write_cls_bank(c, bank);
+  uint32_t zero = 0;
+  if (bpf_map_update_elem(fd_cls_active, &zero, &bank, BPF_ANY) != 0)
+    throw ApplyError(fmt::format("switch classification bank: {}", errstr(errno)));
+  cls_active = bank;
+  cls_written = true;
+  cls = std::move(c);
+  write_globals(dp);
+  purge_cls_bank(old);
+  if (log)
+    log->info("classification: {} rules in bank {} ({} ms)", cls.nrules, bank,
+              std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
 }
 
 Datapath::Datapath(const DatapathSettings& settings, const std::string& pin_path, const Logger* log)
@@ -378,6 +733,8 @@ void Datapath::apply(const Config& next, const LinkResolver& links) {
     cfg.slot = slot;
     cfg.role = i.role == IfRole::Customer ? AIGW_ROLE_CUSTOMER : AIGW_ROLE_WAN;
     cfg.flags = i.mss_clamp ? AIGW_IF_F_MSS_CLAMP : 0;
+    if (i.apn == ApnTrust::Trust) cfg.flags |= AIGW_IF_F_APN_TRUST;
+    if (i.apn == ApnTrust::Strip) cfg.flags |= AIGW_IF_F_APN_STRIP;
     cfg.addr4 = li.addr4_be;
     std::memcpy(cfg.addr6, li.addr6.data(), 16);
     want_ifaces[to_bytes(key)] = to_bytes(cfg);
@@ -390,6 +747,7 @@ void Datapath::apply(const Config& next, const LinkResolver& links) {
   std::set<uint32_t> taken;
   std::vector<std::pair<uint32_t, Bytes>> slot_writes;
   std::set<uint32_t> adopted;
+  std::set<uint32_t> zero_slots;  // aigw_pol_stats entries to clear before the slot is used
   for (const auto& p : next.policies) {
     auto it = d.policies.find(p.name);
     if (it != d.policies.end() &&
@@ -410,7 +768,13 @@ void Datapath::apply(const Config& next, const LinkResolver& links) {
       }
     }
     bool fresh = !slot;
-    if (!slot) slot = d.alloc_policy_slot(taken);
+    if (!slot) {
+      auto cur = d.policies.find(p.name);
+      slot = d.alloc_policy_slot(
+          taken, cur != d.policies.end() ? std::optional(cur->second.slot) : std::nullopt);
+      // A slot new to this policy starts its counters at zero.
+      if (cur == d.policies.end() || cur->second.slot != *slot) zero_slots.insert(*slot);
+    }
     taken.insert(*slot);
     Bytes value = to_bytes(encode_policy(p, next.datapath, *slot));
     want_pol[p.name] = {*slot, value};
@@ -484,19 +848,32 @@ void Datapath::apply(const Config& next, const LinkResolver& links) {
   if (want_sids.size() > next.datapath.map_sizes.sids)
     throw ApplyError("more SIDs than datapath.map_sizes.sids allows");
 
+  // Classification, compiled against the slots this apply assigns.
+  ClsResolver resolver;
+  resolver.iface_slot = [&](const std::string& key) -> std::optional<uint16_t> {
+    auto it = want_slots.find(key);
+    if (it == want_slots.end()) return std::nullopt;
+    return it->second;
+  };
+  resolver.policy_slot = [&](const std::string& name) -> std::optional<uint32_t> {
+    auto it = want_pol.find(name);
+    if (it == want_pol.end()) return std::nullopt;
+    return it->second.slot;
+  };
+  CompiledClassifier compiled;
+  try {
+    compiled = compile_classifier(next, resolver);
+  } catch (const ClassifyError& e) {
+    throw ApplyError(fmt::format("classification: {}", e.what()));
+  }
+  // A reload that leaves classification alone does not rewrite the banks.
+  const bool cls_changed = !d.cls_written || !cls::same_classifier(compiled, d.cls);
+  if (cls_changed) d.check_cls_room(compiled);
+
   // ---- 2. write: additions first, removals last, so that every packet sees
   // either the old or the new state of each object.
   try {
-    {
-      aigw_globals g{};
-      g.icmp_rate = next.datapath.icmp_rate_limit;
-      g.icmp_burst = next.datapath.icmp_burst;
-      g.nh_cache_ms = next.datapath.nexthop_cache_ms;
-      g.gen = ++d.generation;  // every apply invalidates the next-hop caches
-      uint32_t zero = 0;
-      if (bpf_map_update_elem(d.fd_globals, &zero, &g, BPF_ANY) != 0)
-        throw ApplyError(fmt::format("write datapath globals: {}", errstr(errno)));
-    }
+    d.write_globals(next.datapath);  // every apply invalidates the next-hop caches
     for (const auto& [kname, slot] : want_slots)
       if (!d.if_slots.count(kname)) d.zero_if_slot(slot);
     for (uint32_t ifindex : want_tx) {
@@ -507,6 +884,7 @@ void Datapath::apply(const Config& next, const LinkResolver& links) {
       d.tx.insert(ifindex);
     }
     for (const auto& [slot, value] : slot_writes) {
+      if (zero_slots.count(slot)) d.zero_pol_stats(slot);
       if (bpf_map_update_elem(d.fd_policies, &slot, value.data(), BPF_ANY) != 0)
         throw ApplyError(fmt::format("write policy slot {}: {}", slot, errstr(errno)));
     }
@@ -514,6 +892,11 @@ void Datapath::apply(const Config& next, const LinkResolver& links) {
     d.sync(d.fd_pfx6, d.pfx6, want_pfx6, "IPv6 prefix");
     d.sync(d.fd_sids, d.sids, want_sids, "SID");
     d.sync(d.fd_ifaces, d.ifaces, want_ifaces, "interface");
+    // After the policy slots and interfaces its rules name exist.
+    if (cls_changed)
+      d.install_classifier(std::move(compiled), next.datapath);
+    else
+      d.cls = std::move(compiled);  // same datapath content; display data may differ
     for (auto it = d.tx.begin(); it != d.tx.end();) {
       if (want_tx.count(*it)) {
         ++it;
@@ -668,6 +1051,70 @@ std::optional<uint32_t> Datapath::policy_slot(const std::string& name) const {
   if (it == impl_->policies.end()) return std::nullopt;
   return it->second.slot;
 }
+
+std::vector<FlowEntry> Datapath::read_flows() const {
+  std::vector<FlowEntry> out;
+  for_each_entry(impl_->fd_flows, sizeof(aigw_flow_key), sizeof(aigw_flow),
+                 [&](const uint8_t* k, const uint8_t* v) {
+                   FlowEntry e;
+                   std::memcpy(&e.key, k, sizeof e.key);
+                   std::memcpy(&e.flow, v, sizeof e.flow);
+                   out.push_back(e);
+                 });
+  return out;
+}
+
+size_t Datapath::delete_flows(const std::vector<aigw_flow_key>& keys) {
+  size_t n = 0;
+  for (const auto& k : keys)
+    if (bpf_map_delete_elem(impl_->fd_flows, &k) == 0) ++n;  // gone already: not counted
+  return n;
+}
+
+std::vector<aigw_ctr> Datapath::read_usage() const {
+  const Impl& d = *impl_;
+  std::vector<aigw_ctr> out(AIGW_USAGE_ENTRIES);
+  for_each_entry(d.fd_usage, sizeof(uint32_t), sizeof(aigw_ctr) * d.ncpus,
+                 [&](const uint8_t* k, const uint8_t* v) {
+                   uint32_t idx;
+                   std::memcpy(&idx, k, sizeof idx);
+                   if (idx < out.size()) out[idx] = sum_percpu(v, d.ncpus);
+                 });
+  return out;
+}
+
+ApnUsage Datapath::read_apn_usage() const {
+  const Impl& d = *impl_;
+  ApnUsage out;
+  for_each_entry(d.fd_apn_usage, sizeof(aigw_apn_usage_key), sizeof(aigw_ctr) * d.ncpus,
+                 [&](const uint8_t* k, const uint8_t* v) {
+                   aigw_apn_usage_key key;
+                   std::memcpy(&key, k, sizeof key);
+                   add_ctr(out[{key.dir, key.app_group}], sum_percpu(v, d.ncpus));
+                 });
+  return out;
+}
+
+std::map<uint32_t, aigw_ctr> Datapath::read_policy_stats() const {
+  const Impl& d = *impl_;
+  std::map<uint32_t, aigw_ctr> out;
+  for_each_entry(d.fd_pol_stats, sizeof(uint32_t), sizeof(aigw_ctr) * d.ncpus,
+                 [&](const uint8_t* k, const uint8_t* v) {
+                   uint32_t slot;
+                   std::memcpy(&slot, k, sizeof slot);
+                   aigw_ctr c = sum_percpu(v, d.ncpus);
+                   if (c.packets || c.bytes) out[slot] = c;
+                 });
+  return out;
+}
+
+std::string Datapath::policy_at(uint32_t slot) const {
+  for (const auto& [name, st] : impl_->policies)
+    if (st.slot == slot) return name;
+  return {};
+}
+
+const CompiledClassifier& Datapath::classifier() const { return impl_->cls; }
 
 void Datapath::unpin_all(const std::string& pin_path) {
   for (const char* m : kMapNames) ::unlink(fmt::format("{}/{}", pin_path, m).c_str());

@@ -18,25 +18,77 @@
 //   {"cmd":"stats"} -> {"drops":{"<reason>":packets,...},"events":{...},
 //        "ifaces":{"<slot>":{"rx":p,"rx_bytes":b,...}},"slots":{...}}
 //        (slot "0" = packets from interfaces without configuration)
-//   {"cmd":"reset"} -> {"ok":true}   zeroes the counter maps
+//   {"cmd":"reset"} -> {"ok":true}   zeroes the counter maps (aigw_if_stats,
+//        aigw_drops, aigw_events, aigw_usage, aigw_pol_stats) and empties
+//        aigw_flows and aigw_apn_usage
+//
+// Accounting (Datapath's read API; counters summed over CPUs; "dir" is
+// "out" (customer -> WAN, headend) or "in" (WAN -> customer, endpoint)):
+//   {"cmd":"flows"} -> {"flows":[{"src":"192.0.2.10","dst":"198.51.100.10",
+//        "sport":1234,"dport":80 (host order, 0 = none),"proto":6,"family":4,
+//        "dir":"out","ifslot":1,"vrf":0,"packets":p,"bytes":b (L3),
+//        "first_ns":t,"last_ns":t,"rule_id":r (4294967295 = no rule matched:
+//        the default),"policy_slot":s,"gen":g,"tenant":t,"cls":c,
+//        "tcp_flags":f,"apn":"<hex, apn_len bytes>" ("" = none),"dscp":d,
+//        "flags":f (AIGW_ACT_F_*)},...]}
+//   {"cmd":"usage"} -> {"usage":[{"dir":"out","tenant":t,"cls":c,"packets":p,
+//        "bytes":b},...]}  (non-zero aigw_usage entries only)
+//   {"cmd":"apn_usage"} -> {"apn_usage":[{"dir":"out","app_group":g,
+//        "packets":p,"bytes":b},...]}
+//   {"cmd":"pol_stats"} -> {"pol_stats":[{"slot":s,"policy":"<name>",
+//        "packets":p,"bytes":b},...]}  (slots with traffic only)
+//   {"cmd":"flush_flows"} -> {"ok":true,"deleted":n}  empties aigw_flows (with
+//        Datapath::read_flows + delete_flows)
+//
+// Reconfiguration and the classification banks:
+//   {"cmd":"apply","config":"PATH"} -> {"ok":true,"apply_ms":t,"slots":{...}}
+//        parses PATH and runs Datapath::apply (a reload); a bad file or a
+//        refused apply gives {"error":...} and the running state stays
+//   {"cmd":"cls_info"} -> {"active_bank":b,"meta":[{"nrules":n,"nwords":w,
+//        "flows_on":f},{...}] (per bank),"gen":g (aigw_globals),
+//        "entries":{"aigw_cls_src4":[bank0,bank1],...}}  read from the maps:
+//        entries per bank of every hash/LPM classification map
+//
+// Classification in bulk (differential tests against a reference
+// classifier):
+//   {"cmd":"classify_batch","prog":"headend","iface":"NAME",
+//    "frames_file":"PATH"[,"results_file":"PATH"]}
+//   PATH holds one Ethernet frame a line as hex (blank lines skipped). First
+//   aigw_flows is emptied; then each frame runs once through the headend
+//   with ingress_ifindex = NAME's ifindex (an interface of the namespace the
+//   runner is in, configured as a customer port for the frames to be
+//   classified), and the one flow entry the frame created is read and
+//   deleted. Needs flows.enabled (the default). Per frame, in file order:
+//     {"verdict":"XDP_...","rule_id":r,"tenant":t,"cls":c,"dscp":d,
+//      "policy_slot":s}          (rule_id 4294967295 = the default decision)
+//     {"verdict":"XDP_...","flow":false}   no flow entry (not classified)
+//     {"error":"..."}                      bad hex / test run refused
+//   Answer: {"frames":n,"ms":elapsed,"results":[...]} or, with results_file,
+//   the per-frame objects one a line in that file and
+//   {"frames":n,"ms":elapsed,"results_file":"PATH"}. About 10 us a frame.
 // Any problem gives {"error":"..."}; the runner keeps reading. On EOF it
 // removes the pins (Datapath::unpin_all) and exits 0.
+// The ready line also carries "apply_ms": the time the first apply took.
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <net/if.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
 #include "config/parse.hpp"
@@ -47,13 +99,9 @@ using nlohmann::json;
 
 namespace {
 
-void emit(const json& j) {
-  std::cout << j.dump() << '\n' << std::flush;
-}
+void emit(const json& j) { std::cout << j.dump() << '\n' << std::flush; }
 
-json error_json(const std::string& msg) {
-  return json{{"error", msg}};
-}
+json error_json(const std::string& msg) { return json{{"error", msg}}; }
 
 std::string to_hex(const uint8_t* p, size_t n) {
   static const char* digits = "0123456789abcdef";
@@ -85,12 +133,18 @@ std::optional<std::vector<uint8_t>> from_hex(const std::string& s) {
 
 const char* verdict_name(uint32_t v) {
   switch (v) {
-    case XDP_ABORTED: return "XDP_ABORTED";
-    case XDP_DROP: return "XDP_DROP";
-    case XDP_PASS: return "XDP_PASS";
-    case XDP_TX: return "XDP_TX";
-    case XDP_REDIRECT: return "XDP_REDIRECT";
-    default: return "XDP_UNKNOWN";
+    case XDP_ABORTED:
+      return "XDP_ABORTED";
+    case XDP_DROP:
+      return "XDP_DROP";
+    case XDP_PASS:
+      return "XDP_PASS";
+    case XDP_TX:
+      return "XDP_TX";
+    case XDP_REDIRECT:
+      return "XDP_REDIRECT";
+    default:
+      return "XDP_UNKNOWN";
   }
 }
 
@@ -109,7 +163,8 @@ json run_packet(const aigw::Datapath& dp, const json& req) {
     return error_json("unknown prog '" + prog + "' (headend|endpoint)");
   uint32_t ifindex = 0;
   if (req.contains("ifindex")) {
-    if (!req["ifindex"].is_number_unsigned()) return error_json("\"ifindex\" must be an unsigned number");
+    if (!req["ifindex"].is_number_unsigned())
+      return error_json("\"ifindex\" must be an unsigned number");
     ifindex = req["ifindex"].get<uint32_t>();
   }
   auto pkt = from_hex(req["pkt"].get<std::string>());
@@ -182,10 +237,12 @@ json stats_json(const aigw::Datapath& dp, const aigw::Config& cfg) {
     }
     ifaces[std::to_string(slot)] = o;
   }
-  return json{{"drops", drops}, {"events", events}, {"ifaces", ifaces}, {"slots", slots_json(dp, cfg)}};
+  return json{
+      {"drops", drops}, {"events", events}, {"ifaces", ifaces}, {"slots", slots_json(dp, cfg)}};
 }
 
-// Zero one pinned per-CPU array map (every key below max_entries).
+// Zero one pinned per-CPU array map (every key below max_entries): one
+// batch update where the kernel has it, else one update per key.
 std::string zero_percpu_map(const std::string& path) {
   int fd = bpf_obj_get(path.c_str());
   if (fd < 0) return path + ": " + std::strerror(errno);
@@ -196,12 +253,18 @@ std::string zero_percpu_map(const std::string& path) {
     err = path + ": bpf_obj_get_info_by_fd: " + std::strerror(errno);
   } else {
     int ncpu = libbpf_num_possible_cpus();
-    size_t vsz = (info.value_size + 7) / 8 * 8;
-    std::vector<uint8_t> zeros(vsz * static_cast<size_t>(ncpu > 0 ? ncpu : 1), 0);
-    for (uint32_t k = 0; k < info.max_entries; k++) {
-      if (bpf_map_update_elem(fd, &k, zeros.data(), BPF_ANY) != 0) {
-        err = path + ": update: " + std::strerror(errno);
-        break;
+    size_t vsz = (info.value_size + 7) / 8 * 8 * static_cast<size_t>(ncpu > 0 ? ncpu : 1);
+    std::vector<uint32_t> keys(info.max_entries);
+    for (uint32_t k = 0; k < info.max_entries; k++) keys[k] = k;
+    std::vector<uint8_t> zeros(vsz * info.max_entries, 0);
+    uint32_t count = info.max_entries;
+    if (bpf_map_update_batch(fd, keys.data(), zeros.data(), &count, nullptr) != 0 ||
+        count != info.max_entries) {
+      for (uint32_t k = 0; k < info.max_entries; k++) {
+        if (bpf_map_update_elem(fd, &k, zeros.data(), BPF_ANY) != 0) {
+          err = path + ": update: " + std::strerror(errno);
+          break;
+        }
       }
     }
   }
@@ -209,12 +272,304 @@ std::string zero_percpu_map(const std::string& path) {
   return err;
 }
 
+// Delete every entry of a pinned hash map; returns the count or an error.
+std::variant<size_t, std::string> clear_hash_map(const std::string& path) {
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) return path + ": " + std::strerror(errno);
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+    std::string e = path + ": bpf_obj_get_info_by_fd: " + std::strerror(errno);
+    ::close(fd);
+    return e;
+  }
+  std::vector<uint8_t> key(info.key_size);
+  size_t n = 0;
+  // Always restart from the first key: the one just deleted has no successor.
+  while (bpf_map_get_next_key(fd, nullptr, key.data()) == 0) {
+    if (bpf_map_delete_elem(fd, key.data()) != 0) {
+      std::string e = path + ": delete: " + std::strerror(errno);
+      ::close(fd);
+      return e;
+    }
+    n++;
+  }
+  ::close(fd);
+  return n;
+}
+
 json reset_stats(const std::string& pin) {
-  for (const char* m : {"aigw_if_stats", "aigw_drops", "aigw_events"}) {
+  for (const char* m :
+       {"aigw_if_stats", "aigw_drops", "aigw_events", "aigw_usage", "aigw_pol_stats"}) {
     std::string err = zero_percpu_map(pin + "/" + m);
     if (!err.empty()) return error_json("reset: " + err);
   }
+  for (const char* m : {"aigw_flows", "aigw_apn_usage"}) {
+    auto r = clear_hash_map(pin + "/" + m);
+    if (auto* e = std::get_if<std::string>(&r)) return error_json("reset: " + *e);
+  }
   return json{{"ok", true}};
+}
+
+std::string addr_text(const uint8_t* a, uint8_t family) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, buf, sizeof buf)) return "?";
+  return buf;
+}
+
+json flow_json(const aigw::FlowEntry& e) {
+  const aigw_flow_key& k = e.key;
+  const aigw_flow& f = e.flow;
+  return json{{"src", addr_text(k.src, k.family)},
+              {"dst", addr_text(k.dst, k.family)},
+              {"sport", ntohs(k.sport)},
+              {"dport", ntohs(k.dport)},
+              {"proto", k.proto},
+              {"family", k.family},
+              {"dir", aigw_dir_name(k.dir)},
+              {"ifslot", k.ifslot},
+              {"vrf", k.vrf},
+              {"packets", f.packets},
+              {"bytes", f.bytes},
+              {"first_ns", f.first_ns},
+              {"last_ns", f.last_ns},
+              {"rule_id", f.rule_id},
+              {"policy_slot", f.policy_slot},
+              {"gen", f.gen},
+              {"tenant", f.tenant},
+              {"cls", f.cls},
+              {"tcp_flags", f.tcp_flags},
+              {"apn", to_hex(f.apn, std::min<size_t>(f.apn_len, sizeof f.apn))},
+              {"dscp", f.dscp},
+              {"flags", f.flags}};
+}
+
+json flows_json(const aigw::Datapath& dp) {
+  json a = json::array();
+  for (const auto& e : dp.read_flows()) a.push_back(flow_json(e));
+  return json{{"flows", a}};
+}
+
+json usage_json(const aigw::Datapath& dp) {
+  json a = json::array();
+  std::vector<aigw_ctr> u = dp.read_usage();
+  for (uint32_t dir = 0; dir < AIGW_DIR_MAX; dir++)
+    for (uint32_t t = 0; t < AIGW_MAX_TENANTS; t++)
+      for (uint32_t c = 0; c < AIGW_MAX_CLASSES; c++) {
+        const aigw_ctr& x = u.at(AIGW_USAGE_INDEX(dir, t, c));
+        if (!x.packets && !x.bytes) continue;
+        a.push_back(json{{"dir", aigw_dir_name(dir)},
+                         {"tenant", t},
+                         {"cls", c},
+                         {"packets", x.packets},
+                         {"bytes", x.bytes}});
+      }
+  return json{{"usage", a}};
+}
+
+json apn_usage_json(const aigw::Datapath& dp) {
+  json a = json::array();
+  for (const auto& [k, x] : dp.read_apn_usage())
+    a.push_back(json{{"dir", aigw_dir_name(k.first)},
+                     {"app_group", k.second},
+                     {"packets", x.packets},
+                     {"bytes", x.bytes}});
+  return json{{"apn_usage", a}};
+}
+
+json pol_stats_json(const aigw::Datapath& dp) {
+  json a = json::array();
+  for (const auto& [slot, x] : dp.read_policy_stats())
+    a.push_back(json{{"slot", slot},
+                     {"policy", dp.policy_at(slot)},
+                     {"packets", x.packets},
+                     {"bytes", x.bytes}});
+  return json{{"pol_stats", a}};
+}
+
+// Through the agent's own read_flows/delete_flows (what flow export uses).
+json flush_flows(aigw::Datapath& dp) {
+  std::vector<aigw_flow_key> keys;
+  for (const auto& e : dp.read_flows()) keys.push_back(e.key);
+  return json{{"ok", true}, {"deleted", dp.delete_flows(keys)}};
+}
+
+// See "cls_info" at the top of the file: what the pinned maps hold now.
+json cls_info(const std::string& pin) {
+  auto open_map = [&](const char* name) {
+    int fd = bpf_obj_get((pin + "/" + name).c_str());
+    if (fd < 0) throw std::runtime_error(std::string(name) + ": " + std::strerror(errno));
+    return std::unique_ptr<int, void (*)(int*)>(new int(fd), [](int* f) {
+      ::close(*f);
+      delete f;
+    });
+  };
+  json r;
+  uint32_t zero = 0, bank = 0;
+  {
+    auto fd = open_map("aigw_cls_active");
+    if (bpf_map_lookup_elem(*fd, &zero, &bank) != 0)
+      return error_json(std::string("aigw_cls_active: ") + std::strerror(errno));
+    r["active_bank"] = bank;
+  }
+  {
+    auto fd = open_map("aigw_cls_meta");
+    json metas = json::array();
+    for (uint32_t b = 0; b < AIGW_CLS_BANKS; b++) {
+      aigw_cls_meta m{};
+      if (bpf_map_lookup_elem(*fd, &b, &m) != 0)
+        return error_json(std::string("aigw_cls_meta: ") + std::strerror(errno));
+      metas.push_back(json{{"nrules", m.nrules}, {"nwords", m.nwords}, {"flows_on", m.flows_on}});
+    }
+    r["meta"] = metas;
+  }
+  {
+    auto fd = open_map("aigw_globals");
+    aigw_globals g{};
+    if (bpf_map_lookup_elem(*fd, &zero, &g) == 0) r["gen"] = g.gen;
+  }
+  // Bank field: first u32 of the id/APN keys, second (big-endian) of the LPM keys.
+  const std::pair<const char*, bool> maps[] = {{"aigw_cls_portbv", false}, {"aigw_cls_misc", false},
+                                               {"aigw_cls_apn", false},    {"aigw_cls_src4", true},
+                                               {"aigw_cls_dst4", true},    {"aigw_cls_src6", true},
+                                               {"aigw_cls_dst6", true}};
+  json entries = json::object();
+  for (auto [name, lpm] : maps) {
+    auto fd = open_map(name);
+    bpf_map_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(*fd, &info, &len) != 0)
+      return error_json(std::string(name) + ": " + std::strerror(errno));
+    std::vector<uint8_t> key(info.key_size), next(info.key_size);
+    uint64_t count[AIGW_CLS_BANKS + 1] = {};
+    bool have = false;
+    while (bpf_map_get_next_key(*fd, have ? key.data() : nullptr, next.data()) == 0) {
+      uint32_t b;
+      std::memcpy(&b, next.data() + (lpm ? 4 : 0), 4);
+      if (lpm) b = ntohl(b);
+      count[b < AIGW_CLS_BANKS ? b : AIGW_CLS_BANKS]++;
+      key = next;
+      have = true;
+    }
+    json a = json::array();
+    for (uint64_t c : count) a.push_back(c);  // [bank0, bank1, other]
+    entries[name] = a;
+  }
+  r["entries"] = entries;
+  return r;
+}
+
+// See "classify_batch" at the top of the file.
+json classify_batch(const aigw::Datapath& dp, const std::string& pin, const json& req) {
+  auto str = [&](const char* k) -> std::optional<std::string> {
+    if (!req.contains(k) || !req[k].is_string()) return std::nullopt;
+    return req[k].get<std::string>();
+  };
+  auto prog = str("prog"), iface = str("iface"), frames_file = str("frames_file");
+  auto results_file = str("results_file");
+  if (prog.value_or("headend") != "headend")
+    return error_json("classify_batch runs the headend only (\"prog\":\"headend\")");
+  if (!iface) return error_json("classify_batch: missing \"iface\"");
+  if (!frames_file) return error_json("classify_batch: missing \"frames_file\"");
+  unsigned ifindex = if_nametoindex(iface->c_str());
+  if (!ifindex) return error_json("classify_batch: no interface " + *iface);
+  std::ifstream in(*frames_file);
+  if (!in) return error_json("classify_batch: cannot read " + *frames_file);
+  std::ofstream out_file;
+  if (results_file) {
+    out_file.open(*results_file, std::ios::trunc);
+    if (!out_file) return error_json("classify_batch: cannot write " + *results_file);
+  }
+  const std::string flows_path = pin + "/aigw_flows";
+  int flows_fd = bpf_obj_get(flows_path.c_str());
+  if (flows_fd < 0) return error_json(flows_path + ": " + std::strerror(errno));
+  std::unique_ptr<int, void (*)(int*)> guard(&flows_fd, [](int* f) { ::close(*f); });
+  // Start from an empty table, so the entry after a frame is that frame's.
+  {
+    auto r = clear_hash_map(flows_path);
+    if (auto* e = std::get_if<std::string>(&r)) return error_json("classify_batch: " + *e);
+  }
+
+  const int prog_fd = dp.prog_fd(aigw::Prog::Headend);
+  std::vector<uint8_t> out(kOutMax);
+  json results = json::array();
+  size_t frames = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty()) continue;
+    json r;
+    auto pkt = from_hex(line);
+    if (!pkt || pkt->empty()) {
+      r = error_json("frame " + std::to_string(frames) + ": not a hex string");
+    } else {
+      xdp_md ctx_in{};
+      ctx_in.data_end = static_cast<uint32_t>(pkt->size());
+      ctx_in.ingress_ifindex = ifindex;
+      LIBBPF_OPTS(bpf_test_run_opts, opts);
+      opts.data_in = pkt->data();
+      opts.data_size_in = static_cast<uint32_t>(pkt->size());
+      opts.data_out = out.data();
+      opts.data_size_out = static_cast<uint32_t>(out.size());
+      opts.ctx_in = &ctx_in;
+      opts.ctx_size_in = sizeof(ctx_in);
+      opts.repeat = 1;
+      if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) {
+        r = error_json("frame " + std::to_string(frames) +
+                       ": bpf_prog_test_run_opts: " + std::strerror(errno));
+      } else {
+        r["verdict"] = verdict_name(opts.retval);
+        aigw_flow_key key{};
+        aigw_flow f{};
+        if (bpf_map_get_next_key(flows_fd, nullptr, &key) == 0 &&
+            bpf_map_lookup_elem(flows_fd, &key, &f) == 0) {
+          r["rule_id"] = f.rule_id;
+          r["tenant"] = f.tenant;
+          r["cls"] = f.cls;
+          r["dscp"] = f.dscp;
+          r["policy_slot"] = f.policy_slot;
+          // Normally the only entry; anything else left is removed as well.
+          do bpf_map_delete_elem(flows_fd, &key);
+          while (bpf_map_get_next_key(flows_fd, nullptr, &key) == 0);
+        } else {
+          r["flow"] = false;
+        }
+      }
+    }
+    frames++;
+    if (results_file)
+      out_file << r.dump() << '\n';
+    else
+      results.push_back(std::move(r));
+  }
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  if (results_file) {
+    out_file.flush();
+    if (!out_file) return error_json("classify_batch: write error on " + *results_file);
+    return json{{"frames", frames}, {"ms", ms}, {"results_file", *results_file}};
+  }
+  return json{{"frames", frames}, {"ms", ms}, {"results", results}};
+}
+
+// See "apply" at the top of the file. `cfg` becomes the new state only when
+// the apply succeeded.
+json apply_config(aigw::Datapath& dp, aigw::Config& cfg, const json& req) {
+  if (!req.contains("config") || !req["config"].is_string())
+    return error_json("apply: missing \"config\"");
+  aigw::ParseResult r = aigw::load_config_file(req["config"].get<std::string>());
+  if (auto* errs = std::get_if<std::vector<aigw::ConfigError>>(&r))
+    return error_json("config: " + aigw::format_errors(*errs));
+  aigw::Config next = std::get<aigw::Config>(std::move(r));
+  aigw::NetlinkLinks links;
+  auto t0 = std::chrono::steady_clock::now();
+  dp.apply(next, links);  // ApplyError -> {"error"} in the caller
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  cfg = std::move(next);
+  return json{{"ok", true}, {"apply_ms", ms}, {"slots", slots_json(dp, cfg)}};
 }
 
 int usage() {
@@ -248,17 +603,21 @@ int main(int argc, char** argv) {
 
   aigw::Logger log(aigw::LogLevel::Warn);
   std::unique_ptr<aigw::Datapath> dp;
+  double apply_ms = 0;
   try {
     dp = std::make_unique<aigw::Datapath>(cfg.datapath, pin, &log);
     aigw::NetlinkLinks links;
+    auto t0 = std::chrono::steady_clock::now();
     dp->apply(cfg, links);
+    apply_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   } catch (const std::exception& e) {
     emit(error_json(std::string("datapath: ") + e.what()));
     dp.reset();
     aigw::Datapath::unpin_all(pin);
     return 1;
   }
-  emit(json{{"ready", true}, {"slots", slots_json(*dp, cfg)}});
+  emit(json{{"ready", true}, {"slots", slots_json(*dp, cfg)}, {"apply_ms", apply_ms}});
 
   std::string line;
   while (std::getline(std::cin, line)) {
@@ -274,8 +633,26 @@ int main(int argc, char** argv) {
           answer = stats_json(*dp, cfg);
         else if (cmd == "reset")
           answer = reset_stats(pin);
+        else if (cmd == "flows")
+          answer = flows_json(*dp);
+        else if (cmd == "usage")
+          answer = usage_json(*dp);
+        else if (cmd == "apn_usage")
+          answer = apn_usage_json(*dp);
+        else if (cmd == "pol_stats")
+          answer = pol_stats_json(*dp);
+        else if (cmd == "flush_flows")
+          answer = flush_flows(*dp);
+        else if (cmd == "classify_batch")
+          answer = classify_batch(*dp, pin, req);
+        else if (cmd == "cls_info")
+          answer = cls_info(pin);
+        else if (cmd == "apply")
+          answer = apply_config(*dp, cfg, req);
         else
-          answer = error_json("unknown cmd '" + cmd + "' (stats|reset)");
+          answer = error_json("unknown cmd '" + cmd +
+                              "' (stats|reset|flows|usage|apn_usage|pol_stats|flush_flows|"
+                              "classify_batch|cls_info|apply)");
       } else {
         answer = run_packet(*dp, req);
       }
