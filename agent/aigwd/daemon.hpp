@@ -3,23 +3,26 @@
 // control socket.
 #pragma once
 
-#include <utility>  // before boost/asio with GCC 12
-
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
+#include <utility>  // before boost/asio with GCC 12
 
 #include "common/log.hpp"
 #include "config/model.hpp"
 #include "control/server.hpp"
 #include "datapath/datapath.hpp"
 #include "netlink/links.hpp"
+#include "telemetry/accounting.hpp"
+#include "telemetry/flows.hpp"
+#include "telemetry/ipfix.hpp"
 #include "telemetry/metrics.hpp"
 
 namespace aigw {
@@ -58,6 +61,23 @@ class Daemon {
   nlohmann::json interfaces() const;
   nlohmann::json stats() const;
 
+  // Accounting and flow tracking (io thread): a 1 s tick; accounting samples
+  // every accounting.sample_interval_s of them.
+  void schedule_tick();
+  void tick();
+  void sample_accounting();
+  void track_flows();
+  std::string flow_state_path() const;
+  void load_flow_state();
+  void save_flow_state();
+  // After a load/reload/change: settings, names, IPFIX exporter, the names
+  // a scrape shows. Caller holds scrape_mu_ (or no collector exists yet).
+  void apply_accounting(const Config* old);
+  telemetry::AccountingFacts accounting_facts_of(const Config& c) const;  // io thread
+  nlohmann::json flows_json(const nlohmann::json& args, bool top) const;
+  nlohmann::json usage_json(const nlohmann::json& args) const;
+  nlohmann::json totals_json(bool classes) const;
+
   std::string config_path_;
   Config running_;
   Logger& log_;
@@ -87,6 +107,15 @@ class Daemon {
   // need no lock: map fds are fixed after load, lookups are syscalls.)
   mutable std::mutex scrape_mu_;
   telemetry::ConfigFacts facts_;
+  telemetry::AccountingFacts acct_facts_;  // names only; counters are read per scrape
+  std::atomic<uint64_t> flows_active_{0};
+
+  boost::asio::steady_timer tick_timer_;
+  std::chrono::steady_clock::time_point next_tick_{}, last_sample_{};
+  bool tick_failed_ = false;  // log a failing read once, not every second
+  std::unique_ptr<telemetry::Accounting> acct_;
+  telemetry::FlowTracker flows_{FlowSettings{}};
+  std::unique_ptr<telemetry::IpfixExporter> ipfix_;
   // Declared after dp_: destroyed (HTTP threads joined) before the datapath.
   std::unique_ptr<telemetry::MetricsServer> metrics_;
 };

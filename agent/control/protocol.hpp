@@ -61,6 +61,36 @@
 //     aigw_drop_reason_name()/aigw_event_name(); the daemon should list all
 //     of them (zeros included, "none" excluded); aigwctl hides zeros unless -s.
 //
+//   flow.top       {"n"?:int (0 = all, default 20), "by"?:"bytes"|"packets"|"rate"}
+//   flow.show      {"tenant"?:str, "class"?:str (name or id), "app_group"?:int,
+//                   "src"?:PREFIX, "dst"?:PREFIX (packet orientation), "proto"?:int,
+//                   "port"?:int (source or destination), "dir"?:"in"|"out"}
+//     {"active":int, "capacity":int, "enabled":bool,
+//      "flows":[{"src":str, "dst":str, "sport":int, "dport":int, "proto":int,
+//                "family":4|6, "dir":"in"|"out", "interface":str, "vrf":int,
+//                "tenant":str, "tenant_id":int, "class":str, "class_id":int,
+//                "app_group"?:int, "apn"?:hex str, "policy"?:str, "dscp":int,
+//                "tcp_flags":int, "packets":int, "bytes":int, "bps":num, "pps":num,
+//                "first_seen":RFC 3339, "last_seen":RFC 3339}]}
+//     (an unknown tenant/class name is a refusal)
+//
+//   usage.show     {"tenant"?:str, "period"?:int (seconds)}
+//     {"sample_interval_s":int, "usage_dir":str, "pending_batches":int,
+//      "periods":[{"period_s":int, "period":str ("1m"),
+//                  "current":PERIOD|null, "last":PERIOD|null}]}
+//     PERIOD = {"start":RFC 3339, "end":RFC 3339, "samples":int,
+//               "tenants":[usage record as written to the usage files],
+//               and without "tenant" in args:
+//               "app_groups":[{"dir":str, "app_group":int, "packets":int, "bytes":int}],
+//               "policies":[{"slot":int, "name":str, "packets":int, "bytes":int}],
+//               "interfaces":[{"slot":int, "name":str, "rx":CTR}]}
+//     (a period that is not configured, or an unknown tenant, is a refusal)
+//
+//   tenant.show    {}   cumulative counters since the maps were created
+//     [{"name":str, "id":int, "configured":bool, "out":CTR, "in":CTR}]
+//   class.show     {}
+//     [{"name":str, "id":int, "builtin":bool, "configured":bool, "out":CTR, "in":CTR}]
+//
 //   config.show    {}     {"yaml":str (the running config as YAML), "config":object}
 //   config.reload  {}     {"summary":str}  (a rejected file is a refusal whose
 //                                           error lists the "file:line: field: message"s)
@@ -96,6 +126,11 @@ inline constexpr const char* kSidDel = "sid.del";
 inline constexpr const char* kStatsShow = "stats.show";
 inline constexpr const char* kConfigShow = "config.show";
 inline constexpr const char* kConfigReload = "config.reload";
+inline constexpr const char* kFlowTop = "flow.top";
+inline constexpr const char* kFlowShow = "flow.show";
+inline constexpr const char* kUsageShow = "usage.show";
+inline constexpr const char* kTenantShow = "tenant.show";
+inline constexpr const char* kClassShow = "class.show";
 }  // namespace cmd
 
 // Thrown by a request handler to refuse a request; the message is sent to
