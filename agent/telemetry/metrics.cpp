@@ -13,7 +13,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <set>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 
 #include "common/fd.hpp"
@@ -114,6 +117,148 @@ std::vector<ClientMetric::Label> interface_labels(const InterfaceFact& i) {
   return l;
 }
 
+// Label values of tenants and classes: the configured name, else "tenant-N"
+// / "class-N" (ids with traffic but no name: removed from the configuration,
+// counters still in the map). A made-up name never equals a configured one.
+class IdNames {
+ public:
+  template <typename Map>
+  IdNames(const Map& configured, const char* prefix) : prefix_(prefix) {
+    for (const auto& [id, name] : configured) {
+      names_[id] = name;
+      taken_.insert(name);
+    }
+  }
+  std::string operator()(unsigned id) const {
+    auto it = names_.find(id);
+    if (it != names_.end()) return it->second;
+    std::string n = fmt::format("{}-{}", prefix_, id);
+    while (taken_.count(n)) n += "_";
+    return n;
+  }
+
+ private:
+  const char* prefix_;
+  std::map<unsigned, std::string> names_;
+  std::set<std::string> taken_;
+};
+
+void add_sum(aigw_ctr& to, const aigw_ctr& v) {
+  to.packets += v.packets;
+  to.bytes += v.bytes;
+}
+
+bool any(const aigw_ctr& c) { return c.packets != 0 || c.bytes != 0; }
+
+// aigw_tenant_*, aigw_class_*, aigw_tenant_class_*, aigw_policy_*, flows.
+void accounting_families(const AccountingFacts& a, std::vector<MetricFamily>& out) {
+  std::map<unsigned, std::string> tenant_names(a.tenants.begin(), a.tenants.end());
+  tenant_names.try_emplace(AIGW_TENANT_NONE, "unclassified");
+  IdNames tenant(tenant_names, "tenant");
+  IdNames cls(a.classes, "class");
+  // Sums per (dir, tenant) and (dir, class) from the usage array; every
+  // configured tenant and class is shown (zeros included) so that rate()
+  // has a series from the start.
+  std::map<std::pair<unsigned, unsigned>, aigw_ctr> by_tenant, by_class;
+  std::map<std::tuple<unsigned, unsigned, unsigned>, aigw_ctr> by_both;
+  for (unsigned d = 0; d < AIGW_DIR_MAX; ++d) {
+    for (const auto& [id, name] : tenant_names) by_tenant[{d, id}];
+    for (const auto& [id, name] : a.classes) by_class[{d, id}];
+  }
+  for (unsigned d = 0; d < AIGW_DIR_MAX; ++d)
+    for (unsigned t = 0; t < AIGW_MAX_TENANTS; ++t)
+      for (unsigned c = 0; c < AIGW_MAX_CLASSES; ++c) {
+        const size_t i = AIGW_USAGE_INDEX(d, t, c);
+        if (i >= a.usage.size() || !any(a.usage[i])) continue;
+        add_sum(by_tenant[{d, t}], a.usage[i]);
+        add_sum(by_class[{d, c}], a.usage[i]);
+        add_sum(by_both[{d, t, c}], a.usage[i]);
+      }
+
+  auto pair = [&](const char* base, const char* what, const char* label, const IdNames& names,
+                  const std::map<std::pair<unsigned, unsigned>, aigw_ctr>& sums) {
+    MetricFamily by = family(fmt::format("aigw_{}_bytes_total", base),
+                             fmt::format("L3 bytes (IP header and payload of the customer "
+                                         "packet, outside any tunnel) {}.",
+                                         what),
+                             MetricType::Counter);
+    MetricFamily pk = family(fmt::format("aigw_{}_packets_total", base),
+                             fmt::format("Packets {}.", what), MetricType::Counter);
+    for (const auto& [key, v] : sums) {
+      std::vector<ClientMetric::Label> l{{label, names(key.second)},
+                                         {"direction", aigw_dir_name(key.first)}};
+      add(by, l, as_double(v.bytes));
+      add(pk, l, as_double(v.packets));
+    }
+    out.push_back(std::move(by));
+    out.push_back(std::move(pk));
+  };
+  pair("tenant",
+       "of each tenant by direction (out = customer to WAN, in = WAN to customer); tenant "
+       "\"unclassified\" is traffic no rule gave a tenant",
+       "tenant", tenant, by_tenant);
+  pair("class", "of each service class by direction", "class", cls, by_class);
+
+  MetricFamily tcb = family("aigw_tenant_class_bytes_total",
+                            "L3 bytes per tenant and service class by direction (only "
+                            "combinations that carried traffic are shown).",
+                            MetricType::Counter);
+  MetricFamily tcp = family("aigw_tenant_class_packets_total",
+                            "Packets per tenant and service class by direction (only "
+                            "combinations that carried traffic are shown).",
+                            MetricType::Counter);
+  for (const auto& [key, v] : by_both) {
+    auto [d, t, c] = key;
+    std::vector<ClientMetric::Label> l{
+        {"tenant", tenant(t)}, {"class", cls(c)}, {"direction", aigw_dir_name(d)}};
+    add(tcb, l, as_double(v.bytes));
+    add(tcp, l, as_double(v.packets));
+  }
+  out.push_back(std::move(tcb));
+  out.push_back(std::move(tcp));
+
+  // Configured policies only: a slot without a name is free (its counters
+  // are reset when it is reused).
+  MetricFamily pb = family("aigw_policy_bytes_total",
+                           "L3 bytes of customer packets steered into each SRv6 policy "
+                           "(before encapsulation).",
+                           MetricType::Counter);
+  MetricFamily pp = family("aigw_policy_packets_total",
+                           "Customer packets steered into each SRv6 policy.", MetricType::Counter);
+  for (const auto& [slot, name] : a.policies) {
+    auto it = a.policy_stats.find(slot);
+    aigw_ctr v = it == a.policy_stats.end() ? aigw_ctr{} : it->second;
+    add(pb, {{"policy", name}}, as_double(v.bytes));
+    add(pp, {{"policy", name}}, as_double(v.packets));
+  }
+  out.push_back(std::move(pb));
+  out.push_back(std::move(pp));
+
+  out.push_back(gauge("aigw_flows_active", "Flows in the datapath flow table (aigw_flows).",
+                      as_double(a.flows_active)));
+  out.push_back(gauge("aigw_flows_capacity",
+                      "Size of the flow table; new flows beyond it are counted as "
+                      "aigw_events_total{event=\"flow_table_full\"} and not tracked.",
+                      as_double(a.flows_capacity)));
+  if (a.ipfix) {
+    MetricFamily r =
+        family("aigw_ipfix_records_total", "IPFIX data records exported.", MetricType::Counter);
+    add(r, {}, as_double(a.ipfix->records));
+    out.push_back(std::move(r));
+    MetricFamily m =
+        family("aigw_ipfix_messages_total",
+               "IPFIX messages exported (each sent to every collector).", MetricType::Counter);
+    add(m, {}, as_double(a.ipfix->messages));
+    out.push_back(std::move(m));
+    MetricFamily e = family("aigw_ipfix_send_errors_total",
+                            "IPFIX messages a collector's socket refused (collector unreachable, "
+                            "buffer full): lost for that collector.",
+                            MetricType::Counter);
+    add(e, {}, as_double(a.ipfix->send_errors));
+    out.push_back(std::move(e));
+  }
+}
+
 }  // namespace
 
 std::vector<MetricFamily> exporter_families(std::string_view version, uint64_t scrape_errors) {
@@ -194,6 +339,7 @@ std::vector<MetricFamily> snapshot_families(const Snapshot& s) {
     add(events, {{"event", aigw_event_name(e)}}, as_double(v.packets));
   }
   out.push_back(std::move(events));
+  accounting_families(s.accounting, out);
   return out;
 }
 

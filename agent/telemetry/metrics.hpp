@@ -6,7 +6,10 @@
 // the snapshot comes from, so it is tested without BPF. Names follow the
 // node_exporter / ebpf_exporter conventions: one prefix `aigw_`, base units,
 // `_total` on counters only, bounded labels only (interface, vlan, reason,
-// event, version): never an address, port or flow.
+// event, version, tenant, class, direction, policy): never an address, port
+// or flow. Accounting series: tenants x 2 directions and classes x 2
+// directions (every configured one), tenant x class x direction only where
+// traffic was counted (at most 1024 x 16 x 2), one per configured policy.
 //
 // Per-interface counters are separate families per counter
 // (aigw_interface_rx_packets_total, aigw_interface_fwd_bytes_total, ...),
@@ -62,6 +65,11 @@ struct AccountingFacts {
   std::map<uint32_t, std::string> policies;    // policy slot -> name
   uint64_t flows_active = 0;                   // entries in aigw_flows
   uint64_t flows_capacity = 0;                 // its max_entries
+  // IpfixExporter's counters (records_sent(), ...), when export is on.
+  struct Ipfix {
+    uint64_t records = 0, messages = 0, send_errors = 0;
+  };
+  std::optional<Ipfix> ipfix;
 };
 
 // Everything one scrape shows besides the exporter's own facts.

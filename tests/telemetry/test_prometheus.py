@@ -2,7 +2,8 @@
 """Prometheus end to end: aigwd exports what the datapath counted, and a real
 Prometheus sees exactly that.
 
-Topology (network namespaces aigwt-tm-<pid>-gw and aigwt-tm-<pid>-peer):
+Topology (network namespaces aigwt-tm-<pid>-gw and aigwt-tm-<pid>-peer;
+AIGW_TM_PREFIX replaces "aigwt-tm-"):
 
     peer                                   gw (aigwd)
     p0  192.0.2.2/24      ---veth---  cust0 192.0.2.1/24     role customer
@@ -11,7 +12,9 @@ Topology (network namespaces aigwt-tm-<pid>-gw and aigwt-tm-<pid>-peer):
 One policy steers 198.51.100.0/24 into fc00:b::d46 (out of wan0 to p1).
 The peer has IPv6 off on p0 and a permanent ARP entry for the gateway, so the
 only frames it ever sends into cust0 are the N pings of the test: the
-customer rx counter must be exactly N.
+customer rx counter must be exactly N. test_5 (later) sends two tenants' UDP
+at known rates and compares Prometheus's rate() of aigw_tenant_bytes_total
+and the Grafana dashboard's tenant panel with them.
 
 aigwd runs in the gw namespace with `nsenter --net` (the host's bpffs stays
 visible; maps pinned under /sys/fs/bpf/aigwt-tm-<pid>) and its default
@@ -41,7 +44,9 @@ from urllib.parse import urlencode
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 RULES = os.path.join(REPO, "deploy", "prometheus", "aigw-rules.yml")
-PREFIX_BASE = "aigwt-tm-"
+DASHBOARD = os.path.join(REPO, "deploy", "grafana", "aigw-accounting.json")
+# AIGW_TM_PREFIX: another namespace prefix (e.g. for a developer's own runs).
+PREFIX_BASE = os.environ.get("AIGW_TM_PREFIX", "aigwt-tm-")
 PREFIX = f"{PREFIX_BASE}{os.getpid()}-"
 NS_GW, NS_PEER = PREFIX + "gw", PREFIX + "peer"
 PIN_PATH = f"/sys/fs/bpf/{PREFIX}pins"
@@ -74,6 +79,53 @@ policies:
 sids:
   - sid: fc00:a::d46/128
     behavior: End.DT46
+tenants:
+  - name: acme
+    id: 1
+  - name: beta
+    id: 2
+classification:
+  rules:
+    - name: acme-udp
+      match: {{protocol: udp, dport: {acme_port}}}
+      set: {{tenant: acme, class: training}}
+    - name: beta-udp
+      match: {{protocol: udp, dport: {beta_port}}}
+      set: {{tenant: beta, class: storage}}
+accounting:
+  usage_dir: {workdir}/usage
+  state_dir: {workdir}/state
+"""
+
+# test_5: two tenants at steady, known rates (L3 bytes: IPv4 20 + UDP 8 +
+# payload), paced by a sender that schedules every packet on an absolute
+# clock (no drift). Prometheus's rate() over a window inside the sending
+# period must match within 5%.
+ACME_PORT, BETA_PORT = 5001, 5002
+RATE_PAYLOAD = 972                # 1000-byte IPv4 packets
+ACME_PPS, BETA_PPS = 200, 80      # 200 kB/s and 80 kB/s of L3 bytes
+RATE_SECONDS = 24
+RATE_WINDOW = 10                  # rate(...[10s]) evaluated 20 s after the start
+PACED_SENDER = """\
+import socket, sys, time
+dst, payload, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+flows = [(int(p), float(r)) for p, r in (a.split(":") for a in sys.argv[4:])]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+data = bytes(payload)
+t0 = time.monotonic()
+nxt = [t0] * len(flows)
+sent = [0] * len(flows)
+while True:
+    i = min(range(len(flows)), key=lambda k: nxt[k])
+    if nxt[i] - t0 >= seconds:
+        break
+    d = nxt[i] - time.monotonic()
+    if d > 0:
+        time.sleep(d)
+    s.sendto(data, (dst, flows[i][0]))
+    sent[i] += 1
+    nxt[i] = t0 + sent[i] / flows[i][1]
+print(" ".join(str(n) for n in sent), flush=True)
 """
 
 PROMETHEUS_YML = """\
@@ -329,7 +381,8 @@ class PrometheusE2E(unittest.TestCase):
     @classmethod
     def write_config(cls, text):
         with open(cls.config_path + ".tmp", "w") as f:
-            f.write(text.format(workdir=cls.workdir, pin_path=PIN_PATH))
+            f.write(text.format(workdir=cls.workdir, pin_path=PIN_PATH, acme_port=ACME_PORT,
+                                beta_port=BETA_PORT))
         os.replace(cls.config_path + ".tmp", cls.config_path)
 
     @classmethod
@@ -466,6 +519,68 @@ class PrometheusE2E(unittest.TestCase):
             self.aigwd.send_signal(signal.SIGHUP)
         self.wait_value("aigw_config_reload_success", 1)
         self.assertIsNone(self.aigwd.poll(), f"aigwd died{self.diag()}")
+
+    def test_5_tenant_rates_match_generated_traffic(self):
+        self.wait_value('up{job="aigw"}', 1)
+        # Both tenants are exported before any traffic (zeros), so that
+        # rate() has a series from the start.
+        for t in ("acme", "beta"):
+            self.scalar(f'aigw_tenant_bytes_total{{tenant="{t}",direction="out"}}')
+        t0 = time.time()
+        cp = run(in_ns(NS_PEER, [sys.executable, "-c", PACED_SENDER, "198.51.100.10",
+                                 str(RATE_PAYLOAD), str(RATE_SECONDS),
+                                 f"{ACME_PORT}:{ACME_PPS}", f"{BETA_PORT}:{BETA_PPS}"]),
+                 timeout=RATE_SECONDS + 30)
+        sent = [int(n) for n in cp.stdout.split()]
+        self.assertEqual(len(sent), 2, cp.stdout)
+        # The sender kept its schedule (else its rate is not the one we claim).
+        for n, pps in zip(sent, (ACME_PPS, BETA_PPS)):
+            self.assertEqual(n, pps * RATE_SECONDS, f"sender sent {sent}")
+        l3 = RATE_PAYLOAD + 8 + 20
+        # Totals are exact once the last packets are scraped.
+        want_total = {"acme": sent[0] * l3, "beta": sent[1] * l3}
+        time.sleep(3)
+        eval_at = t0 + 2 + RATE_WINDOW + 8  # window [t0+10, t0+20]: inside the sending period
+        for tenant, pps in (("acme", ACME_PPS), ("beta", BETA_PPS)):
+            want = pps * l3
+            data = self.api("query?" + urlencode({
+                "query": f'rate(aigw_tenant_bytes_total{{tenant="{tenant}",'
+                         f'direction="out"}}[{RATE_WINDOW}s])',
+                "time": f"{eval_at:.3f}"}))
+            self.assertEqual(len(data["result"]), 1, f"{data}{self.diag()}")
+            got = float(data["result"][0]["value"][1])
+            log(f"tenant {tenant}: rate {got:.0f} B/s, generated {want} B/s "
+                f"({100 * (got - want) / want:+.2f}%)")
+            self.assertLess(abs(got - want) / want, 0.05,
+                            f"tenant {tenant}: {got} B/s vs {want} B/s{self.diag()}")
+            total = self.scalar(f'aigw_tenant_bytes_total{{tenant="{tenant}",direction="out"}}')
+            self.assertEqual(total, want_total[tenant], self.diag())
+            self.assertEqual(
+                self.scalar(f'aigw_tenant_packets_total{{tenant="{tenant}",direction="out"}}'),
+                sent[0] if tenant == "acme" else sent[1], self.diag())
+        # The Grafana dashboard's tenant panel shows the same rates, in bits.
+        with open(DASHBOARD) as f:
+            panel = next(p for p in json.load(f)["panels"] if p["title"] == "Throughput per tenant")
+        expr = panel["targets"][0]["expr"]
+        for k, v in (("$__rate_interval", f"{RATE_WINDOW}s"), ("$instance", ".*"),
+                     ("$tenant", ".*")):
+            expr = expr.replace(k, v)
+        data = self.api("query?" + urlencode({"query": expr, "time": f"{eval_at:.3f}"}))
+        shown = {(r["metric"]["tenant"], r["metric"]["direction"]): float(r["value"][1])
+                 for r in data["result"]}
+        for tenant, pps in (("acme", ACME_PPS), ("beta", BETA_PPS)):
+            got = shown.get((tenant, "out"))
+            self.assertIsNotNone(got, f"dashboard query {expr}: {shown}")
+            self.assertLess(abs(got - 8 * pps * l3) / (8 * pps * l3), 0.05, shown)
+        # The class split and the recording rule agree with the same traffic.
+        self.assertEqual(self.scalar('aigw_class_bytes_total{class="training",direction="out"}'),
+                         want_total["acme"], self.diag())
+        self.assertEqual(self.scalar('aigw_tenant_class_bytes_total{tenant="beta",'
+                                     'class="storage",direction="out"}'),
+                         want_total["beta"], self.diag())
+        # Both tenants' traffic went through the one policy (pings too).
+        self.assertGreaterEqual(self.scalar('aigw_policy_bytes_total{policy="to-site-b"}'),
+                                sum(want_total.values()), self.diag())
 
 
 def _on_signal(sig, _frame):

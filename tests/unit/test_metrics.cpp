@@ -62,6 +62,25 @@ Snapshot sample() {
   s.stats.drops[AIGW_DROP_MTU_EXCEEDED] = ctr(2, 120);
   s.stats.events.assign(AIGW_EV_MAX, aigw_ctr{});
   s.stats.events[AIGW_EV_MSS_CLAMPED] = ctr(4, 240);
+  // Accounting: tenants acme (1) and beta (2), built-in classes plus "bulk"
+  // (6); traffic of acme/training out and in, of beta/bulk out, unclassified
+  // best-effort out, and of tenant 7 (no longer configured) in.
+  AccountingFacts& acct = s.accounting;
+  acct.tenants = {{0, "unclassified"}, {1, "acme"}, {2, "beta"}};
+  for (unsigned c = 0; c < AIGW_CLASS_BUILTIN_MAX; ++c)
+    acct.classes[c] = aigw_class_builtin_name(c);
+  acct.classes[6] = "bulk";
+  acct.usage.assign(AIGW_USAGE_ENTRIES, aigw_ctr{});
+  acct.usage[AIGW_USAGE_INDEX(AIGW_DIR_OUT, 1, AIGW_CLASS_TRAINING)] = ctr(10, 15000);
+  acct.usage[AIGW_USAGE_INDEX(AIGW_DIR_OUT, 1, AIGW_CLASS_STORAGE)] = ctr(1, 100);
+  acct.usage[AIGW_USAGE_INDEX(AIGW_DIR_IN, 1, AIGW_CLASS_TRAINING)] = ctr(20, 30000);
+  acct.usage[AIGW_USAGE_INDEX(AIGW_DIR_OUT, 2, 6)] = ctr(3, 4500);
+  acct.usage[AIGW_USAGE_INDEX(AIGW_DIR_OUT, 0, 0)] = ctr(4, 400);
+  acct.usage[AIGW_USAGE_INDEX(AIGW_DIR_IN, 7, 9)] = ctr(5, 500);
+  acct.policies = {{1, "to-b"}, {2, "backup"}};
+  acct.policy_stats = {{1, ctr(11, 15100)}, {5, ctr(9, 9)}};
+  acct.flows_active = 12;
+  acct.flows_capacity = 65536;
   return s;
 }
 
@@ -240,7 +259,8 @@ TEST_CASE("exposition text has the expected names, labels and values", "[metrics
 
 TEST_CASE("naming rules: one prefix, _total on counters only, bounded labels", "[metrics]") {
   const std::string text = exposition(sample());
-  const std::set<std::string> allowed_labels{"interface", "vlan", "reason", "event", "version"};
+  const std::set<std::string> allowed_labels{"interface", "vlan",  "reason",    "event", "version",
+                                             "tenant",    "class", "direction", "policy"};
   std::map<std::string, std::string> types;
   std::istringstream in(text);
   std::string line;
@@ -251,7 +271,7 @@ TEST_CASE("naming rules: one prefix, _total on counters only, bounded labels", "
     l >> name >> type;
     types[name] = type;
   }
-  REQUIRE(types.size() == 2 + 5 + 14 + 3);
+  REQUIRE(types.size() == 2 + 5 + 14 + 3 + 10);
   for (const auto& [name, type] : types) {
     INFO(name << " " << type);
     CHECK(prometheus::CheckMetricName(name));
@@ -280,12 +300,95 @@ TEST_CASE("an empty datapath still gives every drop reason and event", "[metrics
   for (const auto& x : all) CHECK(x.name.rfind("aigw_interface_", 0) != 0);
 }
 
+TEST_CASE("accounting: tenants, classes, policies and flows", "[metrics][accounting]") {
+  const std::string text = exposition(sample());
+  INFO(text);
+  const auto all = samples(text);
+  using L = std::map<std::string, std::string>;
+  // Per tenant, summed over classes; configured tenants in both directions,
+  // zeros included.
+  CHECK(value(all, "aigw_tenant_bytes_total", L{{"tenant", "acme"}, {"direction", "out"}}) ==
+        "15100");
+  CHECK(value(all, "aigw_tenant_packets_total", L{{"tenant", "acme"}, {"direction", "out"}}) ==
+        "11");
+  CHECK(value(all, "aigw_tenant_bytes_total", L{{"tenant", "acme"}, {"direction", "in"}}) ==
+        "30000");
+  CHECK(value(all, "aigw_tenant_bytes_total", L{{"tenant", "beta"}, {"direction", "in"}}) == "0");
+  CHECK(value(all, "aigw_tenant_bytes_total",
+              L{{"tenant", "unclassified"}, {"direction", "out"}}) == "400");
+  CHECK(value(all, "aigw_tenant_bytes_total", L{{"tenant", "tenant-7"}, {"direction", "in"}}) ==
+        "500");
+  size_t tenant_series = 0;
+  for (const auto& x : all) tenant_series += x.name == "aigw_tenant_bytes_total";
+  CHECK(tenant_series == 3 * 2 + 1);  // configured x 2 directions + tenant-7 in
+  // Per class, summed over tenants.
+  CHECK(value(all, "aigw_class_bytes_total", L{{"class", "training"}, {"direction", "out"}}) ==
+        "15000");
+  CHECK(value(all, "aigw_class_packets_total", L{{"class", "training"}, {"direction", "in"}}) ==
+        "20");
+  CHECK(value(all, "aigw_class_bytes_total", L{{"class", "bulk"}, {"direction", "out"}}) == "4500");
+  CHECK(value(all, "aigw_class_bytes_total", L{{"class", "inference"}, {"direction", "out"}}) ==
+        "0");
+  CHECK(value(all, "aigw_class_bytes_total", L{{"class", "class-9"}, {"direction", "in"}}) ==
+        "500");
+  // Tenant x class: only what carried traffic.
+  CHECK(value(all, "aigw_tenant_class_bytes_total",
+              L{{"tenant", "acme"}, {"class", "storage"}, {"direction", "out"}}) == "100");
+  CHECK(value(all, "aigw_tenant_class_packets_total",
+              L{{"tenant", "beta"}, {"class", "bulk"}, {"direction", "out"}}) == "3");
+  size_t combos = 0;
+  for (const auto& x : all) combos += x.name == "aigw_tenant_class_bytes_total";
+  CHECK(combos == 6);
+  // Policies: configured ones, by name; a free slot's counters are not shown.
+  CHECK(value(all, "aigw_policy_bytes_total", L{{"policy", "to-b"}}) == "15100");
+  CHECK(value(all, "aigw_policy_packets_total", L{{"policy", "backup"}}) == "0");
+  size_t policies = 0;
+  for (const auto& x : all) policies += x.name == "aigw_policy_packets_total";
+  CHECK(policies == 2);
+  CHECK(value(all, "aigw_flows_active") == "12");
+  CHECK(value(all, "aigw_flows_capacity") == "65536");
+  CHECK(help_type(text, "aigw_flows_active").find("gauge") != std::string::npos);
+  // New events come through the event family by name.
+  CHECK(value(all, "aigw_events_total", L{{"event", "flow_table_full"}}) == "0");
+  CHECK(value(all, "aigw_events_total", L{{"event", "apn_imposed"}}) == "0");
+  // IPFIX counters only when export is on.
+  for (const auto& x : all) CHECK(x.name.rfind("aigw_ipfix_", 0) != 0);
+  Snapshot on = sample();
+  on.accounting.ipfix = AccountingFacts::Ipfix{120, 9, 1};
+  const auto with = samples(exposition(on));
+  CHECK(value(with, "aigw_ipfix_records_total") == "120");
+  CHECK(value(with, "aigw_ipfix_messages_total") == "9");
+  CHECK(value(with, "aigw_ipfix_send_errors_total") == "1");
+}
+
+TEST_CASE("accounting: a removed tenant's id never takes a configured name",
+          "[metrics][accounting]") {
+  Snapshot s;
+  s.accounting.tenants = {{1, "tenant-3"}};  // a tenant named like a made-up label
+  s.accounting.usage.assign(AIGW_USAGE_ENTRIES, aigw_ctr{});
+  s.accounting.usage[AIGW_USAGE_INDEX(AIGW_DIR_OUT, 3, 0)] = ctr(1, 60);
+  s.accounting.usage[AIGW_USAGE_INDEX(AIGW_DIR_OUT, 1, 0)] = ctr(2, 120);
+  const auto all = samples(exposition(s));
+  using L = std::map<std::string, std::string>;
+  CHECK(value(all, "aigw_tenant_bytes_total", L{{"tenant", "tenant-3"}, {"direction", "out"}}) ==
+        "120");
+  CHECK(value(all, "aigw_tenant_bytes_total", L{{"tenant", "tenant-3_"}, {"direction", "out"}}) ==
+        "60");
+  // A short usage array (accounting off / unreadable) is zeros, not a crash.
+  Snapshot shortened = s;
+  shortened.accounting.usage.resize(5);
+  CHECK(value(samples(exposition(shortened)), "aigw_tenant_bytes_total",
+              L{{"tenant", "tenant-3"}, {"direction", "out"}}) == "0");
+}
+
 TEST_CASE("promtool check metrics accepts the exposition text", "[metrics][promtool]") {
   if (!have_promtool()) {
     WARN("promtool not installed (Debian package prometheus): check skipped");
     return;
   }
-  for (const Snapshot& s : {sample(), Snapshot{}}) {
+  Snapshot with_ipfix = sample();
+  with_ipfix.accounting.ipfix = AccountingFacts::Ipfix{1, 1, 0};
+  for (const Snapshot& s : {sample(), Snapshot{}, with_ipfix}) {
     auto [rc, out] = promtool_check(exposition(s, 1));
     INFO(out);
     CHECK(rc == 0);
