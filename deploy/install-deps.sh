@@ -10,7 +10,7 @@ build=(
   catch2 prometheus-cpp-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
 )
 test=(
-  iproute2 iputils-ping ethtool tshark python3 python3-scapy iperf3 netsniff-ng
+  iproute2 iputils-ping ethtool tshark python3 python3-scapy python3-numpy iperf3 netsniff-ng
   prometheus nfdump xdp-tools procps
 )
 

@@ -648,6 +648,10 @@ class Topology:
             "agent": {"socket": self.socket_path(node), "socket_mode": "0600",
                       "pin_path": self.pin_path(node), "log_level": self.log_level},
             "datapath": {"xdp_mode": self.xdp_mode, "hop_limit": 64, "tcp_mss_clamp": "auto"},
+            # Per-node usage records and accounting state in the lab's work
+            # dir: never the host's /var/lib/aigw, never shared between nodes.
+            "accounting": {"state_dir": self.path(f"{node}-state"),
+                           "usage_dir": self.path(f"{node}-usage")},
         }
         if node == "core":
             cfg["interfaces"] = [{"name": "core-gwa", "role": "wan"},
