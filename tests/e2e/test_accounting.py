@@ -11,7 +11,7 @@ UDP header + payload, per direction.
 Judges:
   * the kernel's own view of the counters: `bpftool map lookup` on gwa's
     pinned aigw_usage map (independent of aigw's reader code);
-  * what the product reports: `aigwctl -j usage show` / `tenant show`;
+  * what the product reports: `aigwctl -j tenant show` / `class show`;
   * the APN option gwa imposes on the outer IPv6 header, decoded by tshark
     on the gwa-core link (core runs the kernel's End so packets cross its
     stack and are visible to packet sockets): option type 0x13, APN-ID-Type 2,
@@ -106,6 +106,7 @@ class Accounting(E.TopoCase):
         super().setUpClass()
         t = cls.topo
         cls.before = cls.kernel_usage()
+        cls.ctl_before = cls.ctl_totals()
         cls.pcap = t.path("core-gwa.pcap")
         err = open(t.path("tshark.err"), "w")
         cap = t.popen("core", ["tshark", "-q", "-n", "-i", "core-gwa", "-f", "ip6 and src host "
@@ -162,6 +163,7 @@ class Accounting(E.TopoCase):
             if cap in t.procs:
                 t.procs.remove(cap)
         cls.after = cls.kernel_usage()
+        cls.ctl_after = cls.ctl_totals()
 
     # ------------------------------------------------------------ readers
     @classmethod
@@ -227,22 +229,35 @@ class Accounting(E.TopoCase):
                              f"{what}: (packets, bytes) counted vs sent{self.diag(['gwa'])}")
 
     def test_03_product_reports_exact(self):
-        """aigwctl's per-tenant, per-class totals (cumulative since the pinned
-        maps were created) equal the kernel's and what was sent."""
-        exp = self.expected()
-        rep = self.topo.ctl("gwa", "tenant", "show")
-        tenants = rep["tenants"] if isinstance(rep, dict) else rep
-        seen = {}
-        for t in tenants:
-            for c in t.get("classes", []):
-                for d, dn in ((DIR_OUT, "out"), (DIR_IN, "in")):
-                    v = c.get(dn) or {}
-                    if v.get("packets"):
-                        seen[(d, t["id"], CLS.get(c["class"], -1))] = (v["packets"], v["bytes"])
-        for k, v in exp.items():
-            base = self.before[k]
-            self.assertEqual((seen.get(k, (0, 0))[0] - base[0], seen.get(k, (0, 0))[1] - base[1]),
-                             v, f"aigwctl tenant show: cell {k}; report {json.dumps(rep)[:2000]}")
+        """aigwctl's totals (cumulative since the pinned maps were created):
+        per tenant (`tenant show`) and per class (`class show`), taken before
+        and after the traffic, grow by exactly what was sent. Only this
+        test's flows can reach tenants alpha/beta and classes training,
+        inference and storage (the rules match UDP to/from ports 6000-6999)."""
+        exp_t, exp_c = {}, {}
+        for (d, ten, c), (p, b) in self.expected().items():
+            for m, k in ((exp_t, (ten, d)), (exp_c, (c, d))):
+                m[k] = (m.get(k, (0, 0))[0] + p, m.get(k, (0, 0))[1] + b)
+        for what, exp, before, after in (("tenant show", exp_t, self.ctl_before["tenant"],
+                                          self.ctl_after["tenant"]),
+                                         ("class show", exp_c, self.ctl_before["class"],
+                                          self.ctl_after["class"])):
+            for (ident, d), v in exp.items():
+                dn = "out" if d == DIR_OUT else "in"
+                b0, a0 = before.get((ident, dn), (0, 0)), after.get((ident, dn), (0, 0))
+                self.assertEqual((a0[0] - b0[0], a0[1] - b0[1]), v,
+                                 f"aigwctl {what}: id {ident} {dn}: (packets, bytes) grew by "
+                                 f"vs sent{self.diag(['gwa'])}")
+
+    @classmethod
+    def ctl_totals(cls):
+        out = {}
+        for obj in ("tenant", "class"):
+            rep = cls.topo.ctl("gwa", obj, "show")
+            rows = rep if isinstance(rep, list) else rep.get(obj + "s", rep.get("classes", []))
+            out[obj] = {(r["id"], dn): (r[dn]["packets"], r[dn]["bytes"])
+                        for r in rows for dn in ("out", "in")}
+        return out
 
     def test_04_apn_on_the_wire(self):
         """tshark decodes gwa's outer Hop-by-Hop option: type 0x13, length 12,
@@ -275,8 +290,8 @@ class Accounting(E.TopoCase):
                 # host's own) follows when the host sent one.
                 types = v["ipv6.opt.type"].split("|")
                 data = v["ipv6.opt.unknown"].replace(":", "").split("|")
-                if v["ipv6.nxt"].split("|")[0] != "0" or int(types[0]) != OPT_TYPE or \
-                        int(v["ipv6.opt.length"].split("|")[0]) != 12 or data[0] != want:
+                if v["ipv6.nxt"].split("|")[0] != "0" or int(types[0], 0) != OPT_TYPE or \
+                        int(v["ipv6.opt.length"].split("|")[0], 0) != 12 or data[0] != want:
                     bad += 1
             self.assertEqual(bad, 0, f"{name}: {bad}/{len(pk)} packets without the expected "
                              f"outer APN option {want}; first: {pk[:1]}")
