@@ -135,7 +135,7 @@ __noinline int aigw_ep_account(struct xdp_md *ctx, __u32 egress_ifindex, __u32 r
 	const struct aigw_cls_meta *m;
 	struct aigw_acct_state *st;
 	struct aigw_cls_pkt *k;
-	__u32 zero = 0, bank;
+	__u32 zero = 0, bank, gen;
 
 	st = bpf_map_lookup_elem(&aigw_acct_state, &zero);
 	if (!st)
@@ -173,6 +173,7 @@ __noinline int aigw_ep_account(struct xdp_md *ctx, __u32 egress_ifindex, __u32 r
 		k->key.vrf = cfg->vrf;
 	}
 
+	gen = aigw_cls_gen(); /* before the bank: see struct aigw_decision */
 	bank = aigw_cls_bank();
 	m = bpf_map_lookup_elem(&aigw_cls_meta, &bank);
 	if (st->apn.len && st->apn.len <= AIGW_APN_MAX_ID_LEN) {
@@ -185,6 +186,7 @@ __noinline int aigw_ep_account(struct xdp_md *ctx, __u32 egress_ifindex, __u32 r
 	}
 	__builtin_memset(&st->d, 0, sizeof(st->d));
 	st->d.apn_mode = AIGW_APN_MODE_SEEN;
+	st->d.gen = gen;
 	aigw_decide(k, bank, &st->d);
 	return 0;
 }

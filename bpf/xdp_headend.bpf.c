@@ -508,6 +508,7 @@ int xdp_headend(struct xdp_md *ctx)
 	 * says so), the decision (flow cache or rule set) and the counters.
 	 * Destinations of the router or the segment are neither steered nor
 	 * classified: the kernel's. */
+	d.gen = aigw_cls_gen(); /* before the bank: see struct aigw_decision */
 	bank = aigw_cls_bank();
 	meta = bpf_map_lookup_elem(&aigw_cls_meta, &bank);
 	{

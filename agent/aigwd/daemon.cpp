@@ -334,7 +334,15 @@ void Daemon::track_flows() {
       reports = flows_.flush();
     }
     flows_active_ = flows_.active();
-    if (ipfix_ && !reports.empty()) ipfix_->export_reports(reports, now_wall);
+    if (ipfix_) {
+      // Templates go with the first data and then every template_refresh_s
+      // while there is data (a collector started after aigwd gets them with
+      // the first records it can use).
+      if (!reports.empty()) ipfix_->export_reports(reports, now_wall);
+      std::lock_guard lock(scrape_mu_);
+      acct_facts_.ipfix = telemetry::AccountingFacts::Ipfix{
+          ipfix_->records_sent(), ipfix_->messages_sent(), ipfix_->send_errors()};
+    }
   } catch (const std::exception& e) {
     log_.debug("flows: {}", e.what());
   }

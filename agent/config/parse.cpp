@@ -1194,6 +1194,17 @@ void validate_impl(Sink& s, const Config& c, const Origin& o) {
         s.error(at("policy"), join(path, "set.policy"),
                 fmt::format("policy '{}' is in VRF {}, interface '{}' in VRF {}", *r.policy,
                             it->second->vrf, *r.interface, rif->vrf));
+      } else if (!rif) {
+        // Without match.interface the rule matches every customer port: it
+        // must not steer a port's traffic into another VRF's policy.
+        for (const auto& i : c.interfaces)
+          if (i.role == IfRole::Customer && i.vrf != it->second->vrf) {
+            s.error(at("policy"), join(path, "set.policy"),
+                    fmt::format("policy '{}' is in VRF {} but the rule matches interface '{}' "
+                                "in VRF {}: add match.interface",
+                                *r.policy, it->second->vrf, interface_key(i), i.vrf));
+            break;
+          }
       }
     }
     if (r.tenant && !known_tenant(*r.tenant))

@@ -384,6 +384,11 @@ void Accounting::sample(const Reading& r, std::chrono::system_clock::time_point 
     PeriodData p;
     p.period_s = len;
     p.start = now_s - ((now_s % len) + len) % len;
+    // A wall clock stepped back (NTP at boot) must not reopen a period that
+    // is already closed: its record file would be replaced. The new period
+    // starts where the last completed one ended.
+    if (auto c = completed_.find(len); c != completed_.end() && p.start < c->second.start + len)
+      p.start = c->second.start + len;
     current_[len] = std::move(p);
   }
   if (have_last_) {

@@ -33,6 +33,9 @@ struct aigw_decision {
 				     * out: the slot that steers (policy override applied) */
 	__u8 apn_mode;              /* in: enum aigw_apn_mode */
 	__u8 pad[3];
+	__u32 gen;                  /* in: aigw_globals.gen, read BEFORE the bank (the agent
+				     * flips the bank, then bumps gen: a decision stored under
+				     * a gen was made with that gen's bank or a later one) */
 };
 
 #define NEXTHDR_SCTP 132
@@ -302,7 +305,7 @@ __noinline int aigw_flow_cached(const struct aigw_cls_pkt *k, __u32 bank, struct
 	if (!m || !m->flows_on)
 		return 0;
 	f = bpf_map_lookup_elem(&aigw_flows, &k->key);
-	if (!f || f->gen != aigw_cls_gen())
+	if (!f || f->gen != d->gen)
 		return 0;
 	d->act.rule_id = f->rule_id;
 	d->act.policy_slot = f->policy_slot;
@@ -313,7 +316,7 @@ __noinline int aigw_flow_cached(const struct aigw_cls_pkt *k, __u32 bank, struct
 	d->act.apn_len = f->apn_len;
 	__builtin_memcpy(d->act.apn, f->apn, AIGW_APN_MAX_ID_LEN);
 	aigw_decision_finish(k, m, d, false);
-	aigw_flow_count(f, k, bpf_ktime_get_ns());
+	aigw_flow_count(f, k, bpf_ktime_get_coarse_ns());
 	return 1;
 }
 
@@ -341,8 +344,8 @@ __noinline int aigw_account(const struct aigw_cls_pkt *k, __u32 bank, struct aig
 	aigw_decision_finish(k, m, d, true);
 	if (!m->flows_on)
 		return 0;
-	now = bpf_ktime_get_ns();
-	gen = aigw_cls_gen();
+	now = bpf_ktime_get_coarse_ns();
+	gen = d->gen;
 	f = bpf_map_lookup_elem(&aigw_flows, &k->key);
 	if (!f) {
 		aigw_flow_create(k, d, gen, now);

@@ -775,26 +775,26 @@ int main(int argc, char** argv) {
         }
       }
       // The decision the datapath took for the frame, from the flow entry.
-      fmt::print("\\n(c) classification and flow counting on the he_encap4_1 path "
-                 "(H.Encaps IPv4, 1 SID), ratio to the spine path in the same run\\n");
-      fmt::print("{:<44} {:>8} {:>5} {:>7} {:>10}\\n", "variant", "ns", "+-%", "ratio", "apply ms");
+      fmt::print("\n(c) classification and flow counting on the he_encap4_1 path "
+                 "(H.Encaps IPv4, 1 SID), ratio to the spine path in the same run\n");
+      fmt::print("{:<44} {:>8} {:>5} {:>7} {:>10}\n", "variant", "ns", "+-%", "ratio", "apply ms");
       std::FILE* tsv = o.tsv.empty() ? nullptr : std::fopen(o.tsv.c_str(), "w");
-      if (tsv) std::fprintf(tsv, "variant\\tns\\tratio\\tapply_ms\\tstatus\\n");
+      if (tsv) std::fprintf(tsv, "variant\tns\tratio\tapply_ms\tstatus\n");
       double spine = median(ns[0]);
       for (size_t i = 0; i < vars.size(); i++) {
         if (!err[i].empty()) {
-          fmt::print("{:<44} FAILED: {}\\n", vars[i].label, err[i]);
-          if (tsv) std::fprintf(tsv, "%s\\t\\t\\t\\tFAILED\\n", vars[i].label.c_str());
+          fmt::print("{:<44} FAILED: {}\n", vars[i].label, err[i]);
+          if (tsv) std::fprintf(tsv, "%s\t\t\t\tFAILED\n", vars[i].label.c_str());
           rc = 1;
           continue;
         }
         double a = median(ns[i]);
         auto [mn, mx] = std::minmax_element(ns[i].begin(), ns[i].end());
         double spread = a > 0 ? 100.0 * (*mx - *mn) / 2 / a : 0;
-        fmt::print("{:<44} {:>8.0f} {:>5.1f} {:>7.2f} {:>10.0f}\\n", vars[i].label, a, spread,
+        fmt::print("{:<44} {:>8.0f} {:>5.1f} {:>7.2f} {:>10.0f}\n", vars[i].label, a, spread,
                    spine > 0 ? a / spine : 0, apply_ms[i]);
         if (tsv)
-          std::fprintf(tsv, "%s\\t%.0f\\t%.2f\\t%.0f\\tok\\n", vars[i].label.c_str(), a,
+          std::fprintf(tsv, "%s\t%.0f\t%.2f\t%.0f\tok\n", vars[i].label.c_str(), a,
                        spine > 0 ? a / spine : 0, apply_ms[i]);
       }
       if (tsv) std::fclose(tsv);
@@ -802,7 +802,7 @@ int main(int argc, char** argv) {
       bool seen = false;
       for (const auto& fe : dp->read_flows())
         if (fe.flow.rule_id == vars.back().rules - 1 && fe.flow.tenant == 1) seen = true;
-      fmt::print("flow entry of the bench frame names rule bench-match, tenant t1: {}\\n",
+      fmt::print("flow entry of the bench frame names rule bench-match, tenant t1: {}\n",
                  seen ? "yes" : "NO");
       if (!seen) rc = 1;
       return rc;

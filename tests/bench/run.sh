@@ -7,7 +7,7 @@
 #   tests/bench/run.sh [--build-dir DIR] [--no-build] [--smoke]
 #                      [--repeat N] [--runs K] [--pps-runs N] [--pps-seconds S]
 #                      [--skip-prog] [--skip-pps] [--only he_encap4_1,ep_end,...] [--keep]
-#                      [--generator trafgen|xdp|both] [--skip-cls]
+#                      [--generator trafgen|xdp|both] [--skip-cls] [--spine-build DIR]
 #
 # (a) Per-packet cost of each datapath path (aigw-bench-prog): the XDP
 #     programs loaded and programmed by aigw::Datapath from
@@ -66,6 +66,7 @@ PPS_WARMUP=1
 SKIP_PROG=0
 SKIP_PPS=0
 SKIP_CLS=0
+SPINE_BUILD=
 KEEP=0
 SMOKE=0
 ONLY=
@@ -86,6 +87,7 @@ while [[ $# -gt 0 ]]; do
     --skip-prog) SKIP_PROG=1; shift ;;
     --skip-pps) SKIP_PPS=1; shift ;;
     --skip-cls) SKIP_CLS=1; shift ;;
+    --spine-build) SPINE_BUILD=$(cd "$2" && pwd); shift 2 ;;
     --keep) KEEP=1; shift ;;
     --only) ONLY=$2; shift 2 ;;
     --generator) GENERATOR=$2; shift 2 ;;
@@ -231,6 +233,16 @@ if [[ $SKIP_PROG == 0 ]]; then
     cat "$WORK/prog.err" >&2
   fi
   if [[ $SKIP_CLS == 0 ]]; then
+    # The spine as it was before classification and accounting existed: an
+    # older build's aigw-bench-prog on the same frame, before and after (c).
+    spine_ref() {
+      [[ -n $SPINE_BUILD ]] || return 0
+      timeout 120 nsenter --net="/run/netns/$NS_DUT" "$SPINE_BUILD/tests/bench/aigw-bench-prog" \
+        --config "$HERE/prog_bench.yaml" --pin "$PIN/spine$1" --repeat "$REPEAT" --runs "$RUNS" \
+        --cpu "$PROG_CPU" --only he_encap4_1 --tsv "$WORK/spine$1.tsv" >"$WORK/spine$1.txt" 2>&1 \
+        || log "(c) spine reference run $1 failed: $(tail -3 "$WORK/spine$1.txt")"
+    }
+    spine_ref 1
     log "(c) aigw-bench-prog --cls: classification / flow counting variants of the H.Encaps path"
     set +e
     timeout 600 nsenter --net="/run/netns/$NS_DUT" "$PROG" --config "$HERE/prog_bench.yaml" \
@@ -238,6 +250,7 @@ if [[ $SKIP_PROG == 0 ]]; then
       >"$CLS_OUT" 2>"$WORK/cls.err"
     CLS_RC=$?
     set -e
+    spine_ref 2
     cat "$CLS_OUT"
     if [[ $CLS_RC != 0 ]]; then
       log "(c) aigw-bench-prog --cls exited with $CLS_RC:"
@@ -518,6 +531,20 @@ SUMMARY=$WORK/summary.txt
       awk -F'\t' 'NR == 1 { next }
         $5 != "ok" { printf "  %-44s FAILED (see above)\n", $1; next }
         { printf "  %-44s %6d ns  x%.2f  (apply %d ms)\n", $1, $2, $3, $4 }' "$CLS_TSV"
+      if [[ -n $SPINE_BUILD ]]; then
+        sp=() sb=()
+        for f in "$WORK"/spine1.tsv "$WORK"/spine2.tsv; do
+          [[ -s $f ]] || continue
+          sp+=("$(awk -F'\t' '$1 == "he_encap4_1" && $10 == "ok" { print $6 }' "$f")")
+          sb+=("$(awk -F'\t' '$1 == "he_encap4_1" && $10 == "ok" { print $7 }' "$f")")
+        done
+        spine_ns=$(median "${sp[@]}")
+        all_on=$(awk -F'\t' '$1 == "10,000 rules + flow counting" && $5 == "ok" { print $2 }' "$CLS_TSV")
+        feat_off=$(awk -F'\t' 'NR == 2 && $5 == "ok" { print $2 }' "$CLS_TSV")
+        echo "  reference: the spine before issue 3 ($(git -C "$SPINE_BUILD/.." rev-parse --short HEAD 2>/dev/null || echo "$SPINE_BUILD"), same frame, runs before and after (c)): ${sp[*]:-none} ns (trivial redirect ${sb[*]:-?} ns)"
+        awk -v s="$spine_ns" -v a="$all_on" -v f="$feat_off" 'BEGIN { if (s > 0 && a > 0)
+          printf "  all on (10,000 rules + flow counting) / spine before issue 3: x%.2f (target <= 1.30); features off / spine before: x%.2f\n", a / s, f / s }'
+      fi
     else
       echo "  (no results: aigw-bench-prog --cls failed, exit $CLS_RC)"
     fi

@@ -415,3 +415,23 @@ TEST_CASE("p95 from the kept highest rates equals p95 over every sample", "[acco
     CHECK(rate_stats(kept, n).peak_bps == all.back());
   }
 }
+
+TEST_CASE("a wall clock stepped back never reopens a closed period", "[accounting]") {
+  TmpDir d;
+  Accounting a(settings(d), nullptr);
+  a.set_names(test_names());
+  Counts c;
+  a.sample(c.reading(), at(1003.0));
+  c.add(AIGW_DIR_OUT, 7, 1, 10, 1000);
+  a.sample(c.reading(), at(1004.0));
+  a.sample(c.reading(), at(1011.0));  // closes [1000, 1010): one batch file
+  REQUIRE(files(d.p / "usage").size() == 1);
+  c.add(AIGW_DIR_OUT, 7, 1, 5, 500);
+  a.sample(c.reading(), at(1005.0));  // clock stepped back by 6 s
+  REQUIRE(a.current(10));
+  CHECK(a.current(10)->start >= 1010);
+  a.sample(c.reading(), at(1021.0));
+  // Two batches, nothing replaced: 1,000 + 500 bytes billed in all.
+  CHECK(files(d.p / "usage").size() == 2);
+  CHECK(billed_out(d.p / "usage", 7) == std::pair<uint64_t, uint64_t>{1500, 15});
+}

@@ -256,6 +256,10 @@ TEST_CASE("config: issue 3 errors carry line and field", "[config][cls]") {
               "classification.rules[0].set.policy", "not in policies[]");
   check_error(cls + "    - {name: a, match: {interface: eth1 vlan 10}, set: {policy: p1}}\n", 9,
               "classification.rules[0].set.policy", "VRF 0, interface 'eth1 vlan 10' in VRF 3");
+  // No match.interface: the rule matches every customer port, eth1 vlan 10 is in VRF 3.
+  check_error(cls + "    - {name: a, set: {policy: p1}}\n", 9,
+              "classification.rules[0].set.policy",
+              "policy 'p1' is in VRF 0 but the rule matches interface 'eth1 vlan 10' in VRF 3");
   check_error(cls + "    - {name: a, set: {tenant: nope}}\n", 9,
               "classification.rules[0].set.tenant", "unknown tenant");
   check_error(cls + "    - {name: a, set: {class: nope}}\n", 9, "classification.rules[0].set.class",
