@@ -86,6 +86,22 @@ def cmd_down(args, quiet=False):
     return 0
 
 
+def demo_accounting(t):
+    """The lab's gateways classify their site's traffic: host .10 / ::10 is
+    tenant "research" (training, APN ID 100:1 imposed on the WAN), the rest
+    of the site tenant "lab" (best-effort)."""
+    for g, site in T.SITES.items():
+        cfg = t.configs.get(g)
+        if not cfg or t.modes.get(g) != "aigw":
+            continue
+        cfg["tenants"] = [{"name": "research", "id": 1}, {"name": "lab", "id": 2}]
+        cfg["classification"] = {
+            "default": {"tenant": "lab"},
+            "rules": [{"name": "research-hosts",
+                       "match": {"src": [site.host4(10) + "/32", site.host6(10) + "/128"]},
+                       "set": {"tenant": "research", "class": "training", "apn": "100:1"}}]}
+
+
 def cmd_up(args):
     if os.geteuid() != 0:
         print("lab.py up: run as root", file=sys.stderr)
@@ -105,7 +121,11 @@ def cmd_up(args):
     os.makedirs(wd, exist_ok=True)
     t = T.Topology(prefix, modes=modes, build_dir=build, workdir=wd, mtu=args.mtu,
                    xdp_mode=args.xdp_mode, log_level=args.log_level)
-    t.up()
+    t.up(start_agents=False)
+    demo_accounting(t)
+    for g in t.aigw_nodes():
+        t.write_config(g)
+        t.start_agent(g)
     # Hand the running lab over to `lab.py down`: no teardown at our exit.
     if t in T._LIVE:
         T._LIVE.remove(t)
@@ -197,7 +217,7 @@ def cmd_traffic(args):
     for g in ("gwa", "gwb"):
         if st["modes"][g] != "aigw":
             continue
-        for what in (["status"], ["stats", "show"]):
+        for what in (["status"], ["stats", "show"], ["tenant", "show"], ["flow", "top", "-n", "5"]):
             print(f"\n== {g}: aigwctl {' '.join(what)}")
             cp = t.ctl_raw(g, *what)
             print((cp.stdout + cp.stderr).rstrip())
