@@ -11,6 +11,7 @@ tearDownClass, at exit and on SIGTERM/SIGINT; a class's setUpClass first
 removes leftovers of crashed earlier runs (deploy/lab/lab.py cleanup).
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -53,6 +54,39 @@ def require_env(need_agent=True):
                if not shutil.which(t)]
     if missing:
         raise RuntimeError(f"missing tools: {' '.join(missing)} (deploy/install-deps.sh)")
+
+
+# ------------------------------------------------------------------ capture
+@contextlib.contextmanager
+def capture(topo, node, iface, bpf_filter, pcap, seconds=60):
+    """tshark on node's iface writing pcap for at most `seconds`: the block
+    runs once tshark is capturing; on leaving, tshark is stopped (SIGINT,
+    then killed) and the file is complete."""
+    errpath = pcap + ".err"
+    err = open(errpath, "w")
+    cap = topo.popen(node, ["tshark", "-q", "-n", "-i", iface, "-f", bpf_filter, "-w", pcap,
+                            "-a", f"duration:{seconds}"], stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with open(errpath) as f:
+                if "Capturing on" in f.read():
+                    break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"tshark on {node} {iface} did not start capturing")
+        time.sleep(0.5)
+        yield cap
+    finally:
+        if cap.poll() is None:
+            cap.send_signal(signal.SIGINT)
+        try:
+            cap.wait(15)
+        except subprocess.TimeoutExpired:
+            topo.stop_proc(cap)
+        err.close()
+        if cap in topo.procs:
+            topo.procs.remove(cap)
 
 
 # ------------------------------------------------------------------ stats

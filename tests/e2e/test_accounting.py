@@ -20,7 +20,6 @@ Judges:
 
 import json
 import os
-import signal
 import struct
 import subprocess
 import time
@@ -108,21 +107,9 @@ class Accounting(E.TopoCase):
         cls.before = cls.kernel_usage()
         cls.ctl_before = cls.ctl_totals()
         cls.pcap = t.path("core-gwa.pcap")
-        err = open(t.path("tshark.err"), "w")
-        cap = t.popen("core", ["tshark", "-q", "-n", "-i", "core-gwa", "-f", "ip6 and src host "
-                               + A.loopback, "-w", cls.pcap, "-a", "duration:90"],
-                      stdout=subprocess.DEVNULL, stderr=err)
         cls.sent, cls.recv = {}, {}
-        try:
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                with open(t.path("tshark.err")) as f:
-                    if "Capturing on" in f.read():
-                        break
-                time.sleep(0.1)
-            else:
-                raise RuntimeError("tshark did not start capturing")
-            time.sleep(0.5)
+        with E.capture(t, "core", "core-gwa", "ip6 and src host " + A.loopback, cls.pcap,
+                       seconds=90):
             rcvs = {}
             for f in FLOWS:
                 name, _, _, snd, rcv, bind, dst, port = f[:8]
@@ -152,16 +139,6 @@ class Accounting(E.TopoCase):
                 t.procs.remove(p)
                 cls.recv[name] = json.loads(out) if p.returncode == 0 else {"error": errs}
             time.sleep(0.5)
-        finally:
-            if cap.poll() is None:
-                cap.send_signal(signal.SIGINT)
-            try:
-                cap.wait(15)
-            except subprocess.TimeoutExpired:
-                t.stop_proc(cap)
-            err.close()
-            if cap in t.procs:
-                t.procs.remove(cap)
         cls.after = cls.kernel_usage()
         cls.ctl_after = cls.ctl_totals()
 

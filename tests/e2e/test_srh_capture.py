@@ -8,8 +8,6 @@ nothing). The kernel End forwards through the stack, so both directions are
 visible on core-gwa: gwa's encapsulation as it left gwa (SL 1, DA = first
 SID), and gwb's after core's End (SL 0, DA = gwa's SID)."""
 
-import os
-import signal
 import subprocess
 import time
 
@@ -39,34 +37,11 @@ class SrhOnTheWire(E.TopoCase):
         super().setUpClass()
         t = cls.topo
         cls.pcap = t.path("core-gwa.pcap")
-        err = open(t.path("tshark.err"), "w")
-        cap = t.popen("core", ["tshark", "-q", "-n", "-i", "core-gwa", "-f", "ip6",
-                               "-w", cls.pcap, "-a", "duration:60"], stdout=subprocess.DEVNULL,
-                      stderr=err)
-        try:
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                with open(t.path("tshark.err")) as f:
-                    if "Capturing on" in f.read():
-                        break
-                time.sleep(0.1)
-            else:
-                raise RuntimeError("tshark did not start capturing")
-            time.sleep(0.5)
+        with E.capture(t, "core", "core-gwa", "ip6", cls.pcap):
             cls.ping_ok = {}
             for dst in (B.host4(), B.host6(), RED_V4, RED_V6):
                 cls.ping_ok[dst] = t.ping("host1", dst, count=cls.PINGS, interval=0.2)
             time.sleep(0.5)
-        finally:
-            if cap.poll() is None:
-                cap.send_signal(signal.SIGINT)
-            try:
-                cap.wait(15)
-            except subprocess.TimeoutExpired:
-                t.stop_proc(cap)
-            err.close()
-            if cap in t.procs:
-                t.procs.remove(cap)
         cp = subprocess.run(["tshark", "-n", "-r", cls.pcap, "-Y", "ipv6.routing.type == 4",
                              "-T", "fields", "-E", "separator=/t", "-E", "aggregator=,",
                              *sum((["-e", f] for f in FIELDS), [])],
