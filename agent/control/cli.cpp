@@ -16,12 +16,12 @@
 #include <variant>
 
 #include "common/net.hpp"
+#include "common/period.hpp"
 #include "common/version.hpp"
 #include "config/model.hpp"
 #include "config/parse.hpp"
 #include "control/client.hpp"
 #include "control/protocol.hpp"
-#include "telemetry/usage.hpp"
 
 namespace aigw {
 
@@ -503,7 +503,7 @@ json build_usage_show(const std::vector<std::string>& words) {
     } else if (kw == "period") {
       k.once("period");
       const std::string& v = k.value(raw);
-      auto p = telemetry::parse_period(v);
+      auto p = parse_period(v);
       if (!p) throw UsageError(fmt::format("bad period '{}' (e.g. 10s, 1m, 1h)", v));
       a["period"] = *p;
     } else {

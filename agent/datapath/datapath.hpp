@@ -1,14 +1,13 @@
-// The datapath facade: loads the XDP programs (libbpf skeletons) with their
-// maps pinned under a pin path, attaches them to interfaces, and programs
-// the maps from the configuration, writing only what changed.
+// The datapath facade: loads the BPF programs (one Loader for every object)
+// with their maps pinned under a pin path, attaches them to interfaces, and
+// programs the maps from the configuration through its tables (tables.hpp),
+// writing only what changed.
 #pragma once
 
 #include <cstdint>
-#include <array>
 #include <map>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -16,62 +15,19 @@
 
 #include "common/log.hpp"
 #include "config/model.hpp"
+#include "core/module.hpp"
+#include "datapath/types.hpp"
 #include "policy/classifier.hpp"
 
 namespace aigw {
 
-struct DatapathError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// What the datapath needs to know about a kernel interface.
-struct LinkInfo {
-  int ifindex = 0;
-  uint32_t mtu = 0;
-  uint32_t addr4_be = 0;       // first IPv4 address (network order), 0 = none
-  std::array<uint8_t, 16> addr6{};  // first global IPv6 address, zero = none
-};
-
-// Resolves interface names in the agent's network namespace.
-class LinkResolver {
- public:
-  virtual ~LinkResolver() = default;
-  virtual std::optional<LinkInfo> resolve(const std::string& ifname) const = 0;
-};
-
-enum class Prog { Headend, Endpoint };
-
-// Counters summed over CPUs.
-struct Counters {
-  aigw_ctr rx{}, encap{}, decap{}, fwd{}, pass{}, drop{}, tx{};
-};
-
-// One entry of aigw_flows.
-struct FlowEntry {
-  aigw_flow_key key{};
-  aigw_flow flow{};
-};
-
-// (direction, APN app-group) -> counters.
-using ApnUsage = std::map<std::pair<uint8_t, uint64_t>, aigw_ctr>;
-
-struct Stats {
-  std::map<uint16_t, Counters> by_slot;  // counter slot -> counters (slot 0: unconfigured)
-  std::vector<aigw_ctr> drops;           // indexed by enum aigw_drop_reason
-  std::vector<aigw_ctr> events;          // indexed by enum aigw_event
-};
-
-// A change the apply step could not make; the maps keep their previous
-// contents for that object.
-struct ApplyError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+class Loader;
 
 class Datapath {
  public:
-  // Opens both skeletons with max_entries from `sizes`, pins (or reuses) the
-  // maps under pin_path, and loads. Throws DatapathError with context.
-  // Warnings (a stale pin replaced...) go to `log` when given.
+  // Opens every BPF object with max_entries from `settings`, pins (or
+  // reuses) the maps under pin_path, and loads. Throws DatapathError with
+  // context. Warnings (a stale pin replaced...) go to `log` when given.
   Datapath(const DatapathSettings& settings, const std::string& pin_path,
            const Logger* log = nullptr);
   ~Datapath();
@@ -79,15 +35,21 @@ class Datapath {
   Datapath& operator=(const Datapath&) = delete;
 
   int prog_fd(Prog p) const;
+  Loader& loader() const;
 
-  // Make the maps hold `next` (interfaces, policies, SIDs). Entries of
-  // objects that did not change are not touched (no packet of an unchanged
-  // policy sees a transient state). Throws ApplyError before writing anything
-  // when `next` cannot be represented (unknown interface, full map...).
+  // The map tables in apply order (globals, tx ports, policies, SIDs,
+  // interfaces, classifier): the agent runs them among its other modules.
+  std::vector<core::Module*> modules() const;
+
+  // Make the maps hold `next` (interfaces, policies, SIDs, classification):
+  // plan, add and remove over modules(). Entries of objects that did not
+  // change are not touched (no packet of an unchanged policy sees a
+  // transient state). Throws ApplyError before writing anything when `next`
+  // cannot be represented (unknown interface, full map...).
   void apply(const Config& next, const LinkResolver& links);
 
-  // Attach the program for `role` to ifindex (XDP_FLAGS_UPDATE_IF_NOEXIST:
-  // never silently replaces a foreign program). Detach removes only ours.
+  // Attach the program for `role` to ifindex (never silently replaces a
+  // foreign program). Detach removes only ours.
   void attach(int ifindex, IfRole role, XdpMode mode);
   void detach(int ifindex);
   void detach_all();
@@ -98,6 +60,8 @@ class Datapath {
   Stats read_stats() const;
   // Counter slot of a configured interface, if it has one.
   std::optional<uint16_t> slot_of(const std::string& ifname) const;
+  // Interface key -> counter slot, for every configured interface.
+  const std::map<std::string, uint16_t>& interface_slots() const;
   // Policy slot of a configured policy, if it has one.
   std::optional<uint32_t> policy_slot(const std::string& name) const;
 

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "datapath/datapath.hpp"
+#include "datapath/types.hpp"
 
 struct nl_sock;
 

@@ -52,7 +52,7 @@
 
 #include "common/log.hpp"
 #include "config/model.hpp"
-#include "datapath/datapath.hpp"
+#include "datapath/types.hpp"
 #include "telemetry/usage.hpp"
 
 namespace aigw::telemetry {

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "config/model.hpp"
-#include "datapath/datapath.hpp"
+#include "datapath/types.hpp"
 #include "telemetry/flow_report.hpp"
 
 namespace aigw::telemetry {

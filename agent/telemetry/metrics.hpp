@@ -30,7 +30,7 @@
 #include <string_view>
 #include <vector>
 
-#include "datapath/datapath.hpp"
+#include "datapath/types.hpp"
 
 namespace prometheus {
 class Exposer;

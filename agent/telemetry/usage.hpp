@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "common/period.hpp"
 #include "config/model.hpp"
 
 namespace aigw::telemetry {
@@ -59,12 +60,10 @@ struct UsageWriteError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// "2026-11-24T12:34:00Z".
-std::string rfc3339(int64_t unix_s);
-// "10s", "1m", "1h", "90s", "2h", "1d": the shortest exact unit.
-std::string period_name(uint32_t seconds);
-// Inverse of period_name (also "60" = seconds); nullopt when invalid or 0.
-std::optional<uint32_t> parse_period(const std::string& text);
+// common/period.hpp
+using aigw::parse_period;
+using aigw::period_name;
+using aigw::rfc3339;
 
 nlohmann::json to_json(const UsageRecord& r);
 // The CSV header and one row: per-class breakdown as

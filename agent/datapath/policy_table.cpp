@@ -1,0 +1,220 @@
+// PolicyTable (tables.hpp): policy slots, prefixes, per-policy counters.
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "datapath/datapath.hpp"
+#include "datapath/tables.hpp"
+
+namespace aigw::dp {
+namespace {
+
+// A released policy slot is not reused before this long: a packet that read
+// the old slot number from the prefix map may still be reading the slot.
+constexpr auto kSlotQuarantine = std::chrono::seconds(2);
+
+template <class Key>
+Key prefix_key(const Policy& p, const Prefix& pfx, size_t addr_len) {
+  Key k{};
+  k.prefixlen = 32 + pfx.len;
+  k.vrf_be = htonl(p.vrf);
+  std::memcpy(k.addr, pfx.b.data(), addr_len);
+  return k;
+}
+
+}  // namespace
+
+struct PolicyTable::Plan {
+  std::map<std::string, State> want;
+  std::set<uint32_t> taken;                            // slots of the new policy set
+  std::vector<std::pair<uint32_t, Bytes>> slot_writes;  // fresh slots to write
+  std::set<uint32_t> adopted;                          // orphans kept
+  std::set<uint32_t> zero_slots;  // aigw_pol_stats entries to clear before the slot is used
+  std::set<uint32_t> expired;     // quarantined slots free again
+  std::map<Bytes, Bytes> pfx4, pfx6;
+  bool written = false;  // add() has begun
+};
+
+PolicyTable::PolicyTable(const Loader& l, const Logger*)
+    : fd_pol_(l.map_fd("aigw_policies")),
+      fd_pfx4_(l.map_fd("aigw_pfx4")),
+      fd_pfx6_(l.map_fd("aigw_pfx6")),
+      fd_stats_(l.map_fd("aigw_pol_stats")),
+      ncpus_(l.ncpus()),
+      max_policies_(l.map("aigw_policies").max_entries) {}
+
+PolicyTable::~PolicyTable() = default;
+
+// Mirror what pinned maps already hold, so the first apply after a restart
+// writes only differences and unchanged policies keep their slots.
+void PolicyTable::read_back() {
+  pfx4_ = maps::dump(fd_pfx4_, sizeof(aigw_pfx4_key), sizeof(uint32_t));
+  pfx6_ = maps::dump(fd_pfx6_, sizeof(aigw_pfx6_key), sizeof(uint32_t));
+  for (uint32_t slot = 1; slot < max_policies_; ++slot) {
+    aigw_policy v{};
+    if (bpf_map_lookup_elem(fd_pol_, &slot, &v) == 0 && (v.flags & AIGW_POL_F_VALID))
+      orphans_[slot] = maps::to_bytes(v);
+  }
+}
+
+// Slots of the policies in force are avoided: their prefixes still point
+// there until this apply moves them, so reusing one would steer a removed
+// policy's packets into another tunnel, or let a packet of a changed policy
+// read a half-written slot. Only when no other slot is free does a changed
+// policy get its own slot back (rewritten in place). Orphans (valid slots
+// left by a previous run) are not reused: stale prefixes may still point at
+// them until this apply moves them.
+uint32_t PolicyTable::alloc_slot(const Plan& p, std::optional<uint32_t> own) const {
+  std::set<uint32_t> running;
+  for (const auto& [name, st] : policies_) running.insert(st.slot);
+  for (uint32_t s = 1; s < max_policies_; ++s) {
+    bool quarantined = quarantine_.count(s) && !p.expired.count(s);
+    if (p.taken.count(s) || running.count(s) || orphans_.count(s) || quarantined) continue;
+    return s;
+  }
+  if (own && !p.taken.count(*own)) return *own;
+  throw ApplyError(fmt::format("no free policy slot (map_sizes.policies = {})", max_policies_));
+}
+
+// Unchanged policies keep their slot; new or changed ones get a fresh slot
+// that is written before any prefix points at it.
+void PolicyTable::plan_slots(const Config& next, Plan& p) {
+  for (const auto& pol : next.policies) {
+    auto it = policies_.find(pol.name);
+    if (it != policies_.end() &&
+        maps::to_bytes(encode_policy(pol, next.datapath, it->second.slot)) == it->second.value) {
+      p.want[pol.name] = it->second;
+      p.taken.insert(it->second.slot);
+    }
+  }
+  for (const auto& pol : next.policies) {
+    if (p.want.count(pol.name)) continue;
+    // An identical policy left in the maps by a previous run keeps its slot.
+    std::optional<uint32_t> slot;
+    for (const auto& [s, bytes] : orphans_) {
+      if (!p.taken.count(s) && maps::to_bytes(encode_policy(pol, next.datapath, s)) == bytes) {
+        slot = s;
+        p.adopted.insert(s);
+        break;
+      }
+    }
+    const bool fresh = !slot;
+    if (!slot) {
+      auto cur = policies_.find(pol.name);
+      slot = alloc_slot(p, cur != policies_.end() ? std::optional(cur->second.slot) : std::nullopt);
+      // A slot new to this policy starts its counters at zero.
+      if (cur == policies_.end() || cur->second.slot != *slot) p.zero_slots.insert(*slot);
+    }
+    p.taken.insert(*slot);
+    Bytes value = maps::to_bytes(encode_policy(pol, next.datapath, *slot));
+    p.want[pol.name] = {*slot, value};
+    if (fresh) p.slot_writes.emplace_back(*slot, value);
+  }
+}
+
+void PolicyTable::plan_prefixes(const Config& next, Plan& p) {
+  for (const auto& pol : next.policies) {
+    Bytes slot = maps::to_bytes(p.want[pol.name].slot);
+    for (const auto& pfx : pol.prefixes) {
+      if (pfx.v6)
+        p.pfx6[maps::to_bytes(prefix_key<aigw_pfx6_key>(pol, pfx, 16))] = slot;
+      else
+        p.pfx4[maps::to_bytes(prefix_key<aigw_pfx4_key>(pol, pfx, 4))] = slot;
+    }
+  }
+  if (p.pfx4.size() > next.datapath.map_sizes.prefixes4 ||
+      p.pfx6.size() > next.datapath.map_sizes.prefixes6)
+    throw ApplyError("more prefixes than datapath.map_sizes allows");
+}
+
+void PolicyTable::plan(const core::ApplyContext& ctx) {
+  plan_ = std::make_unique<Plan>();
+  const auto now = Clock::now();
+  for (const auto& [s, until] : quarantine_)
+    if (until <= now) plan_->expired.insert(s);
+  plan_slots(ctx.next, *plan_);
+  plan_prefixes(ctx.next, *plan_);
+}
+
+void PolicyTable::add(const core::ApplyContext&) {
+  Plan& p = *plan_;
+  p.written = true;
+  // Released slots whose quarantine is over are invalidated (hygiene:
+  // nothing points at them) and become free.
+  const aigw_policy empty{};
+  for (uint32_t s : p.expired) {
+    bool reused = false;
+    for (const auto& [slot, _] : p.slot_writes) reused = reused || slot == s;
+    if (!reused) bpf_map_update_elem(fd_pol_, &s, &empty, BPF_ANY);
+    quarantine_.erase(s);
+  }
+  for (const auto& [slot, value] : p.slot_writes) {
+    // A fresh policy slot starts its counters at zero (a reused slot must
+    // not inherit the traffic of the policy that held it before).
+    if (p.zero_slots.count(slot))
+      maps::zero_percpu(fd_stats_, slot, sizeof(aigw_ctr), ncpus_, "counters of policy slot");
+    if (bpf_map_update_elem(fd_pol_, &slot, value.data(), BPF_ANY) != 0)
+      throw ApplyError(fmt::format("write policy slot {}: {}", slot, maps::errstr(errno)));
+  }
+  maps::upsert(fd_pfx4_, pfx4_, p.pfx4, "IPv4 prefix");
+  maps::upsert(fd_pfx6_, pfx6_, p.pfx6, "IPv6 prefix");
+}
+
+void PolicyTable::remove(const core::ApplyContext&) {
+  maps::prune(fd_pfx4_, pfx4_, plan_->pfx4, "IPv4 prefix");
+  maps::prune(fd_pfx6_, pfx6_, plan_->pfx6, "IPv6 prefix");
+}
+
+// Release policy slots nothing points at any more. A packet that read the
+// old slot number just before its prefix moved may still be reading the
+// slot: its contents stay until the quarantine ends.
+void PolicyTable::commit(const core::ApplyContext&) {
+  Plan& p = *plan_;
+  std::set<uint32_t> released;
+  for (const auto& [name, st] : policies_)
+    if (!p.taken.count(st.slot)) released.insert(st.slot);
+  for (const auto& [s, _] : orphans_)
+    if (!p.adopted.count(s) && !p.taken.count(s)) released.insert(s);
+  for (uint32_t s : released) quarantine_[s] = Clock::now() + kSlotQuarantine;
+  orphans_.clear();
+  policies_ = std::move(p.want);
+  plan_.reset();
+}
+
+// Slots written for a failed apply may already be referenced by prefixes
+// that were moved: they stay out of use for the quarantine.
+void PolicyTable::abort() {
+  if (plan_ && plan_->written) {
+    for (const auto& [slot, _] : plan_->slot_writes) {
+      bool running = false;
+      for (const auto& [n, st] : policies_) running = running || st.slot == slot;
+      if (!running) quarantine_[slot] = Clock::now() + kSlotQuarantine;
+    }
+  }
+  plan_.reset();
+}
+
+std::optional<uint32_t> PolicyTable::slot_of(const std::string& policy) const {
+  auto it = policies_.find(policy);
+  if (it == policies_.end()) return std::nullopt;
+  return it->second.slot;
+}
+
+std::optional<uint32_t> PolicyTable::planned_slot(const std::string& policy) const {
+  if (!plan_) return std::nullopt;
+  auto it = plan_->want.find(policy);
+  if (it == plan_->want.end()) return std::nullopt;
+  return it->second.slot;
+}
+
+std::string PolicyTable::policy_at(uint32_t slot) const {
+  for (const auto& [name, st] : policies_)
+    if (st.slot == slot) return name;
+  return {};
+}
+
+}  // namespace aigw::dp

@@ -1,0 +1,166 @@
+// The datapath's map tables, one module each (core/module.hpp): what the
+// configuration puts into the maps, planned without writing, then added and
+// removed. The Datapath facade owns them and runs them in this order:
+//   globals, tx ports, policies (+ prefixes), SIDs, interfaces, classifier.
+// Additions run in that order and removals in reverse, so every packet sees
+// either the old or the new state of each object: a prefix is written after
+// the policy slot it names, an interface entry after the policies and SIDs
+// its traffic meets, the classifier after the interfaces and policies its
+// rules name.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "common/log.hpp"
+#include "core/module.hpp"
+#include "datapath/loader.hpp"
+#include "datapath/map_io.hpp"
+#include "policy/classifier.hpp"
+
+namespace aigw::dp {
+
+using maps::Bytes;
+using Clock = std::chrono::steady_clock;
+
+// aigw_globals: datapath-wide settings and the generation that every apply
+// bumps (it invalidates the next-hop caches and flows' cached decisions).
+class GlobalsTable : public core::Module {
+ public:
+  GlobalsTable(const Loader& l, const MapSizes& loaded);
+  std::string_view name() const override { return "globals"; }
+  void read_back();
+  // The maps were sized at load: a change of map_sizes needs a restart.
+  void plan(const core::ApplyContext& ctx) override;
+  void add(const core::ApplyContext& ctx) override { write(ctx.next.datapath); }
+  void write(const DatapathSettings& dp);
+  uint32_t generation() const { return generation_; }
+
+ private:
+  int fd_;
+  MapSizes loaded_;
+  uint32_t generation_ = 0;
+};
+
+// aigw_tx: the ports XDP may redirect into (every configured interface).
+class TxPorts : public core::Module {
+ public:
+  explicit TxPorts(const Loader& l);
+  std::string_view name() const override { return "tx-ports"; }
+  void read_back();
+  void plan(const core::ApplyContext& ctx) override;
+  void add(const core::ApplyContext&) override;
+  void remove(const core::ApplyContext&) override;
+
+ private:
+  int fd_;
+  std::set<uint32_t> tx_, want_;
+};
+
+// aigw_ifaces and the counter slots of aigw_if_stats. Slots follow the
+// interface (by name) across restarts; a new slot starts at zero.
+class IfaceTable : public core::Module {
+ public:
+  IfaceTable(const Loader& l);
+  std::string_view name() const override { return "interfaces"; }
+  void read_back();
+  void plan(const core::ApplyContext& ctx) override;
+  void add(const core::ApplyContext&) override;
+  void remove(const core::ApplyContext&) override;
+  void commit(const core::ApplyContext&) override;
+
+  std::optional<uint16_t> slot_of(const std::string& key) const;
+  std::optional<uint16_t> planned_slot(const std::string& key) const;
+  const std::map<std::string, uint16_t>& slots() const { return slots_; }
+
+ private:
+  uint16_t alloc_slot(const std::set<uint16_t>& taken) const;
+  int fd_, fd_stats_, ncpus_;
+  std::map<Bytes, Bytes> ifaces_, want_;
+  std::map<std::string, uint16_t> slots_, want_slots_;  // interface key -> counter slot
+};
+
+// aigw_policies (slots of prebuilt outer headers), aigw_pfx4/6 (prefix ->
+// slot) and the per-policy counters of aigw_pol_stats.
+class PolicyTable : public core::Module {
+ public:
+  PolicyTable(const Loader& l, const Logger* log);
+  ~PolicyTable() override;
+  std::string_view name() const override { return "policies"; }
+  void read_back();
+  void plan(const core::ApplyContext& ctx) override;
+  void add(const core::ApplyContext&) override;
+  void remove(const core::ApplyContext&) override;
+  void commit(const core::ApplyContext&) override;
+  void abort() override;
+
+  std::optional<uint32_t> slot_of(const std::string& policy) const;
+  std::optional<uint32_t> planned_slot(const std::string& policy) const;
+  std::string policy_at(uint32_t slot) const;
+
+ private:
+  struct State {
+    uint32_t slot;
+    Bytes value;  // encoded with id = slot
+  };
+  struct Plan;
+  void plan_slots(const Config& next, Plan& p);
+  void plan_prefixes(const Config& next, Plan& p);
+  uint32_t alloc_slot(const Plan& p, std::optional<uint32_t> own) const;
+
+  int fd_pol_, fd_pfx4_, fd_pfx6_, fd_stats_, ncpus_;
+  uint32_t max_policies_;
+  std::map<std::string, State> policies_;
+  std::map<uint32_t, Bytes> orphans_;                 // valid slots found at start, not yet adopted
+  std::map<uint32_t, Clock::time_point> quarantine_;  // released slots, reusable after the time
+  std::map<Bytes, Bytes> pfx4_, pfx6_;
+  std::unique_ptr<Plan> plan_;
+};
+
+// aigw_sids: the local SID table of the endpoint.
+class SidTable : public core::Module {
+ public:
+  explicit SidTable(const Loader& l);
+  std::string_view name() const override { return "sids"; }
+  void read_back();
+  void plan(const core::ApplyContext& ctx) override;
+  void add(const core::ApplyContext&) override;
+  void remove(const core::ApplyContext&) override;
+
+ private:
+  int fd_;
+  std::map<Bytes, Bytes> sids_, want_;
+};
+
+// The double-banked classification maps (abi.h "Classification").
+class ClassifierTable : public core::Module {
+ public:
+  ClassifierTable(const Loader& l, GlobalsTable& g, const IfaceTable& ifaces,
+                  const PolicyTable& policies, const Logger* log);
+  ~ClassifierTable() override;
+  std::string_view name() const override { return "classifier"; }
+  void read_back();
+  void plan(const core::ApplyContext& ctx) override;
+  void add(const core::ApplyContext& ctx) override;
+  void commit(const core::ApplyContext&) override;
+  void abort() override;
+  const CompiledClassifier& in_force() const { return cls_; }
+
+ private:
+  struct Banks;
+  void install(CompiledClassifier c, const DatapathSettings& dp);
+  GlobalsTable& globals_;
+  const IfaceTable& ifaces_;
+  const PolicyTable& policies_;
+  const Logger* log_;
+  std::unique_ptr<Banks> banks_;
+  bool written_ = false;  // cls_ is what the active bank holds
+  CompiledClassifier cls_;
+  std::optional<CompiledClassifier> planned_;
+  bool changed_ = false;
+};
+
+}  // namespace aigw::dp

@@ -1,0 +1,40 @@
+// Ports: which program runs on which kernel interface (attach, re-attach,
+// detach), the interface and counter views (interface.show, stats.show) and
+// the interface facts and counters of a metrics scrape. The interface map
+// entries themselves are the datapath's IfaceTable.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+
+#include "core/module.hpp"
+#include "features/host.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace aigw::features {
+
+class PortsModule : public core::Module {
+ public:
+  explicit PortsModule(Host& host) : host_(host) {}
+  std::string_view name() const override { return "ports"; }
+  void plan(const core::ApplyContext& ctx) override;
+  void add(const core::ApplyContext& ctx) override;
+  void remove(const core::ApplyContext& ctx) override;
+  void commit(const core::ApplyContext& ctx) override;
+  void register_commands(core::CommandTable& t) override;
+  void collect(telemetry::Snapshot& s) const override;
+
+ private:
+  void check_forwarding(const Config& c) const;
+  nlohmann::json interfaces() const;
+  nlohmann::json stats() const;
+
+  Host& host_;
+  // ifindex -> (role, mode) wanted by the plan, and the names for the log.
+  std::map<int, std::pair<IfRole, XdpMode>> want_;
+  std::map<int, std::string> names_;
+  std::vector<telemetry::InterfaceFact> facts_;  // as of the last commit (scrape lock)
+};
+
+}  // namespace aigw::features
