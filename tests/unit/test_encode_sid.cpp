@@ -3,7 +3,6 @@
 // behaviour table's invariants.
 #include <aigw/abi.h>
 #include <arpa/inet.h>
-
 #include <fmt/format.h>
 
 #include <catch2/catch.hpp>
