@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "config/behaviors.hpp"
+
 namespace aigw {
 
 const char* to_string(XdpMode m) { return m == XdpMode::Generic ? "generic" : "native"; }
@@ -11,31 +13,15 @@ const char* to_string(IfRole r) { return r == IfRole::Wan ? "wan" : "customer"; 
 const char* to_string(EncapMode m) { return m == EncapMode::EncapRed ? "encap.red" : "encap"; }
 
 const char* to_string(Behavior b) {
-  switch (b) {
-    case Behavior::End:
-      return "End";
-    case Behavior::EndX:
-      return "End.X";
-    case Behavior::EndDX4:
-      return "End.DX4";
-    case Behavior::EndDX6:
-      return "End.DX6";
-    case Behavior::EndDT4:
-      return "End.DT4";
-    case Behavior::EndDT6:
-      return "End.DT6";
-    case Behavior::EndDT46:
-      return "End.DT46";
-  }
-  return "unknown";
+  // Row names are string literals: data() is NUL-terminated.
+  const BehaviorDesc* d = find_behavior(b);
+  return d ? d->name.data() : "unknown";
 }
 
 std::optional<Behavior> behavior_from_string(std::string_view s) {
-  for (Behavior b : {Behavior::End, Behavior::EndX, Behavior::EndDX4, Behavior::EndDX6,
-                     Behavior::EndDT4, Behavior::EndDT6, Behavior::EndDT46}) {
-    if (s == to_string(b)) return b;
-  }
-  return std::nullopt;
+  const BehaviorDesc* d = find_behavior(s);
+  if (!d) return std::nullopt;
+  return d->behavior();
 }
 
 std::optional<XdpMode> xdp_mode_from_string(std::string_view s) {
@@ -83,7 +69,8 @@ std::optional<ApnHeader> apn_header_from_string(std::string_view s) {
 }
 
 bool is_dt(Behavior b) {
-  return b == Behavior::EndDT4 || b == Behavior::EndDT6 || b == Behavior::EndDT46;
+  const BehaviorDesc* d = find_behavior(b);
+  return d && d->takes(kSidAttrTable);
 }
 
 std::string interface_key(const Interface& i) {

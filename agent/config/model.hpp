@@ -22,7 +22,10 @@ using FieldLines = std::map<std::string, int>;
 enum class XdpMode { Native, Generic };
 enum class IfRole { Customer, Wan };
 enum class EncapMode { Encap, EncapRed };  // H.Encaps, H.Encaps.Red
-enum class Behavior { End, EndX, EndDX4, EndDX6, EndDT4, EndDT6, EndDT46 };
+// SRv6 endpoint behaviours: the values are the AIGW_BEH_* ids; names,
+// attributes and encoding are rows of config/behaviors.hpp (a behaviour
+// without a name here is still valid when it has a row).
+enum class Behavior : uint16_t { End = 1, EndX, EndDX4, EndDX6, EndDT4, EndDT6, EndDT46 };
 enum class ApnHeader { HopByHop, DestOpts };   // where the headend imposes the APN option
 enum class ApnTrust { Trust, Rewrite, Strip };  // what a customer port does with hosts' APN IDs
 enum class UsageFormat { JsonLines, Csv };
@@ -265,8 +268,8 @@ std::string port_range_str(const PortRange& r);
 // Seconds as written in YAML: "1h", "5m" or "30s" (the largest whole unit).
 std::string duration_str(uint32_t seconds);
 
-// Behaviour groups.
-bool is_dt(Behavior b);  // End.DT4, End.DT6, End.DT46: take `table`
+// Behaviours that take `table` (End.DT4, End.DT6, End.DT46; see behaviors.hpp).
+bool is_dt(Behavior b);
 
 // Default kernel routing table of End.DT* (RT_TABLE_MAIN).
 inline constexpr uint32_t kDefaultTable = 254;

@@ -89,7 +89,4 @@ class Datapath {
   std::unique_ptr<Impl> impl_;
 };
 
-// Pure encoding helpers (unit-tested): the prebuilt outer headers of a policy.
-aigw_policy encode_policy(const Policy& p, const DatapathSettings& dp, uint32_t id);
-
 }  // namespace aigw

@@ -1,8 +1,11 @@
 // Encoding of configuration objects into datapath map values.
+#include "datapath/encode.hpp"
+
 #include <cstring>
 #include <stdexcept>
+#include <string>
 
-#include "datapath/datapath.hpp"
+#include "config/behaviors.hpp"
 
 namespace aigw {
 
@@ -48,6 +51,27 @@ aigw_policy encode_policy(const Policy& p, const DatapathSettings& dp, uint32_t 
       std::memcpy(srh + AIGW_SRH_FIXED_LEN + AIGW_SID_LEN * i, p.segments[n - 1 - i].b.data(), 16);
   }
   return v;
+}
+
+aigw_sid_entry encode_sid(const Sid& s, uint32_t oif_ifindex, uint32_t id) {
+  const BehaviorDesc* d = find_behavior(s.behavior);
+  if (!d)
+    throw std::invalid_argument("SID " + s.sid.str() + ": behaviour " +
+                                std::to_string(static_cast<unsigned>(s.behavior)) +
+                                " has no row in the behaviour table");
+  aigw_sid_entry e{};
+  e.behavior = d->abi;
+  e.flags = d->entry_flags;
+  e.table = s.table.value_or(kDefaultTable);
+  if (s.interface) e.oif = oif_ifindex;
+  if (s.nexthop) {
+    if (const auto* v4 = std::get_if<Ip4>(&*s.nexthop))
+      e.nh4 = v4->be();
+    else
+      std::memcpy(e.nh6, std::get<Ip6>(*s.nexthop).b.data(), 16);
+  }
+  e.id = id;
+  return e;
 }
 
 }  // namespace aigw

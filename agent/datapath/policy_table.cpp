@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "datapath/datapath.hpp"
+#include "datapath/encode.hpp"
 #include "datapath/tables.hpp"
 
 namespace aigw::dp {

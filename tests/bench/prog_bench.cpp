@@ -62,6 +62,7 @@
 #include "common/log.hpp"
 #include "config/parse.hpp"
 #include "datapath/datapath.hpp"
+#include "datapath/encode.hpp"
 #include "netlink/links.hpp"
 
 namespace {

@@ -33,6 +33,7 @@
 
 #include "bench_common.hpp"
 #include "datapath/datapath.hpp"
+#include "datapath/encode.hpp"
 
 namespace {
 volatile sig_atomic_t g_stop = 0;

@@ -4,7 +4,9 @@
 
 #include <cstring>
 
-#include "datapath/datapath.hpp"
+#include <fmt/format.h>
+
+#include "datapath/encode.hpp"
 
 using namespace aigw;
 

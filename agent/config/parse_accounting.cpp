@@ -1,0 +1,108 @@
+// Sections flows, accounting and ipfix.
+#include <fmt/format.h>
+
+#include "config/parse_util.hpp"
+
+namespace aigw::parse_detail {
+
+void parse_flows(Sink& s, const Entry& e, FlowSettings& f) {
+  if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
+  MapReader m(s, e.value, e.field, {"enabled", "idle_timeout", "active_timeout"});
+  if (auto g = m.get("enabled")) {
+    if (auto v = read_bool(s, *g)) f.enabled = *v;
+  }
+  if (auto g = m.get("idle_timeout")) {
+    if (auto v = read_duration(s, *g, 1, 86400)) f.idle_timeout_s = *v;
+  }
+  if (auto g = m.get("active_timeout")) {
+    if (auto v = read_duration(s, *g, 1, 86400)) f.active_timeout_s = *v;
+  }
+}
+
+// "", "off" -> "" (off), or an absolute path.
+std::optional<std::string> read_dir_or_off(Sink& s, const Entry& e) {
+  if (e.value.IsScalar() && (e.value.Scalar().empty() || e.value.Scalar() == "off"))
+    return std::string();
+  return read_abs_path(s, e, 4095);
+}
+
+void parse_accounting(Sink& s, const Entry& e, AccountingSettings& a) {
+  if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
+  MapReader m(s, e.value, e.field,
+              {"periods", "sample_interval", "usage_dir", "usage_format", "state_dir"});
+  auto periods = m.get("periods");
+  if (periods && expect_list(s, *periods, "durations")) {
+    a.periods_s.clear();
+    if (periods->value.size() == 0)
+      s.error(periods->line(), periods->field, "at least one period is required");
+    for (size_t k = 0; k < periods->value.size(); ++k) {
+      Entry pe = item(periods->value[k], index(periods->field, k));
+      auto v = read_duration(s, pe, 1, 31 * 86400);
+      if (!v) continue;
+      if (std::find(a.periods_s.begin(), a.periods_s.end(), *v) != a.periods_s.end())
+        s.error(pe.line(), pe.field, fmt::format("period of {}s listed twice", *v));
+      a.periods_s.push_back(*v);
+    }
+  }
+  if (auto g = m.get("sample_interval")) {
+    if (auto v = read_duration(s, *g, 1, 3600)) {
+      a.sample_interval_s = *v;
+      for (uint32_t p : a.periods_s)
+        if (p % *v != 0) {
+          s.error(g->line(), g->field, fmt::format("{}s does not divide the period of {}s", *v, p));
+          break;
+        }
+    }
+  }
+  if (auto g = m.get("usage_dir")) {
+    if (auto v = read_dir_or_off(s, *g)) a.usage_dir = *v;
+  }
+  if (auto g = m.get("usage_format")) {
+    auto from = [](std::string_view t) -> std::optional<UsageFormat> {
+      if (t == "jsonl") return UsageFormat::JsonLines;
+      if (t == "csv") return UsageFormat::Csv;
+      return std::nullopt;
+    };
+    if (auto v = read_enum<UsageFormat>(s, *g, +from, {"jsonl", "csv"})) a.usage_format = *v;
+  }
+  if (auto g = m.get("state_dir")) {
+    if (auto v = read_dir_or_off(s, *g)) a.state_dir = *v;
+  }
+}
+
+// "ADDR:PORT" or "[V6]:PORT" with a port, no "off".
+std::optional<std::string> read_collector(Sink& s, const Entry& e) {
+  if (e.value.IsScalar() && (e.value.Scalar().empty() || e.value.Scalar() == "off")) {
+    s.error(e.line(), e.field, "expected IPV4:PORT or [IPV6]:PORT, got 'off'");
+    return std::nullopt;
+  }
+  auto v = read_listen(s, e);
+  if (v && v->empty()) return std::nullopt;
+  return v;
+}
+
+void parse_ipfix(Sink& s, const Entry& e, IpfixSettings& x) {
+  if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
+  MapReader m(s, e.value, e.field,
+              {"collectors", "observation_domain", "template_refresh", "enterprise"});
+  if (auto g = m.get("collectors"); g && !g->value.IsNull() && expect_list(s, *g, "collectors")) {
+    for (size_t k = 0; k < g->value.size(); ++k) {
+      Entry ce = item(g->value[k], index(g->field, k));
+      if (auto v = read_collector(s, ce)) {
+        if (std::find(x.collectors.begin(), x.collectors.end(), *v) != x.collectors.end())
+          s.error(ce.line(), ce.field, fmt::format("collector {} listed twice", *v));
+        x.collectors.push_back(*v);
+      }
+    }
+  }
+  if (auto g = m.get("observation_domain")) {
+    if (auto v = read_uint(s, *g, 0, kU32Max)) x.observation_domain = static_cast<uint32_t>(*v);
+  }
+  if (auto g = m.get("template_refresh")) {
+    if (auto v = read_duration(s, *g, 1, 86400)) x.template_refresh_s = *v;
+  }
+  if (auto g = m.get("enterprise")) {
+    if (auto v = read_uint(s, *g, 1, kU32Max)) x.enterprise = static_cast<uint32_t>(*v);
+  }
+}
+}  // namespace aigw::parse_detail

@@ -1,0 +1,266 @@
+// aigwctl flow (top, show), usage show, tenant show, class show: the
+// accounting views.
+#include <fmt/format.h>
+
+#include <ostream>
+
+#include "common/net.hpp"
+#include "control/cli_internal.hpp"
+#include "common/period.hpp"
+
+namespace aigw::cli {
+
+namespace {
+
+uint8_t parse_proto(const std::string& v) {
+  if (v == "tcp") return 6;
+  if (v == "udp") return 17;
+  if (v == "icmp") return 1;
+  if (v == "icmpv6" || v == "ipv6-icmp") return 58;
+  if (v == "sctp") return 132;
+  return static_cast<uint8_t>(parse_uint(v, "proto", 0, 255));
+}
+
+std::string rate_text(double bps) {
+  static constexpr const char* units[] = {"bit", "Kbit", "Mbit", "Gbit", "Tbit"};
+  int u = 0;
+  while (bps >= 1000.0 && u < 4) {
+    bps /= 1000.0;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f}{}", bps, units[u]) : fmt::format("{:.2f}{}", bps, units[u]);
+}
+
+double real(const json& v) { return v.is_number() ? v.get<double>() : 0.0; }
+
+}  // namespace
+
+json build_flow_top(const std::vector<std::string>& words) {
+  auto w = split_equals(words);
+  json a = json::object();
+  Keywords k(w, 0);
+  while (!k.done()) {
+    const std::string raw = k.keyword();
+    const std::string kw = accounting_keyword(raw);
+    if (kw == "n" || kw == "count" || kw == "limit") {
+      k.once("n");
+      a["n"] = parse_uint(k.value(raw), "-n", 0, 1000000);
+    } else if (kw == "by" || kw == "sort") {
+      k.once("by");
+      const std::string& v = k.value(raw);
+      if (v != "bytes" && v != "packets" && v != "rate")
+        throw UsageError(fmt::format("bad --by '{}' (expected bytes, packets or rate)", v));
+      a["by"] = v;
+    } else {
+      throw UsageError(fmt::format("unknown argument '{}'", raw));
+    }
+  }
+  return a;
+}
+
+json build_flow_show(const std::vector<std::string>& words) {
+  auto w = split_equals(words);
+  json a = json::object();
+  Keywords k(w, 0);
+  while (!k.done()) {
+    const std::string raw = k.keyword();
+    const std::string kw = accounting_keyword(raw);
+    if (kw == "tenant" || kw == "class") {
+      k.once(kw);
+      const std::string& v = k.value(raw);
+      if (v.empty()) throw UsageError(fmt::format("empty {}", kw));
+      a[kw] = v;
+    } else if (kw == "app-group" || kw == "app_group" || kw == "appgroup") {
+      k.once("app-group");
+      a["app_group"] = parse_uint(k.value(raw), "app-group", 0, UINT64_MAX);
+    } else if (kw == "src" || kw == "dst") {
+      k.once(kw);
+      std::string v = k.value(raw);
+      if (v.find('/') == std::string::npos) {
+        auto ip = parse_ip(v);
+        if (!ip) throw UsageError(fmt::format("bad {} '{}': not an address or prefix", kw, v));
+        v += is_v6(*ip) ? "/128" : "/32";
+      }
+      check_prefix(v, kw);
+      a[kw] = v;
+    } else if (kw == "proto" || kw == "protocol") {
+      k.once("proto");
+      a["proto"] = parse_proto(k.value(raw));
+    } else if (kw == "port") {
+      k.once("port");
+      a["port"] = parse_uint(k.value(raw), "port", 0, 65535);
+    } else if (kw == "dir" || kw == "direction") {
+      k.once("dir");
+      const std::string& v = k.value(raw);
+      if (v != "in" && v != "out")
+        throw UsageError(fmt::format("bad dir '{}' (expected in or out)", v));
+      a["dir"] = v;
+    } else {
+      throw UsageError(fmt::format("unknown argument '{}'", raw));
+    }
+  }
+  return a;
+}
+
+json build_usage_show(const std::vector<std::string>& words) {
+  auto w = split_equals(words);
+  json a = json::object();
+  Keywords k(w, 0);
+  while (!k.done()) {
+    const std::string raw = k.keyword();
+    const std::string kw = accounting_keyword(raw);
+    if (kw == "tenant") {
+      k.once("tenant");
+      const std::string& v = k.value(raw);
+      if (v.empty()) throw UsageError("empty tenant");
+      a["tenant"] = v;
+    } else if (kw == "period") {
+      k.once("period");
+      const std::string& v = k.value(raw);
+      auto p = parse_period(v);
+      if (!p) throw UsageError(fmt::format("bad period '{}' (e.g. 10s, 1m, 1h)", v));
+      a["period"] = *p;
+    } else {
+      throw UsageError(fmt::format("unknown argument '{}'", raw));
+    }
+  }
+  return a;
+}
+
+void render_flows(const json& d, std::ostream& out) {
+  out << fmt::format(
+      "flows: {} active (table {}){}\n", number(field(d, "active")), number(field(d, "capacity")),
+      field(d, "enabled").is_boolean() && !field(d, "enabled").get<bool>() ? ", tracking off" : "");
+  const json& fl = field(d, "flows");
+  if (!fl.is_array() || fl.empty()) return;
+  Table t({"DIR", "PROTO", "SRC", "SPORT", "DST", "DPORT", "TENANT", "CLASS", "PACKETS", "BYTES",
+           "RATE"},
+          {false, true, false, true, false, true, false, false, true, true, true});
+  for (const auto& f : fl)
+    t.add({text(field(f, "dir")), text(field(f, "proto")), text(field(f, "src")),
+           text(field(f, "sport")), text(field(f, "dst")), text(field(f, "dport")),
+           text(field(f, "tenant")), text(field(f, "class")), text(field(f, "packets")),
+           text(field(f, "bytes")), rate_text(real(field(f, "bps")))});
+  t.print(out);
+}
+
+void render_usage(const json& d, std::ostream& out) {
+  const json& periods = field(d, "periods");
+  if (!periods.is_array()) return;
+  bool first = true;
+  for (const auto& p : periods) {
+    for (const char* which : {"current", "last"}) {
+      const json& pd = field(p, which);
+      if (!first) out << '\n';
+      first = false;
+      if (!pd.is_object()) {
+        out << fmt::format("period {} {}: none yet\n", text(field(p, "period")), which);
+        continue;
+      }
+      out << fmt::format("period {} {}: {} .. {} ({} samples)\n", text(field(p, "period")), which,
+                         text(field(pd, "start")), text(field(pd, "end")),
+                         number(field(pd, "samples")));
+      Table t({"TENANT", "CLASS", "DIR", "BYTES", "PACKETS", "PEAK", "P95"},
+              {false, false, false, true, true, true, true});
+      for (const auto& r : field(pd, "tenants")) {
+        for (const char* dir : {"out", "in"}) {
+          const json& x = field(r, dir);
+          t.add({text(field(r, "tenant")), "*", dir, text(field(x, "bytes")),
+                 text(field(x, "packets")), rate_text(real(field(x, "peak_bps"))),
+                 rate_text(real(field(x, "p95_bps")))});
+        }
+        for (const auto& c : field(r, "classes"))
+          for (const char* dir : {"out", "in"}) {
+            const json& x = field(c, dir);
+            if (number(field(x, "packets")) == 0 && number(field(x, "bytes")) == 0) continue;
+            t.add({"", text(field(c, "class")), dir, text(field(x, "bytes")),
+                   text(field(x, "packets")), "", ""});
+          }
+      }
+      if (t.empty())
+        out << "  no tenants\n";
+      else
+        t.print(out);
+      // The other aggregates of the period, one line each.
+      auto line = [&](const char* title, const char* key, auto label) {
+        const json& list = field(pd, key);
+        if (!list.is_array() || list.empty()) return;
+        std::vector<std::string> items;
+        for (const auto& e : list) items.push_back(label(e));
+        out << fmt::format("{}: {}\n", title, fmt::join(items, ", "));
+      };
+      line("app-groups", "app_groups", [](const json& e) {
+        return fmt::format("{} {} {}B/{}p", text(field(e, "app_group")), text(field(e, "dir")),
+                           number(field(e, "bytes")), number(field(e, "packets")));
+      });
+      line("policies", "policies", [](const json& e) {
+        return fmt::format("{} {}B/{}p", text(field(e, "name")), number(field(e, "bytes")),
+                           number(field(e, "packets")));
+      });
+      line("interfaces rx", "interfaces", [](const json& e) {
+        return fmt::format("{} {}B/{}p", text(field(e, "name")),
+                           number(field(field(e, "rx"), "bytes")),
+                           number(field(field(e, "rx"), "packets")));
+      });
+    }
+  }
+}
+
+void render_totals(const json& d, std::ostream& out, bool classes) {
+  if (!d.is_array() || d.empty()) return;
+  std::vector<std::string> head = {"NAME", "ID"};
+  if (classes) head.push_back("BUILTIN");
+  for (const char* h : {"OUT_PACKETS", "OUT_BYTES", "IN_PACKETS", "IN_BYTES"}) head.push_back(h);
+  std::vector<bool> right = {false, true};
+  if (classes) right.push_back(false);
+  right.insert(right.end(), 4, true);
+  Table t(head, right);
+  for (const auto& e : d) {
+    std::vector<std::string> row = {text(field(e, "name")), text(field(e, "id"))};
+    if (classes) row.push_back(text(field(e, "builtin")));
+    row.push_back(text(field(field(e, "out"), "packets")));
+    row.push_back(text(field(field(e, "out"), "bytes")));
+    row.push_back(text(field(field(e, "in"), "packets")));
+    row.push_back(text(field(field(e, "in"), "bytes")));
+    t.add(std::move(row));
+  }
+  t.print(out);
+}
+
+void add_accounting_commands(CommandTree& t) {
+  CLI::App* flow = t.object("flow");
+  t.verb(flow, "top", "the largest flows", "[OPTIONS] [-n N] [--by bytes|packets|rate]",
+         "Arguments:\n"
+         "  -n N                       how many flows (default 20, 0 = all)\n"
+         "  --by bytes|packets|rate    order (default bytes; rate = over the last second)\n"
+         "Example:\n"
+         "  aigwctl flow top -n 10 --by rate");
+  t.verb(flow, "show", "tracked flows, filtered",
+         "[OPTIONS] [tenant T] [class C] [app-group G] [src PREFIX] [dst PREFIX]\n"
+         "           [proto P] [port N] [dir in|out]",
+         "Arguments (all given must match; src/dst as the packet carries them):\n"
+         "  tenant T       tenant name or id\n"
+         "  class C        service class name or id\n"
+         "  app-group G    APN application group (leading apn.app_group_bits of the APN ID)\n"
+         "  src PREFIX     source address or prefix\n"
+         "  dst PREFIX     destination address or prefix\n"
+         "  proto P        tcp, udp, icmp, icmpv6, sctp or a number\n"
+         "  port N         source or destination port\n"
+         "  dir in|out     out = customer -> WAN, in = WAN -> customer\n"
+         "Example:\n"
+         "  aigwctl flow show tenant acme proto udp dir out");
+  CLI::App* usage = t.object("usage");
+  t.verb(usage, "show", "per-tenant usage: period in progress and last completed",
+         "[OPTIONS] [--tenant T] [--period 1m|1h|...]",
+         "Arguments:\n"
+         "  --tenant T     one tenant (name or id)\n"
+         "  --period P     one configured period (10s, 1m, 1h...)\n"
+         "Bytes are L3 bytes of the customer packets; out = customer -> WAN. PEAK and P95\n"
+         "are bit rates over the period's samples (P95: nearest rank).");
+  CLI::App* tenant = t.object("tenant");
+  t.verb(tenant, "show", "tenants, ids and totals since the maps were created", "[OPTIONS]");
+  CLI::App* cls = t.object("class");
+  t.verb(cls, "show", "service classes, ids and totals since the maps were created", "[OPTIONS]");
+}
+
+}  // namespace aigw::cli
