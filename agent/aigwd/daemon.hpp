@@ -6,8 +6,6 @@
 // config show and config reload.
 #pragma once
 
-#include <utility>  // before boost/asio with GCC 12
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,6 +14,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>  // before boost/asio with GCC 12
 #include <vector>
 
 #include "common/log.hpp"

@@ -30,7 +30,7 @@ struct ApplyContext {
   const Config& next;
   const Config& running;  // the configuration in force (== next at the first apply)
   const LinkResolver& links;
-  bool initial = false;   // the first apply after start
+  bool initial = false;  // the first apply after start
 };
 
 class Module {

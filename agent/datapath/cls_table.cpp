@@ -70,8 +70,8 @@ ClassifierTable::Banks::Banks(const Loader& l)
   for (auto& hm : hashed) {
     const MapInfo& m = l.map(hm.name);
     if (m.key_size != hm.ksz)
-      throw DatapathError(fmt::format("map {}: key size {} where abi.h says {}", hm.name,
-                                      m.key_size, hm.ksz));
+      throw DatapathError(
+          fmt::format("map {}: key size {} where abi.h says {}", hm.name, m.key_size, hm.ksz));
     hm.fd = m.fd;
     hm.max_entries = m.max_entries;
   }

@@ -16,9 +16,9 @@ constexpr const char* kEndpoint = "xdp_endpoint";
 
 // Every BPF object aigw loads; the first that has a map defines it.
 std::vector<ObjectSpec> objects() {
-  return {object_spec("headend", xdp_headend__open_opts, xdp_headend__load, xdp_headend__destroy),
-          object_spec("endpoint", xdp_endpoint__open_opts, xdp_endpoint__load,
-                      xdp_endpoint__destroy)};
+  return {
+      object_spec("headend", xdp_headend__open_opts, xdp_headend__load, xdp_headend__destroy),
+      object_spec("endpoint", xdp_endpoint__open_opts, xdp_endpoint__load, xdp_endpoint__destroy)};
 }
 
 // The one table of configurable map sizes.

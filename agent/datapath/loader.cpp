@@ -216,8 +216,7 @@ void Loader::collect_maps_and_progs(bpf_object* obj) {
 
 const MapInfo& Loader::map(std::string_view name) const {
   auto it = maps_.find(name);
-  if (it == maps_.end())
-    throw DatapathError(fmt::format("map {} is not in the BPF objects", name));
+  if (it == maps_.end()) throw DatapathError(fmt::format("map {} is not in the BPF objects", name));
   return it->second;
 }
 
@@ -294,12 +293,14 @@ void Loader::attach_tc(int ifindex, Hook hook, int fd) {
           name, to_string(hook), pname.value_or("unknown"), q.prog_id));
     flags = BPF_TC_F_REPLACE;
   } else if (err != -ENOENT) {
-    throw DatapathError(fmt::format("{}: query {} filters: {}", name, to_string(hook), errstr(err)));
+    throw DatapathError(
+        fmt::format("{}: query {} filters: {}", name, to_string(hook), errstr(err)));
   }
   LIBBPF_OPTS(bpf_tc_opts, a, .prog_fd = fd, .flags = flags, .handle = kTcHandle,
               .priority = kTcPriority);
   if ((err = bpf_tc_attach(&h, &a)))
-    throw DatapathError(fmt::format("{}: attach {} program: {}", name, to_string(hook), errstr(err)));
+    throw DatapathError(
+        fmt::format("{}: attach {} program: {}", name, to_string(hook), errstr(err)));
 }
 
 void Loader::detach(int ifindex, Hook hook) {

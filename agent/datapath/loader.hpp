@@ -35,7 +35,8 @@ class BpfObject {
     Skel* s = open_fn(opts);
     if (!s) return nullptr;
     auto o = std::unique_ptr<BpfObject>(new BpfObject(std::move(name), s->obj));
-    o->skel_ = std::shared_ptr<void>(s, [destroy_fn](void* p) { destroy_fn(static_cast<Skel*>(p)); });
+    o->skel_ =
+        std::shared_ptr<void>(s, [destroy_fn](void* p) { destroy_fn(static_cast<Skel*>(p)); });
     o->load_ = [load_fn, s] { return load_fn(s); };
     return o;
   }

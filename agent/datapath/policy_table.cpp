@@ -30,9 +30,9 @@ Key prefix_key(const Policy& p, const Prefix& pfx, size_t addr_len) {
 
 struct PolicyTable::Plan {
   std::map<std::string, State> want;
-  std::set<uint32_t> taken;                            // slots of the new policy set
+  std::set<uint32_t> taken;                             // slots of the new policy set
   std::vector<std::pair<uint32_t, Bytes>> slot_writes;  // fresh slots to write
-  std::set<uint32_t> adopted;                          // orphans kept
+  std::set<uint32_t> adopted;                           // orphans kept
   std::set<uint32_t> zero_slots;  // aigw_pol_stats entries to clear before the slot is used
   std::set<uint32_t> expired;     // quarantined slots free again
   std::map<Bytes, Bytes> pfx4, pfx6;

@@ -143,12 +143,15 @@ void IfaceTable::plan(const core::ApplyContext& ctx) {
 
 void IfaceTable::add(const core::ApplyContext&) {
   for (const auto& [kname, slot] : want_slots_)
-    if (!slots_.count(kname)) maps::zero_percpu(fd_stats_, slot, sizeof(aigw_if_stats), ncpus_,
-                                                "counters of interface slot");
+    if (!slots_.count(kname))
+      maps::zero_percpu(fd_stats_, slot, sizeof(aigw_if_stats), ncpus_,
+                        "counters of interface slot");
   maps::upsert(fd_, ifaces_, want_, "interface");
 }
 
-void IfaceTable::remove(const core::ApplyContext&) { maps::prune(fd_, ifaces_, want_, "interface"); }
+void IfaceTable::remove(const core::ApplyContext&) {
+  maps::prune(fd_, ifaces_, want_, "interface");
+}
 
 void IfaceTable::commit(const core::ApplyContext&) { slots_ = want_slots_; }
 

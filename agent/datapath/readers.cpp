@@ -36,11 +36,11 @@ Stats Datapath::read_stats() const {
 
 std::vector<FlowEntry> Datapath::read_flows() const {
   std::vector<FlowEntry> out;
-  maps::for_each_entry(loader().map_fd("aigw_flows"), sizeof(aigw_flow_key), sizeof(aigw_flow),
-                       [&](const uint8_t* k, const uint8_t* v) {
-                         out.push_back({maps::from_bytes<aigw_flow_key>(k),
-                                        maps::from_bytes<aigw_flow>(v)});
-                       });
+  maps::for_each_entry(
+      loader().map_fd("aigw_flows"), sizeof(aigw_flow_key), sizeof(aigw_flow),
+      [&](const uint8_t* k, const uint8_t* v) {
+        out.push_back({maps::from_bytes<aigw_flow_key>(k), maps::from_bytes<aigw_flow>(v)});
+      });
   return out;
 }
 
@@ -67,13 +67,13 @@ std::vector<aigw_ctr> Datapath::read_usage() const {
 ApnUsage Datapath::read_apn_usage() const {
   const Loader& l = loader();
   ApnUsage out;
-  maps::for_each_entry(l.map_fd("aigw_apn_usage"), sizeof(aigw_apn_usage_key),
-                       maps::percpu_value_size(sizeof(aigw_ctr), l.ncpus()),
-                       [&](const uint8_t* k, const uint8_t* v) {
-                         auto key = maps::from_bytes<aigw_apn_usage_key>(k);
-                         maps::add_ctr(out[{key.dir, key.app_group}],
-                                       maps::sum_percpu<aigw_ctr>(v, l.ncpus()));
-                       });
+  maps::for_each_entry(
+      l.map_fd("aigw_apn_usage"), sizeof(aigw_apn_usage_key),
+      maps::percpu_value_size(sizeof(aigw_ctr), l.ncpus()),
+      [&](const uint8_t* k, const uint8_t* v) {
+        auto key = maps::from_bytes<aigw_apn_usage_key>(k);
+        maps::add_ctr(out[{key.dir, key.app_group}], maps::sum_percpu<aigw_ctr>(v, l.ncpus()));
+      });
   return out;
 }
 

@@ -10,7 +10,9 @@ namespace aigw::dp {
 
 SidTable::SidTable(const Loader& l) : fd_(l.map_fd("aigw_sids")) {}
 
-void SidTable::read_back() { sids_ = maps::dump(fd_, sizeof(aigw_sid_key), sizeof(aigw_sid_entry)); }
+void SidTable::read_back() {
+  sids_ = maps::dump(fd_, sizeof(aigw_sid_key), sizeof(aigw_sid_entry));
+}
 
 void SidTable::plan(const core::ApplyContext& ctx) {
   want_.clear();

@@ -78,7 +78,8 @@ void AccountingModule::collect(telemetry::Snapshot& s) const {
 void AccountingModule::register_commands(core::CommandTable& t) {
   using core::Access;
   t.add(cmd::kUsageShow, Access::Read, [this](const nlohmann::json& a) { return usage_json(a); });
-  t.add(cmd::kTenantShow, Access::Read, [this](const nlohmann::json&) { return totals_json(false); });
+  t.add(cmd::kTenantShow, Access::Read,
+        [this](const nlohmann::json&) { return totals_json(false); });
   t.add(cmd::kClassShow, Access::Read, [this](const nlohmann::json&) { return totals_json(true); });
 }
 

@@ -45,7 +45,7 @@ class AccountingModule : public core::Module {
   std::string pin_path_;
   std::unique_ptr<telemetry::Accounting> acct_;
   TimePoint last_sample_{};
-  bool failing_ = false;  // log a failing read once, not every second
+  bool failing_ = false;              // log a failing read once, not every second
   telemetry::AccountingFacts facts_;  // names only; counters are read per scrape
 };
 

@@ -1,6 +1,7 @@
 // Reading control-command arguments and rendering common JSON pieces.
 #pragma once
 
+#include <aigw/abi.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
@@ -8,8 +9,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <aigw/abi.h>
 
 #include "config/parse.hpp"
 #include "control/protocol.hpp"

@@ -9,8 +9,8 @@ MetricsModule::~MetricsModule() { stop(); }
 void MetricsModule::start() {
   const std::string& listen = host_.running().agent.metrics_listen;
   if (listen.empty()) return;
-  server_ = std::make_unique<telemetry::MetricsServer>(listen, version(),
-                                                       [this] { return snapshot(); });
+  server_ =
+      std::make_unique<telemetry::MetricsServer>(listen, version(), [this] { return snapshot(); });
   host_.log().info("metrics on {}", server_->url());
 }
 

@@ -40,7 +40,8 @@ nlohmann::json PoliciesModule::add_policy(const nlohmann::json& args) {
     throw ControlError(join_errors(*errs));
   Policy p = std::get<Policy>(std::move(parsed));
   for (const auto& q : host_.running().policies)
-    if (q.name == p.name) throw ControlError(fmt::format("policy {} exists (delete it first)", p.name));
+    if (q.name == p.name)
+      throw ControlError(fmt::format("policy {} exists (delete it first)", p.name));
   Config next = host_.running();
   next.policies.push_back(std::move(p));
   host_.commit(std::move(next), "<aigwctl>");

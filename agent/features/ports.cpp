@@ -82,21 +82,22 @@ void PortsModule::check_forwarding(const Config& c) const {
   for (const auto& i : c.interfaces) {
     if (!seen.insert(i.name).second) continue;
     if (!sysctl_is_one(fmt::format("/proc/sys/net/ipv6/conf/{}/forwarding", i.name)))
-      log.warn("{}: IPv6 forwarding is off (net.ipv6.conf.{}.forwarding): the {} program's "
-               "IPv6 route lookups will fail",
-               i.name, i.name, i.role == IfRole::Customer ? "headend" : "endpoint");
+      log.warn(
+          "{}: IPv6 forwarding is off (net.ipv6.conf.{}.forwarding): the {} program's "
+          "IPv6 route lookups will fail",
+          i.name, i.name, i.role == IfRole::Customer ? "headend" : "endpoint");
     if (i.role == IfRole::Wan &&
         !sysctl_is_one(fmt::format("/proc/sys/net/ipv4/conf/{}/forwarding", i.name)))
-      log.warn("{}: IPv4 forwarding is off (net.ipv4.conf.{}.forwarding): decapsulated IPv4 "
-               "(End.DX4/DT4/DT46) cannot be forwarded from XDP",
-               i.name, i.name);
+      log.warn(
+          "{}: IPv4 forwarding is off (net.ipv4.conf.{}.forwarding): decapsulated IPv4 "
+          "(End.DX4/DT4/DT46) cannot be forwarded from XDP",
+          i.name, i.name);
   }
 }
 
 void PortsModule::register_commands(core::CommandTable& t) {
-  t.add(cmd::kInterfaceShow, core::Access::Read, [this](const nlohmann::json&) {
-    return interfaces();
-  });
+  t.add(cmd::kInterfaceShow, core::Access::Read,
+        [this](const nlohmann::json&) { return interfaces(); });
   t.add(cmd::kStatsShow, core::Access::Read, [this](const nlohmann::json&) { return stats(); });
 }
 

@@ -151,16 +151,10 @@ std::string tenant_name(const Config& cfg, uint16_t id) {
   return fmt::format("tenant-{}", id);
 }
 
-CompiledClassifier compile_classifier(const Config& cfg, const ClsResolver& resolve) {
-  const auto& rules = cfg.classification.rules;
-  CompiledClassifier c;
-  c.apn_opt_type = cfg.apn.option_type;
-  c.apn_header =
-      cfg.apn.header == ApnHeader::DestOpts ? AIGW_APN_HDR_DEST_OPTS : AIGW_APN_HDR_HOP_BY_HOP;
-  c.app_group_bits = cfg.apn.app_group_bits;
-  c.flows_on = cfg.flows.enabled;
+namespace {
 
-  // Default decision.
+// The decision when no rule matches.
+void compile_default(const Config& cfg, CompiledClassifier& c) {
   const auto& cl = cfg.classification;
   c.dflt.rule_id = AIGW_CLS_NO_RULE;
   if (cl.default_tenant) {
@@ -182,24 +176,13 @@ CompiledClassifier compile_classifier(const Config& cfg, const ClsResolver& reso
     c.dflt.apn_len = cl.default_apn->len;
     std::copy_n(cl.default_apn->b.begin(), AIGW_APN_MAX_ID_LEN, c.dflt.apn);
   }
+}
 
-  if (rules.size() > AIGW_CLS_MAX_RULES)
-    throw ClassifyError(fmt::format("{}: more than {} classification rules",
-                                    where(rules[AIGW_CLS_MAX_RULES]), AIGW_CLS_MAX_RULES));
-
-  // Precedence order: priority, then file order (stable).
-  std::vector<uint32_t> order(rules.size());
-  std::iota(order.begin(), order.end(), 0u);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](uint32_t a, uint32_t b) { return rules[a].priority < rules[b].priority; });
-
-  const uint32_t n = static_cast<uint32_t>(rules.size());
-  c.nrules = n;
-  c.nwords = (n + 63) / 64;
-  c.rule_of_bit = order;
-  const Bits bits{c.nwords};
-
-  // Actions.
+// What each rule decides, in precedence order.
+void compile_actions(const Config& cfg, const ClsResolver& resolve,
+                     const std::vector<uint32_t>& order, CompiledClassifier& c) {
+  const auto& rules = cfg.classification.rules;
+  const uint32_t n = c.nrules;
   c.actions.resize(n);
   for (uint32_t bit = 0; bit < n; bit++) {
     const ClassRule& r = rules[order[bit]];
@@ -234,7 +217,12 @@ CompiledClassifier compile_classifier(const Config& cfg, const ClsResolver& reso
     }
     c.actions[bit] = a;
   }
+}
 
+void compile_iface(const Config& cfg, const ClsResolver& resolve,
+                   const std::vector<uint32_t>& order, const Bits& bits, CompiledClassifier& c) {
+  const auto& rules = cfg.classification.rules;
+  const uint32_t n = c.nrules;
   // Interface slots. A rule naming an interface that has no slot (configured
   // but not present) matches nothing until it appears.
   c.iface.assign(AIGW_MAX_IFACES, bits.empty());
@@ -247,7 +235,12 @@ CompiledClassifier compile_classifier(const Config& cfg, const ClsResolver& reso
     auto slot = resolve.iface_slot ? resolve.iface_slot(*r.interface) : std::nullopt;
     if (slot && *slot < AIGW_MAX_IFACES) set_bit(c.iface[*slot], bit);
   }
+}
 
+void compile_proto_dscp(const Config& cfg, const std::vector<uint32_t>& order, const Bits& bits,
+                        CompiledClassifier& c) {
+  const auto& rules = cfg.classification.rules;
+  const uint32_t n = c.nrules;
   // Protocol and DSCP.
   c.proto.assign(256, bits.empty());
   c.dscp.assign(64, bits.empty());
@@ -262,103 +255,148 @@ CompiledClassifier compile_classifier(const Config& cfg, const ClsResolver& reso
     else
       for (auto& b : c.dscp) set_bit(b, bit);
   }
+}
 
+void compile_ports(const Config& cfg, const std::vector<uint32_t>& order, const Bits& bits,
+                   CompiledClassifier& c) {
+  const auto& rules = cfg.classification.rules;
+  const uint32_t n = c.nrules;
   // Ports: a rule with a port condition never matches a packet without ports.
-  {
-    std::vector<std::optional<PortRange>> sp(n), dp(n);
-    c.no_sport = bits.empty();
-    c.no_dport = bits.empty();
-    for (uint32_t bit = 0; bit < n; bit++) {
-      const ClassRule& r = rules[order[bit]];
-      sp[bit] = r.sport;
-      dp[bit] = r.dport;
-      if (!r.sport) set_bit(c.no_sport, bit);
-      if (!r.dport) set_bit(c.no_dport, bit);
-    }
-    std::unordered_map<ClsBitmap, uint32_t, BitmapHash> dedupe;
-    build_port_field(sp, bits, c.sport, c.port_bitmaps, dedupe);
-    build_port_field(dp, bits, c.dport, c.port_bitmaps, dedupe);
-    uint32_t cap = cfg.datapath.map_sizes.class_port_bitmaps / AIGW_CLS_BANKS;
-    if (c.port_bitmaps.size() > cap)
-      throw ClassifyError(
-          fmt::format("classification rules need {} distinct port bitmaps, more than {} "
-                      "(datapath.map_sizes.class_port_bitmaps / 2)",
-                      c.port_bitmaps.size(), cap));
+  std::vector<std::optional<PortRange>> sp(n), dp(n);
+  c.no_sport = bits.empty();
+  c.no_dport = bits.empty();
+  for (uint32_t bit = 0; bit < n; bit++) {
+    const ClassRule& r = rules[order[bit]];
+    sp[bit] = r.sport;
+    dp[bit] = r.dport;
+    if (!r.sport) set_bit(c.no_sport, bit);
+    if (!r.dport) set_bit(c.no_dport, bit);
   }
+  std::unordered_map<ClsBitmap, uint32_t, BitmapHash> dedupe;
+  build_port_field(sp, bits, c.sport, c.port_bitmaps, dedupe);
+  build_port_field(dp, bits, c.dport, c.port_bitmaps, dedupe);
+  uint32_t cap = cfg.datapath.map_sizes.class_port_bitmaps / AIGW_CLS_BANKS;
+  if (c.port_bitmaps.size() > cap)
+    throw ClassifyError(
+        fmt::format("classification rules need {} distinct port bitmaps, more than {} "
+                    "(datapath.map_sizes.class_port_bitmaps / 2)",
+                    c.port_bitmaps.size(), cap));
+}
 
+void compile_addresses(const Config& cfg, const std::vector<uint32_t>& order, const Bits& bits,
+                       CompiledClassifier& c) {
+  const auto& rules = cfg.classification.rules;
+  const uint32_t n = c.nrules;
   // Addresses, per family. A field with prefixes of the other family only
   // never matches this family (not in the entries, not in *_none).
-  {
-    std::map<Prefix, ClsBitmap> s4, d4, s6, d6;
-    ClsBitmap ws4 = bits.empty(), wd4 = bits.empty(), ws6 = bits.empty(), wd6 = bits.empty();
-    auto add = [&](std::map<Prefix, ClsBitmap>& m, const Prefix& p, uint32_t bit) {
-      auto it = m.try_emplace(p, bits.empty()).first;
-      set_bit(it->second, bit);
-    };
-    for (uint32_t bit = 0; bit < n; bit++) {
-      const ClassRule& r = rules[order[bit]];
-      if (r.src.empty()) {
-        set_bit(ws4, bit);
-        set_bit(ws6, bit);
-      }
-      for (const auto& p : r.src) add(p.v6 ? s6 : s4, p, bit);
-      if (r.dst.empty()) {
-        set_bit(wd4, bit);
-        set_bit(wd6, bit);
-      }
-      for (const auto& p : r.dst) add(p.v6 ? d6 : d4, p, bit);
+  std::map<Prefix, ClsBitmap> s4, d4, s6, d6;
+  ClsBitmap ws4 = bits.empty(), wd4 = bits.empty(), ws6 = bits.empty(), wd6 = bits.empty();
+  auto add = [&](std::map<Prefix, ClsBitmap>& m, const Prefix& p, uint32_t bit) {
+    auto it = m.try_emplace(p, bits.empty()).first;
+    set_bit(it->second, bit);
+  };
+  for (uint32_t bit = 0; bit < n; bit++) {
+    const ClassRule& r = rules[order[bit]];
+    if (r.src.empty()) {
+      set_bit(ws4, bit);
+      set_bit(ws6, bit);
     }
-    build_prefix_field(s4, ws4, c.src4, c.src4_none);
-    build_prefix_field(d4, wd4, c.dst4, c.dst4_none);
-    build_prefix_field(s6, ws6, c.src6, c.src6_none);
-    build_prefix_field(d6, wd6, c.dst6, c.dst6_none);
-    uint32_t cap = cfg.datapath.map_sizes.class_prefixes / AIGW_CLS_BANKS;
-    for (auto [name, v] : {std::pair{"IPv4 source", &c.src4},
-                           {"IPv4 destination", &c.dst4},
-                           {"IPv6 source", &c.src6},
-                           {"IPv6 destination", &c.dst6}})
-      if (v->size() > cap)
-        throw ClassifyError(
-            fmt::format("classification rules use {} distinct {} prefixes, more than {} "
-                        "(datapath.map_sizes.class_prefixes / 2)",
-                        v->size(), name, cap));
+    for (const auto& p : r.src) add(p.v6 ? s6 : s4, p, bit);
+    if (r.dst.empty()) {
+      set_bit(wd4, bit);
+      set_bit(wd6, bit);
+    }
+    for (const auto& p : r.dst) add(p.v6 ? d6 : d4, p, bit);
   }
-
-  // APN ID: distinct (mask, length) pairs, then (mask, value & mask) entries.
-  {
-    c.apn_wild = bits.empty();
-    std::map<std::pair<std::array<uint8_t, 16>, uint8_t>, uint32_t> masks;
-    std::map<std::pair<uint32_t, std::array<uint8_t, 16>>, ClsBitmap> entries;
-    for (uint32_t bit = 0; bit < n; bit++) {
-      const ClassRule& r = rules[order[bit]];
-      if (!r.apn) {
-        set_bit(c.apn_wild, bit);
-        continue;
-      }
-      uint8_t len = r.apn->value.len;
-      std::array<uint8_t, 16> mask{};
-      std::copy_n(r.apn->mask.b.begin(), len, mask.begin());
-      auto [mit, fresh] = masks.try_emplace({mask, len}, static_cast<uint32_t>(masks.size()));
-      if (fresh) {
-        if (masks.size() > AIGW_APN_MAX_MASKS)
-          throw ClassifyError(
-              fmt::format("{}: more than {} distinct APN masks", where(r), AIGW_APN_MAX_MASKS));
-        c.apn_masks.push_back(mask);
-        c.apn_mask_len.push_back(len);
-      }
-      auto key = std::pair{mit->second, apply_mask(r.apn->value.b, mask, len)};
-      auto eit = entries.try_emplace(key, bits.empty()).first;
-      set_bit(eit->second, bit);
-    }
-    for (auto& [k, b] : entries) c.apn.push_back({k.first, k.second, std::move(b)});
-    // A packet without an APN ID matches only rules without an APN condition.
-    c.apn_none = c.apn_wild;
-    if (c.apn.size() > AIGW_CLS_DEFAULT_APN / AIGW_CLS_BANKS)
+  build_prefix_field(s4, ws4, c.src4, c.src4_none);
+  build_prefix_field(d4, wd4, c.dst4, c.dst4_none);
+  build_prefix_field(s6, ws6, c.src6, c.src6_none);
+  build_prefix_field(d6, wd6, c.dst6, c.dst6_none);
+  uint32_t cap = cfg.datapath.map_sizes.class_prefixes / AIGW_CLS_BANKS;
+  for (auto [name, v] : {std::pair{"IPv4 source", &c.src4},
+                         {"IPv4 destination", &c.dst4},
+                         {"IPv6 source", &c.src6},
+                         {"IPv6 destination", &c.dst6}})
+    if (v->size() > cap)
       throw ClassifyError(
-          fmt::format("classification rules use {} distinct APN values, more "
-                      "than {}",
-                      c.apn.size(), AIGW_CLS_DEFAULT_APN / AIGW_CLS_BANKS));
+          fmt::format("classification rules use {} distinct {} prefixes, more than {} "
+                      "(datapath.map_sizes.class_prefixes / 2)",
+                      v->size(), name, cap));
+}
+
+void compile_apn(const Config& cfg, const std::vector<uint32_t>& order, const Bits& bits,
+                 CompiledClassifier& c) {
+  const auto& rules = cfg.classification.rules;
+  const uint32_t n = c.nrules;
+  // APN ID: distinct (mask, length) pairs, then (mask, value & mask) entries.
+  c.apn_wild = bits.empty();
+  std::map<std::pair<std::array<uint8_t, 16>, uint8_t>, uint32_t> masks;
+  std::map<std::pair<uint32_t, std::array<uint8_t, 16>>, ClsBitmap> entries;
+  for (uint32_t bit = 0; bit < n; bit++) {
+    const ClassRule& r = rules[order[bit]];
+    if (!r.apn) {
+      set_bit(c.apn_wild, bit);
+      continue;
+    }
+    uint8_t len = r.apn->value.len;
+    std::array<uint8_t, 16> mask{};
+    std::copy_n(r.apn->mask.b.begin(), len, mask.begin());
+    auto [mit, fresh] = masks.try_emplace({mask, len}, static_cast<uint32_t>(masks.size()));
+    if (fresh) {
+      if (masks.size() > AIGW_APN_MAX_MASKS)
+        throw ClassifyError(
+            fmt::format("{}: more than {} distinct APN masks", where(r), AIGW_APN_MAX_MASKS));
+      c.apn_masks.push_back(mask);
+      c.apn_mask_len.push_back(len);
+    }
+    auto key = std::pair{mit->second, apply_mask(r.apn->value.b, mask, len)};
+    auto eit = entries.try_emplace(key, bits.empty()).first;
+    set_bit(eit->second, bit);
   }
+  for (auto& [k, b] : entries) c.apn.push_back({k.first, k.second, std::move(b)});
+  // A packet without an APN ID matches only rules without an APN condition.
+  c.apn_none = c.apn_wild;
+  if (c.apn.size() > AIGW_CLS_DEFAULT_APN / AIGW_CLS_BANKS)
+    throw ClassifyError(
+        fmt::format("classification rules use {} distinct APN values, more "
+                    "than {}",
+                    c.apn.size(), AIGW_CLS_DEFAULT_APN / AIGW_CLS_BANKS));
+}
+
+}  // namespace
+
+CompiledClassifier compile_classifier(const Config& cfg, const ClsResolver& resolve) {
+  const auto& rules = cfg.classification.rules;
+  CompiledClassifier c;
+  c.apn_opt_type = cfg.apn.option_type;
+  c.apn_header =
+      cfg.apn.header == ApnHeader::DestOpts ? AIGW_APN_HDR_DEST_OPTS : AIGW_APN_HDR_HOP_BY_HOP;
+  c.app_group_bits = cfg.apn.app_group_bits;
+  c.flows_on = cfg.flows.enabled;
+  compile_default(cfg, c);
+
+  if (rules.size() > AIGW_CLS_MAX_RULES)
+    throw ClassifyError(fmt::format("{}: more than {} classification rules",
+                                    where(rules[AIGW_CLS_MAX_RULES]), AIGW_CLS_MAX_RULES));
+
+  // Precedence order: priority, then file order (stable).
+  std::vector<uint32_t> order(rules.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return rules[a].priority < rules[b].priority; });
+
+  const uint32_t n = static_cast<uint32_t>(rules.size());
+  c.nrules = n;
+  c.nwords = (n + 63) / 64;
+  c.rule_of_bit = order;
+  const Bits bits{c.nwords};
+
+  compile_actions(cfg, resolve, order, c);
+  compile_iface(cfg, resolve, order, bits, c);
+  compile_proto_dscp(cfg, order, bits, c);
+  compile_ports(cfg, order, bits, c);
+  compile_addresses(cfg, order, bits, c);
+  compile_apn(cfg, order, bits, c);
   return c;
 }
 

@@ -150,7 +150,51 @@ void add_sum(aigw_ctr& to, const aigw_ctr& v) {
 
 bool any(const aigw_ctr& c) { return c.packets != 0 || c.bytes != 0; }
 
-// aigw_tenant_*, aigw_class_*, aigw_tenant_class_*, aigw_policy_*, flows.
+// aigw_policy_*, the flow table gauges and the IPFIX exporter's counters.
+void policy_flow_families(const AccountingFacts& a, std::vector<MetricFamily>& out) {
+  // Configured policies only: a slot without a name is free (its counters
+  // are reset when it is reused).
+  MetricFamily pb = family("aigw_policy_bytes_total",
+                           "L3 bytes of customer packets steered into each SRv6 policy "
+                           "(before encapsulation).",
+                           MetricType::Counter);
+  MetricFamily pp = family("aigw_policy_packets_total",
+                           "Customer packets steered into each SRv6 policy.", MetricType::Counter);
+  for (const auto& [slot, name] : a.policies) {
+    auto it = a.policy_stats.find(slot);
+    aigw_ctr v = it == a.policy_stats.end() ? aigw_ctr{} : it->second;
+    add(pb, {{"policy", name}}, as_double(v.bytes));
+    add(pp, {{"policy", name}}, as_double(v.packets));
+  }
+  out.push_back(std::move(pb));
+  out.push_back(std::move(pp));
+
+  out.push_back(gauge("aigw_flows_active", "Flows in the datapath flow table (aigw_flows).",
+                      as_double(a.flows_active)));
+  out.push_back(gauge("aigw_flows_capacity",
+                      "Size of the flow table; new flows beyond it are counted as "
+                      "aigw_events_total{event=\"flow_table_full\"} and not tracked.",
+                      as_double(a.flows_capacity)));
+  if (a.ipfix) {
+    MetricFamily r =
+        family("aigw_ipfix_records_total", "IPFIX data records exported.", MetricType::Counter);
+    add(r, {}, as_double(a.ipfix->records));
+    out.push_back(std::move(r));
+    MetricFamily m =
+        family("aigw_ipfix_messages_total",
+               "IPFIX messages exported (each sent to every collector).", MetricType::Counter);
+    add(m, {}, as_double(a.ipfix->messages));
+    out.push_back(std::move(m));
+    MetricFamily e = family("aigw_ipfix_send_errors_total",
+                            "IPFIX messages a collector's socket refused (collector unreachable, "
+                            "buffer full): lost for that collector.",
+                            MetricType::Counter);
+    add(e, {}, as_double(a.ipfix->send_errors));
+    out.push_back(std::move(e));
+  }
+}
+
+// aigw_tenant_*, aigw_class_*, aigw_tenant_class_*; then policy_flow_families.
 void accounting_families(const AccountingFacts& a, std::vector<MetricFamily>& out) {
   std::map<unsigned, std::string> tenant_names(a.tenants.begin(), a.tenants.end());
   tenant_names.try_emplace(AIGW_TENANT_NONE, "unclassified");
@@ -217,46 +261,7 @@ void accounting_families(const AccountingFacts& a, std::vector<MetricFamily>& ou
   out.push_back(std::move(tcb));
   out.push_back(std::move(tcp));
 
-  // Configured policies only: a slot without a name is free (its counters
-  // are reset when it is reused).
-  MetricFamily pb = family("aigw_policy_bytes_total",
-                           "L3 bytes of customer packets steered into each SRv6 policy "
-                           "(before encapsulation).",
-                           MetricType::Counter);
-  MetricFamily pp = family("aigw_policy_packets_total",
-                           "Customer packets steered into each SRv6 policy.", MetricType::Counter);
-  for (const auto& [slot, name] : a.policies) {
-    auto it = a.policy_stats.find(slot);
-    aigw_ctr v = it == a.policy_stats.end() ? aigw_ctr{} : it->second;
-    add(pb, {{"policy", name}}, as_double(v.bytes));
-    add(pp, {{"policy", name}}, as_double(v.packets));
-  }
-  out.push_back(std::move(pb));
-  out.push_back(std::move(pp));
-
-  out.push_back(gauge("aigw_flows_active", "Flows in the datapath flow table (aigw_flows).",
-                      as_double(a.flows_active)));
-  out.push_back(gauge("aigw_flows_capacity",
-                      "Size of the flow table; new flows beyond it are counted as "
-                      "aigw_events_total{event=\"flow_table_full\"} and not tracked.",
-                      as_double(a.flows_capacity)));
-  if (a.ipfix) {
-    MetricFamily r =
-        family("aigw_ipfix_records_total", "IPFIX data records exported.", MetricType::Counter);
-    add(r, {}, as_double(a.ipfix->records));
-    out.push_back(std::move(r));
-    MetricFamily m =
-        family("aigw_ipfix_messages_total",
-               "IPFIX messages exported (each sent to every collector).", MetricType::Counter);
-    add(m, {}, as_double(a.ipfix->messages));
-    out.push_back(std::move(m));
-    MetricFamily e = family("aigw_ipfix_send_errors_total",
-                            "IPFIX messages a collector's socket refused (collector unreachable, "
-                            "buffer full): lost for that collector.",
-                            MetricType::Counter);
-    add(e, {}, as_double(a.ipfix->send_errors));
-    out.push_back(std::move(e));
-  }
+  policy_flow_families(a, out);
 }
 
 }  // namespace

@@ -183,6 +183,14 @@ for d in /sys/fs/bpf/aigwt-bench-*; do
   if [[ $pid =~ ^[0-9]+$ ]] && ! kill -0 "$pid" 2>/dev/null; then rm -rf "$d" || true; fi
 done
 
+# The pins need a bpf filesystem on /sys/fs/bpf, as aigwd does (systemd
+# mounts one at boot; a bare machine or container may have none until some
+# aigwd mounts it, so without this the result depended on which test ran
+# first). Mounted as aigwd itself would (agent/datapath/loader.cpp).
+if [[ $(stat -f -c %T /sys/fs/bpf 2>/dev/null) != bpf_fs ]]; then
+  mount -t bpf -o mode=0700 bpf /sys/fs/bpf ||
+    { echo "run.sh: /sys/fs/bpf is not a bpf filesystem and mounting one failed" >&2; exit 1; }
+fi
 mkdir -p "$PIN"
 # Programs that pin run under `nsenter --net=/run/netns/NS` (keeps the
 # host's /sys/fs/bpf; `ip netns exec` mounts a fresh /sys). Background jobs

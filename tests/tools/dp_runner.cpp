@@ -66,6 +66,18 @@
 //   Answer: {"frames":n,"ms":elapsed,"results":[...]} or, with results_file,
 //   the per-frame objects one a line in that file and
 //   {"frames":n,"ms":elapsed,"results_file":"PATH"}. About 10 us a frame.
+// TC programs and the loader's attach (the same Loader aigwd uses):
+//   {"prog":"tc_customer_egress","ifindex":N,"pkt":"<hex>"}
+//     -> {"verdict":"TC_ACT_OK",...}: any other program name of the loaded
+//        objects runs by name; a TC program gets ctx_in = __sk_buff
+//        {.ifindex = N} (the device the skb leaves by)
+//   {"cmd":"tc_stats"} -> {"tc":{"<slot>":{"seen":p,"seen_bytes":b,"ip":..,
+//        "bad":..,"flow_hit":..},...}}  (aigw_tc_stats, slots with packets)
+//   {"cmd":"attach","ifname":"X","hook":"xdp"|"tc_ingress"|"tc_egress",
+//    "prog":"NAME"[,"mode":"native"|"generic"]} -> {"ok":true}
+//   {"cmd":"detach","ifname":"X","hook":"..."} -> {"ok":true}
+//        attach refuses to replace a foreign program ({"error":...});
+//        every attachment left is removed when the runner exits
 // Any problem gives {"error":"..."}; the runner keeps reading. On EOF it
 // removes the pins (Datapath::unpin_all) and exits 0.
 // The ready line also carries "apply_ms": the time the first apply took.
@@ -93,6 +105,8 @@
 #include "common/log.hpp"
 #include "config/parse.hpp"
 #include "datapath/datapath.hpp"
+#include "datapath/loader.hpp"
+#include "datapath/map_io.hpp"
 #include "netlink/links.hpp"
 
 using nlohmann::json;
@@ -150,17 +164,38 @@ const char* verdict_name(uint32_t v) {
 
 constexpr size_t kOutMax = 65536;
 
+// The fd of a program by the name a request gives: "headend", "endpoint"
+// or a program name of the loaded objects (throws when unknown).
+int prog_fd_of(const aigw::Datapath& dp, const std::string& prog) {
+  if (prog == "headend") return dp.prog_fd(aigw::Prog::Headend);
+  if (prog == "endpoint") return dp.prog_fd(aigw::Prog::Endpoint);
+  return dp.loader().prog_fd(prog);
+}
+
+bool is_tc_prog(int fd) {
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == BPF_PROG_TYPE_SCHED_CLS;
+}
+
+const char* tc_verdict_name(uint32_t v) {
+  switch (static_cast<int>(v)) {
+    case 0:
+      return "TC_ACT_OK";
+    case 2:
+      return "TC_ACT_SHOT";
+    case 7:
+      return "TC_ACT_REDIRECT";
+    default:
+      return "TC_ACT_UNKNOWN";
+  }
+}
+
 json run_packet(const aigw::Datapath& dp, const json& req) {
   if (!req.contains("prog") || !req["prog"].is_string()) return error_json("missing \"prog\"");
   if (!req.contains("pkt") || !req["pkt"].is_string()) return error_json("missing \"pkt\"");
   const std::string prog = req["prog"].get<std::string>();
-  aigw::Prog p;
-  if (prog == "headend")
-    p = aigw::Prog::Headend;
-  else if (prog == "endpoint")
-    p = aigw::Prog::Endpoint;
-  else
-    return error_json("unknown prog '" + prog + "' (headend|endpoint)");
+  const int fd = prog_fd_of(dp, prog);
   uint32_t ifindex = 0;
   if (req.contains("ifindex")) {
     if (!req["ifindex"].is_number_unsigned())
@@ -175,39 +210,78 @@ json run_packet(const aigw::Datapath& dp, const json& req) {
   // behind XDP metadata): such a frame gets an {"error"} answer.
   std::vector<uint8_t>& in = *pkt;
   std::vector<uint8_t> out(kOutMax, 0);
-
-  xdp_md ctx_in{};
-  ctx_in.data_end = static_cast<uint32_t>(in.size());
-  ctx_in.ingress_ifindex = ifindex;
-  xdp_md ctx_out{};
+  const bool tc = is_tc_prog(fd);
+  xdp_md xdp_in{}, xdp_out{};
+  xdp_in.data_end = static_cast<uint32_t>(in.size());
+  xdp_in.ingress_ifindex = ifindex;
+  __sk_buff skb_in{}, skb_out{};
+  skb_in.ifindex = ifindex;
 
   LIBBPF_OPTS(bpf_test_run_opts, opts);
   opts.data_in = in.data();
   opts.data_size_in = static_cast<uint32_t>(in.size());
   opts.data_out = out.data();
   opts.data_size_out = static_cast<uint32_t>(out.size());
-  opts.ctx_in = &ctx_in;
-  opts.ctx_size_in = sizeof(ctx_in);
-  opts.ctx_out = &ctx_out;
-  opts.ctx_size_out = sizeof(ctx_out);
+  opts.ctx_in = tc ? static_cast<void*>(&skb_in) : static_cast<void*>(&xdp_in);
+  opts.ctx_size_in = tc ? sizeof(skb_in) : sizeof(xdp_in);
+  opts.ctx_out = tc ? static_cast<void*>(&skb_out) : static_cast<void*>(&xdp_out);
+  opts.ctx_size_out = tc ? sizeof(skb_out) : sizeof(xdp_out);
   opts.repeat = 1;
-
-  int fd = dp.prog_fd(p);
-  if (fd < 0) return error_json("no program fd for " + prog);
-  int err = bpf_prog_test_run_opts(fd, &opts);
-  if (err) {
+  if (bpf_prog_test_run_opts(fd, &opts)) {
     int e = errno;
     return error_json(std::string("bpf_prog_test_run_opts: ") + std::strerror(e));
   }
-  // data_size_out is the whole output starting at data_meta; ctx_out.data is
-  // where the frame begins in it.
+  // XDP: data_size_out is the whole output starting at data_meta; ctx_out.data
+  // is where the frame begins in it. TC: the frame starts at 0.
   size_t total = std::min<size_t>(opts.data_size_out, out.size());
-  size_t start = std::min<size_t>(ctx_out.data, total);
+  size_t start = tc ? 0 : std::min<size_t>(xdp_out.data, total);
   json r;
-  r["verdict"] = verdict_name(opts.retval);
+  r["verdict"] = tc ? tc_verdict_name(opts.retval) : verdict_name(opts.retval);
   r["retval"] = opts.retval;
   r["out"] = to_hex(out.data() + start, total - start);
   return r;
+}
+
+json tc_stats_json(const aigw::Datapath& dp) {
+  const aigw::Loader& l = dp.loader();
+  json tc = json::object();
+  const int fd = l.map_fd("aigw_tc_stats");
+  for (uint32_t slot = 0; slot < AIGW_MAX_IFACES; ++slot) {
+    aigw_tc_stats s{};
+    if (!aigw::maps::lookup_percpu_sum(fd, slot, l.ncpus(), s) || s.seen.packets == 0) continue;
+    json j;
+    for (auto [name, c] : {std::pair{"seen", s.seen}, {"ip", s.ip}, {"bad", s.bad},
+                           {"flow_hit", s.flow_hit}}) {
+      j[name] = c.packets;
+      j[std::string(name) + "_bytes"] = c.bytes;
+    }
+    tc[std::to_string(slot)] = j;
+  }
+  return json{{"tc", tc}};
+}
+
+std::optional<aigw::Hook> hook_of(const std::string& h) {
+  if (h == "xdp") return aigw::Hook::Xdp;
+  if (h == "tc_ingress") return aigw::Hook::TcIngress;
+  if (h == "tc_egress") return aigw::Hook::TcEgress;
+  return std::nullopt;
+}
+
+json attach_cmd(aigw::Datapath& dp, const json& req, bool attach) {
+  auto str = [&](const char* k) {
+    return req.contains(k) && req[k].is_string() ? req[k].get<std::string>() : std::string();
+  };
+  auto hook = hook_of(str("hook"));
+  if (!hook) return error_json("\"hook\" must be xdp, tc_ingress or tc_egress");
+  const int ifindex = static_cast<int>(if_nametoindex(str("ifname").c_str()));
+  if (ifindex == 0) return error_json("no interface '" + str("ifname") + "'");
+  if (!attach) {
+    dp.loader().detach(ifindex, *hook);
+    return json{{"ok", true}};
+  }
+  auto mode = str("mode") == "generic" ? aigw::XdpMode::Generic : aigw::XdpMode::Native;
+  dp.loader().attach(ifindex, *hook, str("prog"), mode);
+  return json{{"ok", true}};
 }
 
 const char* kCounterNames[] = {"rx", "encap", "decap", "fwd", "pass", "drop", "tx"};
@@ -649,10 +723,14 @@ int main(int argc, char** argv) {
           answer = cls_info(pin);
         else if (cmd == "apply")
           answer = apply_config(*dp, cfg, req);
+        else if (cmd == "tc_stats")
+          answer = tc_stats_json(*dp);
+        else if (cmd == "attach" || cmd == "detach")
+          answer = attach_cmd(*dp, req, cmd == "attach");
         else
           answer = error_json("unknown cmd '" + cmd +
                               "' (stats|reset|flows|usage|apn_usage|pol_stats|flush_flows|"
-                              "classify_batch|cls_info|apply)");
+                              "classify_batch|cls_info|apply|tc_stats|attach|detach)");
       } else {
         answer = run_packet(*dp, req);
       }
@@ -662,6 +740,7 @@ int main(int argc, char** argv) {
     emit(answer);
   }
 
+  dp->loader().detach_all();
   dp.reset();
   aigw::Datapath::unpin_all(pin);
   return 0;

@@ -1,7 +1,6 @@
 // The module framework (core/): the three-step apply over modules, abort on
 // failure, the command table; and the per-CPU summing of map_io.
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <vector>
 
