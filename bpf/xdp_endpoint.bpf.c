@@ -204,7 +204,7 @@ static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c, 
 		      c->ifindex);
 	/* Anything but SUCCESS: the packet, already advanced to the next
 	 * segment, goes to the kernel, which resolves or answers. */
-	r = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	r = ctx_fib_lookup(ctx, &fib, 0);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS)
 		return aigw_fib_exception(c, r);
 	if ((bf & AIGW_BEH_F_ADJ) && sid->oif && fib.ifindex != sid->oif)
@@ -267,12 +267,12 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 	 * kernel honours TBID only together with DIRECT (no policy rules). */
 	if (bf & AIGW_BEH_F_TABLE_LOOKUP) {
 		fib.tbid = sid->table;
-		flags = BPF_FIB_LOOKUP_DIRECT | BPF_FIB_LOOKUP_TBID;
+		flags = CTX_FIB_TABLE_FLAGS;
 	}
 	/* Anything but SUCCESS (FRAG_NEEDED included) for DX or the main
 	 * table: the decapsulated packet goes to the kernel, which routes or
 	 * answers it; never dropped silently. */
-	r = bpf_fib_lookup(ctx, &fib, sizeof(fib), flags);
+	r = ctx_fib_lookup(ctx, &fib, flags);
 	/* The kernel would route a passed packet in the main table: for a
 	 * SID bound to another table that would leak between VRFs. */
 	if (r != BPF_FIB_LKUP_RET_SUCCESS && (bf & AIGW_BEH_F_TABLE_LOOKUP) &&

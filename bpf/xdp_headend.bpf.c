@@ -346,7 +346,7 @@ static __always_inline int aigw_fib_outer(struct __ctx_buff *ctx, const struct a
 	fib->flowinfo = bpf_htonl(in->flowlabel);
 	aigw_copy_addr6(fib->ipv6_src, pol->hdr + AIGW_TMPL_SADDR_OFF);
 	aigw_copy_addr6(fib->ipv6_dst, pol->hdr + AIGW_TMPL_DADDR_OFF);
-	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+	return ctx_fib_lookup(ctx, fib, 0);
 }
 
 /* Next-hop cache (struct aigw_nh_cache): SUCCESS with *fib filled from the

@@ -131,6 +131,16 @@ static __always_inline long ctx_store_bytes(struct __sk_buff *ctx, __u32 off, co
 	return bpf_skb_store_bytes(ctx, off, from, len, 0);
 }
 
+#define CTX_FIB_TABLE_FLAGS (BPF_FIB_LOOKUP_DIRECT | BPF_FIB_LOOKUP_TBID)
+
+/* bpf_fib_lookup on this context: BPF_FIB_LKUP_RET_* (at TC the MTU check
+ * uses the skb's length unless fib->tot_len is set). */
+static __always_inline long ctx_fib_lookup(struct __sk_buff *ctx, struct bpf_fib_lookup *fib,
+					   __u32 flags)
+{
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), flags);
+}
+
 static __always_inline long ctx_redirect_map(struct __sk_buff *ctx, void *map, __u32 ifindex)
 {
 	if (!bpf_map_lookup_elem(map, &ifindex))

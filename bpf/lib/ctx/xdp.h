@@ -109,6 +109,18 @@ static __always_inline long ctx_store_bytes(struct xdp_md *ctx, __u32 off, const
 	return bpf_xdp_store_bytes(ctx, off, (void *)from, len);
 }
 
+/* FIB lookup flags (enum in vmlinux.h) for either hook: route in the
+ * given table without policy rules (End.DT*). */
+#define CTX_FIB_TABLE_FLAGS (BPF_FIB_LOOKUP_DIRECT | BPF_FIB_LOOKUP_TBID)
+
+/* bpf_fib_lookup on this context: BPF_FIB_LKUP_RET_* (the MTU is checked
+ * against fib->tot_len at XDP). */
+static __always_inline long ctx_fib_lookup(struct xdp_md *ctx, struct bpf_fib_lookup *fib,
+					   __u32 flags)
+{
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), flags);
+}
+
 /* Redirect to the port ifindex if it is in the devmap map: CTX_ACT_REDIRECT,
  * else CTX_ACT_OK and nothing redirected. One devmap lookup (the helper
  * returns the flags' low bits, XDP_PASS, for a missing port). */
