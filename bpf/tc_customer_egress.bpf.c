@@ -29,23 +29,8 @@ static __always_inline int aigw_tc_flow_key(struct __sk_buff *ctx, const struct 
 					    struct aigw_cls_pkt *k)
 {
 	__builtin_memset(k, 0, sizeof(*k));
-	if (p->l3_proto == ETH_P_IP) {
-		struct iphdr *ip = aigw_pkt_ptr(ctx, p->l3_off, sizeof(*ip));
-
-		if (!ip)
-			return -1;
-		__builtin_memcpy(k->key.src, &ip->saddr, sizeof(ip->saddr));
-		__builtin_memcpy(k->key.dst, &ip->daddr, sizeof(ip->daddr));
-		k->key.family = 4;
-	} else {
-		struct ipv6hdr *ip6 = aigw_pkt_ptr(ctx, p->l3_off, sizeof(*ip6));
-
-		if (!ip6)
-			return -1;
-		__builtin_memcpy(k->key.src, &ip6->saddr, sizeof(ip6->saddr));
-		__builtin_memcpy(k->key.dst, &ip6->daddr, sizeof(ip6->daddr));
-		k->key.family = 6;
-	}
+	if (aigw_cls_l3(ctx, p->l3_proto, p->l3_off, k))
+		return -1;
 	aigw_cls_l4(ctx, p, k);
 	k->key.dir = AIGW_DIR_IN;
 	if (cfg) {

@@ -130,27 +130,8 @@ __noinline int aigw_ep_account(struct __ctx_buff *ctx, __u32 egress_ifindex, __u
 		return -1;
 	k = &st->k;
 	__builtin_memset(k, 0, sizeof(*k));
-	if (st->p.l3_proto == ETH_P_IP) {
-		struct iphdr *ip = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip));
-
-		if (!ip)
-			return -1;
-		__builtin_memcpy(k->key.src, &ip->saddr, sizeof(ip->saddr));
-		__builtin_memcpy(k->key.dst, &ip->daddr, sizeof(ip->daddr));
-		k->key.family = 4;
-		k->dscp = ip->tos >> AIGW_DSCP_SHIFT;
-	} else if (st->p.l3_proto == ETH_P_IPV6) {
-		struct ipv6hdr *ip6 = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip6));
-
-		if (!ip6)
-			return -1;
-		__builtin_memcpy(k->key.src, &ip6->saddr, sizeof(ip6->saddr));
-		__builtin_memcpy(k->key.dst, &ip6->daddr, sizeof(ip6->daddr));
-		k->key.family = 6;
-		k->dscp = (__u8)(bpf_ntohl(*(__be32 *)ip6) >> AIGW_IPV6_TCLASS_SHIFT) >> AIGW_DSCP_SHIFT;
-	} else {
+	if (aigw_cls_l3(ctx, st->p.l3_proto, ETH_HLEN, k))
 		return -1;
-	}
 	aigw_cls_l4(ctx, &st->p, k);
 	k->key.dir = AIGW_DIR_IN;
 	cfg = egress_ifindex ? bpf_map_lookup_elem(&aigw_ifaces, &ik) : NULL;

@@ -11,6 +11,7 @@
 #include "lib/classify.h"
 #include "lib/parse.h"
 #include "lib/pkt.h"
+#include "lib/ip.h"
 
 /* Which APN ID a packet carries out of the gateway (headend, by the
  * customer port's APN trust flags) or was seen with (endpoint). */
@@ -35,6 +36,36 @@ struct aigw_decision {
 };
 
 #define NEXTHDR_SCTP 132
+
+/* The network part of the classification packet: addresses, family and
+ * DSCP of the IPv4/IPv6 header at l3_off (l3_proto as the parser found it).
+ * 0, or -1 when there is no whole IP header there. */
+static __always_inline int aigw_cls_l3(struct __ctx_buff *ctx, __u16 l3_proto, __u32 l3_off,
+				       struct aigw_cls_pkt *k)
+{
+	if (l3_proto == ETH_P_IP) {
+		struct iphdr *ip = aigw_pkt_ptr(ctx, l3_off, sizeof(*ip));
+
+		if (!ip)
+			return -1;
+		__builtin_memcpy(k->key.src, &ip->saddr, sizeof(ip->saddr));
+		__builtin_memcpy(k->key.dst, &ip->daddr, sizeof(ip->daddr));
+		k->key.family = 4;
+		k->dscp = ip->tos >> AIGW_DSCP_SHIFT;
+	} else if (l3_proto == ETH_P_IPV6) {
+		struct ipv6hdr *ip6 = aigw_pkt_ptr(ctx, l3_off, sizeof(*ip6));
+
+		if (!ip6)
+			return -1;
+		__builtin_memcpy(k->key.src, &ip6->saddr, sizeof(ip6->saddr));
+		__builtin_memcpy(k->key.dst, &ip6->daddr, sizeof(ip6->daddr));
+		k->key.family = 6;
+		k->dscp = (__u8)(bpf_ntohl(*(__be32 *)ip6) >> AIGW_IPV6_TCLASS_SHIFT) >> AIGW_DSCP_SHIFT;
+	} else {
+		return -1;
+	}
+	return 0;
+}
 
 /* Ports valid for classification: TCP/UDP/SCTP, not a later fragment. */
 static __always_inline bool aigw_has_ports(const struct aigw_pkt *p)
