@@ -11,6 +11,17 @@
 #include "lib/apn.h"
 #include "unit.h"
 
+/* Mock: the ICMP rate limiter's clock is the test's (ut_now), so that the
+ * token bucket can be walked through time. Only lib/icmp.h sees it. */
+static __u64 ut_now;
+static __always_inline __u64 ut_ktime_get_ns(void)
+{
+	return *(volatile __u64 *)&ut_now;
+}
+#define bpf_ktime_get_ns ut_ktime_get_ns
+#include "lib/icmp.h"
+#undef bpf_ktime_get_ns
+
 /* ------------------------------------------------------------ csum.h */
 /* Independent of csum.h: the RFC 1071 sum over a 20-byte IPv4 header. A
  * header with a correct checksum sums to 0xffff. */
@@ -314,6 +325,39 @@ static __always_inline int ut_apn_roundtrip(struct __ctx_buff *ctx)
 	return 0;
 }
 UT_TEST(apn_roundtrip)
+
+/* ------------------------------------------------------------ icmp.h */
+#define UT_MS 1000000ULL
+
+/* The ICMP error token bucket: 10 errors/s (100 ms each), burst 3. */
+static __always_inline int ut_icmp_rate(struct __ctx_buff *ctx)
+{
+	struct aigw_globals g = { .icmp_rate = 10, .icmp_burst = 3 };
+	struct aigw_icmp_bucket *b;
+	__u32 zero = 0;
+
+	b = bpf_map_lookup_elem(&aigw_icmp_bucket, &zero);
+	if (!b || bpf_map_update_elem(&aigw_globals, &zero, &g, BPF_ANY))
+		return __LINE__;
+	b->last_ns = 0;
+	b->credit_ns = 0;
+	ut_now = 1000 * UT_MS; /* a second of credit, capped at the burst */
+	UT_ASSERT(aigw_icmp_rate_ok() && aigw_icmp_rate_ok() && aigw_icmp_rate_ok());
+	UT_ASSERT(!aigw_icmp_rate_ok());
+	ut_now += 99 * UT_MS;
+	UT_ASSERT(!aigw_icmp_rate_ok());
+	ut_now += 1 * UT_MS;
+	UT_ASSERT(aigw_icmp_rate_ok() && !aigw_icmp_rate_ok());
+	ut_now += 10000 * UT_MS;
+	UT_ASSERT(aigw_icmp_rate_ok() && aigw_icmp_rate_ok() && aigw_icmp_rate_ok());
+	UT_ASSERT(!aigw_icmp_rate_ok());
+	g.icmp_rate = 0; /* unlimited */
+	if (bpf_map_update_elem(&aigw_globals, &zero, &g, BPF_ANY))
+		return __LINE__;
+	UT_ASSERT(aigw_icmp_rate_ok() && aigw_icmp_rate_ok());
+	return 0;
+}
+UT_TEST(icmp_rate)
 
 /* ------------------------------------------------------------ the ctx layer */
 /* The accessors agree with each other at either hook: lengths, loads and
