@@ -267,4 +267,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } aigw_pol_stats SEC(".maps");
 
+/* Every map abi.h lists (AIGW_MAPS) is defined above: a name in the list
+ * without its definition does not compile. (The other direction, every
+ * pinned map listed, is checked by tests/bpf/bpf_unit.cpp.) */
+#define AIGW_X_(name, doc) _Static_assert(sizeof(name) > 0, #name " is defined");
+AIGW_MAPS(AIGW_X_)
+#undef AIGW_X_
+
 #endif

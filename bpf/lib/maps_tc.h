@@ -15,4 +15,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } aigw_tc_stats SEC(".maps");
 
+#define AIGW_X_(name, doc) _Static_assert(sizeof(name) > 0, #name " is defined");
+AIGW_MAPS_TC(AIGW_X_)
+#undef AIGW_X_
+
 #endif

@@ -110,6 +110,32 @@ std::vector<unsigned char> udp4(uint16_t dport) {
   return p;
 }
 
+// Every pinned map of the objects is listed in abi.h (AIGW_MAPS for the XDP
+// objects, AIGW_MAPS_TC for the TC-only ones): the list the agent pins by.
+bool listed(std::string_view name, bool tc) {
+#define AIGW_X_(n, doc) \
+  if (name == #n) return true;
+  AIGW_MAPS(AIGW_X_)
+  if (tc) {
+    AIGW_MAPS_TC(AIGW_X_)
+  }
+#undef AIGW_X_
+  return false;
+}
+
+void maps_listed(bpf_object* obj, bool tc, const char* what) {
+  bpf_map* m;
+  bool ok = true;
+  bpf_object__for_each_map(m, obj) {
+    // Pinned maps are those with a pin path before no_pins() clears it.
+    if (bpf_map__pin_path(m) && !listed(bpf_map__name(m), tc)) {
+      std::printf("  %s: map %s is pinned but not in abi.h\n", what, bpf_map__name(m));
+      ok = false;
+    }
+  }
+  check(ok, what);
+}
+
 // The TC program with the XDP headend's maps (reused by fd, as the loader
 // will): the definitions must match, and what the TC program reads is what
 // the XDP side wrote.
@@ -117,6 +143,8 @@ void tc_customer_egress_test() {
   xdp_headend* he = xdp_headend__open();
   tc_customer_egress* tc = tc_customer_egress__open();
   if (!he || !tc) return check(false, "tc: open objects");
+  maps_listed(he->obj, false, "abi: every pinned map of xdp_headend is in AIGW_MAPS");
+  maps_listed(tc->obj, true, "abi: every pinned map of tc_customer_egress is in AIGW_MAPS(_TC)");
   no_pins(he->obj);
   no_pins(tc->obj);
   bool shared = xdp_headend__load(he) == 0;
