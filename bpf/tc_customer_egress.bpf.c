@@ -23,7 +23,7 @@
 
 /* The flow key the endpoint gives this packet (aigw_ep_account): addresses
  * in the packet's own orientation, direction in, the customer port's slot
- * and VRF. 0 when the packet has no IP header to key on. */
+ * and VRF. 0, or -1 when the packet has no IP header to key on. */
 static __always_inline int aigw_tc_flow_key(struct __sk_buff *ctx, const struct aigw_pkt *p,
 					    const struct aigw_iface_cfg *cfg,
 					    struct aigw_cls_pkt *k)
