@@ -11,36 +11,22 @@
  * one aigw_ret_* or aigw_redirect, so it counts once in rx and once in a
  * verdict; exceptional cases leave early with a named reason.
  */
+#include "lib/ctx/xdp.h"
 #include "lib/fwd.h"
 #include "lib/parse.h"
 #include "lib/srh.h"
 #include "lib/decap.h"
 #include "lib/apn.h"
-#include "lib/flow.h"
+#include "lib/decide.h"
 
-static __always_inline bool aigw_beh_valid(__u16 beh)
+/* Does a decapsulating behaviour with flags bf (aigw_behavior_flags) take
+ * this payload (4 or 41)? */
+static __always_inline bool aigw_beh_takes(__u32 bf, __u8 proto)
 {
-	return beh > AIGW_BEH_NONE && beh < AIGW_BEH_MAX;
-}
-
-static __always_inline bool aigw_beh_is_dt(__u16 beh)
-{
-	return beh == AIGW_BEH_END_DT4 || beh == AIGW_BEH_END_DT6 || beh == AIGW_BEH_END_DT46;
-}
-
-/* Does the decapsulating behaviour take this payload (4 or 41)? */
-static __always_inline bool aigw_beh_takes(__u16 beh, __u8 proto)
-{
-	switch (beh) {
-	case AIGW_BEH_END_DX4:
-	case AIGW_BEH_END_DT4:
-		return proto == NEXTHDR_IPV4;
-	case AIGW_BEH_END_DX6:
-	case AIGW_BEH_END_DT6:
-		return proto == NEXTHDR_IPV6;
-	case AIGW_BEH_END_DT46:
-		return proto == NEXTHDR_IPV4 || proto == NEXTHDR_IPV6;
-	}
+	if (proto == NEXTHDR_IPV4)
+		return bf & AIGW_BEH_F_TAKES_V4;
+	if (proto == NEXTHDR_IPV6)
+		return bf & AIGW_BEH_F_TAKES_V6;
 	return false;
 }
 
@@ -92,7 +78,7 @@ static __always_inline void aigw_fib_ipv4(struct bpf_fib_lookup *fib, const stru
  * Options right after the IPv6 header count (where a headend puts it), so
  * that plain SRv6 packets cost no walk; for the inner one also a Routing
  * header (options may follow it). */
-static __always_inline bool aigw_ep_has_opts(struct xdp_md *ctx, __u32 off, bool outer)
+static __always_inline bool aigw_ep_has_opts(struct __ctx_buff *ctx, __u32 off, bool outer)
 {
 	struct ipv6hdr *ip6 = aigw_pkt_ptr(ctx, off, sizeof(*ip6));
 
@@ -105,7 +91,7 @@ static __always_inline bool aigw_ep_has_opts(struct xdp_md *ctx, __u32 off, bool
 /* Before decapsulation: the outer packet's APN, kept in the per-CPU
  * accounting state for aigw_ep_account (apn.len = 0 if none). A global
  * function, so that none of its paths multiply the endpoint's. */
-__noinline int aigw_ep_outer_apn(struct xdp_md *ctx, __u32 rx_len)
+__noinline int aigw_ep_outer_apn(struct __ctx_buff *ctx, __u32 rx_len)
 {
 	struct aigw_acct_state *st;
 	const struct aigw_cls_meta *m;
@@ -128,7 +114,7 @@ __noinline int aigw_ep_outer_apn(struct xdp_md *ctx, __u32 rx_len)
  * port the FIB chose (egress_ifindex, untagged entry), 0 = none; the APN is
  * the outer packet's, else the inner packet's own. A global function.
  */
-__noinline int aigw_ep_account(struct xdp_md *ctx, __u32 egress_ifindex, __u32 rx_len)
+__noinline int aigw_ep_account(struct __ctx_buff *ctx, __u32 egress_ifindex, __u32 rx_len)
 {
 	struct aigw_iface_key ik = { .ifindex = egress_ifindex };
 	const struct aigw_iface_cfg *cfg;
@@ -144,27 +130,8 @@ __noinline int aigw_ep_account(struct xdp_md *ctx, __u32 egress_ifindex, __u32 r
 		return -1;
 	k = &st->k;
 	__builtin_memset(k, 0, sizeof(*k));
-	if (st->p.l3_proto == ETH_P_IP) {
-		struct iphdr *ip = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip));
-
-		if (!ip)
-			return -1;
-		__builtin_memcpy(k->key.src, &ip->saddr, sizeof(ip->saddr));
-		__builtin_memcpy(k->key.dst, &ip->daddr, sizeof(ip->daddr));
-		k->key.family = 4;
-		k->dscp = ip->tos >> 2;
-	} else if (st->p.l3_proto == ETH_P_IPV6) {
-		struct ipv6hdr *ip6 = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip6));
-
-		if (!ip6)
-			return -1;
-		__builtin_memcpy(k->key.src, &ip6->saddr, sizeof(ip6->saddr));
-		__builtin_memcpy(k->key.dst, &ip6->daddr, sizeof(ip6->daddr));
-		k->key.family = 6;
-		k->dscp = (__u8)(bpf_ntohl(*(__be32 *)ip6) >> AIGW_IPV6_TCLASS_SHIFT) >> 2;
-	} else {
+	if (aigw_cls_l3(ctx, st->p.l3_proto, ETH_HLEN, k))
 		return -1;
-	}
 	aigw_cls_l4(ctx, &st->p, k);
 	k->key.dir = AIGW_DIR_IN;
 	cfg = egress_ifindex ? bpf_map_lookup_elem(&aigw_ifaces, &ik) : NULL;
@@ -191,10 +158,11 @@ __noinline int aigw_ep_account(struct xdp_md *ctx, __u32 egress_ifindex, __u32 r
 	return 0;
 }
 
-/* End and End.X (RFC 8986 4.1, 4.2). The SRH, if any, has been checked. */
-static __always_inline int aigw_end(struct xdp_md *ctx, struct aigw_ctx *c, struct ipv6hdr *ip6,
+/* End and End.X (RFC 8986 4.1, 4.2): behaviours without AIGW_BEH_F_DECAP;
+ * bf = aigw_behavior_flags(sid->behavior). The SRH, if any, has been checked. */
+static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c, struct ipv6hdr *ip6,
 				    struct aigw_srh *srh, __u32 srh_off, __u8 upper,
-				    const struct aigw_sid_entry *sid)
+				    const struct aigw_sid_entry *sid, __u32 bf)
 {
 	struct bpf_fib_lookup fib = {};
 	int r;
@@ -213,23 +181,24 @@ static __always_inline int aigw_end(struct xdp_md *ctx, struct aigw_ctx *c, stru
 	if (r)
 		return aigw_ret_drop(c, r);
 
-	aigw_fib_ipv6(&fib, ip6,
-		      sid->behavior == AIGW_BEH_END_X ? (const void *)sid->nh6 : &ip6->daddr,
+	aigw_fib_ipv6(&fib, ip6, (bf & AIGW_BEH_F_NEXTHOP) ? (const void *)sid->nh6 : &ip6->daddr,
 		      c->ifindex);
 	/* Anything but SUCCESS: the packet, already advanced to the next
 	 * segment, goes to the kernel, which resolves or answers. */
-	r = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	r = ctx_fib_lookup(ctx, &fib, 0);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS)
 		return aigw_fib_exception(c, r);
-	if (sid->behavior == AIGW_BEH_END_X && sid->oif && fib.ifindex != sid->oif)
+	if ((bf & AIGW_BEH_F_ADJ) && sid->oif && fib.ifindex != sid->oif)
 		return aigw_ret_pass_ev(c, AIGW_EV_FIB_TO_KERNEL);
 	return aigw_redirect(ctx, c, &fib);
 }
 
-/* End.DX4, End.DX6, End.DT4, End.DT6, End.DT46 (RFC 8986 4.4-4.8). */
-static __always_inline int aigw_end_decap(struct xdp_md *ctx, struct aigw_ctx *c,
+/* End.DX4, End.DX6, End.DT4, End.DT6, End.DT46 (RFC 8986 4.4-4.8): the
+ * behaviours with AIGW_BEH_F_DECAP; bf = aigw_behavior_flags(sid->behavior). */
+static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ctx *c,
 					  const struct aigw_pkt *p, struct ipv6hdr *outer,
-					  struct aigw_srh *srh, const struct aigw_sid_entry *sid)
+					  struct aigw_srh *srh, const struct aigw_sid_entry *sid,
+					  __u32 bf)
 {
 	struct bpf_fib_lookup fib = {};
 	__u8 proto = p->l4_proto;
@@ -239,7 +208,7 @@ static __always_inline int aigw_end_decap(struct xdp_md *ctx, struct aigw_ctx *c
 
 	if (srh && srh->segments_left != 0)
 		return aigw_ret_drop(c, AIGW_DROP_SRH_SL_NOT_ZERO);
-	if (!aigw_beh_takes(sid->behavior, proto))
+	if (!aigw_beh_takes(bf, proto))
 		return aigw_ret_drop(c, AIGW_DROP_INNER_PROTO);
 	/* Only the kernel can reassemble a fragmented outer packet. */
 	if (p->is_frag)
@@ -264,8 +233,7 @@ static __always_inline int aigw_end_decap(struct xdp_md *ctx, struct aigw_ctx *c
 		if (!ip)
 			return aigw_ret_drop(c, AIGW_DROP_TRUNC_IPV4);
 		aigw_ecn_decap_ipv4(ip, outer_ecn);
-		aigw_fib_ipv4(&fib, ip, sid->behavior == AIGW_BEH_END_DX4 ? sid->nh4 : ip->daddr,
-			      c->ifindex);
+		aigw_fib_ipv4(&fib, ip, (bf & AIGW_BEH_F_NEXTHOP) ? sid->nh4 : ip->daddr, c->ifindex);
 	} else {
 		struct ipv6hdr *ip6 = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip6));
 
@@ -273,22 +241,22 @@ static __always_inline int aigw_end_decap(struct xdp_md *ctx, struct aigw_ctx *c
 			return aigw_ret_drop(c, AIGW_DROP_TRUNC_IPV6);
 		aigw_ecn_decap_ipv6(ip6, outer_ecn);
 		aigw_fib_ipv6(&fib, ip6,
-			      sid->behavior == AIGW_BEH_END_DX6 ? (const void *)sid->nh6 : &ip6->daddr,
+			      (bf & AIGW_BEH_F_NEXTHOP) ? (const void *)sid->nh6 : &ip6->daddr,
 			      c->ifindex);
 	}
 	/* End.DT*: route in the SID's kernel table, without a VRF device. The
 	 * kernel honours TBID only together with DIRECT (no policy rules). */
-	if (aigw_beh_is_dt(sid->behavior)) {
+	if (bf & AIGW_BEH_F_TABLE_LOOKUP) {
 		fib.tbid = sid->table;
-		flags = BPF_FIB_LOOKUP_DIRECT | BPF_FIB_LOOKUP_TBID;
+		flags = CTX_FIB_TABLE_FLAGS;
 	}
 	/* Anything but SUCCESS (FRAG_NEEDED included) for DX or the main
 	 * table: the decapsulated packet goes to the kernel, which routes or
 	 * answers it; never dropped silently. */
-	r = bpf_fib_lookup(ctx, &fib, sizeof(fib), flags);
+	r = ctx_fib_lookup(ctx, &fib, flags);
 	/* The kernel would route a passed packet in the main table: for a
 	 * SID bound to another table that would leak between VRFs. */
-	if (r != BPF_FIB_LKUP_RET_SUCCESS && aigw_beh_is_dt(sid->behavior) &&
+	if (r != BPF_FIB_LKUP_RET_SUCCESS && (bf & AIGW_BEH_F_TABLE_LOOKUP) &&
 	    sid->table != AIGW_RT_TABLE_MAIN)
 		return aigw_ret_drop(c, r == BPF_FIB_LKUP_RET_BLACKHOLE ? AIGW_DROP_FIB_BLACKHOLE
 									 : AIGW_DROP_DT_NO_ROUTE);
@@ -301,7 +269,7 @@ static __always_inline int aigw_end_decap(struct xdp_md *ctx, struct aigw_ctx *c
 			c->rx_len);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS)
 		return aigw_fib_exception(c, r);
-	if (!aigw_beh_is_dt(sid->behavior) && sid->oif && fib.ifindex != sid->oif)
+	if ((bf & AIGW_BEH_F_ADJ) && sid->oif && fib.ifindex != sid->oif)
 		return aigw_ret_pass_ev(c, AIGW_EV_FIB_TO_KERNEL);
 	return aigw_redirect(ctx, c, &fib);
 }
@@ -309,7 +277,7 @@ static __always_inline int aigw_end_decap(struct xdp_md *ctx, struct aigw_ctx *c
 SEC("xdp")
 int xdp_endpoint(struct xdp_md *ctx)
 {
-	struct aigw_iface_key ik = { .ifindex = aigw_ingress_ifindex(ctx) };
+	struct aigw_iface_key ik = { .ifindex = ctx_ingress_ifindex(ctx) };
 	struct aigw_iface_cfg *cfg = bpf_map_lookup_elem(&aigw_ifaces, &ik);
 	struct aigw_sid_key sk = { .prefixlen = 128 };
 	struct aigw_sid_entry *entry, sid;
@@ -317,6 +285,7 @@ int xdp_endpoint(struct xdp_md *ctx)
 	struct ipv6hdr *ip6;
 	struct aigw_ctx c;
 	struct aigw_pkt p;
+	__u32 bf;
 	int r;
 
 	aigw_stats_rx(&c, ctx, cfg);
@@ -338,7 +307,8 @@ int xdp_endpoint(struct xdp_md *ctx)
 	if (!entry)
 		return aigw_ret_pass(&c);
 	sid = *entry; /* a stable copy: the agent may rewrite the entry meanwhile */
-	if (!aigw_beh_valid(sid.behavior))
+	bf = aigw_behavior_flags(sid.behavior);
+	if (!bf)
 		return aigw_ret_drop(&c, AIGW_DROP_SID_INVALID);
 
 	if (p.srh_off) {
@@ -350,9 +320,9 @@ int xdp_endpoint(struct xdp_md *ctx)
 			return aigw_ret_drop(&c, r);
 	}
 
-	if (sid.behavior == AIGW_BEH_END || sid.behavior == AIGW_BEH_END_X)
-		return aigw_end(ctx, &c, ip6, srh, p.srh_off, p.l4_proto, &sid);
-	return aigw_end_decap(ctx, &c, &p, ip6, srh, &sid);
+	if (!(bf & AIGW_BEH_F_DECAP))
+		return aigw_end(ctx, &c, ip6, srh, p.srh_off, p.l4_proto, &sid, bf);
+	return aigw_end_decap(ctx, &c, &p, ip6, srh, &sid, bf);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

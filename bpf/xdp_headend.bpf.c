@@ -22,7 +22,9 @@
  *   9. encapsulate (with the APN option the decision carries)
  *  10. rewrite MACs and redirect
  */
+#include "lib/ctx/xdp.h"
 #include "lib/fwd.h"
+#include "lib/addr.h"
 #include "lib/parse.h"
 #include "lib/csum.h"
 #include "lib/encap.h"
@@ -31,7 +33,7 @@
 #include "lib/mss.h"
 #include "lib/srh.h"
 #include "lib/apn.h"
-#include "lib/flow.h"
+#include "lib/decide.h"
 
 #define AIGW_PFX_VRF_BITS 32       /* the VRF id leads every prefix key */
 #define AIGW_POL_MSS_OFF 0xffff    /* policy.tcp_mss: no clamping */
@@ -64,14 +66,6 @@ static __always_inline const struct aigw_iface_cfg *aigw_iface_for_vlan(__u32 if
 	return cfg;
 }
 
-/* Is the packet's IPv6 address equal to an address kept in a map value? */
-static __always_inline bool aigw_addr6_eq(const struct in6_addr *a, const __u8 *b)
-{
-	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
-
-	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) == 0;
-}
-
 /* Ports for the flow hash: none for fragments, so that every fragment of a
  * datagram gets the same label as the first. */
 static __always_inline __u32 aigw_hash_ports(const struct aigw_pkt *p)
@@ -79,20 +73,18 @@ static __always_inline __u32 aigw_hash_ports(const struct aigw_pkt *p)
 	return p->is_frag ? 0 : ((__u32)p->sport << 16 | p->dport);
 }
 
-#define AIGW_TOS_ECN_MASK 0x3                   /* ECN: the lower 2 bits */
-#define AIGW_DSCP_SHIFT 2                       /* DSCP: the upper 6 bits of TOS / traffic class */
 #define AIGW_IPV6_DSCP_MASK (0xfcu << AIGW_IPV6_TCLASS_SHIFT)
 
 /* IPv4: false when the destination is the router's or the segment's
  * (multicast, broadcast, the port's own address: never steered nor
  * classified). Else the policy slot for (VRF, destination), 0 if none, in
  * *slot, and the addresses and DSCP in *k. */
-static __always_inline bool aigw_look4(struct xdp_md *ctx, const struct aigw_pkt *p,
+static __always_inline bool aigw_look4(struct __ctx_buff *ctx, const struct aigw_pkt *p,
 				       const struct aigw_iface_cfg *cfg, struct aigw_cls_pkt *k,
 				       __u32 *slot)
 {
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
 	struct aigw_pfx4_key key = {
 		.prefixlen = AIGW_PFX_VRF_BITS + 32,
 		.vrf_be = bpf_htonl(cfg->vrf),
@@ -120,12 +112,12 @@ static __always_inline bool aigw_look4(struct xdp_md *ctx, const struct aigw_pkt
 
 /* IPv6: as aigw_look4; multicast (ND included), link-local and the port's
  * own address are never steered. */
-static __always_inline bool aigw_look6(struct xdp_md *ctx, const struct aigw_pkt *p,
+static __always_inline bool aigw_look6(struct __ctx_buff *ctx, const struct aigw_pkt *p,
 				       const struct aigw_iface_cfg *cfg, struct aigw_cls_pkt *k,
 				       __u32 *slot)
 {
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
 	struct aigw_pfx6_key key = {
 		.prefixlen = AIGW_PFX_VRF_BITS + 128,
 		.vrf_be = bpf_htonl(cfg->vrf),
@@ -153,11 +145,11 @@ static __always_inline bool aigw_look6(struct xdp_md *ctx, const struct aigw_pkt
 }
 
 /* What the encapsulation takes from the inner IP header (after remarking). */
-static __always_inline int aigw_inner_of(struct xdp_md *ctx, const struct aigw_pkt *p,
+static __always_inline int aigw_inner_of(struct __ctx_buff *ctx, const struct aigw_pkt *p,
 					 struct aigw_inner *in)
 {
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
 
 	if (p->l3_off > ETH_HLEN + VLAN_HLEN)
 		return AIGW_DROP_TRUNC_VLAN;
@@ -193,10 +185,10 @@ static __always_inline int aigw_inner_of(struct xdp_md *ctx, const struct aigw_p
 
 /* Rewrite the customer packet's DSCP, keeping ECN (IPv4: header checksum
  * updated incrementally). The outer traffic class is copied from it. */
-static __always_inline int aigw_remark(struct xdp_md *ctx, const struct aigw_pkt *p, __u8 dscp)
+static __always_inline int aigw_remark(struct __ctx_buff *ctx, const struct aigw_pkt *p, __u8 dscp)
 {
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
 
 	if (p->l3_off > ETH_HLEN + VLAN_HLEN)
 		return AIGW_DROP_TRUNC_VLAN;
@@ -207,7 +199,7 @@ static __always_inline int aigw_remark(struct xdp_md *ctx, const struct aigw_pkt
 		if ((void *)(ip + 1) > data_end)
 			return AIGW_DROP_TRUNC_IPV4;
 		tos = ip->tos;
-		ntos = (dscp << AIGW_DSCP_SHIFT) | (tos & AIGW_TOS_ECN_MASK);
+		ntos = (dscp << AIGW_DSCP_SHIFT) | (tos & AIGW_ECN_MASK);
 		if (ntos == tos)
 			return 0;
 		ip->tos = ntos;
@@ -229,10 +221,10 @@ static __always_inline int aigw_remark(struct xdp_md *ctx, const struct aigw_pkt
 
 /* Is an options header (where an APN option may be) the first, or behind a
  * Routing header? The cheap test before aigw_apn_find's walk. */
-static __always_inline bool aigw_ipv6_has_opts(struct xdp_md *ctx, const struct aigw_pkt *p)
+static __always_inline bool aigw_ipv6_has_opts(struct __ctx_buff *ctx, const struct aigw_pkt *p)
 {
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
 	struct ipv6hdr *ip6;
 
 	if (p->l3_off > ETH_HLEN + VLAN_HLEN)
@@ -288,15 +280,8 @@ static __always_inline void aigw_pol_count(__u32 slot, __u32 len)
 		aigw_ctr_add(pc, len);
 }
 
-static __always_inline bool aigw_addr6_set(const __u8 *a)
-{
-	const __u64 *w = (const __u64 *)a;
-
-	return w[0] | w[1];
-}
-
 /* Verdict after an ICMP error attempt. */
-static __always_inline int aigw_icmp_verdict(struct xdp_md *ctx, struct aigw_ctx *c, int rc,
+static __always_inline int aigw_icmp_verdict(struct __ctx_buff *ctx, struct aigw_ctx *c, int rc,
 					     __u32 sent_ev, __u32 suppressed_reason)
 {
 	if (rc == AIGW_ICMP_SENT) {
@@ -319,7 +304,7 @@ static __always_inline bool aigw_icmp_source(const struct aigw_iface_cfg *cfg,
 
 /* 4. TTL / hop limit would expire here: answer from XDP if the interface
  * has a source address for it, else let the kernel answer. */
-static __always_inline int aigw_ttl_expired(struct xdp_md *ctx, struct aigw_ctx *c,
+static __always_inline int aigw_ttl_expired(struct __ctx_buff *ctx, struct aigw_ctx *c,
 					    const struct aigw_iface_cfg *cfg,
 					    const struct aigw_pkt *p)
 {
@@ -333,7 +318,7 @@ static __always_inline int aigw_ttl_expired(struct xdp_md *ctx, struct aigw_ctx 
 
 /* 5. Too big for the tunnel: mtu is what is left for the inner packet.
  * IPv4 without DF would need fragmenting, which XDP does not do. */
-static __always_inline int aigw_too_big(struct xdp_md *ctx, struct aigw_ctx *c,
+static __always_inline int aigw_too_big(struct __ctx_buff *ctx, struct aigw_ctx *c,
 					const struct aigw_iface_cfg *cfg, const struct aigw_pkt *p,
 					const struct aigw_inner *in, __u32 mtu)
 {
@@ -347,33 +332,21 @@ static __always_inline int aigw_too_big(struct xdp_md *ctx, struct aigw_ctx *c,
 	return aigw_icmp_verdict(ctx, c, rc, AIGW_EV_ICMP_MTU_SENT, AIGW_DROP_MTU_EXCEEDED);
 }
 
-/* Copy an IPv6 address from the policy template in 32-bit words (the
- * template is a byte array: memcpy would go byte by byte). */
-static __always_inline void aigw_copy_addr6(__u32 *dst, const __u8 *src)
-{
-	const __u32 *s = (const __u32 *)src;
-
-	dst[0] = s[0];
-	dst[1] = s[1];
-	dst[2] = s[2];
-	dst[3] = s[3];
-}
-
 /* 5. Route the outer packet: to the first SID, from the tunnel source, with
  * its final length so that the kernel checks the egress MTU. The flow label
  * and next header make ECMP pick the path the packet's own hash would. */
-static __always_inline int aigw_fib_outer(struct xdp_md *ctx, const struct aigw_policy *pol,
+static __always_inline int aigw_fib_outer(struct __ctx_buff *ctx, const struct aigw_policy *pol,
 					  const struct aigw_inner *in, struct bpf_fib_lookup *fib)
 {
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = AF_INET6_;
 	fib->l4_protocol = pol->has_srh ? NEXTHDR_ROUTING : in->nexthdr;
 	fib->tot_len = in->len + pol->encap_len + in->extra;
-	fib->ifindex = aigw_ingress_ifindex(ctx);
+	fib->ifindex = ctx_ingress_ifindex(ctx);
 	fib->flowinfo = bpf_htonl(in->flowlabel);
 	aigw_copy_addr6(fib->ipv6_src, pol->hdr + AIGW_TMPL_SADDR_OFF);
 	aigw_copy_addr6(fib->ipv6_dst, pol->hdr + AIGW_TMPL_DADDR_OFF);
-	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+	return ctx_fib_lookup(ctx, fib, 0);
 }
 
 /* Next-hop cache (struct aigw_nh_cache): SUCCESS with *fib filled from the
@@ -419,7 +392,7 @@ static __always_inline void aigw_nh_store(__u32 slot, const struct bpf_fib_looku
 
 /* 6. MSS clamp for a SYN: to the policy's value, or to what fits in the
  * egress MTU after encapsulation and the (option-less) IP and TCP headers. */
-static __always_inline void aigw_clamp_syn(struct xdp_md *ctx, struct aigw_ctx *c,
+static __always_inline void aigw_clamp_syn(struct __ctx_buff *ctx, struct aigw_ctx *c,
 					   const struct aigw_pkt *p, const struct aigw_policy *pol,
 					   const struct aigw_inner *in,
 					   const struct bpf_fib_lookup *fib, int fib_rc)
@@ -444,10 +417,10 @@ static __always_inline void aigw_clamp_syn(struct xdp_md *ctx, struct aigw_ctx *
 
 /* 7. RFC 8986 H.Encaps: the inner packet is forwarded, so its TTL / hop
  * limit goes down by one. Returns 0 or a drop reason. */
-static __always_inline int aigw_dec_ttl(struct xdp_md *ctx, const struct aigw_pkt *p)
+static __always_inline int aigw_dec_ttl(struct __ctx_buff *ctx, const struct aigw_pkt *p)
 {
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
 
 	if (p->l3_off > ETH_HLEN + VLAN_HLEN)
 		return AIGW_DROP_TRUNC_VLAN;
@@ -470,7 +443,7 @@ static __always_inline int aigw_dec_ttl(struct xdp_md *ctx, const struct aigw_pk
 SEC("xdp")
 int xdp_headend(struct xdp_md *ctx)
 {
-	__u32 ifindex = aigw_ingress_ifindex(ctx);
+	__u32 ifindex = ctx_ingress_ifindex(ctx);
 	const struct aigw_iface_cfg *cfg;
 	const struct aigw_cls_meta *meta;
 	const struct aigw_policy *pol;

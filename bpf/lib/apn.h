@@ -7,7 +7,7 @@
  *
  * Finding the option in a host's packet, overwriting it with PadN (strip),
  * and building the options header the headend imposes on the outer packet.
- * Packet bytes are read with bpf_xdp_load_bytes: the options walk has run-time
+ * Packet bytes are read with ctx_load_bytes (bpf_xdp/skb_load_bytes): the options walk has run-time
  * offsets and lengths, and the helper keeps it free of pointer bounds. */
 #ifndef AIGW_BPF_APN_H
 #define AIGW_BPF_APN_H
@@ -77,7 +77,7 @@ static __always_inline bool aigw_apn_type_usable(__u32 opt_type)
  * past the header, shorter than its ID, unknown ID type); a->opt_off still
  * names it when it lies inside the header.
  */
-static __always_inline int aigw_apn_in_hdr(struct xdp_md *ctx, __u32 hdr_off, __u32 end,
+static __always_inline int aigw_apn_in_hdr(struct __ctx_buff *ctx, __u32 hdr_off, __u32 end,
 					   __u32 opt_type, struct aigw_apn *a)
 {
 	__u8 tl[AIGW_OPT_TLV_HLEN];
@@ -87,13 +87,13 @@ static __always_inline int aigw_apn_in_hdr(struct xdp_md *ctx, __u32 hdr_off, __
 	for (int i = 0; i < AIGW_APN_MAX_TLVS; i++) {
 		if (off >= end || off > AIGW_L4_OFF_MAX)
 			return AIGW_APN_NONE;
-		if (bpf_xdp_load_bytes(ctx, off, tl, 1))
+		if (ctx_load_bytes(ctx, off, tl, 1))
 			return AIGW_APN_NONE;
 		if (tl[0] == AIGW_OPT_PAD1) {
 			off++;
 			continue;
 		}
-		if (off + AIGW_OPT_TLV_HLEN > end || bpf_xdp_load_bytes(ctx, off, tl, sizeof(tl)))
+		if (off + AIGW_OPT_TLV_HLEN > end || ctx_load_bytes(ctx, off, tl, sizeof(tl)))
 			return tl[0] == opt_type ? AIGW_APN_MALFORMED : AIGW_APN_NONE;
 		if (off + AIGW_OPT_TLV_HLEN + tl[1] > end)
 			return tl[0] == opt_type ? AIGW_APN_MALFORMED : AIGW_APN_NONE;
@@ -104,14 +104,14 @@ static __always_inline int aigw_apn_in_hdr(struct xdp_md *ctx, __u32 hdr_off, __
 		a->opt_off = off;
 		a->opt_len = tl[1];
 		if (tl[1] < AIGW_APN_DATA_FIXED ||
-		    bpf_xdp_load_bytes(ctx, off + AIGW_OPT_TLV_HLEN, fixed, sizeof(fixed)))
+		    ctx_load_bytes(ctx, off + AIGW_OPT_TLV_HLEN, fixed, sizeof(fixed)))
 			return AIGW_APN_MALFORMED;
 		idlen = aigw_apn_id_len(fixed[0]);
 		/* The ID must be there; parameters (if the bitmap announces any)
 		 * are kept opaque. */
 		if (!idlen || idlen > AIGW_APN_MAX_ID_LEN || tl[1] < AIGW_APN_DATA_FIXED + idlen)
 			return AIGW_APN_MALFORMED;
-		if (bpf_xdp_load_bytes(ctx, off + AIGW_OPT_TLV_HLEN + AIGW_APN_DATA_FIXED, a->id,
+		if (ctx_load_bytes(ctx, off + AIGW_OPT_TLV_HLEN + AIGW_APN_DATA_FIXED, a->id,
 				       idlen))
 			return AIGW_APN_MALFORMED;
 		a->len = idlen;
@@ -129,7 +129,7 @@ static __always_inline int aigw_apn_in_hdr(struct xdp_md *ctx, __u32 hdr_off, __
  * walk is its own, over at most AIGW_MAX_EXT_HDRS headers: the parser
  * (lib/parse.h) stays as cheap to verify as it was. A global function.
  */
-__noinline int aigw_apn_find(struct xdp_md *ctx, __u32 ip6_off, __u32 opt_type, struct aigw_apn *a)
+__noinline int aigw_apn_find(struct __ctx_buff *ctx, __u32 ip6_off, __u32 opt_type, struct aigw_apn *a)
 {
 	__u8 eh[AIGW_OPTS_HDR_FIXED];
 	__u32 off, len;
@@ -141,13 +141,13 @@ __noinline int aigw_apn_find(struct xdp_md *ctx, __u32 ip6_off, __u32 opt_type, 
 	__builtin_memset(a, 0, sizeof(*a));
 	if (!aigw_apn_type_usable(opt_type) || ip6_off > AIGW_L4_OFF_MAX)
 		return AIGW_APN_NONE;
-	if (bpf_xdp_load_bytes(ctx, ip6_off + offsetof(struct ipv6hdr, nexthdr), &nh, 1))
+	if (ctx_load_bytes(ctx, ip6_off + offsetof(struct ipv6hdr, nexthdr), &nh, 1))
 		return AIGW_APN_NONE;
 	off = ip6_off + AIGW_IPV6_HDR_LEN;
 	for (int i = 0; i < AIGW_MAX_EXT_HDRS; i++) {
 		if (nh != NEXTHDR_HOP && nh != NEXTHDR_DEST && nh != NEXTHDR_ROUTING)
 			return AIGW_APN_NONE;
-		if (off > AIGW_L4_OFF_MAX || bpf_xdp_load_bytes(ctx, off, eh, sizeof(eh)))
+		if (off > AIGW_L4_OFF_MAX || ctx_load_bytes(ctx, off, eh, sizeof(eh)))
 			return AIGW_APN_NONE;
 		len = ((__u32)eh[1] + 1) * 8;
 		if (nh != NEXTHDR_ROUTING) {
@@ -164,7 +164,7 @@ __noinline int aigw_apn_find(struct xdp_md *ctx, __u32 ip6_off, __u32 opt_type, 
 /* Strip: the option becomes a PadN of the same length with zero data, so
  * the header keeps its size and nothing of the host's ID leaves the site.
  * Options headers are outside the L4 pseudo-header: no checksum changes. */
-__noinline int aigw_apn_strip(struct xdp_md *ctx, __u32 opt_off, __u32 opt_len)
+__noinline int aigw_apn_strip(struct __ctx_buff *ctx, __u32 opt_off, __u32 opt_len)
 {
 	__u8 zero[AIGW_APN_ZERO_CHUNK];
 	__u8 padn = AIGW_OPT_PADN;
@@ -173,14 +173,14 @@ __noinline int aigw_apn_strip(struct xdp_md *ctx, __u32 opt_off, __u32 opt_len)
 	if (!opt_off || opt_off > AIGW_L4_OFF_MAX || opt_len > 0xff)
 		return -1;
 	__builtin_memset(zero, 0, sizeof(zero));
-	if (bpf_xdp_store_bytes(ctx, opt_off, &padn, sizeof(padn)))
+	if (ctx_store_bytes(ctx, opt_off, &padn, sizeof(padn)))
 		return -1;
 	for (int i = 0; i < AIGW_APN_ZERO_CHUNKS; i++) {
 		__u32 n = opt_len > AIGW_APN_ZERO_CHUNK ? AIGW_APN_ZERO_CHUNK : opt_len;
 
 		if (!n)
 			break;
-		if (bpf_xdp_store_bytes(ctx, off, zero, n))
+		if (ctx_store_bytes(ctx, off, zero, n))
 			return -1;
 		off += n;
 		opt_len -= n;
@@ -195,7 +195,7 @@ __noinline int aigw_apn_strip(struct xdp_md *ctx, __u32 opt_off, __u32 opt_len)
  * header) is overwritten with PadN and counted AIGW_EV_APN_STRIPPED; the
  * result is then "no APN". Returns the APN ID length (0 = none), fills *a.
  */
-static __always_inline __u32 aigw_apn_ingress(struct xdp_md *ctx, __u32 ip6_off, __u32 opt_type,
+static __always_inline __u32 aigw_apn_ingress(struct __ctx_buff *ctx, __u32 ip6_off, __u32 opt_type,
 					      bool strip, __u32 ev_len, struct aigw_apn *a)
 {
 	int r = aigw_apn_find(ctx, ip6_off, opt_type, a);

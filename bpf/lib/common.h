@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Common includes and protocol constants for the aigw eBPF programs. */
+/* Common includes and protocol constants for the aigw eBPF programs. The
+ * packet context (__ctx_buff, ctx_*) comes from the one lib/ctx header the
+ * entry program included first. */
 #ifndef AIGW_BPF_COMMON_H
 #define AIGW_BPF_COMMON_H
 
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
+#ifndef AIGW_BPF_CTX_H
+#error "include lib/ctx/xdp.h or lib/ctx/skb.h before any other bpf/lib header"
+#endif
+
 #include <bpf/bpf_endian.h>
 #include <aigw/abi.h>
-
-#ifndef __always_inline
-#define __always_inline inline __attribute__((always_inline))
-#endif
+#include "lib/barrier.h"
 
 /* Constants vmlinux.h does not carry (they are #defines in uapi). */
 #define ETH_ALEN 6
@@ -41,7 +42,6 @@
 #define IPPROTO_ICMP_ 1
 
 #define IPV6_SRCRT_TYPE_4 4 /* SRH routing type */
-#define AIGW_FLOWLABEL_MASK 0xfffff /* IPv6 flow label: low 20 bits of the first word */
 
 /* Upper bound for header offsets used in variable-offset packet access: far
  * beyond any real header stack, small enough to keep the verifier's offset
@@ -59,46 +59,7 @@
 #define TCPOPT_NOP_ 1
 #define TCPOPT_MSS_ 2
 
-#define AIGW_RT_TABLE_MAIN 254
-
 #define AF_INET_ 2
 #define AF_INET6_ 10
-
-/*
- * XDP context fields. vmlinux.h marks every struct for CO-RE relocation, so
- * a plain ctx->data compiles to a load through a relocated offset that
- * clang may keep in a register; the verifier rejects any ctx access whose
- * offset is not a constant ("dereference of modified ctx ptr"). struct
- * xdp_md is UAPI and never moves, so read it through a plain mirror, with
- * volatile loads that the compiler can neither merge nor hoist.
- */
-struct aigw_xdp_md {
-	__u32 data;
-	__u32 data_end;
-	__u32 data_meta;
-	__u32 ingress_ifindex;
-	__u32 rx_queue_index;
-	__u32 egress_ifindex;
-};
-
-static __always_inline void *aigw_data(const struct xdp_md *ctx)
-{
-	return (void *)(long)*(volatile const __u32 *)&((const struct aigw_xdp_md *)ctx)->data;
-}
-
-static __always_inline void *aigw_data_end(const struct xdp_md *ctx)
-{
-	return (void *)(long)*(volatile const __u32 *)&((const struct aigw_xdp_md *)ctx)->data_end;
-}
-
-static __always_inline __u32 aigw_ingress_ifindex(const struct xdp_md *ctx)
-{
-	return *(volatile const __u32 *)&((const struct aigw_xdp_md *)ctx)->ingress_ifindex;
-}
-
-/* Before a bound check on a value used as a packet offset: makes the value
- * opaque to clang, so that it checks and uses the same register instead of
- * checking a transformed copy (the verifier tracks bounds per register). */
-#define AIGW_BARRIER_VAR(v) asm volatile("" : "+r"(v))
 
 #endif

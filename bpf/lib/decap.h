@@ -6,19 +6,8 @@
 #define AIGW_BPF_DECAP_H
 
 #include "lib/csum.h"
+#include "lib/ip.h"
 #include "lib/srh.h"
-
-/* ECN codepoints (RFC 3168), the low two bits of the IPv4 TOS / IPv6
- * Traffic Class. */
-#define AIGW_ECN_MASK 0x3
-#define AIGW_ECN_NOT_ECT 0x0
-#define AIGW_ECN_ECT_1 0x1
-#define AIGW_ECN_ECT_0 0x2
-#define AIGW_ECN_CE 0x3
-
-/* First 32-bit word of an IPv6 header: version(4) traffic class(8) flow label(20). */
-#define AIGW_IPV6_TCLASS_SHIFT 20
-#define AIGW_IPV6_FLOWINFO_MASK 0x0fffffff
 
 static __always_inline __u8 aigw_ipv6_ecn(const struct ipv6hdr *ip6)
 {
@@ -28,9 +17,9 @@ static __always_inline __u8 aigw_ipv6_ecn(const struct ipv6hdr *ip6)
 /* The inner packet at offset off (proto NEXTHDR_IPV4 or NEXTHDR_IPV6) must
  * be a complete, self-consistent IP header before it is exposed and
  * forwarded. Returns 0 or a drop reason. */
-static __always_inline int aigw_inner_check(struct xdp_md *ctx, __u32 off, __u8 proto)
+static __always_inline int aigw_inner_check(struct __ctx_buff *ctx, __u32 off, __u8 proto)
 {
-	void *data_end = aigw_data_end(ctx);
+	void *data_end = ctx_data_end(ctx);
 
 	if (proto == NEXTHDR_IPV4) {
 		struct iphdr *ip = aigw_pkt_ptr(ctx, off, sizeof(*ip));
@@ -66,10 +55,10 @@ static __always_inline int aigw_inner_check(struct xdp_md *ctx, __u32 off, __u8 
  * checked (aigw_inner_check) that a whole inner IP header follows. Returns 0
  * or a drop reason; on success the packet starts with an untagged Ethernet
  * header of type eth_proto followed by the inner packet. */
-static __always_inline int aigw_decap(struct xdp_md *ctx, __u32 inner_off, __u16 eth_proto)
+static __always_inline int aigw_decap(struct __ctx_buff *ctx, __u32 inner_off, __u16 eth_proto)
 {
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
 	struct ethhdr *eth = data;
 	struct ethhdr hdr;
 
@@ -77,10 +66,10 @@ static __always_inline int aigw_decap(struct xdp_md *ctx, __u32 inner_off, __u16
 		return AIGW_DROP_TRUNC_ETH;
 	__builtin_memcpy(&hdr, eth, sizeof(hdr));
 	hdr.h_proto = bpf_htons(eth_proto);
-	if (bpf_xdp_adjust_head(ctx, (int)(inner_off - sizeof(hdr))))
+	if (ctx_adjust_head(ctx, (int)(inner_off - sizeof(hdr))))
 		return AIGW_DROP_HEADROOM;
-	data = aigw_data(ctx);
-	data_end = aigw_data_end(ctx);
+	data = ctx_data(ctx);
+	data_end = ctx_data_end(ctx);
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return AIGW_DROP_TRUNC_ETH;

@@ -6,6 +6,7 @@
 #define AIGW_BPF_ENCAP_H
 
 #include "lib/common.h"
+#include "lib/ip.h"
 
 /* Where the template keeps the outer addresses (the FIB lookup reads them). */
 #define AIGW_TMPL_SADDR_OFF offsetof(struct ipv6hdr, saddr)
@@ -17,9 +18,6 @@
 #define AIGW_ENCAP_BLOCK 8
 #define AIGW_ENCAP_BLOCKS \
 	((AIGW_ENCAP_MAX_UNITS - AIGW_ENCAP_FIXED_UNITS + AIGW_ENCAP_BLOCK - 1) / AIGW_ENCAP_BLOCK)
-#define AIGW_IPV6_VERSION 6
-#define AIGW_IPV6_VERSION_SHIFT 28
-#define AIGW_IPV6_TCLASS_SHIFT 20
 
 /* What the outer headers may take of the XDP headroom: 256 bytes less the
  * frame metadata (abi.h, AIGW_MAX_ENCAP_LEN). */
@@ -60,12 +58,12 @@ static __always_inline bool aigw_policy_usable(const struct aigw_policy *pol)
 
 /* Drop L2 padding: make the frame end where the IP packet ends, so that the
  * outer payload length is exact. */
-static __always_inline int aigw_trim_to(struct xdp_md *ctx, __u32 len)
+static __always_inline int aigw_trim_to(struct __ctx_buff *ctx, __u32 len)
 {
-	__u32 frame = aigw_data_end(ctx) - aigw_data(ctx);
+	__u32 frame = ctx_data_end(ctx) - ctx_data(ctx);
 
 	if (frame > len)
-		return bpf_xdp_adjust_tail(ctx, (int)len - (int)frame);
+		return ctx_adjust_tail(ctx, (int)len - (int)frame);
 	return 0;
 }
 
@@ -79,11 +77,11 @@ static __always_inline int aigw_trim_to(struct xdp_md *ctx, __u32 len)
  * AIGW_ENCAP_ROOM. Returns 0, or -1 when the headroom could not be grown.
  * A global function: verified once, however many paths lead here.
  */
-__noinline int aigw_encap(struct xdp_md *ctx, const struct aigw_policy *pol,
+__noinline int aigw_encap(struct __ctx_buff *ctx, const struct aigw_policy *pol,
 			  const struct aigw_encap_args *a)
 {
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
 	__u32 encap_len, units, ext_len;
 	__u8 macs[2 * ETH_ALEN];
 	struct ipv6hdr *ip6;
@@ -101,11 +99,11 @@ __noinline int aigw_encap(struct xdp_md *ctx, const struct aigw_policy *pol,
 	if (ext_len > AIGW_ENCAP_EXT_MAX || ext_len % AIGW_ENCAP_CHUNK)
 		return -1;
 	__builtin_memcpy(macs, data, sizeof(macs));
-	if (bpf_xdp_adjust_head(ctx, -(int)(encap_len + ext_len - (a->l2_len - ETH_HLEN))))
+	if (ctx_adjust_head(ctx, -(int)(encap_len + ext_len - (a->l2_len - ETH_HLEN))))
 		return -1;
 
-	data = aigw_data(ctx);
-	data_end = aigw_data_end(ctx);
+	data = ctx_data(ctx);
+	data_end = ctx_data_end(ctx);
 	eth = data;
 	ip6 = (void *)(eth + 1);
 	if ((void *)(ip6 + 1) > data_end)

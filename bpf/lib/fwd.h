@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Forwarding: FIB lookup results and XDP_REDIRECT through aigw_tx. */
+/* Forwarding: FIB lookup results and redirects through aigw_tx. */
 #ifndef AIGW_BPF_FWD_H
 #define AIGW_BPF_FWD_H
 
@@ -10,26 +10,25 @@
  * is accepted as PACKET_HOST). Rewrite the MACs from the FIB result and
  * redirect to the egress port, or hand the packet to the kernel unchanged
  * when the egress port is not one of ours. */
-static __always_inline int aigw_redirect(struct xdp_md *ctx, struct aigw_ctx *c,
+static __always_inline int aigw_redirect(struct __ctx_buff *ctx, struct aigw_ctx *c,
 					 const struct bpf_fib_lookup *fib)
 {
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
 	struct ethhdr *eth = data;
 
 	if ((void *)(eth + 1) > data_end)
 		return aigw_ret_drop(c, AIGW_DROP_TRUNC_ETH);
-	/* One devmap lookup: for a port that is not in aigw_tx the helper
-	 * returns the action in the flags' low bits (XDP_PASS) and redirects
-	 * nothing. The MACs can change after the call: the redirect happens
-	 * when the program returns. */
-	if (bpf_redirect_map(&aigw_tx, fib->ifindex, XDP_PASS) != XDP_REDIRECT)
+	/* A port that is not in aigw_tx gets nothing redirected (see
+	 * ctx_redirect_map). The MACs can change after the call: the redirect
+	 * happens when the program returns. */
+	if (ctx_redirect_map(ctx, &aigw_tx, fib->ifindex) != CTX_ACT_REDIRECT)
 		return aigw_ret_pass_ev(c, AIGW_EV_NO_TX_PORT);
 	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
 	if (c->st)
 		aigw_ctr_add(&c->st->fwd, data_end - data);
-	return XDP_REDIRECT;
+	return CTX_ACT_REDIRECT;
 }
 
 /* Verdict for a FIB result other than SUCCESS (and FRAG_NEEDED, which the

@@ -8,6 +8,7 @@
 #define AIGW_BPF_HASH_H
 
 #include "lib/common.h"
+#include "lib/ip.h"
 
 #define AIGW_HASH_INITVAL 0x61696777 /* "aigw"; any constant works */
 

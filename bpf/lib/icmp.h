@@ -69,10 +69,10 @@ enum aigw_icmp_rc {
  * complemented; an odd tail counts as if zero-padded. Returns -1 if the
  * range is not in the packet. A global function, verified once.
  */
-__noinline long aigw_csum_pkt(struct xdp_md *ctx, __u32 off, __u32 len)
+__noinline long aigw_csum_pkt(struct __ctx_buff *ctx, __u32 off, __u32 len)
 {
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
 	__u64 sum = 0;
 	__u8 *ptr;
 	long r;
@@ -208,11 +208,11 @@ static __always_inline bool aigw_icmp6_allowed(void *data, void *data_end, const
  * the head and writes the L2 header back with the addresses swapped (the
  * VLAN tag, if any, kept). The caller fills in the IP and ICMP headers.
  */
-static __always_inline int aigw_icmp_reshape(struct xdp_md *ctx, __u32 l3_off, __u32 quote_len,
+static __always_inline int aigw_icmp_reshape(struct __ctx_buff *ctx, __u32 l3_off, __u32 quote_len,
 					     __u32 hdrs_len, __u64 *qsum)
 {
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
 	struct ethhdr *eth = data;
 	struct ethhdr l2;
 	__be32 tag = 0; /* 802.1Q TCI + encapsulated EtherType */
@@ -238,13 +238,13 @@ static __always_inline int aigw_icmp_reshape(struct xdp_md *ctx, __u32 l3_off, _
 
 	frame = data_end - data;
 	keep = l3_off + quote_len;
-	if (frame > keep && bpf_xdp_adjust_tail(ctx, (int)keep - (int)frame))
+	if (frame > keep && ctx_adjust_tail(ctx, (int)keep - (int)frame))
 		return AIGW_ICMP_FAILED;
-	if (bpf_xdp_adjust_head(ctx, -(int)hdrs_len))
+	if (ctx_adjust_head(ctx, -(int)hdrs_len))
 		return AIGW_ICMP_FAILED;
 
-	data = aigw_data(ctx);
-	data_end = aigw_data_end(ctx);
+	data = ctx_data(ctx);
+	data_end = ctx_data_end(ctx);
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return AIGW_ICMP_FAILED;
@@ -261,11 +261,11 @@ static __always_inline int aigw_icmp_reshape(struct xdp_md *ctx, __u32 l3_off, _
 
 /* Turn the frame into an ICMPv4 error about the IPv4 packet it carries.
  * info: the ICMP header's second word (next-hop MTU for code 4), host order. */
-static __always_inline int aigw_icmp4_send(struct xdp_md *ctx, const struct aigw_pkt *p, __be32 src,
+static __always_inline int aigw_icmp4_send(struct __ctx_buff *ctx, const struct aigw_pkt *p, __be32 src,
 					   __u8 type, __u8 code, __u32 info)
 {
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
 	__u32 l3_off = p->l3_off;
 	__u32 quote = p->l3_len;
 	struct icmphdr *icmp;
@@ -289,8 +289,8 @@ static __always_inline int aigw_icmp4_send(struct xdp_md *ctx, const struct aigw
 	if (rc != AIGW_ICMP_SENT)
 		return rc;
 
-	data = aigw_data(ctx);
-	data_end = aigw_data_end(ctx);
+	data = ctx_data(ctx);
+	data_end = ctx_data_end(ctx);
 	ip = data + l3_off;
 	icmp = (void *)(ip + 1);
 	if ((void *)(icmp + 1) > data_end)
@@ -320,11 +320,11 @@ static __always_inline int aigw_icmp4_send(struct xdp_md *ctx, const struct aigw
 
 /* Turn the frame into an ICMPv6 error about the IPv6 packet it carries.
  * info: the ICMPv6 header's second word (MTU for Packet Too Big), host order. */
-static __always_inline int aigw_icmp6_send(struct xdp_md *ctx, const struct aigw_pkt *p,
+static __always_inline int aigw_icmp6_send(struct __ctx_buff *ctx, const struct aigw_pkt *p,
 					   const __u8 *src, __u8 type, __u8 code, __u32 info)
 {
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
 	__u32 l3_off = p->l3_off;
 	__u32 quote = p->l3_len;
 	struct icmp6hdr *icmp6;
@@ -349,8 +349,8 @@ static __always_inline int aigw_icmp6_send(struct xdp_md *ctx, const struct aigw
 	if (rc != AIGW_ICMP_SENT)
 		return rc;
 
-	data = aigw_data(ctx);
-	data_end = aigw_data_end(ctx);
+	data = ctx_data(ctx);
+	data_end = ctx_data_end(ctx);
 	ip6 = data + l3_off;
 	icmp6 = (void *)(ip6 + 1);
 	if ((void *)(icmp6 + 1) > data_end)
@@ -421,7 +421,7 @@ enum aigw_icmp_kind {
  * aigw_icmp_rc. A global function: verified once, however many paths lead
  * here.
  */
-__noinline int aigw_icmp_error(struct xdp_md *ctx, const struct aigw_pkt *p,
+__noinline int aigw_icmp_error(struct __ctx_buff *ctx, const struct aigw_pkt *p,
 			       const struct aigw_iface_cfg *cfg, __u32 kind, __u32 mtu)
 {
 	bool ttl = kind == AIGW_ICMP_KIND_TTL;

@@ -3,7 +3,7 @@
  * endpoint objects share one instance and counters survive agent restarts;
  * the agent sets the pin root and the sizes before load. Two per-CPU
  * scratch maps are datapath-private and not pinned: aigw_cls_scratch (here)
- * and aigw_acct_state (lib/flow.h). */
+ * and aigw_acct_state (lib/decide.h). */
 #ifndef AIGW_BPF_MAPS_H
 #define AIGW_BPF_MAPS_H
 
@@ -111,9 +111,6 @@ struct {
 /* ------------------------------------------------ classification (abi.h) */
 /* Fixed-size, double-banked: every bank has the same layout, the agent fills
  * the inactive one and flips aigw_cls_active. */
-#define AIGW_CLS_MISC_ENTRIES 64 /* the few default bitmaps cls_meta names, both banks */
-#define AIGW_CLS_PROTOS 256
-#define AIGW_CLS_DSCPS 64
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -227,7 +224,7 @@ struct aigw_cls_scratch {
 	struct aigw_cls_bitmap and4; /* AND of the first four fields, candidate words only */
 	__u32 nwords;
 	__u32 pad;
-	struct aigw_flow flow;       /* a new aigw_flows entry being built (lib/flow.h) */
+	struct aigw_flow flow;       /* a new aigw_flows entry being built (lib/account.h) */
 };
 
 struct {
@@ -269,5 +266,12 @@ struct {
 	__type(value, struct aigw_ctr);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } aigw_pol_stats SEC(".maps");
+
+/* Every map abi.h lists (AIGW_MAPS) is defined above: a name in the list
+ * without its definition does not compile. (The other direction, every
+ * pinned map listed, is checked by tests/bpf/bpf_unit.cpp.) */
+#define AIGW_X_(name, doc) _Static_assert(sizeof(name) > 0, #name " is defined");
+AIGW_MAPS(AIGW_X_)
+#undef AIGW_X_
 
 #endif

@@ -23,10 +23,10 @@ static __always_inline __u16 aigw_swab16(__u16 x)
  * A global function: the verifier walks the option loop once, not once per
  * path that leads here.
  */
-__noinline int aigw_mss_clamp(struct xdp_md *ctx, __u32 l4_off, __u32 mss)
+__noinline int aigw_mss_clamp(struct __ctx_buff *ctx, __u32 l4_off, __u32 mss)
 {
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
 	struct tcphdr *th;
 	__u8 *opts;
 	__u32 optlen, o = 0;

@@ -143,10 +143,10 @@ static __always_inline int aigw_parse_ipv6(void *data, void *data_end, struct ai
 
 /* Parse Ethernet and an optional VLAN tag; then IPv4/IPv6 if present.
  * Returns 0 or a drop reason. Non-IP frames return 0 with l3_proto set. */
-static __always_inline int aigw_parse(struct xdp_md *ctx, struct aigw_pkt *p)
+static __always_inline int aigw_parse(struct __ctx_buff *ctx, struct aigw_pkt *p)
 {
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
 	struct ethhdr *eth = data;
 	__u16 proto;
 
@@ -177,7 +177,7 @@ static __always_inline int aigw_parse(struct xdp_md *ctx, struct aigw_pkt *p)
  * distinct way through the IPv6 extension-header walk is carried into the
  * rest of the program and verified through it again (several times the
  * work). Costs one call per packet. */
-__noinline int aigw_parse_global(struct xdp_md *ctx, struct aigw_pkt *p)
+__noinline int aigw_parse_global(struct __ctx_buff *ctx, struct aigw_pkt *p)
 {
 	if (!p)
 		return AIGW_DROP_TRUNC_ETH;

@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Segment Routing Header (RFC 8754): validation, and the RFC 8986 End
  * operation (advance to the next segment) on a packet lib/parse.h has
- * walked. Also the bounded packet access the endpoint uses for headers at
- * offsets only known at run time. */
+ * walked. */
 #ifndef AIGW_BPF_SRH_H
 #define AIGW_BPF_SRH_H
 
-#include "lib/common.h"
+#include "lib/pkt.h"
 
 /* RFC 8754 section 2, with the RFC's field names (Linux calls Last Entry
  * "first_segment"). */
@@ -22,28 +21,6 @@ struct aigw_srh {
 };
 _Static_assert(sizeof(struct aigw_srh) == AIGW_SRH_FIXED_LEN, "SRH fixed part");
 _Static_assert(sizeof(struct in6_addr) == AIGW_SID_LEN, "SID size");
-
-/* Pointer to len bytes at offset off of the packet, or NULL if they are not
- * all there. len must be a compile-time constant. The verifier accepts
- * data + off only once off is provably well below 64 KiB: AIGW_L4_OFF_MAX
- * (common.h) is beyond any linear XDP buffer, so it rejects nothing that
- * could be there. barrier_var keeps the bound a plain compare on off itself:
- * for a 16-bit offset clang otherwise turns "> 0x7fff" into a sign test on
- * a copy, which leaves off unbounded for the verifier. */
-static __always_inline void *aigw_pkt_ptr(struct xdp_md *ctx, __u32 off, __u32 len)
-{
-	void *data = aigw_data(ctx);
-	void *data_end = aigw_data_end(ctx);
-	void *ptr;
-
-	barrier_var(off);
-	if (off > AIGW_L4_OFF_MAX)
-		return NULL;
-	ptr = data + off;
-	if (ptr + len > data_end)
-		return NULL;
-	return ptr;
-}
 
 /* RFC 8754 4.3.1.1, RFC 8986 4.1 S08-S09: the segment list (Last Entry + 1
  * segments) must fit in Hdr Ext Len, and Segments Left may point at most one
@@ -65,7 +42,7 @@ static __always_inline int aigw_srh_check(const struct aigw_srh *srh)
  * SegList[Segments Left] the destination. The caller has checked the SRH
  * (aigw_srh_check), Segments Left > 0 and Hop Limit > 1; srh is the header
  * at offset srh_off. Returns 0 or a drop reason. */
-static __always_inline int aigw_srh_end(struct xdp_md *ctx, struct ipv6hdr *ip6,
+static __always_inline int aigw_srh_end(struct __ctx_buff *ctx, struct ipv6hdr *ip6,
 					struct aigw_srh *srh, __u32 srh_off)
 {
 	__u32 sl = srh->segments_left - 1;

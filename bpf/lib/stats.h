@@ -21,15 +21,15 @@ static __always_inline void aigw_ctr_add(struct aigw_ctr *c, __u64 bytes)
 }
 
 /* Look up the ingress interface's counter slot and count rx. */
-static __always_inline void aigw_stats_rx(struct aigw_ctx *c, struct xdp_md *ctx,
+static __always_inline void aigw_stats_rx(struct aigw_ctx *c, struct __ctx_buff *ctx,
 					  const struct aigw_iface_cfg *cfg)
 {
 	__u32 slot = cfg ? cfg->slot : AIGW_IF_SLOT_UNKNOWN;
 
 	if (slot >= AIGW_MAX_IFACES)
 		slot = AIGW_IF_SLOT_UNKNOWN;
-	c->ifindex = aigw_ingress_ifindex(ctx);
-	c->rx_len = aigw_data_end(ctx) - aigw_data(ctx);
+	c->ifindex = ctx_ingress_ifindex(ctx);
+	c->rx_len = ctx_data_end(ctx) - ctx_data(ctx);
 	c->st = bpf_map_lookup_elem(&aigw_if_stats, &slot);
 	if (c->st)
 		aigw_ctr_add(&c->st->rx, c->rx_len);
@@ -51,14 +51,14 @@ static __always_inline int aigw_ret_drop(struct aigw_ctx *c, __u32 reason)
 		aigw_ctr_add(d, c->rx_len);
 	if (c->st)
 		aigw_ctr_add(&c->st->drop, c->rx_len);
-	return XDP_DROP;
+	return CTX_ACT_DROP;
 }
 
 static __always_inline int aigw_ret_pass(struct aigw_ctx *c)
 {
 	if (c->st)
 		aigw_ctr_add(&c->st->pass, c->rx_len);
-	return XDP_PASS;
+	return CTX_ACT_OK;
 }
 
 /* Count a pass with the event that explains it. */
@@ -68,23 +68,23 @@ static __always_inline int aigw_ret_pass_ev(struct aigw_ctx *c, __u32 ev)
 	return aigw_ret_pass(c);
 }
 
-static __always_inline int aigw_ret_tx(struct aigw_ctx *c, struct xdp_md *ctx)
+static __always_inline int aigw_ret_tx(struct aigw_ctx *c, struct __ctx_buff *ctx)
 {
 	if (c->st)
-		aigw_ctr_add(&c->st->tx, aigw_data_end(ctx) - aigw_data(ctx));
-	return XDP_TX;
+		aigw_ctr_add(&c->st->tx, ctx_data_end(ctx) - ctx_data(ctx));
+	return ctx_tx(ctx);
 }
 
-static __always_inline void aigw_count_encap(struct aigw_ctx *c, struct xdp_md *ctx)
+static __always_inline void aigw_count_encap(struct aigw_ctx *c, struct __ctx_buff *ctx)
 {
 	if (c->st)
-		aigw_ctr_add(&c->st->encap, aigw_data_end(ctx) - aigw_data(ctx));
+		aigw_ctr_add(&c->st->encap, ctx_data_end(ctx) - ctx_data(ctx));
 }
 
-static __always_inline void aigw_count_decap(struct aigw_ctx *c, struct xdp_md *ctx)
+static __always_inline void aigw_count_decap(struct aigw_ctx *c, struct __ctx_buff *ctx)
 {
 	if (c->st)
-		aigw_ctr_add(&c->st->decap, aigw_data_end(ctx) - aigw_data(ctx));
+		aigw_ctr_add(&c->st->decap, ctx_data_end(ctx) - ctx_data(ctx));
 }
 
 #endif

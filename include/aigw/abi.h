@@ -6,38 +6,8 @@
  * size check; multi-byte addresses are kept in network byte order, every
  * other integer in host byte order unless its name ends in _be.
  *
- * Maps (names as seen by bpftool and under the pin path):
- *   aigw_ifaces     HASH      iface_key      -> iface_cfg      interface role, VRF, counter slot
- *   aigw_pfx4       LPM_TRIE  pfx4_key       -> __u32          (VRF, IPv4 prefix) -> policy slot
- *   aigw_pfx6       LPM_TRIE  pfx6_key       -> __u32          (VRF, IPv6 prefix) -> policy slot
- *   aigw_policies   ARRAY     __u32 slot     -> policy         prebuilt outer headers
- *   aigw_sids       LPM_TRIE  sid_key        -> sid_entry      local SIDs (exact /128 or locator+function)
- *   aigw_tx         DEVMAP_HASH ifindex      -> ifindex        egress ports for XDP_REDIRECT
- *   aigw_if_stats   PERCPU_ARRAY slot        -> if_stats       per-interface counters
- *   aigw_drops      PERCPU_ARRAY reason      -> ctr            drop reasons
- *   aigw_events     PERCPU_ARRAY event       -> ctr            exceptions that are not drops
- *   aigw_globals    ARRAY     0              -> globals        datapath-wide settings
- *   aigw_icmp_bucket PERCPU_ARRAY 0            -> icmp_bucket    ICMP error rate limiter state
- *   aigw_nh_cache   PERCPU_ARRAY policy slot  -> nh_cache       headend next-hop cache
- *
- * Classification, APN6 and accounting (see "Classification" below):
- *   aigw_cls_meta   ARRAY     bank (0/1)     -> cls_meta       active bank, defaults, APN settings
- *   aigw_cls_active ARRAY     0              -> __u32          the bank packets use now
- *   aigw_cls_rules  ARRAY     bank*MAX+bit   -> cls_action     what a matching rule decides
- *   aigw_cls_iface  ARRAY     bank*MAX_IFACES+slot -> cls_bitmap  rules matching an interface slot
- *   aigw_cls_proto  ARRAY     bank*256+proto -> cls_bitmap     rules matching an IP protocol
- *   aigw_cls_dscp   ARRAY     bank*64+dscp   -> cls_bitmap     rules matching a DSCP
- *   aigw_cls_sport  ARRAY     bank*65536+port -> __u32         source port -> port bitmap id
- *   aigw_cls_dport  ARRAY     bank*65536+port -> __u32         destination port -> port bitmap id
- *   aigw_cls_portbv HASH      cls_id_key     -> cls_bitmap     port interval bitmaps (both fields)
- *   aigw_cls_src4/dst4 LPM_TRIE cls_pfx4_key -> cls_bitmap     rules matching an IPv4 source/destination
- *   aigw_cls_src6/dst6 LPM_TRIE cls_pfx6_key -> cls_bitmap     rules matching an IPv6 source/destination
- *   aigw_cls_apn    HASH      cls_apn_key    -> cls_bitmap     rules matching an APN ID under one mask
- *   aigw_cls_misc   HASH      cls_id_key     -> cls_bitmap     the defaults named in cls_meta
- *   aigw_flows      HASH      flow_key       -> flow           per-flow counters (admission-controlled)
- *   aigw_usage      PERCPU_ARRAY usage index -> ctr            per direction, tenant and class
- *   aigw_apn_usage  PERCPU_HASH apn_usage_key -> ctr           per direction and APN app-group
- *   aigw_pol_stats  PERCPU_ARRAY policy slot -> ctr            encapsulated by each policy
+ * Maps: see AIGW_MAPS below (names as seen by bpftool and under the pin
+ * path; bpf/lib/maps.h defines them).
  */
 #ifndef AIGW_ABI_H
 #define AIGW_ABI_H
@@ -51,6 +21,49 @@
 #else
 #define AIGW_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
+
+/* ---------------------------------------------------------------- maps */
+/* Every map the agent pins and shares between the programs, in one list:
+ * X(name, "type key -> value: purpose"). Datapath-private scratch maps
+ * (aigw_cls_scratch, aigw_acct_state) are not pinned and not listed; maps
+ * of the TC programs only are in AIGW_MAPS_TC. */
+#define AIGW_MAPS(X) \
+	X(aigw_ifaces, "HASH iface_key -> iface_cfg interface role, VRF, counter slot") \
+	X(aigw_pfx4, "LPM_TRIE pfx4_key -> __u32 (VRF, IPv4 prefix) -> policy slot") \
+	X(aigw_pfx6, "LPM_TRIE pfx6_key -> __u32 (VRF, IPv6 prefix) -> policy slot") \
+	X(aigw_policies, "ARRAY __u32 slot -> policy prebuilt outer headers") \
+	X(aigw_sids, "LPM_TRIE sid_key -> sid_entry local SIDs (exact /128 or locator+function)") \
+	X(aigw_tx, "DEVMAP_HASH ifindex -> ifindex egress ports for XDP_REDIRECT") \
+	X(aigw_if_stats, "PERCPU_ARRAY slot -> if_stats per-interface counters") \
+	X(aigw_drops, "PERCPU_ARRAY reason -> ctr drop reasons") \
+	X(aigw_events, "PERCPU_ARRAY event -> ctr exceptions that are not drops") \
+	X(aigw_globals, "ARRAY 0 -> globals datapath-wide settings") \
+	X(aigw_icmp_bucket, "PERCPU_ARRAY 0 -> icmp_bucket ICMP error rate limiter state") \
+	X(aigw_nh_cache, "PERCPU_ARRAY policy slot -> nh_cache headend next-hop cache") \
+	X(aigw_cls_meta, "ARRAY bank (0/1) -> cls_meta active bank, defaults, APN settings") \
+	X(aigw_cls_active, "ARRAY 0 -> __u32 the bank packets use now") \
+	X(aigw_cls_rules, "ARRAY bank*MAX+bit -> cls_action what a matching rule decides") \
+	X(aigw_cls_iface, "ARRAY bank*MAX_IFACES+slot -> cls_bitmap rules matching an interface slot") \
+	X(aigw_cls_proto, "ARRAY bank*256+proto -> cls_bitmap rules matching an IP protocol") \
+	X(aigw_cls_dscp, "ARRAY bank*64+dscp -> cls_bitmap rules matching a DSCP") \
+	X(aigw_cls_sport, "ARRAY bank*65536+port -> __u32 source port -> port bitmap id") \
+	X(aigw_cls_dport, "ARRAY bank*65536+port -> __u32 destination port -> port bitmap id") \
+	X(aigw_cls_portbv, "HASH cls_id_key -> cls_bitmap port interval bitmaps (both fields)") \
+	X(aigw_cls_src4, "LPM_TRIE cls_pfx4_key -> cls_bitmap rules matching an IPv4 source/destination") \
+	X(aigw_cls_dst4, "LPM_TRIE cls_pfx4_key -> cls_bitmap rules matching an IPv4 source/destination") \
+	X(aigw_cls_src6, "LPM_TRIE cls_pfx6_key -> cls_bitmap rules matching an IPv6 source/destination") \
+	X(aigw_cls_dst6, "LPM_TRIE cls_pfx6_key -> cls_bitmap rules matching an IPv6 source/destination") \
+	X(aigw_cls_apn, "HASH cls_apn_key -> cls_bitmap rules matching an APN ID under one mask") \
+	X(aigw_cls_misc, "HASH cls_id_key -> cls_bitmap the defaults named in cls_meta") \
+	X(aigw_flows, "HASH flow_key -> flow per-flow counters (admission-controlled)") \
+	X(aigw_usage, "PERCPU_ARRAY usage index -> ctr per direction, tenant and class") \
+	X(aigw_apn_usage, "PERCPU_HASH apn_usage_key -> ctr per direction and APN app-group") \
+	X(aigw_pol_stats, "PERCPU_ARRAY policy slot -> ctr encapsulated by each policy")
+
+/* Maps defined only by the TC programs (bpf/lib/maps_tc.h), pinned like the
+ * others once a loader attaches them. */
+#define AIGW_MAPS_TC(X) \
+	X(aigw_tc_stats, "PERCPU_ARRAY slot -> tc_stats: per-interface counters of the TC programs")
 
 /* ---------------------------------------------------------------- limits */
 /* Segments in one policy. Bounded by XDP headroom: the outer headers must fit
@@ -70,6 +83,10 @@
 #define AIGW_DEFAULT_PREFIXES4 16384
 #define AIGW_DEFAULT_PREFIXES6 16384
 #define AIGW_DEFAULT_SIDS 1024
+
+/* The kernel's main routing table (RT_TABLE_MAIN): End.DT* look up in it
+ * unless the SID names another table. */
+#define AIGW_RT_TABLE_MAIN 254
 
 /* Slot 0 of aigw_if_stats collects packets from interfaces aigw has no
  * configuration for; configured interfaces get slots 1..AIGW_MAX_IFACES-1. */
@@ -91,68 +108,139 @@ enum aigw_encap_mode {
 	AIGW_ENCAP_H_ENCAPS_RED = 2, /* RFC 8986 H.Encaps.Red */
 };
 
+/*
+ * SRv6 behaviours as rows (RFC 8986; the kernel's seg6_action_table): id,
+ * enum suffix, display name (stable: config, CLI, JSON) and the flags the
+ * datapath reads. A new behaviour is one row here plus its BPF function.
+ *   DECAP        removes the outer IPv6 header (Segments Left must be 0)
+ *   TAKES_V4/V6  inner payload it accepts (IPv4 / IPv6) after decapsulation
+ *   TABLE_LOOKUP routes the inner packet in sid_entry.table (End.DT*)
+ *   NEXTHOP      forwards to the configured next hop (nh4/nh6)
+ *   ADJ          honours sid_entry.oif (the FIB's egress must match)
+ */
+#define AIGW_BEH_F_DECAP 0x01u
+#define AIGW_BEH_F_TAKES_V4 0x02u
+#define AIGW_BEH_F_TAKES_V6 0x04u
+#define AIGW_BEH_F_TABLE_LOOKUP 0x08u
+#define AIGW_BEH_F_NEXTHOP 0x10u
+#define AIGW_BEH_F_ADJ 0x20u
+#define AIGW_BEH_F_VALID 0x80u /* set on every row: a known behaviour */
+
+/* X(id, SUFFIX, "name", flags) */
+#define AIGW_BEHAVIORS(X)                                                                  \
+	X(1, END, "End", 0)                                                                \
+	X(2, END_X, "End.X", AIGW_BEH_F_NEXTHOP | AIGW_BEH_F_ADJ)                          \
+	X(3, END_DX4, "End.DX4",                                                           \
+	  AIGW_BEH_F_DECAP | AIGW_BEH_F_TAKES_V4 | AIGW_BEH_F_NEXTHOP | AIGW_BEH_F_ADJ)    \
+	X(4, END_DX6, "End.DX6",                                                           \
+	  AIGW_BEH_F_DECAP | AIGW_BEH_F_TAKES_V6 | AIGW_BEH_F_NEXTHOP | AIGW_BEH_F_ADJ)    \
+	X(5, END_DT4, "End.DT4", AIGW_BEH_F_DECAP | AIGW_BEH_F_TAKES_V4 | AIGW_BEH_F_TABLE_LOOKUP) \
+	X(6, END_DT6, "End.DT6", AIGW_BEH_F_DECAP | AIGW_BEH_F_TAKES_V6 | AIGW_BEH_F_TABLE_LOOKUP) \
+	X(7, END_DT46, "End.DT46",                                                         \
+	  AIGW_BEH_F_DECAP | AIGW_BEH_F_TAKES_V4 | AIGW_BEH_F_TAKES_V6 | AIGW_BEH_F_TABLE_LOOKUP)
+
 enum aigw_behavior {
 	AIGW_BEH_NONE = 0,
-	AIGW_BEH_END = 1,
-	AIGW_BEH_END_X = 2,
-	AIGW_BEH_END_DX4 = 3,
-	AIGW_BEH_END_DX6 = 4,
-	AIGW_BEH_END_DT4 = 5,
-	AIGW_BEH_END_DT6 = 6,
-	AIGW_BEH_END_DT46 = 7,
+#define AIGW_X_(id, sfx, name, flags) AIGW_BEH_##sfx = id,
+	AIGW_BEHAVIORS(AIGW_X_)
+#undef AIGW_X_
 	AIGW_BEH_MAX
 };
 
+/* Rows are numbered 1, 2, ... in order: AIGW_BEH_MAX is one past the last. */
+#define AIGW_X_(id, sfx, name, flags) +1
+AIGW_STATIC_ASSERT(AIGW_BEH_MAX == 1 AIGW_BEHAVIORS(AIGW_X_), "behaviour ids are dense, from 1");
+#undef AIGW_X_
+
+/* The rows' flags packed 8 bits per id into two 64-bit constants (ids 0-7,
+ * 8-15), so that the lookup is a shift and a mask: no table in memory, no
+ * branch per row. */
+#define AIGW_BEH_MAX_IDS 16
+#define AIGW_X_(id, sfx, name, flags) \
+	AIGW_STATIC_ASSERT(((flags) & ~0x7fu) == 0, "behaviour flags fit in 7 bits");
+AIGW_BEHAVIORS(AIGW_X_)
+#undef AIGW_X_
+AIGW_STATIC_ASSERT(AIGW_BEH_MAX <= AIGW_BEH_MAX_IDS, "behaviour ids fit the packed flags");
+#define AIGW_X_LO_(id, sfx, name, flags) \
+	| ((id) < 8 ? (__u64)((flags) | AIGW_BEH_F_VALID) << (8 * ((id) & 7)) : 0)
+#define AIGW_X_HI_(id, sfx, name, flags) \
+	| ((id) >= 8 ? (__u64)((flags) | AIGW_BEH_F_VALID) << (8 * ((id) & 7)) : 0)
+#define AIGW_BEH_FLAGS_LO (0 AIGW_BEHAVIORS(AIGW_X_LO_))
+#define AIGW_BEH_FLAGS_HI (0 AIGW_BEHAVIORS(AIGW_X_HI_))
+
+/* The datapath flags of behaviour b (AIGW_BEH_F_*, with AIGW_BEH_F_VALID),
+ * 0 for none/unknown. */
+static inline __u32 aigw_behavior_flags(unsigned int b)
+{
+	__u64 w;
+
+	if (b >= AIGW_BEH_MAX_IDS)
+		return 0;
+	w = b < 8 ? AIGW_BEH_FLAGS_LO : AIGW_BEH_FLAGS_HI;
+	return (__u32)(w >> (8 * (b & 7))) & 0xff;
+}
+
 /* Why a packet was dropped. Every XDP_DROP/XDP_ABORTED the programs return
- * increments exactly one of these. Names for display are in
- * aigw_drop_reason_name() below and must stay in the same order. */
+ * increments exactly one of these. X(SUFFIX, "name", "meaning"): the enum
+ * value is the row's position (from 1; 0 is "none"), the name is the stable
+ * display identifier (aigwctl, logs, metrics). Append rows, never reorder. */
+#define AIGW_DROP_REASONS(X) \
+	X(TRUNC_ETH, "trunc_eth", "shorter than an Ethernet header") \
+	X(TRUNC_VLAN, "trunc_vlan", "802.1Q tag cut short") \
+	X(TRUNC_IPV4, "trunc_ipv4", "shorter than the IPv4 header it announces") \
+	X(BAD_IPV4, "bad_ipv4", "IPv4 version/IHL/total length inconsistent") \
+	X(TRUNC_IPV6, "trunc_ipv6", "shorter than an IPv6 header") \
+	X(BAD_IPV6, "bad_ipv6", "IPv6 version or payload length inconsistent") \
+	X(TRUNC_EXTHDR, "trunc_exthdr", "IPv6 extension header cut short") \
+	X(EXTHDR_CHAIN, "exthdr_chain", "more than AIGW_MAX_EXT_HDRS extension headers") \
+	X(TRUNC_L4, "trunc_l4", "TCP/UDP/ICMP header cut short") \
+	X(SRH_BAD_LEN, "srh_bad_len", "Hdr Ext Len does not hold Last Entry + 1 segments") \
+	X(SRH_SL_EXCEEDS_LE, "srh_sl_exceeds_le", "Segments Left > Last Entry + 1") \
+	X(SRH_SL_NOT_ZERO, "srh_sl_not_zero", "decapsulating behaviour with Segments Left != 0") \
+	X(SRH_MISSING, "srh_missing", "End/End.X, no segment left, inner IPv4/IPv6 (End does not decap)") \
+	X(HOP_LIMIT, "hop_limit", "hop limit/TTL expired and no ICMP could be sent") \
+	X(MTU_EXCEEDED, "mtu_exceeded", "too big after encapsulation (ICMP sent if possible)") \
+	X(INNER_PROTO, "inner_proto", "decapsulated payload is not what the behaviour takes") \
+	X(POLICY_INVALID, "policy_invalid", "prefix points at an empty or corrupt policy slot") \
+	X(SID_INVALID, "sid_invalid", "SID entry with an unknown behaviour") \
+	X(HEADROOM, "headroom", "bpf_xdp_adjust_head/tail failed") \
+	X(FIB_BLACKHOLE, "fib_blackhole", "FIB says blackhole/unreachable/prohibit") \
+	X(FRAG_NO_DF, "frag_no_df", "IPv4 without DF too big for the tunnel (no XDP fragmentation)") \
+	X(NO_ROUTE_TO_SID, "no_route_to_sid", "headend: the FIB cannot forward to the first SID") \
+	X(DT_NO_ROUTE, "dt_no_route", "End.DT* in a non-main table: the FIB cannot forward there")
+
 enum aigw_drop_reason {
 	AIGW_DROP_NONE = 0,
-	AIGW_DROP_TRUNC_ETH,         /* shorter than an Ethernet header */
-	AIGW_DROP_TRUNC_VLAN,        /* 802.1Q tag cut short */
-	AIGW_DROP_TRUNC_IPV4,        /* shorter than the IPv4 header it announces */
-	AIGW_DROP_BAD_IPV4,          /* IPv4 version/IHL/total length inconsistent */
-	AIGW_DROP_TRUNC_IPV6,        /* shorter than an IPv6 header */
-	AIGW_DROP_BAD_IPV6,          /* IPv6 version or payload length inconsistent */
-	AIGW_DROP_TRUNC_EXTHDR,      /* IPv6 extension header cut short */
-	AIGW_DROP_EXTHDR_CHAIN,      /* more than AIGW_MAX_EXT_HDRS extension headers */
-	AIGW_DROP_TRUNC_L4,          /* TCP/UDP/ICMP header cut short */
-	AIGW_DROP_SRH_BAD_LEN,       /* Hdr Ext Len does not hold Last Entry + 1 segments */
-	AIGW_DROP_SRH_SL_EXCEEDS_LE, /* Segments Left > Last Entry + 1 */
-	AIGW_DROP_SRH_SL_NOT_ZERO,   /* decapsulating behaviour with Segments Left != 0 */
-	AIGW_DROP_SRH_MISSING,       /* End/End.X, no segment left, inner IPv4/IPv6 (End does not decap) */
-	AIGW_DROP_HOP_LIMIT,         /* hop limit/TTL expired and no ICMP could be sent */
-	AIGW_DROP_MTU_EXCEEDED,      /* too big after encapsulation (ICMP sent if possible) */
-	AIGW_DROP_INNER_PROTO,       /* decapsulated payload is not what the behaviour takes */
-	AIGW_DROP_POLICY_INVALID,    /* prefix points at an empty or corrupt policy slot */
-	AIGW_DROP_SID_INVALID,       /* SID entry with an unknown behaviour */
-	AIGW_DROP_HEADROOM,          /* bpf_xdp_adjust_head/tail failed */
-	AIGW_DROP_FIB_BLACKHOLE,     /* FIB says blackhole/unreachable/prohibit */
-	AIGW_DROP_FRAG_NO_DF,        /* IPv4 without DF too big for the tunnel (no XDP fragmentation) */
-	AIGW_DROP_NO_ROUTE_TO_SID,   /* headend: the FIB cannot forward to the first SID */
-	AIGW_DROP_DT_NO_ROUTE,       /* End.DT* in a non-main table: the FIB cannot forward there */
+#define AIGW_X_(sfx, name, doc) AIGW_DROP_##sfx,
+	AIGW_DROP_REASONS(AIGW_X_)
+#undef AIGW_X_
 	AIGW_DROP_MAX
 };
 
 /* Exceptional events that are not drops (the packet got a verdict other
- * than drop). */
+ * than drop). Same row format and rules as AIGW_DROP_REASONS. */
+#define AIGW_EVENTS(X) \
+	X(ICMP_TTL_SENT, "icmp_ttl_sent", "time exceeded sent from XDP") \
+	X(TTL_TO_KERNEL, "ttl_to_kernel", "expired packet handed to the kernel to answer") \
+	X(ICMP_MTU_SENT, "icmp_mtu_sent", "frag-needed / packet-too-big sent from XDP") \
+	X(NO_NEIGH_TO_KERNEL, "no_neigh_to_kernel", "next hop unresolved: packet handed to the kernel") \
+	X(FIB_TO_KERNEL, "fib_to_kernel", "FIB could not forward (local, no route...): to the kernel") \
+	X(NO_TX_PORT, "no_tx_port", "egress port not in aigw_tx: to the kernel") \
+	X(MSS_CLAMPED, "mss_clamped", "TCP SYN MSS rewritten") \
+	X(SL_ZERO_TO_KERNEL, "sl_zero_to_kernel", "End/End.X with Segments Left 0: upper layer to the kernel") \
+	X(ICMP_RATELIMITED, "icmp_ratelimited", "an ICMP error was due but over the rate limit (packet dropped)") \
+	X(FLOW_TABLE_FULL, "flow_table_full", "aigw_flows full: packet counted in the totals, no flow entry") \
+	X(APN_TABLE_FULL, "apn_table_full", "aigw_apn_usage full: app-group not counted for this packet") \
+	X(APN_MALFORMED, "apn_malformed", "APN option with an inconsistent length: treated as no APN") \
+	X(APN_IMPOSED, "apn_imposed", "APN option added to the outer header") \
+	X(APN_STRIPPED, "apn_stripped", "host's APN option overwritten with PadN (strip mode)") \
+	X(APN_NO_ROOM, "apn_no_room", "APN due but encap + option exceeds headroom: sent without it")
+
 enum aigw_event {
 	AIGW_EV_NONE = 0,
-	AIGW_EV_ICMP_TTL_SENT,     /* time exceeded sent from XDP */
-	AIGW_EV_TTL_TO_KERNEL,     /* expired packet handed to the kernel to answer */
-	AIGW_EV_ICMP_MTU_SENT,     /* frag-needed / packet-too-big sent from XDP */
-	AIGW_EV_NO_NEIGH_TO_KERNEL,/* next hop unresolved: packet handed to the kernel */
-	AIGW_EV_FIB_TO_KERNEL,     /* FIB could not forward (local, no route...): to the kernel */
-	AIGW_EV_NO_TX_PORT,        /* egress port not in aigw_tx: to the kernel */
-	AIGW_EV_MSS_CLAMPED,       /* TCP SYN MSS rewritten */
-	AIGW_EV_SL_ZERO_TO_KERNEL, /* End/End.X with Segments Left 0: upper layer to the kernel */
-	AIGW_EV_ICMP_RATELIMITED,  /* an ICMP error was due but over the rate limit (packet dropped) */
-	AIGW_EV_FLOW_TABLE_FULL,   /* aigw_flows full: packet counted in the totals, no flow entry */
-	AIGW_EV_APN_TABLE_FULL,    /* aigw_apn_usage full: app-group not counted for this packet */
-	AIGW_EV_APN_MALFORMED,     /* APN option with an inconsistent length: treated as no APN */
-	AIGW_EV_APN_IMPOSED,       /* APN option added to the outer header */
-	AIGW_EV_APN_STRIPPED,      /* host's APN option overwritten with PadN (strip mode) */
-	AIGW_EV_APN_NO_ROOM,       /* APN due but encap + option exceeds headroom: sent without it */
+#define AIGW_X_(sfx, name, doc) AIGW_EV_##sfx,
+	AIGW_EVENTS(AIGW_X_)
+#undef AIGW_X_
 	AIGW_EV_MAX
 };
 
@@ -318,6 +406,9 @@ AIGW_STATIC_ASSERT(sizeof(struct aigw_icmp_bucket) == 16, "icmp_bucket size");
 #define AIGW_CLS_DEFAULT_PORT_BITMAPS 65536 /* aigw_cls_portbv entries per bank pair */
 #define AIGW_CLS_DEFAULT_PREFIXES 32768     /* each aigw_cls_{src,dst}{4,6} */
 #define AIGW_CLS_DEFAULT_APN 4096           /* aigw_cls_apn */
+#define AIGW_CLS_MISC_ENTRIES 64 /* aigw_cls_misc: the few default bitmaps cls_meta names, both banks */
+#define AIGW_CLS_PROTOS 256      /* aigw_cls_proto entries per bank: one per IP protocol */
+#define AIGW_CLS_DSCPS 64        /* aigw_cls_dscp entries per bank: one per DSCP */
 #define AIGW_APN_MAX_MASKS 8
 #define AIGW_APN_MAX_ID_LEN 16
 
@@ -496,69 +587,58 @@ struct aigw_apn_usage_key {
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_apn_usage_key) == 16, "apn_usage_key size");
 
+/* ---------------------------------------------------------------- TC programs */
+/* aigw_tc_stats: per interface counter slot (aigw_iface_cfg.slot, 0 =
+ * unknown interface), per CPU, what the TC programs saw. Separate from
+ * aigw_if_stats, whose rx/verdict balance belongs to the XDP programs. */
+struct aigw_tc_stats {
+	struct aigw_ctr seen;     /* every packet the program ran on */
+	struct aigw_ctr ip;       /* parsed as IPv4/IPv6 (the rest: not IP, or malformed) */
+	struct aigw_ctr bad;      /* the parser found it malformed (it still passes) */
+	struct aigw_ctr flow_hit; /* belongs to a flow in aigw_flows (the key the XDP programs use) */
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_tc_stats) == 64, "tc_stats size");
+
 /* ---------------------------------------------------------------- names */
 #ifndef __bpf__
-/* Display names: stable identifiers used by aigwctl, logs and metrics. */
+/* Display names: stable identifiers used by aigwctl, logs and metrics,
+ * generated from the rows above, so none can be missing or out of order. */
 static inline const char *aigw_drop_reason_name(unsigned int r)
 {
-	static const char *const names[AIGW_DROP_MAX] = {
+	static const char *const names[] = {
 		"none",
-		"trunc_eth",
-		"trunc_vlan",
-		"trunc_ipv4",
-		"bad_ipv4",
-		"trunc_ipv6",
-		"bad_ipv6",
-		"trunc_exthdr",
-		"exthdr_chain",
-		"trunc_l4",
-		"srh_bad_len",
-		"srh_sl_exceeds_le",
-		"srh_sl_not_zero",
-		"srh_missing",
-		"hop_limit",
-		"mtu_exceeded",
-		"inner_proto",
-		"policy_invalid",
-		"sid_invalid",
-		"headroom",
-		"fib_blackhole",
-		"frag_no_df",
-		"no_route_to_sid",
-		"dt_no_route",
+#define AIGW_X_(sfx, name, doc) name,
+		AIGW_DROP_REASONS(AIGW_X_)
+#undef AIGW_X_
 	};
+	AIGW_STATIC_ASSERT(sizeof(names) / sizeof(names[0]) == AIGW_DROP_MAX, "drop names");
 	return r < AIGW_DROP_MAX ? names[r] : "unknown";
 }
 
 static inline const char *aigw_event_name(unsigned int e)
 {
-	static const char *const names[AIGW_EV_MAX] = {
+	static const char *const names[] = {
 		"none",
-		"icmp_ttl_sent",
-		"ttl_to_kernel",
-		"icmp_mtu_sent",
-		"no_neigh_to_kernel",
-		"fib_to_kernel",
-		"no_tx_port",
-		"mss_clamped",
-		"sl_zero_to_kernel",
-		"icmp_ratelimited",
-		"flow_table_full",
-		"apn_table_full",
-		"apn_malformed",
-		"apn_imposed",
-		"apn_stripped",
-		"apn_no_room",
+#define AIGW_X_(sfx, name, doc) name,
+		AIGW_EVENTS(AIGW_X_)
+#undef AIGW_X_
 	};
+	AIGW_STATIC_ASSERT(sizeof(names) / sizeof(names[0]) == AIGW_EV_MAX, "event names");
 	return e < AIGW_EV_MAX ? names[e] : "unknown";
 }
 
 static inline const char *aigw_behavior_name(unsigned int b)
 {
-	static const char *const names[AIGW_BEH_MAX] = {
-		"none", "End", "End.X", "End.DX4", "End.DX6", "End.DT4", "End.DT6", "End.DT46",
-	};
-	return b < AIGW_BEH_MAX ? names[b] : "unknown";
+	switch (b) {
+	case AIGW_BEH_NONE:
+		return "none";
+#define AIGW_X_(id, sfx, name, flags) \
+	case id:                      \
+		return name;
+		AIGW_BEHAVIORS(AIGW_X_)
+#undef AIGW_X_
+	}
+	return "unknown";
 }
 
 static inline const char *aigw_encap_mode_name(unsigned int m)
