@@ -130,6 +130,7 @@ void Daemon::run() {
   wait_signals();
   schedule_tick();
   io_.run();
+  metrics_->stop();  // no scrape during the shutdown, as before
   server_.reset();
   if (dp_) dp_->detach_all();
   // Nothing is counted any more: the modules take their last readings and

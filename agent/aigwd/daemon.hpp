@@ -90,9 +90,10 @@ class Daemon : public features::Host {
   // it around every apply after start; a scrape holds it while it asks the
   // modules. The io thread, the only writer, reads everything else without it.
   mutable std::mutex scrape_mu_;
-  // Declared after dp_: destroyed (threads joined, state saved) before it.
-  std::vector<std::unique_ptr<core::Module>> owned_;
+  // Declared after dp_: destroyed (threads joined) before it; the set of
+  // modules outlives the modules (the metrics module refers to it).
   core::ModuleSet modules_;
+  std::vector<std::unique_ptr<core::Module>> owned_;
   features::AccountingModule* acct_ = nullptr;
   features::FlowsModule* flows_ = nullptr;
   features::MetricsModule* metrics_ = nullptr;

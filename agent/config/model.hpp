@@ -2,6 +2,8 @@
 // changes and `config show` all read and write this.
 #pragma once
 
+#include <aigw/abi.h>
+
 #include <array>
 #include <cstdint>
 #include <map>
@@ -272,7 +274,7 @@ std::string duration_str(uint32_t seconds);
 bool is_dt(Behavior b);
 
 // Default kernel routing table of End.DT* (RT_TABLE_MAIN).
-inline constexpr uint32_t kDefaultTable = 254;
+inline constexpr uint32_t kDefaultTable = AIGW_RT_TABLE_MAIN;
 
 // Key identifying an interface entry: "eth1", or "eth1 vlan 10" for a VLAN
 // entry (a space never occurs in a kernel interface name).

@@ -45,8 +45,9 @@ class Module {
   virtual void commit(const ApplyContext&) {}
   virtual void abort() {}
 
-  // Lifecycle: timers, sockets and threads start after the first apply and
-  // stop before the datapath is detached.
+  // Lifecycle: timers, sockets and threads start after the first apply;
+  // stop() runs at shutdown after the programs are detached (reverse
+  // registration order), for last readings and saved state.
   virtual void start() {}
   virtual void stop() {}
   // Called once a second on the agent's thread.

@@ -5,6 +5,7 @@
 #include "core/module_set.hpp"
 #include "datapath/loader.hpp"
 #include "datapath/tables.hpp"
+#include "tc_customer_egress.skel.h"
 #include "xdp_endpoint.skel.h"
 #include "xdp_headend.skel.h"
 
@@ -14,11 +15,16 @@ namespace {
 constexpr const char* kHeadend = "xdp_headend";
 constexpr const char* kEndpoint = "xdp_endpoint";
 
-// Every BPF object aigw loads; the first that has a map defines it.
+// Every BPF object aigw loads, XDP and TC; the first that has a map
+// defines it. The TC program (tc_customer_egress: slow-path counters of
+// customer ports in aigw_tc_stats) is loaded with the others; nothing in the
+// configuration attaches it yet (Loader::attach can, at TC egress).
 std::vector<ObjectSpec> objects() {
   return {
       object_spec("headend", xdp_headend__open_opts, xdp_headend__load, xdp_headend__destroy),
-      object_spec("endpoint", xdp_endpoint__open_opts, xdp_endpoint__load, xdp_endpoint__destroy)};
+      object_spec("endpoint", xdp_endpoint__open_opts, xdp_endpoint__load, xdp_endpoint__destroy),
+      object_spec("tc_customer_egress", tc_customer_egress__open_opts, tc_customer_egress__load,
+                  tc_customer_egress__destroy)};
 }
 
 // The one table of configurable map sizes.

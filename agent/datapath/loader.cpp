@@ -35,13 +35,16 @@ bool pinned_by_hand(const bpf_map* m) {
   return t == BPF_MAP_TYPE_DEVMAP || t == BPF_MAP_TYPE_DEVMAP_HASH;
 }
 
-// Name of the program with this id (the kernel keeps 15 characters).
-std::optional<std::string> prog_name_of_id(uint32_t id) {
-  Fd fd(bpf_prog_get_fd_by_id(id));
+// The program with this id, and its name (the kernel keeps 15 characters).
+std::optional<std::string> prog_name_of(const Fd& fd) {
   bpf_prog_info info{};
   uint32_t len = sizeof(info);
   if (fd.get() < 0 || bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) return std::nullopt;
   return std::string(info.name);
+}
+
+std::optional<std::string> prog_name_of_id(uint32_t id) {
+  return prog_name_of(Fd(bpf_prog_get_fd_by_id(id)));
 }
 
 // `ip netns exec` gives a process a fresh /sys without the bpffs mount. Mount
@@ -153,7 +156,7 @@ void Loader::check_pins(bpf_object* obj) {
 
 // Maps an earlier object defined are shared by fd; the others are pinned by
 // libbpf at load, except the ones pinned by hand (reused here when pinned).
-void Loader::share_or_pin(bpf_object* obj, bool& manual_pins) {
+void Loader::share_or_pin(bpf_object* obj, std::vector<bpf_map*>& to_pin) {
   bpf_map* m;
   bpf_object__for_each_map(m, obj) {
     const char* name = bpf_map__name(m);
@@ -169,7 +172,7 @@ void Loader::share_or_pin(bpf_object* obj, bool& manual_pins) {
     bpf_map__set_pin_path(m, nullptr);
     Fd old(bpf_obj_get(pin.c_str()));
     if (old.get() < 0) {
-      manual_pins = true;
+      to_pin.push_back(m);
       continue;
     }
     if (int err = bpf_map__reuse_fd(m, old.get()))
@@ -179,21 +182,15 @@ void Loader::share_or_pin(bpf_object* obj, bool& manual_pins) {
 
 void Loader::load_one(BpfObject& o) {
   check_pins(o.obj());
-  bool manual = false;
-  share_or_pin(o.obj(), manual);
+  std::vector<bpf_map*> to_pin;
+  share_or_pin(o.obj(), to_pin);
   if (int err = o.load())
     throw DatapathError(
         fmt::format("load {} program: {} (see libbpf log above)", o.name(), errstr(err)));
-  if (manual) {
-    bpf_map* m;
-    bpf_object__for_each_map(m, o.obj()) {
-      if (!is_aigw_map(bpf_map__name(m)) || !pinned_by_hand(m) || maps_.count(bpf_map__name(m)))
-        continue;
-      const std::string pin = fmt::format("{}/{}", opts_.pin_path, bpf_map__name(m));
-      if (access(pin.c_str(), F_OK) == 0) continue;  // reused above
-      if (int err = bpf_map__pin(m, pin.c_str()))
-        throw DatapathError(fmt::format("pin {}: {}", pin, errstr(err)));
-    }
+  for (bpf_map* m : to_pin) {
+    const std::string pin = fmt::format("{}/{}", opts_.pin_path, bpf_map__name(m));
+    if (int err = bpf_map__pin(m, pin.c_str()))
+      throw DatapathError(fmt::format("pin {}: {}", pin, errstr(err)));
   }
   collect_maps_and_progs(o.obj());
 }
@@ -255,7 +252,9 @@ void Loader::attach_xdp(int ifindex, int fd, XdpMode mode) {
   if (cur_id) {
     // Replace atomically only a program of ours (an earlier aigwd); never a
     // foreign one.
-    auto pname = prog_name_of_id(cur_id);
+    // The fd inspected is the one the kernel checks as the expected program.
+    old = Fd(bpf_prog_get_fd_by_id(cur_id));
+    auto pname = prog_name_of(old);
     if (!pname)
       throw DatapathError(
           fmt::format("{}: cannot inspect attached XDP program id {}", name, cur_id));
@@ -263,7 +262,6 @@ void Loader::attach_xdp(int ifindex, int fd, XdpMode mode) {
       throw DatapathError(
           fmt::format("{}: a foreign XDP program ({}, id {}) is attached; refusing to replace it",
                       name, pname->empty() ? "unnamed" : *pname, cur_id));
-    old = Fd(bpf_prog_get_fd_by_id(cur_id));
     opts.old_prog_fd = old.get();
   } else {
     flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;
@@ -292,7 +290,7 @@ void Loader::attach_tc(int ifindex, Hook hook, int fd) {
           "{}: a foreign {} program ({}, id {}) holds aigw's filter handle; refusing to replace it",
           name, to_string(hook), pname.value_or("unknown"), q.prog_id));
     flags = BPF_TC_F_REPLACE;
-  } else if (err != -ENOENT) {
+  } else if (err != -ENOENT && err != -EINVAL) {  // EINVAL: no filter chain yet (no filter at all)
     throw DatapathError(
         fmt::format("{}: query {} filters: {}", name, to_string(hook), errstr(err)));
   }
@@ -342,8 +340,9 @@ std::vector<std::pair<int, Hook>> Loader::attachments() const {
 
 void Loader::unpin_all(const std::string& pin_path) {
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(pin_path, ec))
-    if (is_aigw_map(e.path().filename().c_str())) ::unlink(e.path().c_str());
+  std::filesystem::directory_iterator it(pin_path, ec), end;
+  for (; !ec && it != end; it.increment(ec))
+    if (is_aigw_map(it->path().filename().c_str())) ::unlink(it->path().c_str());
   ::rmdir(pin_path.c_str());
 }
 

@@ -119,7 +119,7 @@ class Loader {
   void open_all(const std::vector<ObjectSpec>& objects);
   void size_maps();
   void check_pins(bpf_object* obj);
-  void share_or_pin(bpf_object* obj, bool& manual_pins);
+  void share_or_pin(bpf_object* obj, std::vector<bpf_map*>& to_pin);
   void load_one(BpfObject& o);
   void collect_maps_and_progs(bpf_object* obj);
   bool is_ours(const std::string& prog_name) const;
@@ -132,7 +132,6 @@ class Loader {
   std::vector<std::unique_ptr<BpfObject>> objects_;
   std::map<std::string, MapInfo, std::less<>> maps_;
   std::map<std::string, int, std::less<>> progs_;
-  std::vector<std::string> manual_pins_;  // maps pinned by hand after load
   std::map<std::pair<int, Hook>, Attached> attached_;
 };
 

@@ -123,9 +123,11 @@ uint16_t IfaceTable::alloc_slot(const std::set<uint16_t>& taken) const {
 void IfaceTable::plan(const core::ApplyContext& ctx) {
   want_.clear();
   want_slots_.clear();
+  // A slot still held by an interface this apply removes is not handed out:
+  // its entry lives until remove(), and its packets must not be counted as
+  // the new interface's.
   std::set<uint16_t> taken;
-  for (const auto& i : ctx.next.interfaces)
-    if (auto it = slots_.find(interface_key(i)); it != slots_.end()) taken.insert(it->second);
+  for (const auto& [key, slot] : slots_) taken.insert(slot);
   std::optional<LinkInfo> li;
   for (const auto& i : ctx.next.interfaces) {
     const LinkInfo& link = must_resolve(ctx, i.name, li);

@@ -18,6 +18,7 @@ void IpfixModule::commit(const core::ApplyContext& ctx) {
 void IpfixModule::restart(const IpfixSettings& s) {
   exporter_.reset();
   on_ = false;
+  records_ = messages_ = errors_ = 0;
   if (s.collectors.empty()) return;
   telemetry::IpfixNames names;
   names.policy = [this](uint32_t slot) -> std::optional<Policy> {

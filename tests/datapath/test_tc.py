@@ -27,8 +27,7 @@ from dptest import (  # noqa: E402
 TC_PROG = "tc_customer_egress"
 AIGW_TC_PREF = 0xa16
 FOREIGN_SRC = r"""
-#include <linux/bpf.h>
-__attribute__((section("tc"), used)) int foreign_tc(struct __sk_buff *skb) { return 0; }
+__attribute__((section("tc"), used)) int foreign_tc(void *skb) { return 0; }
 char _license[] __attribute__((section("license"), used)) = "GPL";
 """
 
