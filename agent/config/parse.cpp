@@ -43,7 +43,11 @@ void parse_sections(Sink& s, const YAML::Node& root, Config& c, Origin& o) {
   parse_list(s, ifs, "interfaces", c.interfaces, o.interfaces, interface_impl);
   if (ifs && ifs->value.IsSequence()) {
     for (const auto& n : ifs->value) {
-      if (n.IsMap() && n["name"].IsScalar()) o.file_interfaces.insert(n["name"].Scalar());
+      // A missing key is an invalid node in yaml-cpp: only IsDefined() may
+      // be asked of it (anything else throws).
+      if (!n.IsMap()) continue;
+      const YAML::Node name = n["name"];
+      if (name.IsDefined() && name.IsScalar()) o.file_interfaces.insert(name.Scalar());
     }
   }
   parse_list(s, top.get("policies"), "policies", c.policies, o.policies, policy_impl);
@@ -132,8 +136,14 @@ ParseResult parse_config(std::string_view yaml_text, const std::string& filename
 
   Config c;
   Origin o;
-  parse_sections(s, root, c, o);
-  validate_impl(s, c, o);
+  try {
+    parse_sections(s, root, c, o);
+    validate_impl(s, c, o);
+  } catch (const YAML::Exception& e) {
+    // A reader that asked an invalid node: an error of the file, never an
+    // abort of the agent.
+    s.error(e.mark.line < 0 ? 0 : e.mark.line + 1, "", fmt::format("malformed: {}", e.msg));
+  }
 
   if (s.count() == 0) return c;
   auto& errs = s.errors();

@@ -861,3 +861,14 @@ TEST_CASE("diff: agent.* and map_sizes need a restart, log_level does not", "[co
     CHECK(d.restart_reason == "restart needed: agent.metrics_listen changed");
   }
 }
+
+TEST_CASE("an interface without a name is a file:line error, never an exception", "[config]") {
+  // Issue 8 F1: this aborted aigwd --check with YAML::InvalidNode.
+  std::vector<ConfigError> errs;
+  REQUIRE_NOTHROW(errs = parse_bad("interfaces: [{role: customer}]\n"));
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].str() == "t.yaml:1: interfaces[0].name: required key missing");
+  REQUIRE_NOTHROW(errs = parse_bad("interfaces:\n  - role: customer\n  - name: 7\n    role: wan\n"));
+  CHECK(errs.size() >= 1);
+  CHECK(errs[0].str() == "t.yaml:2: interfaces[0].name: required key missing");
+}
