@@ -2,9 +2,29 @@
 
 #include <fmt/format.h>
 
+#include <set>
+#include <string>
+#include <vector>
+
 namespace aigw {
 
 using nlohmann::json;
+
+namespace {
+
+// Control characters (a NUL would cut an error text short) shown as \xNN.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (unsigned char ch : s) {
+    if (ch < 0x20 || ch == 0x7f)
+      out += fmt::format("\\x{:02x}", ch);
+    else
+      out += static_cast<char>(ch);
+  }
+  return out;
+}
+
+}  // namespace
 
 Request parse_request(std::string_view line) {
   if (line.size() > kMaxLineBytes)
@@ -13,9 +33,18 @@ Request parse_request(std::string_view line) {
   try {
     // No request needs deep nesting; a deep one would only cost stack in
     // every recursive consumer (YAML conversion, serialisation).
-    j = json::parse(line, [](int depth, json::parse_event_t, json&) {
+    // A key given twice is refused: with "last wins" a request could show
+    // one command to a reader and run another.
+    std::vector<std::set<std::string>> keys;  // per open object
+    j = json::parse(line, [&keys](int depth, json::parse_event_t ev, json& parsed) {
       if (depth > static_cast<int>(kMaxRequestDepth))
         throw ProtocolError(fmt::format("request nested deeper than {} levels", kMaxRequestDepth));
+      if (ev == json::parse_event_t::object_start) keys.emplace_back();
+      if (ev == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
+      if (ev == json::parse_event_t::key && !keys.empty() &&
+          !keys.back().insert(parsed.get<std::string>()).second)
+        throw ProtocolError(
+            fmt::format("duplicate key \"{}\" in request", printable(parsed.get<std::string>())));
       return true;
     });
   } catch (const json::parse_error& e) {
@@ -32,6 +61,8 @@ Request parse_request(std::string_view line) {
   Request r;
   r.cmd = c->get<std::string>();
   if (r.cmd.empty()) throw ProtocolError("\"cmd\" is empty");
+  if (printable(r.cmd) != r.cmd)
+    throw ProtocolError(fmt::format("\"cmd\" contains control characters: \"{}\"", printable(r.cmd)));
   auto a = j.find("args");
   if (a != j.end() && !a->is_null()) {
     if (!a->is_object()) throw ProtocolError("\"args\" must be an object");

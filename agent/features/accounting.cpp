@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <set>
 
 #include "features/args.hpp"
@@ -137,7 +138,8 @@ nlohmann::json AccountingModule::usage_json(const nlohmann::json& args) const {
   }
   std::vector<uint32_t> periods = running.accounting.periods_s;
   if (args.is_object() && args.contains("period")) {
-    if (!args["period"].is_number_unsigned())
+    if (!args["period"].is_number_unsigned() ||
+        args["period"].get<uint64_t>() > std::numeric_limits<uint32_t>::max())
       throw ControlError("argument 'period' must be a number of seconds");
     auto want = args["period"].get<uint64_t>();
     if (std::find(periods.begin(), periods.end(), want) == periods.end())
