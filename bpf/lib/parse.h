@@ -77,16 +77,19 @@ static __always_inline int aigw_parse_ipv4(void *data, void *data_end, struct ai
 static __always_inline int aigw_parse_ipv6(void *data, void *data_end, struct aigw_pkt *p)
 {
 	struct ipv6hdr *ip6 = data + p->l3_off;
-	__u32 off;
+	__u32 off, l3_len;
 	__u8 nh;
 
 	if ((void *)(ip6 + 1) > data_end)
 		return AIGW_DROP_TRUNC_IPV6;
 	if (ip6->version != 6)
 		return AIGW_DROP_BAD_IPV6;
-	p->l3_len = AIGW_IPV6_HDR_LEN + bpf_ntohs(ip6->payload_len);
-	if ((void *)ip6 + p->l3_len > data_end)
+	/* In 32 bits: 40 + a payload length of 65496 or more does not fit the
+	 * 16-bit l3_len and would wrap past this check. */
+	l3_len = AIGW_IPV6_HDR_LEN + (__u32)bpf_ntohs(ip6->payload_len);
+	if ((void *)ip6 + l3_len > data_end || l3_len > 0xffff)
 		return AIGW_DROP_BAD_IPV6;
+	p->l3_len = (__u16)l3_len;
 	nh = ip6->nexthdr;
 	off = p->l3_off + AIGW_IPV6_HDR_LEN;
 
