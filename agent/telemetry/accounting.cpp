@@ -291,6 +291,12 @@ UsageRecord usage_record_from_json(const nlohmann::json& j) {
 
 Accounting::Accounting(const AccountingSettings& settings, const Logger* log, std::string owner)
     : s_(settings), log_(log), owner_(std::move(owner)) {
+  // Temp files of an agent killed in the middle of a write (issue 8 K3).
+  for (const std::string& dir : {s_.state_dir, s_.usage_dir}) {
+    if (dir.empty()) continue;
+    if (size_t n = remove_stale_temp_files(dir); n && log_)
+      log_->info("accounting: removed {} temp files an earlier agent left in {}", n, dir);
+  }
   if (s_.state_dir.empty()) return;
   const std::string path = state_path();
   std::ifstream f(path);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -148,6 +149,26 @@ std::string write_usage_batch(const std::string& dir, UsageFormat format,
           .string();
   write_file_atomic(path, text);
   return path;
+}
+
+size_t remove_stale_temp_files(const std::string& dir) {
+  size_t removed = 0;
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    auto pos = name.rfind(".tmp.");
+    if (pos == std::string::npos) continue;
+    std::string_view digits = std::string_view(name).substr(pos + 5);
+    long pid = 0;
+    auto [p, perr] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+    if (digits.empty() || perr != std::errc() || p != digits.data() + digits.size() || pid <= 0)
+      continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive (or not ours)
+    std::error_code rm;
+    if (std::filesystem::remove(it->path(), rm)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace aigw::telemetry

@@ -79,6 +79,11 @@ std::string usage_file_name(uint32_t period_s, int64_t period_start, UsageFormat
 // (and parents) when missing. Throws UsageWriteError with the path and errno.
 void write_file_atomic(const std::string& path, const std::string& text);
 
+// Removes the temp files ("NAME.tmp.PID") that write_file_atomic of a process
+// that is gone left in `dir` (killed between create and rename); those of a
+// live process are kept. Returns how many went; a missing dir is none.
+size_t remove_stale_temp_files(const std::string& dir);
+
 // Writes one period's records (all of the same period) to `dir`; returns the
 // file written. Throws UsageWriteError.
 std::string write_usage_batch(const std::string& dir, UsageFormat format,
