@@ -78,6 +78,17 @@ std::optional<std::string> read_collector(Sink& s, const Entry& e) {
   }
   auto v = read_listen(s, e);
   if (v && v->empty()) return std::nullopt;
+  if (v) {  // a collector is somewhere to send to: not "any address"
+    std::string host = v->substr(0, v->rfind(':'));
+    if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    auto a = parse_ip(host);
+    bool unspecified = a && (is_v6(*a) ? std::get<Ip6>(*a).is_zero() : std::get<Ip4>(*a).is_zero());
+    if (unspecified) {
+      s.error(e.line(), e.field,
+              fmt::format("the unspecified address in '{}' cannot be a collector", *v));
+      return std::nullopt;
+    }
+  }
   return v;
 }
 

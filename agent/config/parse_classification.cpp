@@ -305,13 +305,48 @@ std::optional<ServiceClass> class_impl(Sink& s, const YAML::Node& n, const std::
   return c;
 }
 
+// RFC 8200 4.2: the two high bits of an option type say what a node that
+// does not know the option does with the packet; anything but 00 (skip)
+// makes every such node on the path drop it. Types IANA assigned to other
+// options would be misread by the nodes that know them.
+static std::optional<std::string> apn_option_type_problem(uint8_t t) {
+  if (t >> 6)
+    return fmt::format(
+        "action bits {}{} make nodes that do not know APN drop the packet "
+        "(use a type 0x02..0x3f)",
+        (t >> 7) & 1, (t >> 6) & 1);
+  switch (t) {
+    case 0x04:
+      return "that is the Tunnel Encapsulation Limit option";
+    case 0x05:
+      return "that is the Router Alert option";
+    case 0x07:
+      return "that is the CALIPSO option";
+    case 0x08:
+      return "that is the SMF_DPD option";
+    case 0x0f:
+      return "that is the PDM option";
+    case 0x11:
+      return "that is the IOAM option";
+    case 0x26:
+      return "that is the Quick-Start option";
+    default:
+      return std::nullopt;
+  }
+}
+
 void parse_apn(Sink& s, const Entry& e, ApnSettings& a) {
   if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
   MapReader m(s, e.value, e.field,
               {"option_type", "header", "id_bits", "app_group_bits", "user_group_bits"});
   if (auto f = m.get("option_type")) {
     // 0 and 1 are Pad1 and PadN.
-    if (auto v = read_number(s, *f, 2, 255)) a.option_type = static_cast<uint8_t>(*v);
+    if (auto v = read_number(s, *f, 2, 255)) {
+      if (auto why = apn_option_type_problem(static_cast<uint8_t>(*v)))
+        s.error(f->line(), f->field, fmt::format("option type {:#04x}: {}", *v, *why));
+      else
+        a.option_type = static_cast<uint8_t>(*v);
+    }
   }
   if (auto f = m.get("header")) {
     if (auto v = read_enum<ApnHeader>(s, *f, apn_header_from_string, {"hop-by-hop", "destination"}))

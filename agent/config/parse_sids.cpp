@@ -20,6 +20,14 @@ bool unicast(const IpAddr& a) {
   return !v4.is_zero() && !v4.is_multicast() && !v4.is_broadcast();
 }
 
+// A next hop on this node itself (loopback) or IPv4 in disguise, for an
+// error; nullptr when fine (an IPv6 link-local next hop is an adjacency).
+const char* nexthop_problem(const IpAddr& a) {
+  if (const auto* v4 = std::get_if<Ip4>(&a)) return v4->b[0] == 127 ? "loopback" : nullptr;
+  const Ip6& v6 = std::get<Ip6>(a);
+  return v6.is_loopback() ? "loopback" : is_v4_mapped(v6) ? "IPv4-mapped" : nullptr;
+}
+
 // `table`: only where the row takes it; a default where it is left out.
 void check_table(Sink& s, const BehaviorDesc& d, const SidEntries& e, Sid& sid) {
   if (e.table && !d.takes(kSidAttrTable)) {
@@ -50,6 +58,9 @@ void check_nexthop(Sink& s, const YAML::Node& n, const std::string& path, const 
     } else if (!unicast(a)) {
       s.error(e.nexthop->line(), e.nexthop->field,
               fmt::format("expected a unicast next hop, got '{}'", ip_str(a)));
+    } else if (const char* kind = nexthop_problem(a)) {
+      s.error(e.nexthop->line(), e.nexthop->field,
+              fmt::format("{} address '{}' cannot be a next hop", kind, ip_str(a)));
     }
   }
 }
@@ -78,6 +89,9 @@ void run_row_check(Sink& s, const YAML::Node& n, const std::string& path, const 
   }
 }
 
+// SID blocks are locators (typically /32../64) and SIDs (up to /128).
+constexpr unsigned kMinSidPrefix = 16;
+
 std::optional<Prefix> read_sid_prefix(Sink& s, const Entry& e) {
   auto v = read_prefix(s, e);
   if (!v) return std::nullopt;
@@ -88,6 +102,25 @@ std::optional<Prefix> read_sid_prefix(Sink& s, const Entry& e) {
   }
   if (v->len == 0) {
     s.error(e.line(), e.field, "prefix length must be 1..128");
+    return std::nullopt;
+  }
+  // A local SID is a routable unicast block of this node: never the
+  // reserved ::/8 (loopback, unspecified, IPv4-mapped), link-local or
+  // multicast space, and never so short that it swallows other traffic.
+  const uint8_t first = v->b[0];
+  const char* kind = first == 0x00                               ? "reserved (::/8: loopback, "
+                                                                   "unspecified, IPv4-mapped)"
+                     : first == 0xff                             ? "multicast"
+                     : first == 0xfe && (v->b[1] & 0xc0) == 0x80 ? "link-local"
+                                                                 : nullptr;
+  if (kind) {
+    s.error(e.line(), e.field, fmt::format("'{}' is {} address space, not a SID", v->str(), kind));
+    return std::nullopt;
+  }
+  if (v->len < kMinSidPrefix) {
+    s.error(e.line(), e.field,
+            fmt::format("a SID block shorter than /{} ('{}') would capture other traffic",
+                        kMinSidPrefix, v->str()));
     return std::nullopt;
   }
   return v;

@@ -175,6 +175,12 @@ std::optional<IpAddr> read_ip(Sink& s, const Entry& e) {
 }
 
 // An IPv6 unicast address: not ::, not multicast. `what` names it in messages.
+bool is_v4_mapped(const Ip6& a) {  // ::ffff:0:0/96
+  for (int i = 0; i < 10; ++i)
+    if (a.b[i]) return false;
+  return a.b[10] == 0xff && a.b[11] == 0xff;
+}
+
 std::optional<Ip6> read_ip6_unicast(Sink& s, const Entry& e, std::string_view what) {
   auto t = scalar(s, e, "an IPv6 address");
   if (!t) return std::nullopt;
@@ -194,6 +200,17 @@ std::optional<Ip6> read_ip6_unicast(Sink& s, const Entry& e, std::string_view wh
   }
   if (v6.is_multicast()) {
     s.error(e.line(), e.field, fmt::format("multicast address '{}' cannot be {}", *t, what));
+    return std::nullopt;
+  }
+  // Routable unicast only (global or ULA): the others never leave the node
+  // or the link, or are IPv4 in disguise.
+  const char* kind = v6.is_loopback()     ? "loopback"
+                     : v6.is_link_local() ? "link-local"
+                     : is_v4_mapped(v6)   ? "IPv4-mapped"
+                                          : nullptr;
+  if (kind) {
+    s.error(e.line(), e.field,
+            fmt::format("{} address '{}' cannot be {} (not routable)", kind, *t, what));
     return std::nullopt;
   }
   return v6;

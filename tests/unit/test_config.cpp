@@ -872,3 +872,70 @@ TEST_CASE("an interface without a name is a file:line error, never an exception"
   CHECK(errs.size() >= 1);
   CHECK(errs[0].str() == "t.yaml:2: interfaces[0].name: required key missing");
 }
+
+TEST_CASE("addresses are checked for their role (issue 8 F2)", "[config]") {
+  const std::string pol =
+      "policies:\n  - name: p\n    prefixes: [198.51.100.0/24]\n    source: SRC\n"
+      "    segments: [SEG]\n";
+  auto policy_error = [&](const std::string& src, const std::string& seg) {
+    std::string y = pol;
+    y.replace(y.find("SRC"), 3, src);
+    y.replace(y.find("SEG"), 3, seg);
+    auto errs = parse_bad(y);
+    REQUIRE(errs.size() == 1);
+    return errs[0].str();
+  };
+  CHECK(policy_error("::1", "fc00:b::1") ==
+        "t.yaml:4: policies[0].source: loopback address '::1' cannot be a source address (not "
+        "routable)");
+  CHECK(policy_error("fc00:a::1", "fe80::1") ==
+        "t.yaml:5: policies[0].segments[0]: link-local address 'fe80::1' cannot be a segment (not "
+        "routable)");
+  CHECK(policy_error("fc00:a::1", "::ffff:10.0.0.1") ==
+        "t.yaml:5: policies[0].segments[0]: IPv4-mapped address '::ffff:10.0.0.1' cannot be a "
+        "segment (not routable)");
+
+  auto sid_error = [&](const std::string& sid, const std::string& more = "") {
+    auto errs = parse_bad("sids:\n  - sid: " + sid + "\n    behavior: End" + more + "\n");
+    REQUIRE(errs.size() >= 1);
+    return errs[0].str();
+  };
+  CHECK(sid_error("ff02::1/128") == "t.yaml:2: sids[0].sid: 'ff02::1/128' is multicast address "
+                                    "space, not a SID");
+  CHECK(sid_error("::1/128").find("is reserved (::/8") != std::string::npos);
+  CHECK(sid_error("fe80::/10") == "t.yaml:2: sids[0].sid: 'fe80::/10' is link-local address "
+                                  "space, not a SID");
+  CHECK(sid_error("::/1").find("is reserved (::/8") != std::string::npos);
+  CHECK(sid_error("2000::/3") == "t.yaml:2: sids[0].sid: a SID block shorter than /16 "
+                                 "('2000::/3') would capture other traffic");
+  auto dx4 = parse_bad(
+      "sids:\n  - sid: fc00:a::d4/128\n    behavior: End.DX4\n    nexthop: 127.0.0.1\n");
+  REQUIRE(dx4.size() == 1);
+  CHECK(dx4[0].str() ==
+        "t.yaml:4: sids[0].nexthop: loopback address '127.0.0.1' cannot be a next hop");
+  auto dx6 = parse_bad("sids:\n  - sid: fc00:a::d6/128\n    behavior: End.DX6\n    nexthop: ::1\n");
+  REQUIRE(dx6.size() == 1);
+  CHECK(dx6[0].str() == "t.yaml:4: sids[0].nexthop: loopback address '::1' cannot be a next hop");
+  // An End.X adjacency over a link-local next hop stays valid.
+  parse_ok("interfaces: [{name: wan0, role: wan}]\nsids:\n  - sid: fc00:a::e1/128\n"
+           "    behavior: End.X\n    nexthop: fe80::1\n    interface: wan0\n");
+
+  auto c1 = parse_bad("ipfix: {collectors: [\"0.0.0.0:4739\"]}\n");
+  REQUIRE(c1.size() == 1);
+  CHECK(c1[0].str() == "t.yaml:1: ipfix.collectors[0]: the unspecified address in '0.0.0.0:4739' "
+                       "cannot be a collector");
+  CHECK(parse_bad("ipfix: {collectors: [\"[::]:4739\"]}\n").size() == 1);
+  parse_ok("ipfix: {collectors: [\"127.0.0.1:4739\"]}\n");
+
+  auto opt = [&](const char* t) {
+    auto errs = parse_bad(std::string("apn: {option_type: ") + t + "}\n");
+    REQUIRE(errs.size() == 1);
+    return errs[0].str();
+  };
+  CHECK(opt("0xff") == "t.yaml:1: apn.option_type: option type 0xff: action bits 11 make nodes "
+                       "that do not know APN drop the packet (use a type 0x02..0x3f)");
+  CHECK(opt("0xc2").find("action bits 11") != std::string::npos);  // Jumbo Payload's type
+  CHECK(opt("0x05") == "t.yaml:1: apn.option_type: option type 0x05: that is the Router Alert "
+                       "option");
+  CHECK(parse_ok("apn: {option_type: 0x13}\n").apn.option_type == 0x13);
+}
