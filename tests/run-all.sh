@@ -19,4 +19,17 @@ done
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build "$build" -j"$(nproc)"
 cd "$build"
-ctest --output-on-failure --timeout 1800 "$@"
+# Tests keep their state in their own temporary directories: the host's
+# accounting directory (the agent's default) must come out untouched.
+host_state() { { find /var/lib/aigw -printf '%p %s %T@\n' 2>/dev/null || true; } | sort; }
+before=$(host_state)
+rc=0
+ctest --output-on-failure --timeout 1800 "$@" || rc=$?
+after=$(host_state)
+if [[ $before != "$after" ]]; then
+  echo "tests/run-all.sh: the suite changed the host's /var/lib/aigw (a test or benchmark" \
+    "without its own accounting.state_dir/usage_dir):" >&2
+  diff <(echo "$before") <(echo "$after") >&2 || true
+  rc=1
+fi
+exit $rc

@@ -315,6 +315,10 @@ agent:
   pin_path: $PIN/gw
   log_level: info
   metrics_listen: "off"
+# The run's own state and usage records: never the host's /var/lib/aigw.
+accounting:
+  state_dir: $WORK/state
+  usage_dir: $WORK/usage
 datapath:
   xdp_mode: native
   hop_limit: 64
