@@ -80,6 +80,10 @@ bool Ip6::is_loopback() const {
   return std::all_of(b.begin(), b.begin() + 15, [](uint8_t x) { return x == 0; }) && b[15] == 1;
 }
 bool Ip6::is_link_local() const { return b[0] == 0xfe && (b[1] & 0xc0) == 0x80; }
+bool Ip6::is_v4_mapped() const {
+  return std::all_of(b.begin(), b.begin() + 10, [](uint8_t x) { return x == 0; }) &&
+         b[10] == 0xff && b[11] == 0xff;
+}
 
 std::string Ip6::str() const {
   // glibc prints any ::/96 address except :: and ::1 in the deprecated

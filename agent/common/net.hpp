@@ -31,6 +31,7 @@ struct Ip6 {
   bool is_multicast() const;   // ff00::/8
   bool is_loopback() const;    // ::1
   bool is_link_local() const;  // fe80::/10
+  bool is_v4_mapped() const;   // ::ffff:0:0/96
   std::string str() const;     // RFC 5952 text form
   // inet_pton syntax; no zone ("%eth0"), no brackets, no spaces.
   static std::optional<Ip6> parse(std::string_view s);

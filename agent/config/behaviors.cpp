@@ -15,16 +15,16 @@ constexpr uint32_t kNone = 0;
 
 // One row per behaviour (RFC 8986 section 4). Columns: name, AIGW_BEH_* id,
 // required attributes, optional attributes, what a required interface is,
-// aigw_sid_entry.flags, own check.
+// own check. The flags the endpoint dispatches on are in abi.h's row.
 constexpr BehaviorDesc kBehaviors[] = {
-    {"End", AIGW_BEH_END, kNone, kNone, {}, 0, nullptr},
+    {"End", AIGW_BEH_END, kNone, kNone, {}, nullptr},
     {"End.X", AIGW_BEH_END_X, kSidAttrNexthop6 | kSidAttrInterface, kNone,
-     "the adjacency's interface", 0, nullptr},
-    {"End.DX4", AIGW_BEH_END_DX4, kSidAttrNexthop4, kSidAttrInterface, {}, 0, nullptr},
-    {"End.DX6", AIGW_BEH_END_DX6, kSidAttrNexthop6, kSidAttrInterface, {}, 0, nullptr},
-    {"End.DT4", AIGW_BEH_END_DT4, kNone, kSidAttrTable, {}, 0, nullptr},
-    {"End.DT6", AIGW_BEH_END_DT6, kNone, kSidAttrTable, {}, 0, nullptr},
-    {"End.DT46", AIGW_BEH_END_DT46, kNone, kSidAttrTable, {}, 0, nullptr},
+     "the adjacency's interface", nullptr},
+    {"End.DX4", AIGW_BEH_END_DX4, kSidAttrNexthop4, kSidAttrInterface, {}, nullptr},
+    {"End.DX6", AIGW_BEH_END_DX6, kSidAttrNexthop6, kSidAttrInterface, {}, nullptr},
+    {"End.DT4", AIGW_BEH_END_DT4, kNone, kSidAttrTable, {}, nullptr},
+    {"End.DT6", AIGW_BEH_END_DT6, kNone, kSidAttrTable, {}, nullptr},
+    {"End.DT46", AIGW_BEH_END_DT46, kNone, kSidAttrTable, {}, nullptr},
 };
 
 // The named Behavior values of model.hpp are the ABI ids.

@@ -42,7 +42,6 @@ struct BehaviorDesc {
   uint32_t optional;      // SidAttr bits that may be given (others are refused)
   // What a required interface is, for "required for End.X (...)" and the help.
   std::string_view interface_use;
-  uint16_t entry_flags;  // written to aigw_sid_entry.flags
   // A check beyond the attribute rules (nullptr: none), run on a SID whose
   // attributes passed them.
   std::optional<BehaviorIssue> (*check)(const Sid& s);

@@ -72,10 +72,10 @@ std::string ConfigError::str() const {
   return fmt::format("{}:{}: {}: {}", file, line, field, message);
 }
 
-std::string format_errors(const std::vector<ConfigError>& errors) {
+std::string format_errors(const std::vector<ConfigError>& errors, std::string_view sep) {
   std::string out;
   for (const auto& e : errors) {
-    if (!out.empty()) out += '\n';
+    if (!out.empty()) out += sep;
     out += e.str();
   }
   return out;

@@ -33,7 +33,7 @@ struct ConfigError {
 };
 
 // All errors, one str() per line (no trailing newline).
-std::string format_errors(const std::vector<ConfigError>& errors);
+std::string format_errors(const std::vector<ConfigError>& errors, std::string_view sep = "\n");
 
 using ParseResult = std::variant<Config, std::vector<ConfigError>>;
 

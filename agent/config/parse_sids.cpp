@@ -25,7 +25,7 @@ bool unicast(const IpAddr& a) {
 const char* nexthop_problem(const IpAddr& a) {
   if (const auto* v4 = std::get_if<Ip4>(&a)) return v4->b[0] == 127 ? "loopback" : nullptr;
   const Ip6& v6 = std::get<Ip6>(a);
-  return v6.is_loopback() ? "loopback" : is_v4_mapped(v6) ? "IPv4-mapped" : nullptr;
+  return v6.is_loopback() ? "loopback" : v6.is_v4_mapped() ? "IPv4-mapped" : nullptr;
 }
 
 // `table`: only where the row takes it; a default where it is left out.
@@ -107,12 +107,11 @@ std::optional<Prefix> read_sid_prefix(Sink& s, const Entry& e) {
   // A local SID is a routable unicast block of this node: never the
   // reserved ::/8 (loopback, unspecified, IPv4-mapped), link-local or
   // multicast space, and never so short that it swallows other traffic.
-  const uint8_t first = v->b[0];
-  const char* kind = first == 0x00                               ? "reserved (::/8: loopback, "
-                                                                   "unspecified, IPv4-mapped)"
-                     : first == 0xff                             ? "multicast"
-                     : first == 0xfe && (v->b[1] & 0xc0) == 0x80 ? "link-local"
-                                                                 : nullptr;
+  const Ip6 start{v->b};  // the block's first address: its kind is the block's
+  const char* kind = start.b[0] == 0x00      ? "reserved (::/8: loopback, unspecified, IPv4-mapped)"
+                     : start.is_multicast()  ? "multicast"
+                     : start.is_link_local() ? "link-local"
+                                             : nullptr;
   if (kind) {
     s.error(e.line(), e.field, fmt::format("'{}' is {} address space, not a SID", v->str(), kind));
     return std::nullopt;

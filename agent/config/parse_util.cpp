@@ -175,12 +175,6 @@ std::optional<IpAddr> read_ip(Sink& s, const Entry& e) {
 }
 
 // An IPv6 unicast address: not ::, not multicast. `what` names it in messages.
-bool is_v4_mapped(const Ip6& a) {  // ::ffff:0:0/96
-  for (int i = 0; i < 10; ++i)
-    if (a.b[i]) return false;
-  return a.b[10] == 0xff && a.b[11] == 0xff;
-}
-
 std::optional<Ip6> read_ip6_unicast(Sink& s, const Entry& e, std::string_view what) {
   auto t = scalar(s, e, "an IPv6 address");
   if (!t) return std::nullopt;
@@ -206,7 +200,7 @@ std::optional<Ip6> read_ip6_unicast(Sink& s, const Entry& e, std::string_view wh
   // or the link, or are IPv4 in disguise.
   const char* kind = v6.is_loopback()     ? "loopback"
                      : v6.is_link_local() ? "link-local"
-                     : is_v4_mapped(v6)   ? "IPv4-mapped"
+                     : v6.is_v4_mapped()  ? "IPv4-mapped"
                                           : nullptr;
   if (kind) {
     s.error(e.line(), e.field,

@@ -104,8 +104,6 @@ std::optional<bool> read_bool(Sink& s, const Entry& e);
 std::optional<uint16_t> read_mss(Sink& s, const Entry& e);
 std::optional<IpAddr> read_ip(Sink& s, const Entry& e);
 // An IPv6 unicast address: not ::, not multicast. `what` names it in messages.
-// ::ffff:0:0/96.
-bool is_v4_mapped(const Ip6& a);
 std::optional<Ip6> read_ip6_unicast(Sink& s, const Entry& e, std::string_view what);
 std::optional<Prefix> read_prefix(Sink& s, const Entry& e);
 // Kernel rules (dev_valid_name): 1..15 bytes, not "." or "..", no '/', ':'

@@ -242,8 +242,6 @@ void ClassifierTable::add(const core::ApplyContext& ctx) {
   planned_.reset();
 }
 
-void ClassifierTable::commit(const core::ApplyContext&) { planned_.reset(); }
-
 void ClassifierTable::abort() { planned_.reset(); }
 
 // Write the inactive bank, flip, bump the generation (flow entries recompute

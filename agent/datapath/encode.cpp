@@ -61,7 +61,6 @@ aigw_sid_entry encode_sid(const Sid& s, uint32_t oif_ifindex, uint32_t id) {
                                 " has no row in the behaviour table");
   aigw_sid_entry e{};
   e.behavior = d->abi;
-  e.flags = d->entry_flags;
   e.table = s.table.value_or(kDefaultTable);
   if (s.interface) e.oif = oif_ifindex;
   if (s.nexthop) {

@@ -145,7 +145,6 @@ class ClassifierTable : public core::Module {
   void read_back();
   void plan(const core::ApplyContext& ctx) override;
   void add(const core::ApplyContext& ctx) override;
-  void commit(const core::ApplyContext&) override;
   void abort() override;
   const CompiledClassifier& in_force() const { return cls_; }
 

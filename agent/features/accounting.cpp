@@ -67,11 +67,12 @@ void AccountingModule::sample() {
 }
 
 void AccountingModule::collect(telemetry::Snapshot& s) const {
-  const uint64_t flows_active = s.accounting.flows_active;
-  auto ipfix = s.accounting.ipfix;
-  s.accounting = facts_;
-  s.accounting.flows_active = flows_active;
-  s.accounting.ipfix = ipfix;
+  // Names are this module's; flows_active and ipfix are the flows and IPFIX
+  // modules' part of the same struct.
+  s.accounting.tenants = facts_.tenants;
+  s.accounting.classes = facts_.classes;
+  s.accounting.policies = facts_.policies;
+  s.accounting.flows_capacity = facts_.flows_capacity;
   s.accounting.usage = host_.datapath().read_usage();
   s.accounting.policy_stats = host_.datapath().read_policy_stats();
 }

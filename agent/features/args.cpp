@@ -42,15 +42,6 @@ YAML::Node yaml_arg(const nlohmann::json& args, const char* key) {
   }
 }
 
-std::string join_errors(const std::vector<ConfigError>& errs) {
-  std::string out;
-  for (const auto& e : errs) {
-    if (!out.empty()) out += "; ";
-    out += e.str();
-  }
-  return out;
-}
-
 nlohmann::json ctr_json(const aigw_ctr& c) { return {{"packets", c.packets}, {"bytes", c.bytes}}; }
 
 nlohmann::json dir_ctr(uint64_t packets, uint64_t bytes) {

@@ -26,7 +26,10 @@ std::optional<uint64_t> opt_num(const nlohmann::json& args, const char* key, uin
 // An argument as YAML (for the config parser's object parsers).
 YAML::Node yaml_arg(const nlohmann::json& args, const char* key);
 
-std::string join_errors(const std::vector<ConfigError>& errs);
+// Config errors as one control error text ("; " between them).
+inline std::string join_errors(const std::vector<ConfigError>& errs) {
+  return format_errors(errs, "; ");
+}
 nlohmann::json ctr_json(const aigw_ctr& c);
 nlohmann::json dir_ctr(uint64_t packets, uint64_t bytes);
 std::string hex(const uint8_t* b, size_t n);

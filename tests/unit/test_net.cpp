@@ -79,6 +79,9 @@ TEST_CASE("Ip6 classification", "[net]") {
   CHECK(Ip6::parse("fe80::1")->is_link_local());
   CHECK(Ip6::parse("febf::1")->is_link_local());
   CHECK_FALSE(Ip6::parse("fec0::1")->is_link_local());
+  CHECK(Ip6::parse("::ffff:10.0.0.1")->is_v4_mapped());
+  CHECK_FALSE(Ip6::parse("::10.0.0.1")->is_v4_mapped());
+  CHECK_FALSE(Ip6::parse("1::ffff:a00:1")->is_v4_mapped());
   CHECK(Ip4::parse("224.0.0.1")->is_multicast());
   CHECK(Ip4::parse("239.255.255.255")->is_multicast());
   CHECK_FALSE(Ip4::parse("240.0.0.1")->is_multicast());
