@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "datapath/cls_encode.hpp"
+#include "datapath/grace.hpp"
 #include "datapath/tables.hpp"
 
 namespace aigw::dp {
@@ -245,9 +246,10 @@ void ClassifierTable::add(const core::ApplyContext& ctx) {
 void ClassifierTable::abort() { planned_.reset(); }
 
 // Write the inactive bank, flip, bump the generation (flow entries recompute
-// their cached decision), then empty the old bank's hash/LPM entries. A
-// packet that read the old bank number just before the flip finishes within
-// microseconds (XDP runs to completion); the deletes come after two syscalls.
+// their cached decision), then empty the old bank's hash/LPM entries once
+// every program run that may have read the old bank number before the flip
+// has returned (grace.hpp; if the kernel cannot say, such a packet finds no
+// rule and gets the default decision).
 void ClassifierTable::install(CompiledClassifier c, const DatapathSettings& dp) {
   const uint32_t old = banks_->active, bank = old ^ 1u;
   const auto t0 = Clock::now();
@@ -259,6 +261,7 @@ void ClassifierTable::install(CompiledClassifier c, const DatapathSettings& dp) 
   written_ = true;
   cls_ = std::move(c);
   globals_.write(dp);
+  wait_for_program_runs();
   banks_->purge(old);
   if (log_)
     log_->info("classification: {} rules in bank {} ({} ms)", cls_.nrules, bank,

@@ -8,13 +8,14 @@
 #include <vector>
 
 #include "datapath/encode.hpp"
+#include "datapath/grace.hpp"
 #include "datapath/tables.hpp"
 
 namespace aigw::dp {
 namespace {
 
-// A released policy slot is not reused before this long: a packet that read
-// the old slot number from the prefix map may still be reading the slot.
+// When the kernel cannot wait for program runs (grace.hpp), a released
+// policy slot is not reused before this long.
 constexpr auto kSlotQuarantine = std::chrono::seconds(2);
 
 template <class Key>
@@ -39,8 +40,9 @@ struct PolicyTable::Plan {
   bool written = false;  // add() has begun
 };
 
-PolicyTable::PolicyTable(const Loader& l, const Logger*)
-    : fd_pol_(l.map_fd("aigw_policies")),
+PolicyTable::PolicyTable(const Loader& l, const Logger* log)
+    : log_(log),
+      fd_pol_(l.map_fd("aigw_policies")),
       fd_pfx4_(l.map_fd("aigw_pfx4")),
       fd_pfx6_(l.map_fd("aigw_pfx6")),
       fd_stats_(l.map_fd("aigw_pol_stats")),
@@ -68,7 +70,8 @@ void PolicyTable::read_back() {
 // policy get its own slot back (rewritten in place). Orphans (valid slots
 // left by a previous run) are not reused: stale prefixes may still point at
 // them until this apply moves them.
-uint32_t PolicyTable::alloc_slot(const Plan& p, std::optional<uint32_t> own) const {
+uint32_t PolicyTable::alloc_slot(const Plan& p, const std::string& policy,
+                                 std::optional<uint32_t> own) const {
   std::set<uint32_t> running;
   for (const auto& [name, st] : policies_) running.insert(st.slot);
   for (uint32_t s = 1; s < max_policies_; ++s) {
@@ -77,11 +80,37 @@ uint32_t PolicyTable::alloc_slot(const Plan& p, std::optional<uint32_t> own) con
     return s;
   }
   if (own && !p.taken.count(*own)) return *own;
-  throw ApplyError(fmt::format("no free policy slot (map_sizes.policies = {})", max_policies_));
+  throw ApplyError(fmt::format(
+      "no free policy slot for new policy '{}': map_sizes.policies = {} ({} usable) holds {} "
+      "policies in force and {} left by an earlier run; a new or changed policy is written to a "
+      "free slot before its prefixes move, so old and new must fit at once: raise "
+      "map_sizes.policies or add fewer policies per reload",
+      policy, max_policies_, max_policies_ - 1, running.size(), orphans_.size()));
 }
 
-// Unchanged policies keep their slot; new or changed ones get a fresh slot
-// that is written before any prefix points at it.
+// A policy whose encoding is that of a slot no policy keeps (a running
+// policy renamed or changed, or an orphan) takes that slot over: nothing is
+// written and the prefixes that point there stay. A renamed policy keeps its
+// slot and its counters.
+std::optional<uint32_t> PolicyTable::adopt_slot(const Policy& pol, const Config& next,
+                                                Plan& p) const {
+  auto same = [&](uint32_t s, const Bytes& bytes) {
+    return !p.taken.count(s) && maps::to_bytes(encode_policy(pol, next.datapath, s)) == bytes;
+  };
+  for (const auto& [name, st] : policies_)
+    if (same(st.slot, st.value)) return st.slot;
+  for (const auto& [s, bytes] : orphans_) {
+    if (same(s, bytes)) {
+      p.adopted.insert(s);
+      return s;
+    }
+  }
+  return std::nullopt;
+}
+
+// Unchanged policies keep their slot; renamed ones and identical orphans are
+// adopted; new or changed ones get a fresh slot that is written before any
+// prefix points at it.
 void PolicyTable::plan_slots(const Config& next, Plan& p) {
   for (const auto& pol : next.policies) {
     auto it = policies_.find(pol.name);
@@ -93,26 +122,22 @@ void PolicyTable::plan_slots(const Config& next, Plan& p) {
   }
   for (const auto& pol : next.policies) {
     if (p.want.count(pol.name)) continue;
-    // An identical policy left in the maps by a previous run keeps its slot.
-    std::optional<uint32_t> slot;
-    for (const auto& [s, bytes] : orphans_) {
-      if (!p.taken.count(s) && maps::to_bytes(encode_policy(pol, next.datapath, s)) == bytes) {
-        slot = s;
-        p.adopted.insert(s);
-        break;
-      }
+    if (auto slot = adopt_slot(pol, next, p)) {
+      p.taken.insert(*slot);
+      p.want[pol.name] = {*slot, maps::to_bytes(encode_policy(pol, next.datapath, *slot))};
     }
-    const bool fresh = !slot;
-    if (!slot) {
-      auto cur = policies_.find(pol.name);
-      slot = alloc_slot(p, cur != policies_.end() ? std::optional(cur->second.slot) : std::nullopt);
-      // A slot new to this policy starts its counters at zero.
-      if (cur == policies_.end() || cur->second.slot != *slot) p.zero_slots.insert(*slot);
-    }
-    p.taken.insert(*slot);
-    Bytes value = maps::to_bytes(encode_policy(pol, next.datapath, *slot));
-    p.want[pol.name] = {*slot, value};
-    if (fresh) p.slot_writes.emplace_back(*slot, value);
+  }
+  for (const auto& pol : next.policies) {
+    if (p.want.count(pol.name)) continue;
+    auto cur = policies_.find(pol.name);
+    uint32_t slot = alloc_slot(
+        p, pol.name, cur != policies_.end() ? std::optional(cur->second.slot) : std::nullopt);
+    // A slot new to this policy starts its counters at zero.
+    if (cur == policies_.end() || cur->second.slot != slot) p.zero_slots.insert(slot);
+    p.taken.insert(slot);
+    Bytes value = maps::to_bytes(encode_policy(pol, next.datapath, slot));
+    p.want[pol.name] = {slot, value};
+    p.slot_writes.emplace_back(slot, value);
   }
 }
 
@@ -170,8 +195,11 @@ void PolicyTable::remove(const core::ApplyContext&) {
 }
 
 // Release policy slots nothing points at any more. A packet that read the
-// old slot number just before its prefix moved may still be reading the
-// slot: its contents stay until the quarantine ends.
+// old slot number just before its prefix moved, or from the classification
+// bank before the flip, may still be reading the slot: once every program
+// run that began before has returned, the slot is invalidated and free. If
+// the kernel cannot tell when that is, the slot stays intact for the
+// quarantine instead and is invalidated by a later apply.
 void PolicyTable::commit(const core::ApplyContext&) {
   Plan& p = *plan_;
   std::set<uint32_t> released;
@@ -179,20 +207,33 @@ void PolicyTable::commit(const core::ApplyContext&) {
     if (!p.taken.count(st.slot)) released.insert(st.slot);
   for (const auto& [s, _] : orphans_)
     if (!p.adopted.count(s) && !p.taken.count(s)) released.insert(s);
-  for (uint32_t s : released) quarantine_[s] = Clock::now() + kSlotQuarantine;
   orphans_.clear();
   policies_ = std::move(p.want);
   plan_.reset();
+  if (released.empty()) return;
+  if (wait_for_program_runs()) {
+    const aigw_policy empty{};
+    for (uint32_t s : released) bpf_map_update_elem(fd_pol_, &s, &empty, BPF_ANY);
+    return;
+  }
+  if (log_ && !warned_)
+    log_->warn(
+        "policies: the kernel refuses membarrier(MEMBARRIER_CMD_GLOBAL); released policy "
+        "slots stay reserved for {} s instead",
+        std::chrono::duration_cast<std::chrono::seconds>(kSlotQuarantine).count());
+  warned_ = true;
+  for (uint32_t s : released) quarantine_[s] = Clock::now() + kSlotQuarantine;
 }
 
 // Slots written for a failed apply may already be referenced by prefixes
-// that were moved: they stay out of use for the quarantine.
+// that were moved: they stay valid, as orphans, until an apply releases them
+// (or adopts them, if it brings the same policy).
 void PolicyTable::abort() {
   if (plan_ && plan_->written) {
-    for (const auto& [slot, _] : plan_->slot_writes) {
+    for (const auto& [slot, value] : plan_->slot_writes) {
       bool running = false;
       for (const auto& [n, st] : policies_) running = running || st.slot == slot;
-      if (!running) quarantine_[slot] = Clock::now() + kSlotQuarantine;
+      if (!running) orphans_[slot] = value;
     }
   }
   plan_.reset();

@@ -109,13 +109,17 @@ class PolicyTable : public core::Module {
   struct Plan;
   void plan_slots(const Config& next, Plan& p);
   void plan_prefixes(const Config& next, Plan& p);
-  uint32_t alloc_slot(const Plan& p, std::optional<uint32_t> own) const;
+  uint32_t alloc_slot(const Plan& p, const std::string& policy, std::optional<uint32_t> own) const;
+  std::optional<uint32_t> adopt_slot(const Policy& pol, const Config& next, Plan& p) const;
 
+  const Logger* log_;
+  bool warned_ = false;  // the quarantine fallback was logged
   int fd_pol_, fd_pfx4_, fd_pfx6_, fd_stats_, ncpus_;
   uint32_t max_policies_;
   std::map<std::string, State> policies_;
-  std::map<uint32_t, Bytes> orphans_;                 // valid slots found at start, not yet adopted
-  std::map<uint32_t, Clock::time_point> quarantine_;  // released slots, reusable after the time
+  std::map<uint32_t, Bytes> orphans_;  // valid slots no policy holds: found at start, or
+                                       // written by a failed apply; adopted or released
+  std::map<uint32_t, Clock::time_point> quarantine_;  // released slots (fallback, see commit)
   std::map<Bytes, Bytes> pfx4_, pfx6_;
   std::unique_ptr<Plan> plan_;
 };

@@ -355,7 +355,9 @@ class RunnerError(Exception):
 class Runner:
     """aigw-dp-run inside a netns, on a private bpffs, talking JSON lines."""
 
-    def __init__(self, ns: Netns, config_text: str, tag: str):
+    def __init__(self, ns: Netns, config_text: str, tag: str, bpffs: Optional[str] = None):
+        """bpffs: a bpffs mount the caller owns, so that pins outlive this
+        runner (a restart); by default each runner mounts a private one."""
         if not RUNNER or not os.access(RUNNER, os.X_OK):
             raise RunnerError(f"aigw-dp-run not found (pass --runner PATH): {RUNNER!r}")
         self.tmp = tempfile.mkdtemp(prefix=f"aigwt-dp-{os.getpid()}-")
@@ -364,12 +366,14 @@ class Runner:
         self.config_path = os.path.join(self.tmp, "aigw.yaml")
         with open(self.config_path, "w") as f:
             f.write(config_text)
-        self.pin = f"/sys/fs/bpf/aigwt-dp-{os.getpid()}-{tag}"
+        self.pin = f"{bpffs or '/sys/fs/bpf'}/aigwt-dp-{os.getpid()}-{tag}"
         self.stderr_path = os.path.join(self.tmp, "runner.stderr")
         self._stderr = open(self.stderr_path, "w")
         # `ip netns exec` gives the runner its own mount namespace with a
         # fresh sysfs; mount a private bpffs there for the pins.
         script = 'mount -t bpf aigwt-bpf /sys/fs/bpf || exit 97; exec "$0" "$@"'
+        if bpffs:
+            script = 'exec "$0" "$@"'
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", ns.name, "sh", "-c", script, RUNNER,
              "--config", self.config_path, "--pin", self.pin],

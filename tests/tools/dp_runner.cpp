@@ -41,6 +41,9 @@
 //        Datapath::read_flows + delete_flows)
 //
 // Reconfiguration and the classification banks:
+//   {"cmd":"policy_slots"} -> {"max_entries":n,"valid":[{"slot":s,"id":i,
+//        "nsids":k},...]}  the aigw_policies entries flagged valid, read from
+//        the pinned map
 //   {"cmd":"apply","config":"PATH"} -> {"ok":true,"apply_ms":t,"slots":{...}}
 //        parses PATH and runs Datapath::apply (a reload); a bad file or a
 //        refused apply gives {"error":...} and the running state stays
@@ -250,8 +253,8 @@ json tc_stats_json(const aigw::Datapath& dp) {
     aigw_tc_stats s{};
     if (!aigw::maps::lookup_percpu_sum(fd, slot, l.ncpus(), s) || s.seen.packets == 0) continue;
     json j;
-    for (auto [name, c] : {std::pair{"seen", s.seen}, {"ip", s.ip}, {"bad", s.bad},
-                           {"flow_hit", s.flow_hit}}) {
+    for (auto [name, c] :
+         {std::pair{"seen", s.seen}, {"ip", s.ip}, {"bad", s.bad}, {"flow_hit", s.flow_hit}}) {
       j[name] = c.packets;
       j[std::string(name) + "_bytes"] = c.bytes;
     }
@@ -468,16 +471,35 @@ json flush_flows(aigw::Datapath& dp) {
   return json{{"ok", true}, {"deleted", dp.delete_flows(keys)}};
 }
 
+// A pinned map of the loaded datapath, opened afresh (not the agent's fd).
+std::unique_ptr<int, void (*)(int*)> open_pinned(const std::string& pin, const char* name) {
+  int fd = bpf_obj_get((pin + "/" + name).c_str());
+  if (fd < 0) throw std::runtime_error(std::string(name) + ": " + std::strerror(errno));
+  return std::unique_ptr<int, void (*)(int*)>(new int(fd), [](int* f) {
+    ::close(*f);
+    delete f;
+  });
+}
+
+// See "policy_slots" at the top of the file: the valid aigw_policies slots.
+json policy_slots(const std::string& pin) {
+  auto fd = open_pinned(pin, "aigw_policies");
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(*fd, &info, &len) != 0)
+    return error_json(std::string("aigw_policies info: ") + std::strerror(errno));
+  json a = json::array();
+  for (uint32_t slot = 0; slot < info.max_entries; slot++) {
+    aigw_policy v{};
+    if (bpf_map_lookup_elem(*fd, &slot, &v) == 0 && (v.flags & AIGW_POL_F_VALID))
+      a.push_back(json{{"slot", slot}, {"id", v.id}, {"nsids", v.nsids}});
+  }
+  return json{{"max_entries", info.max_entries}, {"valid", a}};
+}
+
 // See "cls_info" at the top of the file: what the pinned maps hold now.
 json cls_info(const std::string& pin) {
-  auto open_map = [&](const char* name) {
-    int fd = bpf_obj_get((pin + "/" + name).c_str());
-    if (fd < 0) throw std::runtime_error(std::string(name) + ": " + std::strerror(errno));
-    return std::unique_ptr<int, void (*)(int*)>(new int(fd), [](int* f) {
-      ::close(*f);
-      delete f;
-    });
-  };
+  auto open_map = [&](const char* name) { return open_pinned(pin, name); };
   json r;
   uint32_t zero = 0, bank = 0;
   {
@@ -721,6 +743,8 @@ int main(int argc, char** argv) {
           answer = classify_batch(*dp, pin, req);
         else if (cmd == "cls_info")
           answer = cls_info(pin);
+        else if (cmd == "policy_slots")
+          answer = policy_slots(pin);
         else if (cmd == "apply")
           answer = apply_config(*dp, cfg, req);
         else if (cmd == "tc_stats")
@@ -730,7 +754,7 @@ int main(int argc, char** argv) {
         else
           answer = error_json("unknown cmd '" + cmd +
                               "' (stats|reset|flows|usage|apn_usage|pol_stats|flush_flows|"
-                              "classify_batch|cls_info|apply|tc_stats|attach|detach)");
+                              "classify_batch|cls_info|policy_slots|apply|tc_stats|attach|detach)");
       } else {
         answer = run_packet(*dp, req);
       }
