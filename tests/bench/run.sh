@@ -201,7 +201,8 @@ fwd_on() { ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all
 
 KVER=$(uname -r)
 COMMIT=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git -C "$REPO" status --porcelain -- bpf agent include 2>/dev/null | head -1)
+# Not a git checkout (a release tarball): no commit, and no early exit.
+DIRTY=$(git -C "$REPO" status --porcelain -- bpf agent include 2>/dev/null | head -1 || true)
 [[ -n $DIRTY ]] && COMMIT="$COMMIT+local changes"
 CPUS=$(nproc)
 
