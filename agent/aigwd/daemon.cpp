@@ -17,6 +17,7 @@
 #include "features/metrics.hpp"
 #include "features/objects.hpp"
 #include "features/ports.hpp"
+#include "features/route_events.hpp"
 
 namespace aigw {
 namespace {
@@ -59,6 +60,7 @@ void Daemon::build_modules() {
   own(std::make_unique<features::PortsModule>(*this));
   own(std::make_unique<features::PoliciesModule>(*this));
   own(std::make_unique<features::SidsModule>(*this));
+  own(std::make_unique<features::RouteEventsModule>(*this, io_));
   acct_ = own(std::make_unique<features::AccountingModule>(*this, running_.agent.pin_path));
   auto* ipfix = own(std::make_unique<features::IpfixModule>(*this, *acct_));
   flows_ = own(std::make_unique<features::FlowsModule>(*this, *acct_, *ipfix));

@@ -93,6 +93,8 @@ int Datapath::prog_fd(Prog p) const {
 
 std::vector<core::Module*> Datapath::modules() const { return impl_->list(); }
 
+void Datapath::invalidate_caches() { impl_->globals.bump(); }
+
 void Datapath::apply(const Config& next, const LinkResolver& links) {
   CachingResolver cached(links);
   impl_->set.apply(core::ApplyContext{next, next, cached, false});

@@ -4,14 +4,14 @@
 // writing only what changed.
 #pragma once
 
+#include <aigw/abi.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <aigw/abi.h>
 
 #include "common/log.hpp"
 #include "config/model.hpp"
@@ -56,6 +56,11 @@ class Datapath {
   std::vector<int> attached() const;
   // How ifindex is attached (role, mode), if aigw attached it.
   std::optional<std::pair<IfRole, XdpMode>> attachment(int ifindex) const;
+
+  // Next hops the kernel decides changed (a route, a neighbour...): bump
+  // the generation, so that the headend's next-hop cache and the flows'
+  // cached decisions are recomputed from the next packet on.
+  void invalidate_caches();
 
   Stats read_stats() const;
   // Counter slot of a configured interface, if it has one.

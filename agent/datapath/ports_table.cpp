@@ -60,6 +60,16 @@ void GlobalsTable::write(const DatapathSettings& dp) {
     throw ApplyError(fmt::format("write datapath globals: {}", maps::errstr(errno)));
 }
 
+void GlobalsTable::bump() {
+  uint32_t zero = 0;
+  aigw_globals g{};
+  if (bpf_map_lookup_elem(fd_, &zero, &g) != 0)
+    throw ApplyError(fmt::format("read datapath globals: {}", maps::errstr(errno)));
+  g.gen = ++generation_;
+  if (bpf_map_update_elem(fd_, &zero, &g, BPF_ANY) != 0)
+    throw ApplyError(fmt::format("write datapath globals: {}", maps::errstr(errno)));
+}
+
 // ------------------------------------------------------------------ tx ports
 
 TxPorts::TxPorts(const Loader& l) : fd_(l.map_fd("aigw_tx")) {}

@@ -37,6 +37,8 @@ class GlobalsTable : public core::Module {
   void plan(const core::ApplyContext& ctx) override;
   void add(const core::ApplyContext& ctx) override { write(ctx.next.datapath); }
   void write(const DatapathSettings& dp);
+  // A new generation with the settings in force (caches recompute).
+  void bump();
   uint32_t generation() const { return generation_; }
 
  private:

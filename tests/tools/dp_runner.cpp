@@ -44,6 +44,10 @@
 //   {"cmd":"policy_slots"} -> {"max_entries":n,"valid":[{"slot":s,"id":i,
 //        "nsids":k},...]}  the aigw_policies entries flagged valid, read from
 //        the pinned map
+//   {"cmd":"route_events"} -> {"changes":n,"gen":g}  reads the rtnetlink
+//        notifications waiting (netlink/route_watch.hpp, opened at start),
+//        and when n of them can move a next hop, invalidates the caches as
+//        aigwd does; gen is aigw_globals.gen afterwards
 //   {"cmd":"apply","config":"PATH"} -> {"ok":true,"apply_ms":t,"slots":{...}}
 //        parses PATH and runs Datapath::apply (a reload); a bad file or a
 //        refused apply gives {"error":...} and the running state stays
@@ -89,12 +93,14 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <net/if.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -111,6 +117,7 @@
 #include "datapath/loader.hpp"
 #include "datapath/map_io.hpp"
 #include "netlink/links.hpp"
+#include "netlink/route_watch.hpp"
 
 using nlohmann::json;
 
@@ -497,6 +504,19 @@ json policy_slots(const std::string& pin) {
   return json{{"max_entries", info.max_entries}, {"valid", a}};
 }
 
+// See "route_events" at the top of the file: what aigwd's route-events
+// module does when the netlink socket is readable.
+json route_events(aigw::Datapath& dp, aigw::RouteWatch& rw, const std::string& pin) {
+  std::size_t n = rw.drain();
+  if (n) dp.invalidate_caches();
+  auto fd = open_pinned(pin, "aigw_globals");
+  uint32_t zero = 0;
+  aigw_globals g{};
+  if (bpf_map_lookup_elem(*fd, &zero, &g) != 0)
+    return error_json(std::string("aigw_globals: ") + std::strerror(errno));
+  return json{{"changes", n}, {"gen", g.gen}};
+}
+
 // See "cls_info" at the top of the file: what the pinned maps hold now.
 json cls_info(const std::string& pin) {
   auto open_map = [&](const char* name) { return open_pinned(pin, name); };
@@ -697,6 +717,26 @@ int main(int argc, char** argv) {
     cfg = std::get<aigw::Config>(std::move(r));
   }
 
+  // AIGW_DP_CPU=N: run on CPU N only, so that per-CPU state (the next-hop
+  // cache) is the same from one request to the next.
+  if (const char* cpu = std::getenv("AIGW_DP_CPU")) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(std::atoi(cpu), &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+      emit(error_json(std::string("AIGW_DP_CPU: ") + std::strerror(errno)));
+      return 1;
+    }
+  }
+  // Watches the kernel's routes from before the first apply, as aigwd does.
+  std::unique_ptr<aigw::RouteWatch> routes;
+  try {
+    routes = std::make_unique<aigw::RouteWatch>();
+  } catch (const std::exception& e) {
+    emit(error_json(std::string("route watch: ") + e.what()));
+    return 1;
+  }
+
   aigw::Logger log(aigw::LogLevel::Warn);
   std::unique_ptr<aigw::Datapath> dp;
   double apply_ms = 0;
@@ -745,6 +785,8 @@ int main(int argc, char** argv) {
           answer = cls_info(pin);
         else if (cmd == "policy_slots")
           answer = policy_slots(pin);
+        else if (cmd == "route_events")
+          answer = route_events(*dp, *routes, pin);
         else if (cmd == "apply")
           answer = apply_config(*dp, cfg, req);
         else if (cmd == "tc_stats")
@@ -754,7 +796,8 @@ int main(int argc, char** argv) {
         else
           answer = error_json("unknown cmd '" + cmd +
                               "' (stats|reset|flows|usage|apn_usage|pol_stats|flush_flows|"
-                              "classify_batch|cls_info|policy_slots|apply|tc_stats|attach|detach)");
+                              "classify_batch|cls_info|policy_slots|route_events|apply|tc_stats|"
+                              "attach|detach)");
       } else {
         answer = run_packet(*dp, req);
       }

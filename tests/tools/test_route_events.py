@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""Kernel routing changes invalidate the headend's next-hop cache (issue 9
+item 3), through aigw-dp-run on the real kernel: the runner watches
+rtnetlink as aigwd's route-events module does (netlink/route_watch.hpp)
+and, asked for "route_events", drains the notifications and bumps the
+datapath generation when one of them can move a next hop.
+
+With nexthop_cache_ms at its maximum (1 s), a route replaced or a
+neighbour's link-layer address changed shows in the next encapsulated
+packet's destination MAC as soon as the events are drained; a neighbour
+confirmation (same address) and an unrelated new neighbour do not
+invalidate anything.
+
+Run: test_route_events.py --runner build/tests/tools/aigw-dp-run --source-dir .
+"""
+import os
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "datapath"))
+import dptest  # noqa: E402  (Netns, Runner)
+
+CUST_MAC = "02:00:00:00:0c:00"
+HOST_MAC = "02:00:00:00:0c:10"
+NH_A = "02:00:00:00:00:0a"
+NH_B = "02:00:00:00:00:0b"
+NH_C = "02:00:00:00:00:0c"
+
+TOPOLOGY = f"""
+link add cust0 address {CUST_MAC} type veth peer name cust0p
+link add wan0 address 02:00:00:00:0a:00 type veth peer name wan0p
+link set lo up
+link set cust0p up
+link set wan0p up
+link set cust0 up
+link set wan0 up
+addr add 192.0.2.1/25 dev cust0
+addr add fc00:12::1/64 dev wan0 nodad
+neigh add fc00:12::a lladdr {NH_A} dev wan0 nud permanent
+neigh add fc00:12::b lladdr {NH_B} dev wan0 nud permanent
+route add fc00:b::/48 via fc00:12::a dev wan0
+"""
+
+CONFIG = """datapath:
+  nexthop_cache_ms: 1000
+interfaces:
+  - name: cust0
+    role: customer
+  - name: wan0
+    role: wan
+policies:
+  - name: p1
+    prefixes: [198.51.100.0/24]
+    source: fc00:a::1
+    segments: [fc00:b::1]
+"""
+
+
+class RouteEvents(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ns = dptest.Netns("rtev")
+        cls.ns.ip_batch(TOPOLOGY)
+        cls.ns.sysctl(*dptest.SYSCTLS)
+        # One CPU: the next-hop cache is per CPU.
+        os.environ["AIGW_DP_CPU"] = "0"
+        try:
+            cls.runner = dptest.Runner(cls.ns, CONFIG, "rtev")
+        finally:
+            del os.environ["AIGW_DP_CPU"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.runner.close()
+        cls.ns.close()
+
+    def frame(self):
+        from scapy.all import Ether, IP, UDP, raw  # noqa: E402
+        return raw(Ether(dst=CUST_MAC, src=HOST_MAC) / IP(src="192.0.2.10", dst="198.51.100.5") /
+                   UDP(sport=40000, dport=4791) / (b"x" * 32)).hex()
+
+    def next_hop_mac(self):
+        """Destination MAC of the encapsulated packet the headend sends."""
+        a = self.runner.request({"prog": "headend", "ifindex": self.runner_ifindex(),
+                                 "pkt": self.frame()})
+        self.assertNotIn("error", a, a)
+        self.assertIn(a["verdict"], ("XDP_TX", "XDP_REDIRECT"), a)
+        out = bytes.fromhex(a["out"])
+        return ":".join(f"{b:02x}" for b in out[:6])
+
+    def runner_ifindex(self):
+        return self.ns.links()["cust0"]["ifindex"]
+
+    def events(self):
+        a = self.runner.request({"cmd": "route_events"})
+        self.assertNotIn("error", a, a)
+        return a
+
+    def cached_until_drained(self, change, old_mac, new_mac):
+        """Applies `change`; before the drain the cache may still answer
+        old_mac (checked when the cache cannot have expired yet); after it,
+        the very next packet goes to new_mac."""
+        gen = self.events()["gen"]
+        t0 = time.monotonic()
+        self.ns.ip_batch(change)
+        before = self.next_hop_mac()
+        if time.monotonic() - t0 < 0.8:
+            self.assertEqual(before, old_mac, "the next-hop cache is not in use")
+        ev = self.events()
+        self.assertGreaterEqual(ev["changes"], 1, ev)
+        self.assertEqual(ev["gen"], gen + 1, ev)
+        self.assertEqual(self.next_hop_mac(), new_mac)
+
+    def test_1_route_replace(self):
+        self.events()
+        self.assertEqual(self.next_hop_mac(), NH_A)
+        self.cached_until_drained("route replace fc00:b::/48 via fc00:12::b dev wan0\n",
+                                  NH_A, NH_B)
+
+    def test_2_neighbour_address_change(self):
+        self.events()
+        self.next_hop_mac()  # fill the cache
+        current = self.next_hop_mac()
+        ip = "fc00:12::b" if current == NH_B else "fc00:12::a"
+        self.cached_until_drained(f"neigh replace {ip} lladdr {NH_C} dev wan0 nud permanent\n",
+                                  current, NH_C)
+
+    def test_3_no_change_no_invalidation(self):
+        self.events()
+        # The same neighbour confirmed with the same address, and a new
+        # neighbour no route uses: nothing can have moved.
+        self.ns.ip_batch("neigh add fc00:12::99 lladdr 02:00:00:00:00:99 dev wan0 nud reachable\n"
+                         "neigh change fc00:12::99 lladdr 02:00:00:00:00:99 dev wan0 nud stale\n")
+        ev = self.events()
+        self.assertEqual(ev["changes"], 0, ev)
+
+
+if __name__ == "__main__":
+    dptest.main()
