@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <ctime>
+#include <filesystem>
 
 #include "common/version.hpp"
 #include "config/diff.hpp"
@@ -69,6 +70,11 @@ void Daemon::build_modules() {
 
 void Daemon::start() {
   const auto& a = running_.agent;
+  // Before anything is loaded, attached or written: a second agent for the
+  // same control socket (or, in the loader, the same pin path) stops here.
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(a.socket).parent_path(), ec);
+  runtime_lock_.emplace(a.socket + ".lock", fmt::format("the control socket {}", a.socket));
   links_ = std::make_unique<NetlinkLinks>();
   dp_ = std::make_unique<Datapath>(running_.datapath, a.pin_path, &log_);
   log_.info("datapath loaded, maps pinned under {}", a.pin_path);

@@ -17,6 +17,7 @@
 #include <utility>  // before boost/asio with GCC 12
 #include <vector>
 
+#include "common/lock.hpp"
 #include "common/log.hpp"
 #include "config/model.hpp"
 #include "control/server.hpp"
@@ -82,6 +83,8 @@ class Daemon : public features::Host {
   boost::asio::signal_set signals_;
   boost::asio::steady_timer tick_timer_;
   std::chrono::steady_clock::time_point next_tick_{};
+  // Taken first in start(), released last: one agent per control socket.
+  std::optional<ExclusiveLock> runtime_lock_;
   std::unique_ptr<NetlinkLinks> links_;
   std::unique_ptr<Datapath> dp_;
 

@@ -1,13 +1,12 @@
 // aigwd: the aigw agent. Loads the XDP programs, applies the configuration,
 // serves the control socket; SIGHUP reloads, SIGTERM stops.
-#include <utility>  // before boost/asio with GCC 12
+#include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <string>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
+#include <utility>  // before boost/asio with GCC 12
 
 #include "aigwd/daemon.hpp"
 #include "common/version.hpp"
@@ -42,7 +41,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (unpin) {
-    aigw::Datapath::unpin_all(cfg.agent.pin_path);
+    try {
+      aigw::Datapath::unpin_all(cfg.agent.pin_path);
+    } catch (const std::exception& e) {
+      log.error("--unpin: {}", e.what());
+      return 1;
+    }
     return 0;
   }
   if (auto l = aigw::log_level_from_string(cfg.agent.log_level)) log.set_level(*l);

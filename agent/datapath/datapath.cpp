@@ -115,6 +115,10 @@ std::vector<int> Datapath::attached() const {
   return v;
 }
 
+bool Datapath::attached_in_kernel(int ifindex) const {
+  return impl_->loader.in_kernel(ifindex, Hook::Xdp);
+}
+
 std::optional<std::pair<IfRole, XdpMode>> Datapath::attachment(int ifindex) const {
   auto a = impl_->loader.attached(ifindex, Hook::Xdp);
   if (!a) return std::nullopt;

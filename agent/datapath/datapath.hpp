@@ -54,6 +54,9 @@ class Datapath {
   void detach(int ifindex);
   void detach_all();
   std::vector<int> attached() const;
+  // Whether aigw's XDP program is on ifindex now, read from the kernel (an
+  // operator's `ip link set dev X xdp off` shows).
+  bool attached_in_kernel(int ifindex) const;
   // How ifindex is attached (role, mode), if aigw attached it.
   std::optional<std::pair<IfRole, XdpMode>> attachment(int ifindex) const;
 

@@ -91,6 +91,7 @@ Loader::Loader(Options opts, const std::vector<ObjectSpec>& objects) : opts_(std
   if (ec)
     throw DatapathError(
         fmt::format("cannot create pin directory {}: {}", opts_.pin_path, ec.message()));
+  pin_lock_.emplace(opts_.pin_path, fmt::format("the datapath pinned at {}", opts_.pin_path));
   ncpus_ = libbpf_num_possible_cpus();
   if (ncpus_ <= 0) throw DatapathError("cannot count possible CPUs");
   open_all(objects);
@@ -332,6 +333,28 @@ std::optional<Loader::Attached> Loader::attached(int ifindex, Hook hook) const {
   return it->second;
 }
 
+// The kernel's view, not ours: another tool may have detached or replaced
+// the program since.
+bool Loader::in_kernel(int ifindex, Hook hook) const {
+  auto a = attached(ifindex, hook);
+  if (!a) return false;
+  bpf_prog_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(prog_fd(a->prog), &info, &len) != 0) return false;
+  uint32_t id = 0;
+  if (hook == Hook::Xdp) {
+    const uint32_t flag = a->mode == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+    if (bpf_xdp_query_id(ifindex, flag, &id) != 0) return false;
+  } else {
+    LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex,
+                .attach_point = hook == Hook::TcIngress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+    LIBBPF_OPTS(bpf_tc_opts, q, .handle = kTcHandle, .priority = kTcPriority);
+    if (bpf_tc_query(&h, &q) != 0) return false;
+    id = q.prog_id;
+  }
+  return id == info.id;
+}
+
 std::vector<std::pair<int, Hook>> Loader::attachments() const {
   std::vector<std::pair<int, Hook>> v;
   for (const auto& [where, a] : attached_) v.push_back(where);
@@ -340,6 +363,8 @@ std::vector<std::pair<int, Hook>> Loader::attachments() const {
 
 void Loader::unpin_all(const std::string& pin_path) {
   std::error_code ec;
+  if (!std::filesystem::is_directory(pin_path, ec)) return;
+  ExclusiveLock lock(pin_path, fmt::format("the datapath pinned at {}", pin_path));
   std::filesystem::directory_iterator it(pin_path, ec), end;
   for (; !ec && it != end; it.increment(ec))
     if (is_aigw_map(it->path().filename().c_str())) ::unlink(it->path().c_str());

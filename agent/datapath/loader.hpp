@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/lock.hpp"
 #include "common/log.hpp"
 #include "config/model.hpp"
 #include "datapath/types.hpp"
@@ -111,8 +112,12 @@ class Loader {
   };
   std::optional<Attached> attached(int ifindex, Hook hook) const;
   std::vector<std::pair<int, Hook>> attachments() const;
+  // Whether our program for (ifindex, hook) is attached now, asked of the
+  // kernel.
+  bool in_kernel(int ifindex, Hook hook) const;
 
   // Removes every aigw map pin under pin_path (and the directory if empty).
+  // Throws LockBusy (common/lock.hpp) while an agent holds that datapath.
   static void unpin_all(const std::string& pin_path);
 
  private:
@@ -128,6 +133,10 @@ class Loader {
   void warn(const std::string& m) const;
 
   Options opts_;
+  // Held from before the first map is opened until after the last is closed
+  // (declared before the objects: destroyed after them): one agent per pin
+  // path.
+  std::optional<ExclusiveLock> pin_lock_;
   int ncpus_ = 1;
   std::vector<std::unique_ptr<BpfObject>> objects_;
   std::map<std::string, MapInfo, std::less<>> maps_;

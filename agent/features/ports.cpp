@@ -110,8 +110,6 @@ nlohmann::json PortsModule::interfaces() const {
   const Config& running = host_.running();
   const Datapath& dp = host_.datapath();
   nlohmann::json out = nlohmann::json::array();
-  std::set<int> att;
-  for (int a : dp.attached()) att.insert(a);
   for (const auto& i : running.interfaces) {
     auto li = host_.links().resolve(i.name);
     nlohmann::json j = {{"name", i.name},
@@ -119,7 +117,7 @@ nlohmann::json PortsModule::interfaces() const {
                         {"role", to_string(i.role)},
                         {"vrf", i.vrf},
                         {"xdp_mode", to_string(i.xdp_mode.value_or(running.datapath.xdp_mode))},
-                        {"attached", li && att.count(li->ifindex) > 0},
+                        {"attached", li && dp.attached_in_kernel(li->ifindex)},
                         {"mtu", li ? li->mtu : 0},
                         {"slot", dp.slot_of(interface_key(i)).value_or(0)}};
     if (i.vlan) j["vlan"] = *i.vlan;

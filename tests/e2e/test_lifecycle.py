@@ -66,6 +66,51 @@ class AgentLifecycle(E.TopoCase):
         t.wait_ping("host1", B.host4(), attempts=3)
         self.assertPing("host1", B.host4())
 
+    def test_04_one_agent_per_datapath(self):
+        """A second aigwd (same config; or same pin path with its own socket)
+        and `aigwd --unpin` are refused while an agent runs, before they touch
+        anything: the first agent keeps its ports, pins and traffic."""
+        t = self.topo
+        if not t.agent_pid("gwa"):
+            t.start_agent("gwa")
+        pid = t.agent_pid("gwa")
+        ids = {ifn: self.xdp_ids("gwa", ifn) for ifn in (A.cust_if, A.wan_if)}
+        other = t.path("second.yaml")
+        with open(other, "w") as f:
+            f.write(t.render_config(t.configs["gwa"], "gwa").replace(
+                t.socket_path("gwa"), t.path("second.sock")))
+        for cfg, lock in ((t.config_path("gwa"), "control socket"),
+                          (other, "datapath pinned at")):
+            cp = T.run(t._bpffs_exec("gwa", [t.aigwd, "--config", cfg]), check=False, timeout=30)
+            out = cp.stdout + cp.stderr
+            self.assertNotEqual(cp.returncode, 0, f"a second aigwd started ({cfg}): {out}")
+            self.assertIn("in use by another aigwd", out)
+            self.assertIn(lock, out)
+            self.assertIn(f"pid {pid}", out, "the refusal names the running agent")
+        cp = T.run(t._bpffs_exec("gwa", [t.aigwd, "--unpin", "--config", t.config_path("gwa")]),
+                   check=False, timeout=30)
+        self.assertNotEqual(cp.returncode, 0, "--unpin removed a running agent's pins")
+        self.assertIn("in use by another aigwd", cp.stdout + cp.stderr)
+        self.assertTrue(os.listdir(t.pin_dir_outside("gwa")), "pins gone")
+        self.assertEqual({ifn: self.xdp_ids("gwa", ifn) for ifn in ids}, ids,
+                         "the refused instance changed the first agent's programs")
+        self.assertPing("host1", B.host4(), count=3)
+
+    def test_05_attached_is_read_from_the_kernel(self):
+        t = self.topo
+        if not t.agent_pid("gwa"):
+            t.start_agent("gwa")
+        show = {i["name"]: i["attached"] for i in t.ctl("gwa", "interface", "show")}
+        self.assertTrue(show[A.wan_if], show)
+        for mode in ("xdp", "xdpgeneric"):
+            t.ip("gwa", "link", "set", "dev", A.wan_if, mode, "off", check=False)
+        show = {i["name"]: i["attached"] for i in t.ctl("gwa", "interface", "show")}
+        self.assertFalse(show[A.wan_if], f"status reports a program someone removed: {show}")
+        self.assertTrue(show[A.cust_if], show)
+        t.stop_agent("gwa", unpin=False)
+        t.start_agent("gwa")
+        t.wait_ping("host1", B.host4(), attempts=3)
+
 
 if __name__ == "__main__":
     E.main()
