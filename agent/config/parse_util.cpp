@@ -61,6 +61,26 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 
 // ------------------------------------------------------------ map access
 
+namespace {
+
+// A key as an error names it: quoted when it is empty or holds characters
+// that would break the "file:line: field: message" line.
+std::string key_label(const std::string& name) {
+  bool plain = !name.empty();
+  for (unsigned char c : name) plain = plain && c >= 0x20 && c != 0x7f && c != '"';
+  if (plain) return name;
+  std::string out = "\"";
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += static_cast<char>(c);
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
 MapReader::MapReader(Sink& sink, const YAML::Node& map, std::string path,
                      std::initializer_list<std::string_view> allowed)
     : sink_(sink), map_(map), path_(std::move(path)) {
@@ -75,7 +95,7 @@ MapReader::MapReader(Sink& sink, const YAML::Node& map, std::string path,
       continue;
     }
     const std::string& name = k.Scalar();
-    std::string field = join(path_, name);
+    std::string field = join(path_, key_label(name));
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
       std::string hint;
       for (std::string_view a : allowed) {

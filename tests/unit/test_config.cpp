@@ -390,6 +390,9 @@ TEST_CASE("scalar typing is strict", "[config]") {
            {"datapath: {map_sizes: {prefixes6: 1048577}}", "datapath.map_sizes.prefixes6",
             "expected an integer 1..1048576"},
            {"datapath: {map_sizes: {rules: 1}}", "datapath.map_sizes.rules", "unknown key"},
+           // Keys that would make an empty or broken field name are quoted.
+           {"{\"\": 255.255.255.255}", "\"\"", "unknown key"},
+           {"datapath: {\"a\\tb\": 1}", "datapath.\"a\\x09b\"", "unknown key"},
            {"datapath: {map_sizes: 5}", "datapath.map_sizes", "expected a mapping, got '5'"},
            {"agent: {socket_mode: \"1777\"}", "agent.socket_mode", "got '1777'"},
            {"agent: {socket_mode: \"06000\"}", "agent.socket_mode", "got '06000'"},
@@ -843,8 +846,7 @@ TEST_CASE("diff: agent.* and map_sizes need a restart, log_level does not", "[co
   CHECK(d.restart_needed);
   CHECK(d.changed_settings ==
         std::vector<std::string>{"agent.socket", "agent.log_level", "datapath.map_sizes.sids"});
-  CHECK(d.restart_reason ==
-        "restart needed: agent.socket, datapath.map_sizes.sids changed");
+  CHECK(d.restart_reason == "restart needed: agent.socket, datapath.map_sizes.sids changed");
   CHECK(d.summary() ==
         "settings changed [agent.socket, agent.log_level, datapath.map_sizes.sids]; " +
             d.restart_reason);
@@ -868,7 +870,8 @@ TEST_CASE("an interface without a name is a file:line error, never an exception"
   REQUIRE_NOTHROW(errs = parse_bad("interfaces: [{role: customer}]\n"));
   REQUIRE(errs.size() == 1);
   CHECK(errs[0].str() == "t.yaml:1: interfaces[0].name: required key missing");
-  REQUIRE_NOTHROW(errs = parse_bad("interfaces:\n  - role: customer\n  - name: 7\n    role: wan\n"));
+  REQUIRE_NOTHROW(errs =
+                      parse_bad("interfaces:\n  - role: customer\n  - name: 7\n    role: wan\n"));
   CHECK(errs.size() >= 1);
   CHECK(errs[0].str() == "t.yaml:2: interfaces[0].name: required key missing");
 }
@@ -900,16 +903,19 @@ TEST_CASE("addresses are checked for their role (issue 8 F2)", "[config]") {
     REQUIRE(errs.size() >= 1);
     return errs[0].str();
   };
-  CHECK(sid_error("ff02::1/128") == "t.yaml:2: sids[0].sid: 'ff02::1/128' is multicast address "
-                                    "space, not a SID");
+  CHECK(sid_error("ff02::1/128") ==
+        "t.yaml:2: sids[0].sid: 'ff02::1/128' is multicast address "
+        "space, not a SID");
   CHECK(sid_error("::1/128").find("is reserved (::/8") != std::string::npos);
-  CHECK(sid_error("fe80::/10") == "t.yaml:2: sids[0].sid: 'fe80::/10' is link-local address "
-                                  "space, not a SID");
+  CHECK(sid_error("fe80::/10") ==
+        "t.yaml:2: sids[0].sid: 'fe80::/10' is link-local address "
+        "space, not a SID");
   CHECK(sid_error("::/1").find("is reserved (::/8") != std::string::npos);
-  CHECK(sid_error("2000::/3") == "t.yaml:2: sids[0].sid: a SID block shorter than /16 "
-                                 "('2000::/3') would capture other traffic");
-  auto dx4 = parse_bad(
-      "sids:\n  - sid: fc00:a::d4/128\n    behavior: End.DX4\n    nexthop: 127.0.0.1\n");
+  CHECK(sid_error("2000::/3") ==
+        "t.yaml:2: sids[0].sid: a SID block shorter than /16 "
+        "('2000::/3') would capture other traffic");
+  auto dx4 =
+      parse_bad("sids:\n  - sid: fc00:a::d4/128\n    behavior: End.DX4\n    nexthop: 127.0.0.1\n");
   REQUIRE(dx4.size() == 1);
   CHECK(dx4[0].str() ==
         "t.yaml:4: sids[0].nexthop: loopback address '127.0.0.1' cannot be a next hop");
@@ -917,13 +923,15 @@ TEST_CASE("addresses are checked for their role (issue 8 F2)", "[config]") {
   REQUIRE(dx6.size() == 1);
   CHECK(dx6[0].str() == "t.yaml:4: sids[0].nexthop: loopback address '::1' cannot be a next hop");
   // An End.X adjacency over a link-local next hop stays valid.
-  parse_ok("interfaces: [{name: wan0, role: wan}]\nsids:\n  - sid: fc00:a::e1/128\n"
-           "    behavior: End.X\n    nexthop: fe80::1\n    interface: wan0\n");
+  parse_ok(
+      "interfaces: [{name: wan0, role: wan}]\nsids:\n  - sid: fc00:a::e1/128\n"
+      "    behavior: End.X\n    nexthop: fe80::1\n    interface: wan0\n");
 
   auto c1 = parse_bad("ipfix: {collectors: [\"0.0.0.0:4739\"]}\n");
   REQUIRE(c1.size() == 1);
-  CHECK(c1[0].str() == "t.yaml:1: ipfix.collectors[0]: the unspecified address in '0.0.0.0:4739' "
-                       "cannot be a collector");
+  CHECK(c1[0].str() ==
+        "t.yaml:1: ipfix.collectors[0]: the unspecified address in '0.0.0.0:4739' "
+        "cannot be a collector");
   CHECK(parse_bad("ipfix: {collectors: [\"[::]:4739\"]}\n").size() == 1);
   parse_ok("ipfix: {collectors: [\"127.0.0.1:4739\"]}\n");
 
@@ -932,10 +940,12 @@ TEST_CASE("addresses are checked for their role (issue 8 F2)", "[config]") {
     REQUIRE(errs.size() == 1);
     return errs[0].str();
   };
-  CHECK(opt("0xff") == "t.yaml:1: apn.option_type: option type 0xff: action bits 11 make nodes "
-                       "that do not know APN drop the packet (use a type 0x02..0x3f)");
+  CHECK(opt("0xff") ==
+        "t.yaml:1: apn.option_type: option type 0xff: action bits 11 make nodes "
+        "that do not know APN drop the packet (use a type 0x02..0x3f)");
   CHECK(opt("0xc2").find("action bits 11") != std::string::npos);  // Jumbo Payload's type
-  CHECK(opt("0x05") == "t.yaml:1: apn.option_type: option type 0x05: that is the Router Alert "
-                       "option");
+  CHECK(opt("0x05") ==
+        "t.yaml:1: apn.option_type: option type 0x05: that is the Router Alert "
+        "option");
   CHECK(parse_ok("apn: {option_type: 0x13}\n").apn.option_type == 0x13);
 }
