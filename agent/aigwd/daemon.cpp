@@ -13,6 +13,7 @@
 #include "config/serialize.hpp"
 #include "features/accounting.hpp"
 #include "features/args.hpp"
+#include "features/dispatch.hpp"
 #include "features/flows.hpp"
 #include "features/ipfix.hpp"
 #include "features/metrics.hpp"
@@ -95,11 +96,36 @@ void Daemon::start() {
   }
   modules_.start();
   register_commands();
-  server_ = std::make_unique<ControlServer>(
-      io_, a.socket, a.socket_mode,
-      [this](const std::string& cmd, const nlohmann::json& args) { return handle(cmd, args); });
+  start_control();
   log_.info("aigwd {} running: {} interfaces, {} policies, {} SIDs; control socket {}", version(),
             running_.interfaces.size(), running_.policies.size(), running_.sids.size(), a.socket);
+}
+
+// With agent.socket_group the group gets read/write on the socket and every
+// peer other than root and the agent's own uid is read-only (README, control
+// socket).
+void Daemon::start_control() {
+  const auto& a = running_.agent;
+  ControlServer::Options o;
+  o.log = &log_;
+  unsigned mode = a.socket_mode;
+  gid_t gid = static_cast<gid_t>(-1);
+  if (a.socket_gid) {
+    gid = static_cast<gid_t>(*a.socket_gid);
+    mode |= 0060;
+    o.read_only_others = true;
+  }
+  server_ = std::make_unique<ControlServer>(
+      io_, a.socket, mode,
+      [this](const Peer& peer, const std::string& cmd, const nlohmann::json& args) {
+        return handle(peer, cmd, args);
+      },
+      o, gid);
+  if (a.socket_gid)
+    log_.info(
+        "control socket {}: mode {:04o}, group {} ({}); peers other than uid 0 and the agent's uid "
+        "are read-only",
+        a.socket, mode, a.socket_group, gid);
 }
 
 void Daemon::wait_signals() {
@@ -217,10 +243,8 @@ void Daemon::register_commands() {
   modules_.register_commands(commands_);
 }
 
-nlohmann::json Daemon::handle(const std::string& c, const nlohmann::json& args) {
-  const auto* e = commands_.find(c);
-  if (!e) throw ControlError(fmt::format("unknown command '{}'", c));
-  return e->handler(args);
+nlohmann::json Daemon::handle(const Peer& peer, const std::string& c, const nlohmann::json& args) {
+  return features::dispatch(commands_, peer, c, args, log_);
 }
 
 nlohmann::json Daemon::status() const {

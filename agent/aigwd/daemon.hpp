@@ -62,7 +62,8 @@ class Daemon : public features::Host {
  private:
   void build_modules();
   void register_commands();
-  nlohmann::json handle(const std::string& cmd, const nlohmann::json& args);
+  void start_control();
+  nlohmann::json handle(const Peer& peer, const std::string& cmd, const nlohmann::json& args);
   void wait_signals();
   void schedule_tick();
   void record_reload(bool ok, std::string message);  // takes scrape_mu_

@@ -40,6 +40,8 @@ void settings(const Config& a, const Config& b, std::vector<std::string>& out) {
   };
   cmp(a.agent.socket != b.agent.socket, "agent.socket");
   cmp(a.agent.socket_mode != b.agent.socket_mode, "agent.socket_mode");
+  cmp(a.agent.socket_group != b.agent.socket_group || a.agent.socket_gid != b.agent.socket_gid,
+      "agent.socket_group");
   cmp(a.agent.pin_path != b.agent.pin_path, "agent.pin_path");
   cmp(a.agent.log_level != b.agent.log_level, "agent.log_level");
   cmp(a.agent.metrics_listen != b.agent.metrics_listen, "agent.metrics_listen");

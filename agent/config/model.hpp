@@ -47,6 +47,12 @@ struct MapSizes {
 struct AgentSettings {
   std::string socket = "/run/aigw/aigw.sock";
   uint32_t socket_mode = 0600;
+  // Group of the socket file, as written (a name or a number; "" = unset),
+  // and its gid, resolved when the file is read. When set, the group gets
+  // read/write on the socket and peers other than uid 0 and the agent's own
+  // uid may run only read commands.
+  std::string socket_group;
+  std::optional<uint32_t> socket_gid;
   std::string pin_path = "/sys/fs/bpf/aigw";
   std::string log_level = "info";  // debug|info|warn|error
   // Prometheus /metrics listener: "IPV4:PORT" or "[IPV6]:PORT"; "" = disabled

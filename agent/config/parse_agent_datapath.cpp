@@ -8,12 +8,18 @@ namespace aigw::parse_detail {
 void parse_agent(Sink& s, const Entry& e, AgentSettings& a) {
   if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
   MapReader m(s, e.value, e.field,
-              {"socket", "socket_mode", "pin_path", "log_level", "metrics_listen"});
+              {"socket", "socket_mode", "socket_group", "pin_path", "log_level", "metrics_listen"});
   if (auto f = m.get("socket")) {
     if (auto v = read_abs_path(s, *f, kMaxUnixPath)) a.socket = *v;
   }
   if (auto f = m.get("socket_mode")) {
     if (auto v = read_mode(s, *f)) a.socket_mode = *v;
+  }
+  if (auto f = m.get("socket_group")) {
+    if (auto v = read_group(s, *f)) {
+      a.socket_group = v->first;
+      a.socket_gid = v->second;
+    }
   }
   if (auto f = m.get("pin_path")) {
     if (auto v = read_abs_path(s, *f, 4095)) a.pin_path = *v;

@@ -2,11 +2,16 @@
 #include "config/parse_util.hpp"
 
 #include <fmt/format.h>
+#include <grp.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace aigw::parse_detail {
 
@@ -321,6 +326,40 @@ std::optional<uint32_t> read_mode(Sink& s, const Entry& e) {
     return std::nullopt;
   }
   return static_cast<uint32_t>(std::stoul(std::string(v), nullptr, 8));
+}
+
+// agent.socket_group: a numeric gid is taken as is (it need not have a
+// name); a name must be in the group database now.
+std::optional<std::pair<std::string, uint32_t>> read_group(Sink& s, const Entry& e) {
+  constexpr std::string_view expected = "a group name or a numeric gid";
+  auto t = scalar(s, e, expected);
+  if (!t) return std::nullopt;
+  if (auto n = parse_decimal(*t)) {
+    if (*n < 0xffffffffu) return std::pair{*t, static_cast<uint32_t>(*n)};
+    s.error(e.line(), e.field, fmt::format("expected a gid 0..4294967294, got '{}'", *t));
+    return std::nullopt;
+  }
+  if (t->empty() || t->find_first_of(" \t:/,") != std::string::npos) {
+    s.error(e.line(), e.field, fmt::format("expected {}, got '{}'", expected, *t));
+    return std::nullopt;
+  }
+  group gr{};
+  group* found = nullptr;
+  std::vector<char> buf(16384);
+  int rc = ::getgrnam_r(t->c_str(), &gr, buf.data(), buf.size(), &found);
+  if (rc == ERANGE) {
+    buf.resize(1u << 20);
+    rc = ::getgrnam_r(t->c_str(), &gr, buf.data(), buf.size(), &found);
+  }
+  if (rc != 0) {
+    s.error(e.line(), e.field, fmt::format("looking up group '{}': {}", *t, std::strerror(rc)));
+    return std::nullopt;
+  }
+  if (!found) {
+    s.error(e.line(), e.field, fmt::format("unknown group '{}'", *t));
+    return std::nullopt;
+  }
+  return std::pair{*t, static_cast<uint32_t>(found->gr_gid)};
 }
 
 // agent.metrics_listen: "IPV4:PORT" or "[IPV6]:PORT" (IP literals only: the

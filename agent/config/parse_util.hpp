@@ -116,6 +116,9 @@ std::optional<std::string> read_name(Sink& s, const Entry& e);
 std::optional<std::string> read_abs_path(Sink& s, const Entry& e, size_t max_len);
 // "0600", "600": owner/group/other permission bits in octal.
 std::optional<uint32_t> read_mode(Sink& s, const Entry& e);
+// A group name known to this host (getgrnam) or a numeric gid: (as written,
+// gid).
+std::optional<std::pair<std::string, uint32_t>> read_group(Sink& s, const Entry& e);
 // "IPV4:PORT" or "[IPV6]:PORT"; "off" or "" -> "".
 std::optional<std::string> read_listen(Sink& s, const Entry& e);
 // "15s", "1m", "1h" or a number of seconds.

@@ -138,6 +138,8 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "socket" << YAML::Value << c.agent.socket;
   out << YAML::Key << "socket_mode" << YAML::Value << YAML::DoubleQuoted
       << mode_str(c.agent.socket_mode);
+  if (!c.agent.socket_group.empty())
+    out << YAML::Key << "socket_group" << YAML::Value << YAML::DoubleQuoted << c.agent.socket_group;
   out << YAML::Key << "pin_path" << YAML::Value << c.agent.pin_path;
   out << YAML::Key << "log_level" << YAML::Value << c.agent.log_level;
   out << YAML::Key << "metrics_listen" << YAML::Value << YAML::DoubleQuoted
@@ -281,6 +283,7 @@ nlohmann::json to_json(const Config& c) {
                 {"pin_path", c.agent.pin_path},
                 {"log_level", c.agent.log_level},
                 {"metrics_listen", listen_str(c.agent.metrics_listen)}};
+  if (!c.agent.socket_group.empty()) j["agent"]["socket_group"] = c.agent.socket_group;
   j["datapath"] = {{"xdp_mode", to_string(d.xdp_mode)},
                    {"hop_limit", unsigned{d.hop_limit}},
                    {"tcp_mss_clamp", mss_json(d.tcp_mss_clamp)},

@@ -1,5 +1,6 @@
 #include "control/client.hpp"
 
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -8,8 +9,6 @@
 #include <cerrno>
 #include <cstring>
 #include <thread>
-
-#include <fmt/format.h>
 
 namespace aigw {
 
@@ -89,8 +88,12 @@ json ControlClient::call(const std::string& cmd, const json& args) {
     auto deadline = Clock::now() + timeout_;
     const std::string line = to_line(make_request(cmd, args));
 
+    // A server that refuses the connection (too many clients) answers with
+    // an error line and closes without reading: the write then fails, but
+    // its reason is waiting to be read.
+    bool send_failed = false;
     std::size_t sent = 0;
-    while (sent < line.size()) {
+    while (sent < line.size() && !send_failed) {
       ssize_t n = ::send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
       if (n > 0) {
         sent += static_cast<std::size_t>(n);
@@ -103,9 +106,9 @@ json ControlClient::call(const std::string& cmd, const json& args) {
               fmt::format("timed out after {} sending the request", timeout_text(timeout_)));
         continue;
       }
-      if (errno == EPIPE || errno == ECONNRESET)
-        throw UnreachableError("aigwd closed the connection");
-      throw UnreachableError(fmt::format("send: {}", std::strerror(errno)));
+      if (errno != EPIPE && errno != ECONNRESET)
+        throw UnreachableError(fmt::format("send: {}", std::strerror(errno)));
+      send_failed = true;
     }
 
     std::size_t scanned = 0;
@@ -132,7 +135,10 @@ json ControlClient::call(const std::string& cmd, const json& args) {
         pending_.append(buf, static_cast<std::size_t>(n));
         continue;
       }
-      if (n == 0) throw UnreachableError("aigwd closed the connection without replying");
+      if (n == 0)
+        throw UnreachableError(send_failed
+                                   ? "aigwd closed the connection before reading the request"
+                                   : "aigwd closed the connection without replying");
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         if (!wait_fd(fd_, POLLIN, deadline))

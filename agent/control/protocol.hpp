@@ -12,7 +12,11 @@
 // A malformed request (invalid JSON, not an object, "cmd" not a string,
 // "args" not an object) gets an error response and the connection stays
 // usable; a line longer than kMaxLineBytes gets an error response and the
-// connection is closed. Idle connections are closed after kIdleTimeout.
+// connection is closed. A request must be complete within kRequestTimeout
+// of its first byte; connections without a complete request for
+// kIdleTimeout are closed. Connection limits, eviction of the longest-idle
+// session and the read-only role: see control/server.hpp. A connection the
+// server refuses or closes gets one error line first.
 //
 // Commands, their args and the data of their success response (the daemon
 // produces the data; aigwctl renders it; "?" marks optional keys):
@@ -98,20 +102,25 @@
 
 #include <chrono>
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace aigw {
 
 inline constexpr const char* kDefaultSocketPath = "/run/aigw/aigw.sock";
 inline constexpr unsigned kDefaultSocketMode = 0600;
 inline constexpr std::size_t kMaxLineBytes = 64 * 1024;  // request line, newline excluded
+inline constexpr std::size_t kMaxRequestDepth = 16;      // JSON nesting of a request
+// Connection limits (see control/server.hpp for how they combine).
 inline constexpr std::size_t kMaxConnections = 64;
-inline constexpr std::size_t kMaxRequestDepth = 16;  // JSON nesting of a request
-inline constexpr std::chrono::seconds kIdleTimeout{30};
+inline constexpr std::size_t kReservedConnections = 4;     // for uid 0 and the agent's uid
+inline constexpr std::size_t kMaxConnectionsPerUid = 8;    // per other uid
+inline constexpr std::chrono::seconds kIdleTimeout{30};    // no complete request
+inline constexpr std::chrono::seconds kRequestTimeout{5};  // first byte to newline
+inline constexpr std::chrono::seconds kRefusalLinger{1};   // refused client's request drained
+inline constexpr std::size_t kMaxLingering = 16;
 
 // Command names.
 namespace cmd {

@@ -4,12 +4,15 @@
 #include "control/server.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <boost/asio.hpp>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -18,14 +21,15 @@
 #include <system_error>
 #include <vector>
 
-#include <boost/asio.hpp>
-#include <fmt/format.h>
+#include "common/log.hpp"
 
 namespace aigw {
 
 namespace asio = boost::asio;
 using local_stream = asio::local::stream_protocol;
 using nlohmann::json;
+
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -75,40 +79,91 @@ bool socket_answers(const std::string& path) {
   throw sys_error(path, "probing existing socket", err);
 }
 
+// The peer's credentials; unknown (-1, unprivileged) when the kernel cannot
+// tell.
+Peer peer_of(int fd, uid_t self, bool read_only_others) {
+  Peer p;
+  ucred c{};
+  socklen_t len = sizeof c;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &len) == 0 && len == sizeof c) {
+    p.uid = c.uid;
+    p.gid = c.gid;
+    p.pid = c.pid;
+  }
+  const auto unknown = static_cast<uid_t>(-1);
+  p.privileged = p.uid != unknown && (p.uid == 0 || p.uid == self);
+  p.may_write = p.privileged || !read_only_others;
+  return p;
+}
+
+long seconds_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - t).count();
+}
+
 }  // namespace
+
+std::string Peer::str() const {
+  if (uid == static_cast<uid_t>(-1)) return "unknown peer";
+  return fmt::format("uid {} gid {} pid {}", uid, gid, pid);
+}
 
 struct ControlServer::State {
   State(asio::io_context& io, std::string p, Handler h, Options o)
       : io(io), path(std::move(p)), handler(std::move(h)), opts(o), acceptor(io), retry(io) {}
+
+  template <class... A>
+  void info(fmt::format_string<A...> f, A&&... a) const {
+    if (opts.log) opts.log->info(f, std::forward<A>(a)...);
+  }
+  template <class... A>
+  void debug(fmt::format_string<A...> f, A&&... a) const {
+    if (opts.log) opts.log->debug(f, std::forward<A>(a)...);
+  }
 
   asio::io_context& io;
   std::string path;
   Handler handler;
   Options opts;
   local_stream::acceptor acceptor;
-  asio::steady_timer retry;  // backoff after an accept error (EMFILE...)
-  std::set<Session*> sessions;
+  asio::steady_timer retry;      // backoff after an accept error (EMFILE...)
+  std::set<Session*> sessions;   // holding a slot
+  std::set<Session*> lingering;  // said goodbye, draining the client's request
+  uid_t self_uid = ::geteuid();
   bool stopped = false;
   dev_t dev = 0;
   ino_t ino = 0;
 };
 
 struct ControlServer::Session : std::enable_shared_from_this<Session> {
-  Session(std::shared_ptr<State> st, local_stream::socket s)
-      : st(std::move(st)), sock(std::move(s)), timer(sock.get_executor()) {}
-  ~Session() { st->sessions.erase(this); }
+  Session(std::shared_ptr<State> st, local_stream::socket s, Peer p)
+      : st(std::move(st)),
+        sock(std::move(s)),
+        idle(sock.get_executor()),
+        deadline(sock.get_executor()),
+        peer(std::move(p)) {}
+  ~Session() {
+    st->sessions.erase(this);
+    st->lingering.erase(this);
+  }
 
   std::shared_ptr<State> st;
   local_stream::socket sock;
-  asio::steady_timer timer;
+  asio::steady_timer idle;      // no complete request for idle_timeout
+  asio::steady_timer deadline;  // request started, or lingering
+  Peer peer;
   std::string in;   // received bytes not yet consumed
   std::string out;  // response being written
   std::array<char, 8192> buf{};
+  Clock::time_point last_active = Clock::now();  // connected, request received, response sent
+  bool in_request = false;                       // bytes of an unfinished request received
+  bool reading = false;
+  bool writing = false;
+  bool draining = false;  // goodbye said: reads are discarded
   bool closed = false;
 
   void start() {
     st->sessions.insert(this);
-    arm_timer();
+    arm_idle();
     next();
   }
 
@@ -118,29 +173,91 @@ struct ControlServer::Session : std::enable_shared_from_this<Session> {
     boost::system::error_code ec;
     sock.shutdown(local_stream::socket::shutdown_both, ec);
     sock.close(ec);
-    timer.cancel();
+    idle.cancel();
+    deadline.cancel();
     st->sessions.erase(this);
+    st->lingering.erase(this);
   }
 
-  void arm_timer() {
-    timer.expires_after(st->opts.idle_timeout);
-    timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (ec || self->closed) return;
+  // Sends `line` (an error saying why), stops sending and drains what the
+  // client sends for at most opts.linger, then closes. Frees the slot now.
+  void goodbye(std::string line) {
+    if (closed || draining) return;
+    draining = true;
+    st->sessions.erase(this);
+    idle.cancel();
+    if (st->lingering.size() >= st->opts.max_lingering) {
+      boost::system::error_code ec;  // best effort, never block the agent on it
+      sock.non_blocking(true, ec);
+      sock.send(asio::buffer(line), 0, ec);
+      return close();
+    }
+    st->lingering.insert(this);
+    deadline.expires_after(st->opts.linger);
+    deadline.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->close();
+    });
+    out = std::move(line);
+    asio::async_write(
+        sock, asio::buffer(out),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+          if (self->closed) return;
+          if (ec) return self->close();
+          boost::system::error_code e;
+          self->sock.shutdown(local_stream::socket::shutdown_send, e);
+          if (!self->reading) self->read();
+        });
+  }
+
+  void arm_idle() {
+    idle.expires_after(st->opts.idle_timeout);
+    idle.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || self->closed || self->draining) return;
       // A re-arm may have raced with an expiry already queued.
-      if (self->timer.expiry() > asio::steady_timer::clock_type::now()) return;
+      if (self->idle.expiry() > Clock::now()) return;
+      self->st->debug("control: {} idle for {} s, closed", self->peer.str(),
+                      seconds_since(self->last_active));
       self->close();
     });
   }
 
+  // The first byte of a request starts its deadline; more bytes do not move it.
+  void arm_deadline() {
+    deadline.expires_after(st->opts.request_timeout);
+    deadline.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || self->closed || self->draining || !self->in_request) return;
+      if (self->deadline.expiry() > Clock::now()) return;
+      auto ms = self->st->opts.request_timeout.count();
+      self->st->info("control: {}: request not complete within {} ms, closed", self->peer.str(),
+                     ms);
+      self->goodbye(to_line(make_error(fmt::format("request not complete within {} ms", ms))));
+    });
+  }
+
+  void track_partial() {
+    if (!in.empty() && !in_request) {
+      in_request = true;
+      arm_deadline();
+    }
+  }
+
+  void request_received() {
+    in_request = false;
+    deadline.cancel();
+    last_active = Clock::now();
+    arm_idle();
+  }
+
   // Answers the next buffered request, or reads more.
   void next() {
-    if (closed) return;
+    if (closed || draining) return;
     std::size_t start = 0;
     for (;;) {
       auto nl = in.find('\n', start);
       if (nl == std::string::npos) {
         in.erase(0, start);
         if (in.size() > st->opts.max_line) return fail_line_too_long();
+        track_partial();
         return read();
       }
       if (nl - start > st->opts.max_line) return fail_line_too_long();
@@ -148,39 +265,47 @@ struct ControlServer::Session : std::enable_shared_from_this<Session> {
       start = nl + 1;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (line.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank
+      request_received();
       out = to_line(answer(line));
       in.erase(0, start);
-      return write(false);
+      return write();
     }
   }
 
   void read() {
+    if (reading) return;
+    reading = true;
     sock.async_read_some(
         asio::buffer(buf),
         [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+          self->reading = false;
           if (self->closed) return;
           if (ec) return self->close();  // EOF, reset, or closed by the server
+          if (self->draining) return self->read();
           self->in.append(self->buf.data(), n);
           self->next();
         });
   }
 
-  void write(bool then_close) {
+  void write() {
+    writing = true;
     asio::async_write(
         sock, asio::buffer(out),
-        [self = shared_from_this(), then_close](const boost::system::error_code& ec, std::size_t) {
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+          self->writing = false;
           if (self->closed) return;
           self->out.clear();
-          if (ec || then_close) return self->close();  // EPIPE: client left
-          self->arm_timer();
+          if (ec) return self->close();  // EPIPE: client left
+          self->last_active = Clock::now();
+          self->arm_idle();
           self->next();
         });
   }
 
   void fail_line_too_long() {
     in.clear();
-    out = to_line(make_error(fmt::format("request line exceeds {} bytes", st->opts.max_line)));
-    write(true);
+    st->info("control: {}: request line exceeds {} bytes, closed", peer.str(), st->opts.max_line);
+    goodbye(to_line(make_error(fmt::format("request line exceeds {} bytes", st->opts.max_line))));
   }
 
   json answer(std::string_view line) {
@@ -193,7 +318,7 @@ struct ControlServer::Session : std::enable_shared_from_this<Session> {
       return make_error(fmt::format("bad request: {}", e.what()));
     }
     try {
-      return make_ok(st->handler(req.cmd, req.args));
+      return make_ok(st->handler(peer, req.cmd, req.args));
     } catch (const ControlError& e) {
       return make_error(e.what());
     } catch (const std::exception& e) {
@@ -205,7 +330,7 @@ struct ControlServer::Session : std::enable_shared_from_this<Session> {
 };
 
 ControlServer::ControlServer(asio::io_context& io, std::string path, unsigned mode, Handler handler,
-                             Options options)
+                             Options options, gid_t gid)
     : state_(std::make_shared<State>(io, std::move(path), std::move(handler), options)) {
   const std::string& p = state_->path;
   if (p.empty()) throw std::runtime_error("control socket: empty path");
@@ -240,6 +365,11 @@ ControlServer::ControlServer(asio::io_context& io, std::string path, unsigned mo
   acc.bind(local_stream::endpoint(p), ec);
   if (ec) throw std::runtime_error(fmt::format("control socket {}: bind: {}", p, ec.message()));
   auto undo = [&] { ::unlink(p.c_str()); };
+  if (gid != static_cast<gid_t>(-1) && ::chown(p.c_str(), static_cast<uid_t>(-1), gid) != 0) {
+    int err = errno;
+    undo();
+    throw sys_error(p, fmt::format("chown to group {}", gid), err);
+  }
   if (::chmod(p.c_str(), mode & 07777) != 0) {
     int err = errno;
     undo();
@@ -267,8 +397,10 @@ ControlServer::~ControlServer() {
   boost::system::error_code ec;
   st.acceptor.close(ec);
   st.retry.cancel();
-  auto sessions = st.sessions;  // close() erases from the set
-  for (Session* s : sessions) s->close();
+  for (auto* set : {&st.sessions, &st.lingering}) {
+    auto copy = *set;  // close() erases from the set
+    for (Session* s : copy) s->close();
+  }
   struct stat sb {};
   if (::lstat(st.path.c_str(), &sb) == 0 && sb.st_dev == st.dev && sb.st_ino == st.ino)
     ::unlink(st.path.c_str());
@@ -293,20 +425,52 @@ void ControlServer::accept_next(const std::shared_ptr<State>& st) {
       return;
     }
     ::fcntl(sock.native_handle(), F_SETFD, FD_CLOEXEC);
-    if (st->sessions.size() >= st->opts.max_connections) {
-      // Best effort: tell the client why, never block the agent on it.
-      boost::system::error_code e;
-      sock.non_blocking(true, e);
-      std::string line = to_line(make_error(
-          fmt::format("too many connections ({}), try again later", st->opts.max_connections)));
-      sock.send(asio::buffer(line), 0, e);
-      sock.shutdown(local_stream::socket::shutdown_both, e);
-      sock.close(e);
-    } else {
-      std::make_shared<Session>(st, std::move(sock))->start();
-    }
+    Peer peer = peer_of(sock.native_handle(), st->self_uid, st->opts.read_only_others);
+    admit(st, std::make_shared<Session>(st, std::move(sock), std::move(peer)));
     accept_next(st);
   });
+}
+
+// Gives the newcomer a slot: refuses it over its uid's cap, and when the
+// slots it may use are full closes the longest-idle session it may displace
+// (see server.hpp), or refuses it when there is none.
+void ControlServer::admit(const std::shared_ptr<State>& st, std::shared_ptr<Session> s) {
+  const Options& o = st->opts;
+  const Peer& p = s->peer;
+  auto refuse = [&](const std::string& why) {
+    st->info("control: refused {}: {}", p.str(), why);
+    s->goodbye(to_line(make_error(why)));
+  };
+  std::size_t same_uid = 0, unprivileged = 0;
+  for (auto* x : st->sessions) {
+    if (x->peer.privileged) continue;
+    ++unprivileged;
+    if (x->peer.uid == p.uid) ++same_uid;
+  }
+  if (!p.privileged && same_uid >= o.max_per_uid)
+    return refuse(fmt::format("too many connections from uid {} ({}), try again later", p.uid,
+                              o.max_per_uid));
+  const std::size_t shared =
+      o.max_connections - std::min(o.reserved_connections, o.max_connections);
+  bool full = st->sessions.size() >= o.max_connections || (!p.privileged && unprivileged >= shared);
+  if (full) {
+    Session* victim = nullptr;
+    for (auto* x : st->sessions) {
+      if (x->writing || (!p.privileged && x->peer.privileged)) continue;
+      if (!victim || x->last_active < victim->last_active) victim = x;
+    }
+    if (!victim)
+      return refuse(fmt::format("too many connections ({}), try again later", o.max_connections));
+    long idle_s = seconds_since(victim->last_active);
+    st->info("control: closed {} (idle {} s) to make room for {}", victim->peer.str(), idle_s,
+             p.str());
+    victim->goodbye(to_line(make_error(fmt::format(
+        "connection closed by aigwd to make room: all control connections in use and this one "
+        "idle longest ({} s)",
+        idle_s))));
+  }
+  st->debug("control: connection from {}{}", p.str(), p.may_write ? "" : " (read-only)");
+  s->start();
 }
 
 }  // namespace aigw

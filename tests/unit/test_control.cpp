@@ -1,205 +1,38 @@
 // The control socket: protocol helpers, a real ControlServer on a temporary
 // socket (io_context in a thread) and a real ControlClient / raw sockets,
 // including hostile clients.
+// clang-format off
 #include <utility>  // before boost/asio.hpp (GCC 12)
+// clang-format on
 
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio.hpp>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <future>
-#include <memory>
-#include <optional>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <boost/asio.hpp>
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include "control/cli.hpp"
 #include "control/client.hpp"
 #include "control/protocol.hpp"
 #include "control/server.hpp"
+#include "control_harness.hpp"
 
 using nlohmann::json;
 using namespace aigw;
+using namespace aigw_test;
 using namespace std::chrono_literals;
-
-namespace {
-
-// A temporary directory removed at scope exit.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "aigw-ctl-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-json test_handler(const std::string& cmd, const json& args) {
-  if (cmd == "echo") return args;
-  if (cmd == "policy.show") return json::array({args});
-  if (cmd == "refuse") throw ControlError("nope");
-  if (cmd == "crash") throw std::runtime_error("boom");
-  if (cmd == "crash-int") throw 42;
-  if (cmd == "json-error") return json::parse("{");  // throws json::parse_error
-  if (cmd == "big") return std::string(4u << 20, 'x');
-  if (cmd == "bad-utf8") return std::string("\xff\xfe");
-  throw ControlError("unknown command '" + cmd + "'");
-}
-
-// A ControlServer running on its own io_context thread.
-class Harness {
- public:
-  explicit Harness(ControlServer::Options opts = {}, std::string sub = "run/aigw.sock",
-                   unsigned mode = 0600)
-      : path_((dir_.path / sub).string()) {
-    server_ = std::make_unique<ControlServer>(io_, path_, mode, test_handler, opts);
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~Harness() { stop(); }
-
-  void stop() {
-    if (!thread_.joinable()) return;
-    boost::asio::post(io_, [this] {
-      server_.reset();
-      guard_.reset();
-    });
-    thread_.join();
-  }
-
-  // Runs f on the io thread and returns its result.
-  template <typename F>
-  auto on_io(F f) {
-    std::packaged_task<decltype(f())()> task(std::move(f));
-    auto fut = task.get_future();
-    boost::asio::post(io_, [&task] { task(); });
-    return fut.get();
-  }
-
-  std::size_t connections() {
-    return on_io([this] { return server_ ? server_->connection_count() : 0; });
-  }
-  // The connection count once it settles at `n` (or after 2 s).
-  std::size_t connections_settling_at(std::size_t n) {
-    for (int i = 0; i < 200 && connections() != n; ++i) std::this_thread::sleep_for(10ms);
-    return connections();
-  }
-
-  const std::string& path() const { return path_; }
-  const TempDir& dir() const { return dir_; }
-
- private:
-  TempDir dir_;
-  std::string path_;
-  boost::asio::io_context io_;
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard_{
-      io_.get_executor()};
-  std::unique_ptr<ControlServer> server_;
-  std::thread thread_;
-};
-
-// A raw client socket for speaking (or abusing) the protocol by hand.
-class RawConn {
- public:
-  explicit RawConn(const std::string& path) {
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    std::strncpy(sa.sun_path, path.c_str(), sizeof sa.sun_path - 1);
-    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-  }
-  ~RawConn() { close(); }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
-  // Sends what it can; a peer that closed is not an error here.
-  bool send(const std::string& s) {
-    std::size_t off = 0;
-    while (off < s.size()) {
-      pollfd p{fd_, POLLOUT, 0};
-      if (::poll(&p, 1, 2000) <= 0) return false;
-      ssize_t n = ::send(fd_, s.data() + off, s.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (n <= 0) return false;
-      off += static_cast<std::size_t>(n);
-    }
-    return true;
-  }
-
-  // The next line (without '\n'), or nullopt on EOF/error/timeout.
-  std::optional<std::string> read_line(std::chrono::milliseconds timeout = 5s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      auto nl = buf_.find('\n');
-      if (nl != std::string::npos) {
-        std::string line = buf_.substr(0, nl);
-        buf_.erase(0, nl + 1);
-        return line;
-      }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return std::nullopt;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
-      char tmp[65536];
-      ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-      if (n <= 0) return std::nullopt;
-      buf_.append(tmp, static_cast<std::size_t>(n));
-    }
-  }
-
-  json read_json(std::chrono::milliseconds timeout = 5s) {
-    auto line = read_line(timeout);
-    REQUIRE(line.has_value());
-    return json::parse(*line);
-  }
-
-  // True when the server closed the connection (EOF or reset) within timeout.
-  bool closed_by_peer(std::chrono::milliseconds timeout = 5s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-      char tmp[4096];
-      ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-      if (n <= 0) return true;
-    }
-  }
-
- private:
-  int fd_ = -1;
-  std::string buf_;
-};
-
-void expect_alive(const std::string& path) {
-  ControlClient c(path, 5s);
-  auto r = c.call("echo", {{"alive", true}});
-  CHECK(r == make_ok({{"alive", true}}));
-}
-
-}  // namespace
 
 TEST_CASE("protocol: parse_request validates", "[control]") {
   auto r = parse_request(R"({"cmd":"policy.del","args":{"name":"a"}})");
@@ -336,9 +169,10 @@ TEST_CASE("control: connection limit, idle timeout, clients leaving", "[control]
   ControlServer::Options o;
   o.max_connections = 8;
   o.idle_timeout = 300ms;
+  o.request_timeout = 300ms;
   Harness h(o);
 
-  SECTION("connection limit") {
+  SECTION("connection limit: the longest-idle session makes room") {
     std::vector<std::unique_ptr<RawConn>> conns;
     for (int i = 0; i < 8; ++i) {
       conns.push_back(std::make_unique<RawConn>(h.path()));
@@ -347,14 +181,15 @@ TEST_CASE("control: connection limit, idle timeout, clients leaving", "[control]
     }
     CHECK(h.connections() == 8);
     RawConn extra(h.path());
-    json r = extra.read_json();
-    CHECK(r["ok"] == false);
-    CHECK(r["error"].get<std::string>().find("too many connections") != std::string::npos);
-    CHECK(extra.closed_by_peer());
-    conns.pop_back();
-    CHECK(h.connections_settling_at(7) == 7);
-    ControlClient c(h.path(), 5s);
-    CHECK(c.call("echo", {{"x", 1}}) == make_ok({{"x", 1}}));
+    REQUIRE(extra.send("{\"cmd\":\"echo\"}\n"));
+    CHECK(extra.read_json()["ok"] == true);
+    json bye = conns[0]->read_json();
+    CHECK(bye["ok"] == false);
+    CHECK_THAT(bye["error"].get<std::string>(), Catch::Contains("to make room"));
+    CHECK(conns[0]->closed_by_peer());
+    CHECK(h.connections() == 8);
+    REQUIRE(conns[1]->send("{\"cmd\":\"echo\"}\n"));
+    CHECK(conns[1]->read_json()["ok"] == true);
   }
   SECTION("idle connections are closed") {
     RawConn idle(h.path());
@@ -510,6 +345,26 @@ TEST_CASE("control: client reports an unreachable agent", "[control]") {
     auto t0 = std::chrono::steady_clock::now();
     CHECK_THROWS_WITH(c.call("status"), Catch::Contains("timed out"));
     CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+    ::close(fd);
+  }
+  SECTION("a server that refuses without reading: its reason is shown (issue 8 C2)") {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::strncpy(sa.sun_path, path.c_str(), sizeof sa.sun_path - 1);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    REQUIRE(::listen(fd, 4) == 0);
+    ControlClient c(path, 2s);
+    c.connect();
+    // The refusal arrives and the server is gone before the request is sent.
+    int conn = ::accept(fd, nullptr, nullptr);
+    REQUIRE(conn >= 0);
+    std::string line = to_line(make_error("too many connections (64), try again later"));
+    REQUIRE(::send(conn, line.data(), line.size(), MSG_NOSIGNAL) == ssize_t(line.size()));
+    ::close(conn);
+    json r;
+    REQUIRE_NOTHROW(r = c.call("status"));
+    CHECK(r == make_error("too many connections (64), try again later"));
     ::close(fd);
   }
   SECTION("the agent goes away between calls") {
