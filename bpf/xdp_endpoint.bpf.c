@@ -41,6 +41,7 @@ static __always_inline void aigw_pkt_reload(struct aigw_pkt *p)
 
 	p->l3_proto = vp->l3_proto;
 	p->l3_off = vp->l3_off;
+	p->l3_len = vp->l3_len;
 	p->srh_off = vp->srh_off;
 	p->l4_off = vp->l4_off;
 	p->l4_proto = vp->l4_proto;
@@ -202,8 +203,8 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 {
 	struct bpf_fib_lookup fib = {};
 	__u8 proto = p->l4_proto;
+	__u32 flags = 0, inner_len = 0;
 	__u8 outer_ecn;
-	__u32 flags = 0;
 	int r;
 
 	if (srh && srh->segments_left != 0)
@@ -213,7 +214,7 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 	/* Only the kernel can reassemble a fragmented outer packet. */
 	if (p->is_frag)
 		return aigw_ret_pass_ev(c, AIGW_EV_FIB_TO_KERNEL);
-	r = aigw_inner_check(ctx, p->l4_off, proto);
+	r = aigw_inner_check(ctx, p->l4_off, proto, p->l3_off + p->l3_len, &inner_len);
 	if (r)
 		return aigw_ret_drop(c, r);
 
