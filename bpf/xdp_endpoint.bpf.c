@@ -160,12 +160,16 @@ __noinline int aigw_ep_account(struct __ctx_buff *ctx, __u32 egress_ifindex, __u
 }
 
 /* End and End.X (RFC 8986 4.1, 4.2): behaviours without AIGW_BEH_F_DECAP;
- * bf = aigw_behavior_flags(sid->behavior). The SRH, if any, has been checked. */
-static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c, struct ipv6hdr *ip6,
-				    struct aigw_srh *srh, __u32 srh_off, __u8 upper,
-				    const struct aigw_sid_entry *sid, __u32 bf)
+ * bf = aigw_behavior_flags(sid->behavior). The SRH, if any, has been checked.
+ * The packet leaves without what followed the IPv6 packet in the frame. */
+static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c,
+				    const struct aigw_pkt *p, struct ipv6hdr *ip6,
+				    struct aigw_srh *srh, const struct aigw_sid_entry *sid, __u32 bf)
 {
 	struct bpf_fib_lookup fib = {};
+	__u8 upper = p->l4_proto;
+	__u32 srh_off = p->srh_off;
+	__u32 l3_end = p->l3_off + p->l3_len;
 	int r;
 
 	/* S02-S03: no segment left for us to visit: process the upper layer
@@ -191,6 +195,8 @@ static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c, 
 		return aigw_fib_exception(c, r);
 	if ((bf & AIGW_BEH_F_ADJ) && sid->oif && fib.ifindex != sid->oif)
 		return aigw_ret_pass_ev(c, AIGW_EV_FIB_TO_KERNEL);
+	if (aigw_trim_to(ctx, l3_end))
+		return aigw_ret_drop(c, AIGW_DROP_HEADROOM);
 	return aigw_redirect(ctx, c, &fib);
 }
 
@@ -223,6 +229,10 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 	r = aigw_decap(ctx, p->l4_off, proto == NEXTHDR_IPV4 ? ETH_P_IP : ETH_P_IPV6);
 	if (r)
 		return aigw_ret_drop(c, r);
+	/* The inner packet alone: not what followed it in the outer payload
+	 * nor the frame's padding. */
+	if (aigw_trim_to(ctx, ETH_HLEN + inner_len))
+		return aigw_ret_drop(c, AIGW_DROP_HEADROOM);
 	aigw_count_decap(c, ctx);
 
 	/* The inner TTL / hop limit is not decremented: leaving the tunnel is
@@ -322,7 +332,7 @@ int xdp_endpoint(struct xdp_md *ctx)
 	}
 
 	if (!(bf & AIGW_BEH_F_DECAP))
-		return aigw_end(ctx, &c, ip6, srh, p.srh_off, p.l4_proto, &sid, bf);
+		return aigw_end(ctx, &c, &p, ip6, srh, &sid, bf);
 	return aigw_end_decap(ctx, &c, &p, ip6, srh, &sid, bf);
 }
 
