@@ -31,6 +31,8 @@ static __always_inline int aigw_inner4_check(struct __ctx_buff *ctx, __u32 off, 
 	*len = bpf_ntohs(ip->tot_len);
 	if (*len < hlen || !aigw_in_l3(off, *len, end))
 		return AIGW_DROP_BAD_IPV4;
+	if (!aigw_ipv4_csum_ok(ip, ctx_data_end(ctx)))
+		return AIGW_DROP_BAD_IPV4_CSUM;
 	return 0;
 }
 
@@ -48,9 +50,9 @@ static __always_inline int aigw_inner6_check(struct __ctx_buff *ctx, __u32 off, 
 }
 
 /* The inner packet at offset off (proto NEXTHDR_IPV4 or NEXTHDR_IPV6) must
- * be a complete, self-consistent IP header lying, with the length it
- * declares, inside the outer packet, which ends at offset end, before it is
- * exposed and forwarded.
+ * be a complete, self-consistent IP header (IPv4: with a valid checksum,
+ * RFC 1812 5.2.2) lying, with the length it declares, inside the outer
+ * packet, which ends at offset end, before it is exposed and forwarded.
  * Returns 0 and its length in *len, or a drop reason. */
 static __always_inline int aigw_inner_check(struct __ctx_buff *ctx, __u32 off, __u8 proto,
 					    __u32 end, __u32 *len)

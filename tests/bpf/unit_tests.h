@@ -75,6 +75,50 @@ static __always_inline int ut_csum(struct __ctx_buff *ctx)
 }
 UT_TEST(csum)
 
+/* The checksum verification, against the independent sum, with options:
+ * any changed byte of the header, options included, is caught. */
+#define UT_V4_OPT_WORDS 2
+static __always_inline int ut_ipv4_csum_verify(struct __ctx_buff *ctx)
+{
+	__u8 *d = ut_buf(ctx);
+	struct iphdr *ip;
+	__u32 s = 0;
+	__u16 *w;
+
+	if (!d)
+		return __LINE__;
+	ip = (struct iphdr *)(d + ETH_HLEN);
+	ip->version = 4;
+	ip->ihl = IPV4_HLEN / 4;
+	ip->tot_len = bpf_htons(IPV4_HLEN);
+	ip->ttl = 9;
+	ip->saddr = bpf_htonl(0xc0000201);
+	ip->check = aigw_ipv4_csum(ip);
+	UT_ASSERT(ut_ipv4_csum_ok(ip));
+	UT_ASSERT(aigw_ipv4_csum_ok(ip, d + UT_PKT_LEN));
+	ip->ttl = 8;
+	UT_ASSERT(!aigw_ipv4_csum_ok(ip, d + UT_PKT_LEN));
+	/* IHL 7: two words of options (NOPs, then a byte to change). */
+	ip->ihl = IPV4_HLEN / 4 + UT_V4_OPT_WORDS;
+	ip->check = 0;
+	d[ETH_HLEN + IPV4_HLEN] = TCPOPT_NOP_;
+	d[ETH_HLEN + IPV4_HLEN + 4] = TCPOPT_NOP_;
+	w = (__u16 *)ip;
+#pragma unroll
+	for (int i = 0; i < (IPV4_HLEN + UT_V4_OPT_WORDS * 4) / 2; i++)
+		s += w[i];
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	ip->check = (__u16)~s;
+	UT_ASSERT(aigw_ipv4_csum_ok(ip, d + UT_PKT_LEN));
+	d[ETH_HLEN + IPV4_HLEN + 4] = 0x44; /* the last option word changed */
+	UT_ASSERT(!aigw_ipv4_csum_ok(ip, d + UT_PKT_LEN));
+	/* A header running past the packet end is never right. */
+	UT_ASSERT(!aigw_ipv4_csum_ok(ip, d + ETH_HLEN + IPV4_HLEN));
+	return 0;
+}
+UT_TEST(ipv4_csum_verify)
+
 /* ------------------------------------------------------------ srh.h */
 #define UT_SRH3_LEN (AIGW_SRH_FIXED_LEN + 3 * AIGW_SID_LEN)
 
@@ -306,7 +350,7 @@ UT_TEST(parse_beyond_tot_len)
 
 /* ------------------------------------------------------------ decap.h */
 /* The inner packet lies, with the length it declares, inside the outer
- * packet. */
+ * packet; its IPv4 header checksum is right. */
 static __always_inline int ut_inner_check4(struct __ctx_buff *ctx)
 {
 	__u32 len = 0, end;
@@ -321,6 +365,15 @@ static __always_inline int ut_inner_check4(struct __ctx_buff *ctx)
 		  AIGW_DROP_BAD_IPV4);
 	UT_ASSERT(aigw_inner_check(ctx, ETH_HLEN, NEXTHDR_IPV4, ETH_HLEN + IPV4_HLEN - 1, &len) ==
 		  AIGW_DROP_TRUNC_IPV4);
+	{
+		struct iphdr *ip = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip));
+
+		if (!ip)
+			return __LINE__;
+		ip->ttl--;
+	}
+	UT_ASSERT(aigw_inner_check(ctx, ETH_HLEN, NEXTHDR_IPV4, end, &len) ==
+		  AIGW_DROP_BAD_IPV4_CSUM);
 	return 0;
 }
 UT_TEST(inner_check4)
