@@ -300,6 +300,12 @@ int xdp_endpoint(struct xdp_md *ctx)
 	int r;
 
 	aigw_stats_rx(&c, ctx, cfg);
+	/* SIDs are for packets from the WAN. On any other port (the program
+	 * attached to a customer port by mistake, or a port taken out of the
+	 * configuration) a host must not reach them: the kernel gets every
+	 * packet untouched, as if no program ran. */
+	if (!cfg || cfg->role != AIGW_ROLE_WAN)
+		return aigw_ret_pass_ev(&c, AIGW_EV_PORT_NOT_WAN);
 	r = aigw_parse(ctx, &p);
 	if (r)
 		return aigw_ret_drop(&c, r);

@@ -235,7 +235,8 @@ enum aigw_drop_reason {
 	X(APN_MALFORMED, "apn_malformed", "APN option with an inconsistent length: treated as no APN") \
 	X(APN_IMPOSED, "apn_imposed", "APN option added to the outer header") \
 	X(APN_STRIPPED, "apn_stripped", "host's APN option overwritten with PadN (strip mode)") \
-	X(APN_NO_ROOM, "apn_no_room", "APN due but encap + option exceeds headroom: sent without it")
+	X(APN_NO_ROOM, "apn_no_room", "APN due but encap + option exceeds headroom: sent without it") \
+	X(PORT_NOT_WAN, "port_not_wan", "endpoint program on a port not configured as WAN: to the kernel untouched")
 
 enum aigw_event {
 	AIGW_EV_NONE = 0,
