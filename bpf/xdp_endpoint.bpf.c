@@ -41,6 +41,7 @@ static __always_inline void aigw_pkt_reload(struct aigw_pkt *p)
 
 	p->l3_proto = vp->l3_proto;
 	p->l3_off = vp->l3_off;
+	p->l3_len = vp->l3_len;
 	p->srh_off = vp->srh_off;
 	p->l4_off = vp->l4_off;
 	p->l4_proto = vp->l4_proto;
@@ -159,12 +160,16 @@ __noinline int aigw_ep_account(struct __ctx_buff *ctx, __u32 egress_ifindex, __u
 }
 
 /* End and End.X (RFC 8986 4.1, 4.2): behaviours without AIGW_BEH_F_DECAP;
- * bf = aigw_behavior_flags(sid->behavior). The SRH, if any, has been checked. */
-static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c, struct ipv6hdr *ip6,
-				    struct aigw_srh *srh, __u32 srh_off, __u8 upper,
-				    const struct aigw_sid_entry *sid, __u32 bf)
+ * bf = aigw_behavior_flags(sid->behavior). The SRH, if any, has been checked.
+ * The packet leaves without what followed the IPv6 packet in the frame. */
+static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c,
+				    const struct aigw_pkt *p, struct ipv6hdr *ip6,
+				    struct aigw_srh *srh, const struct aigw_sid_entry *sid, __u32 bf)
 {
 	struct bpf_fib_lookup fib = {};
+	__u8 upper = p->l4_proto;
+	__u32 srh_off = p->srh_off;
+	__u32 l3_end = p->l3_off + p->l3_len;
 	int r;
 
 	/* S02-S03: no segment left for us to visit: process the upper layer
@@ -190,6 +195,8 @@ static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c, 
 		return aigw_fib_exception(c, r);
 	if ((bf & AIGW_BEH_F_ADJ) && sid->oif && fib.ifindex != sid->oif)
 		return aigw_ret_pass_ev(c, AIGW_EV_FIB_TO_KERNEL);
+	if (aigw_trim_to(ctx, l3_end))
+		return aigw_ret_drop(c, AIGW_DROP_HEADROOM);
 	return aigw_redirect(ctx, c, &fib);
 }
 
@@ -202,8 +209,8 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 {
 	struct bpf_fib_lookup fib = {};
 	__u8 proto = p->l4_proto;
+	__u32 flags = 0, inner_len = 0;
 	__u8 outer_ecn;
-	__u32 flags = 0;
 	int r;
 
 	if (srh && srh->segments_left != 0)
@@ -213,7 +220,7 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 	/* Only the kernel can reassemble a fragmented outer packet. */
 	if (p->is_frag)
 		return aigw_ret_pass_ev(c, AIGW_EV_FIB_TO_KERNEL);
-	r = aigw_inner_check(ctx, p->l4_off, proto);
+	r = aigw_inner_check(ctx, p->l4_off, proto, p->l3_off + p->l3_len, &inner_len);
 	if (r)
 		return aigw_ret_drop(c, r);
 
@@ -222,6 +229,10 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 	r = aigw_decap(ctx, p->l4_off, proto == NEXTHDR_IPV4 ? ETH_P_IP : ETH_P_IPV6);
 	if (r)
 		return aigw_ret_drop(c, r);
+	/* The inner packet alone: not what followed it in the outer payload
+	 * nor the frame's padding. */
+	if (aigw_trim_to(ctx, ETH_HLEN + inner_len))
+		return aigw_ret_drop(c, AIGW_DROP_HEADROOM);
 	aigw_count_decap(c, ctx);
 
 	/* The inner TTL / hop limit is not decremented: leaving the tunnel is
@@ -289,6 +300,12 @@ int xdp_endpoint(struct xdp_md *ctx)
 	int r;
 
 	aigw_stats_rx(&c, ctx, cfg);
+	/* SIDs are for packets from the WAN. On any other port (the program
+	 * attached to a customer port by mistake, or a port taken out of the
+	 * configuration) a host must not reach them: the kernel gets every
+	 * packet untouched, as if no program ran. */
+	if (!cfg || cfg->role != AIGW_ROLE_WAN)
+		return aigw_ret_pass_ev(&c, AIGW_EV_PORT_NOT_WAN);
 	r = aigw_parse(ctx, &p);
 	if (r)
 		return aigw_ret_drop(&c, r);
@@ -321,7 +338,7 @@ int xdp_endpoint(struct xdp_md *ctx)
 	}
 
 	if (!(bf & AIGW_BEH_F_DECAP))
-		return aigw_end(ctx, &c, ip6, srh, p.srh_off, p.l4_proto, &sid, bf);
+		return aigw_end(ctx, &c, &p, ip6, srh, &sid, bf);
 	return aigw_end_decap(ctx, &c, &p, ip6, srh, &sid, bf);
 }
 

@@ -9,7 +9,8 @@
  * an event, and every packet counts once in rx and once in a verdict:
  *   1. parse (Ethernet, one VLAN tag, IPv4/IPv6, TCP/UDP/ICMP)
  *   2. interface config: the VID's entry, else the port's untagged entry
- *   3. policy lookup (LPM on VRF + inner destination), the host's APN option
+ *   3. policy lookup (LPM on VRF + inner destination), IPv4 header checksum
+ *      (RFC 1812 5.2.2), the host's APN option
  *      (kept, or stripped per the port), classification (flow cache, else
  *      the rule set) and accounting; DSCP remark; a rule may name the
  *      policy instead of the prefix lookup
@@ -142,6 +143,22 @@ static __always_inline bool aigw_look6(struct __ctx_buff *ctx, const struct aigw
 	k->key.family = 6;
 	k->dscp = (__u8)(bpf_ntohl(*(__be32 *)ip6) >> AIGW_IPV6_TCLASS_SHIFT) >> AIGW_DSCP_SHIFT;
 	return true;
+}
+
+/* RFC 1812 5.2.2: an IPv4 header whose checksum is wrong (options
+ * included) is neither classified nor forwarded. */
+static __always_inline bool aigw_ipv4_hdr_ok(struct __ctx_buff *ctx, const struct aigw_pkt *p)
+{
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
+	struct iphdr *ip;
+
+	if (p->l3_off > ETH_HLEN + VLAN_HLEN)
+		return false;
+	ip = data + p->l3_off;
+	if ((void *)(ip + 1) > data_end)
+		return false;
+	return aigw_ipv4_csum_ok(ip, data_end);
 }
 
 /* What the encapsulation takes from the inner IP header (after remarking). */
@@ -498,6 +515,8 @@ int xdp_headend(struct xdp_md *ctx)
 			return aigw_ret_pass(&c);
 		if (!ours)
 			return aigw_ret_pass(&c);
+		if (p.l3_proto == ETH_P_IP && !aigw_ipv4_hdr_ok(ctx, &p))
+			return aigw_ret_drop(&c, AIGW_DROP_BAD_IPV4_CSUM);
 		d.apn_mode = aigw_apn_mode_of(cfg);
 		if (meta && p.l3_proto == ETH_P_IPV6 && aigw_ipv6_has_opts(ctx, &p)) {
 			kp->apn_len = aigw_apn_ingress(ctx, p.l3_off, meta->apn_opt_type,

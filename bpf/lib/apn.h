@@ -125,14 +125,18 @@ static __always_inline int aigw_apn_in_hdr(struct __ctx_buff *ctx, __u32 hdr_off
 /*
  * The APN option of the IPv6 packet at ip6_off: in its Hop-by-Hop header,
  * else in a Destination Options header before the upper layer (Routing
- * headers are walked over; a Fragment or AH header ends the search). The
- * walk is its own, over at most AIGW_MAX_EXT_HDRS headers: the parser
- * (lib/parse.h) stays as cheap to verify as it was. A global function.
+ * headers are walked over; a Fragment or AH header ends the search). Only
+ * headers inside the payload length count: what the frame carries past it
+ * is no header of the packet. The walk is its own, over at most
+ * AIGW_MAX_EXT_HDRS headers: the parser (lib/parse.h) stays as cheap to
+ * verify as it was. A global function.
  */
 __noinline int aigw_apn_find(struct __ctx_buff *ctx, __u32 ip6_off, __u32 opt_type, struct aigw_apn *a)
 {
+	/* Payload Length and Next Header, adjacent (RFC 8200 section 3) */
+	__u8 pn[sizeof(__be16) + sizeof(__u8)];
 	__u8 eh[AIGW_OPTS_HDR_FIXED];
-	__u32 off, len;
+	__u32 off, len, end;
 	__u8 nh;
 	int r;
 
@@ -141,15 +145,20 @@ __noinline int aigw_apn_find(struct __ctx_buff *ctx, __u32 ip6_off, __u32 opt_ty
 	__builtin_memset(a, 0, sizeof(*a));
 	if (!aigw_apn_type_usable(opt_type) || ip6_off > AIGW_L4_OFF_MAX)
 		return AIGW_APN_NONE;
-	if (ctx_load_bytes(ctx, ip6_off + offsetof(struct ipv6hdr, nexthdr), &nh, 1))
+	if (ctx_load_bytes(ctx, ip6_off + offsetof(struct ipv6hdr, payload_len), pn, sizeof(pn)))
 		return AIGW_APN_NONE;
+	nh = pn[sizeof(__be16)];
 	off = ip6_off + AIGW_IPV6_HDR_LEN;
+	end = off + ((__u32)pn[0] << 8 | pn[1]);
 	for (int i = 0; i < AIGW_MAX_EXT_HDRS; i++) {
 		if (nh != NEXTHDR_HOP && nh != NEXTHDR_DEST && nh != NEXTHDR_ROUTING)
 			return AIGW_APN_NONE;
-		if (off > AIGW_L4_OFF_MAX || ctx_load_bytes(ctx, off, eh, sizeof(eh)))
+		if (off + sizeof(eh) > end || off > AIGW_L4_OFF_MAX ||
+		    ctx_load_bytes(ctx, off, eh, sizeof(eh)))
 			return AIGW_APN_NONE;
 		len = ((__u32)eh[1] + 1) * 8;
+		if (off + len > end)
+			return AIGW_APN_NONE;
 		if (nh != NEXTHDR_ROUTING) {
 			r = aigw_apn_in_hdr(ctx, off, off + len, opt_type, a);
 			if (r != AIGW_APN_NONE)

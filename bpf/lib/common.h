@@ -42,6 +42,9 @@
 #define IPPROTO_ICMP_ 1
 
 #define IPV6_SRCRT_TYPE_4 4 /* SRH routing type */
+#define AIGW_EXTHDR_FIXED 2 /* extension header: next header + hdr ext len */
+#define AIGW_FRAG_HLEN 8    /* IPv6 Fragment header */
+#define AIGW_ICMP_HLEN 8    /* ICMP / ICMPv6 header: type, code, checksum, 4 bytes */
 
 /* Upper bound for header offsets used in variable-offset packet access: far
  * beyond any real header stack, small enough to keep the verifier's offset

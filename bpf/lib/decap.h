@@ -7,6 +7,7 @@
 
 #include "lib/csum.h"
 #include "lib/ip.h"
+#include "lib/parse.h"
 #include "lib/srh.h"
 
 static __always_inline __u8 aigw_ipv6_ecn(const struct ipv6hdr *ip6)
@@ -14,37 +15,51 @@ static __always_inline __u8 aigw_ipv6_ecn(const struct ipv6hdr *ip6)
 	return (bpf_ntohl(*(const __be32 *)ip6) >> AIGW_IPV6_TCLASS_SHIFT) & AIGW_ECN_MASK;
 }
 
-/* The inner packet at offset off (proto NEXTHDR_IPV4 or NEXTHDR_IPV6) must
- * be a complete, self-consistent IP header before it is exposed and
- * forwarded. Returns 0 or a drop reason. */
-static __always_inline int aigw_inner_check(struct __ctx_buff *ctx, __u32 off, __u8 proto)
+static __always_inline int aigw_inner4_check(struct __ctx_buff *ctx, __u32 off, __u32 end,
+					     __u32 *len)
 {
-	void *data_end = ctx_data_end(ctx);
+	struct iphdr *ip = aigw_pkt_ptr(ctx, off, sizeof(*ip));
+	__u32 hlen;
 
-	if (proto == NEXTHDR_IPV4) {
-		struct iphdr *ip = aigw_pkt_ptr(ctx, off, sizeof(*ip));
-		__u32 hlen, tot_len;
-
-		if (!ip)
-			return AIGW_DROP_TRUNC_IPV4;
-		hlen = ip->ihl * 4;
-		if (ip->version != 4 || hlen < IPV4_HLEN)
-			return AIGW_DROP_BAD_IPV4;
-		if ((void *)ip + hlen > data_end)
-			return AIGW_DROP_TRUNC_IPV4;
-		tot_len = bpf_ntohs(ip->tot_len);
-		if (tot_len < hlen || (void *)ip + tot_len > data_end)
-			return AIGW_DROP_BAD_IPV4;
-	} else {
-		struct ipv6hdr *ip6 = aigw_pkt_ptr(ctx, off, sizeof(*ip6));
-
-		if (!ip6)
-			return AIGW_DROP_TRUNC_IPV6;
-		if (ip6->version != 6 ||
-		    (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > data_end)
-			return AIGW_DROP_BAD_IPV6;
-	}
+	if (!ip || !aigw_in_l3(off, sizeof(*ip), end))
+		return AIGW_DROP_TRUNC_IPV4;
+	hlen = ip->ihl * 4;
+	if (ip->version != 4 || hlen < IPV4_HLEN)
+		return AIGW_DROP_BAD_IPV4;
+	if (!aigw_in_l3(off, hlen, end))
+		return AIGW_DROP_TRUNC_IPV4;
+	*len = bpf_ntohs(ip->tot_len);
+	if (*len < hlen || !aigw_in_l3(off, *len, end))
+		return AIGW_DROP_BAD_IPV4;
+	if (!aigw_ipv4_csum_ok(ip, ctx_data_end(ctx)))
+		return AIGW_DROP_BAD_IPV4_CSUM;
 	return 0;
+}
+
+static __always_inline int aigw_inner6_check(struct __ctx_buff *ctx, __u32 off, __u32 end,
+					     __u32 *len)
+{
+	struct ipv6hdr *ip6 = aigw_pkt_ptr(ctx, off, sizeof(*ip6));
+
+	if (!ip6 || !aigw_in_l3(off, sizeof(*ip6), end))
+		return AIGW_DROP_TRUNC_IPV6;
+	*len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	if (ip6->version != 6 || !aigw_in_l3(off, *len, end))
+		return AIGW_DROP_BAD_IPV6;
+	return 0;
+}
+
+/* The inner packet at offset off (proto NEXTHDR_IPV4 or NEXTHDR_IPV6) must
+ * be a complete, self-consistent IP header (IPv4: with a valid checksum,
+ * RFC 1812 5.2.2) lying, with the length it declares, inside the outer
+ * packet, which ends at offset end, before it is exposed and forwarded.
+ * Returns 0 and its length in *len, or a drop reason. */
+static __always_inline int aigw_inner_check(struct __ctx_buff *ctx, __u32 off, __u8 proto,
+					    __u32 end, __u32 *len)
+{
+	if (proto == NEXTHDR_IPV4)
+		return aigw_inner4_check(ctx, off, end, len);
+	return aigw_inner6_check(ctx, off, end, len);
 }
 
 /* Remove everything between the Ethernet header and the inner packet at

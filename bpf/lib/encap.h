@@ -7,6 +7,7 @@
 
 #include "lib/common.h"
 #include "lib/ip.h"
+#include "lib/pkt.h"
 
 /* Where the template keeps the outer addresses (the FIB lookup reads them). */
 #define AIGW_TMPL_SADDR_OFF offsetof(struct ipv6hdr, saddr)
@@ -54,17 +55,6 @@ static __always_inline bool aigw_policy_usable(const struct aigw_policy *pol)
 	if (pol->has_srh)
 		return len >= AIGW_IPV6_HDR_LEN + AIGW_SRH_FIXED_LEN;
 	return len == AIGW_IPV6_HDR_LEN;
-}
-
-/* Drop L2 padding: make the frame end where the IP packet ends, so that the
- * outer payload length is exact. */
-static __always_inline int aigw_trim_to(struct __ctx_buff *ctx, __u32 len)
-{
-	__u32 frame = ctx_data_end(ctx) - ctx_data(ctx);
-
-	if (frame > len)
-		return ctx_adjust_tail(ctx, (int)len - (int)frame);
-	return 0;
 }
 
 /*

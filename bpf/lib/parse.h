@@ -22,15 +22,27 @@ struct aigw_pkt {
 	__u8 pad;
 };
 
-static __always_inline int aigw_parse_l4(void *data, void *data_end, struct aigw_pkt *p, __u32 off)
+/* Does [off, off + len) lie inside the IP packet, which ends at offset end
+ * (l3_off + l3_len)? The frame may go on past it (padding, garbage): what
+ * is there belongs to no header. A scalar compare; every access still
+ * needs its own data_end check for the verifier. */
+static __always_inline bool aigw_in_l3(__u32 off, __u32 len, __u32 end)
+{
+	return off + len <= end;
+}
+
+/* The upper-layer header at off, inside the IP packet ending at end. */
+static __always_inline int aigw_parse_l4(void *data, void *data_end, struct aigw_pkt *p, __u32 off,
+					 __u32 end)
 {
 	p->l4_off = off;
 	if (p->l4_proto == NEXTHDR_TCP) {
 		struct tcphdr *th = data + off;
 
-		if ((void *)(th + 1) > data_end)
+		if ((void *)(th + 1) > data_end || !aigw_in_l3(off, sizeof(*th), end))
 			return AIGW_DROP_TRUNC_L4;
-		if (th->doff < 5 || data + off + th->doff * 4 > data_end)
+		if (th->doff < 5 || data + off + th->doff * 4 > data_end ||
+		    !aigw_in_l3(off, th->doff * 4, end))
 			return AIGW_DROP_TRUNC_L4;
 		p->sport = th->source;
 		p->dport = th->dest;
@@ -38,12 +50,12 @@ static __always_inline int aigw_parse_l4(void *data, void *data_end, struct aigw
 	} else if (p->l4_proto == NEXTHDR_UDP) {
 		struct udphdr *uh = data + off;
 
-		if ((void *)(uh + 1) > data_end)
+		if ((void *)(uh + 1) > data_end || !aigw_in_l3(off, sizeof(*uh), end))
 			return AIGW_DROP_TRUNC_L4;
 		p->sport = uh->source;
 		p->dport = uh->dest;
 	} else if (p->l4_proto == IPPROTO_ICMP_ || p->l4_proto == NEXTHDR_ICMPV6) {
-		if (data + off + 8 > data_end)
+		if (data + off + AIGW_ICMP_HLEN > data_end || !aigw_in_l3(off, AIGW_ICMP_HLEN, end))
 			return AIGW_DROP_TRUNC_L4;
 	}
 	return 0;
@@ -70,14 +82,15 @@ static __always_inline int aigw_parse_ipv4(void *data, void *data_end, struct ai
 		if (ip->frag_off & bpf_htons(IPV4_FRAG_OFFSET))
 			return 0; /* not the first fragment: no upper-layer header */
 	}
-	return aigw_parse_l4(data, data_end, p, p->l3_off + hlen);
+	return aigw_parse_l4(data, data_end, p, p->l3_off + hlen, p->l3_off + p->l3_len);
 }
 
-/* Walk at most AIGW_MAX_EXT_HDRS extension headers. Records the first SRH. */
+/* Walk at most AIGW_MAX_EXT_HDRS extension headers, each inside the
+ * payload length (not merely the frame). Records the first SRH. */
 static __always_inline int aigw_parse_ipv6(void *data, void *data_end, struct aigw_pkt *p)
 {
 	struct ipv6hdr *ip6 = data + p->l3_off;
-	__u32 off, l3_len;
+	__u32 off, l3_len, end;
 	__u8 nh;
 
 	if ((void *)(ip6 + 1) > data_end)
@@ -90,6 +103,7 @@ static __always_inline int aigw_parse_ipv6(void *data, void *data_end, struct ai
 	if ((void *)ip6 + l3_len > data_end || l3_len > 0xffff)
 		return AIGW_DROP_BAD_IPV6;
 	p->l3_len = (__u16)l3_len;
+	end = p->l3_off + l3_len;
 	nh = ip6->nexthdr;
 	off = p->l3_off + AIGW_IPV6_HDR_LEN;
 
@@ -102,7 +116,8 @@ static __always_inline int aigw_parse_ipv6(void *data, void *data_end, struct ai
 		case NEXTHDR_HOP:
 		case NEXTHDR_ROUTING:
 		case NEXTHDR_DEST:
-			if ((void *)(eh + 2) > data_end)
+			if ((void *)(eh + AIGW_EXTHDR_FIXED) > data_end ||
+			    !aigw_in_l3(off, AIGW_EXTHDR_FIXED, end))
 				return AIGW_DROP_TRUNC_EXTHDR;
 			len = ((__u32)eh[1] + 1) * 8;
 			if (nh == NEXTHDR_ROUTING && eh + 3 <= (__u8 *)data_end &&
@@ -110,9 +125,10 @@ static __always_inline int aigw_parse_ipv6(void *data, void *data_end, struct ai
 				p->srh_off = off;
 			break;
 		case NEXTHDR_FRAGMENT:
-			if ((void *)(eh + 8) > data_end)
+			if ((void *)(eh + AIGW_FRAG_HLEN) > data_end ||
+			    !aigw_in_l3(off, AIGW_FRAG_HLEN, end))
 				return AIGW_DROP_TRUNC_EXTHDR;
-			len = 8;
+			len = AIGW_FRAG_HLEN;
 			p->is_frag = 1;
 			if (*(__be16 *)(eh + 2) & bpf_htons(0xfff8)) {
 				/* not the first fragment: stop at the fragment header */
@@ -121,15 +137,16 @@ static __always_inline int aigw_parse_ipv6(void *data, void *data_end, struct ai
 			}
 			break;
 		case NEXTHDR_AUTH:
-			if ((void *)(eh + 2) > data_end)
+			if ((void *)(eh + AIGW_EXTHDR_FIXED) > data_end ||
+			    !aigw_in_l3(off, AIGW_EXTHDR_FIXED, end))
 				return AIGW_DROP_TRUNC_EXTHDR;
 			len = ((__u32)eh[1] + 2) * 4;
 			break;
 		default:
 			p->l4_proto = nh;
-			return aigw_parse_l4(data, data_end, p, off);
+			return aigw_parse_l4(data, data_end, p, off, end);
 		}
-		if (data + off + len > data_end)
+		if (data + off + len > data_end || !aigw_in_l3(off, len, end))
 			return AIGW_DROP_TRUNC_EXTHDR;
 		nh = eh[0];
 		off += len;
@@ -141,7 +158,7 @@ static __always_inline int aigw_parse_ipv6(void *data, void *data_end, struct ai
 	    nh == NEXTHDR_FRAGMENT || nh == NEXTHDR_AUTH)
 		return AIGW_DROP_EXTHDR_CHAIN;
 	p->l4_proto = nh;
-	return aigw_parse_l4(data, data_end, p, off);
+	return aigw_parse_l4(data, data_end, p, off, end);
 }
 
 /* Parse Ethernet and an optional VLAN tag; then IPv4/IPv6 if present.

@@ -27,4 +27,17 @@ static __always_inline void *aigw_pkt_ptr(struct __ctx_buff *ctx, __u32 off, __u
 	return ptr;
 }
 
+/* Drop what follows the IP packet (Ethernet padding, trailing garbage):
+ * make the frame end at len, where the IP packet ends, as the kernel's
+ * ip_rcv/ipv6_rcv trim it (pskb_trim_rcsum). Invalidates packet pointers.
+ * Returns 0, or non-zero when the tail could not be moved. */
+static __always_inline int aigw_trim_to(struct __ctx_buff *ctx, __u32 len)
+{
+	__u32 frame = ctx_data_end(ctx) - ctx_data(ctx);
+
+	if (frame > len)
+		return ctx_adjust_tail(ctx, (int)len - (int)frame);
+	return 0;
+}
+
 #endif

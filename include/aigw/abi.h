@@ -207,7 +207,8 @@ static inline __u32 aigw_behavior_flags(unsigned int b)
 	X(FIB_BLACKHOLE, "fib_blackhole", "FIB says blackhole/unreachable/prohibit") \
 	X(FRAG_NO_DF, "frag_no_df", "IPv4 without DF too big for the tunnel (no XDP fragmentation)") \
 	X(NO_ROUTE_TO_SID, "no_route_to_sid", "headend: the FIB cannot forward to the first SID") \
-	X(DT_NO_ROUTE, "dt_no_route", "End.DT* in a non-main table: the FIB cannot forward there")
+	X(DT_NO_ROUTE, "dt_no_route", "End.DT* in a non-main table: the FIB cannot forward there") \
+	X(BAD_IPV4_CSUM, "bad_ipv4_csum", "IPv4 header checksum wrong (RFC 1812 5.2.2), options included")
 
 enum aigw_drop_reason {
 	AIGW_DROP_NONE = 0,
@@ -234,7 +235,8 @@ enum aigw_drop_reason {
 	X(APN_MALFORMED, "apn_malformed", "APN option with an inconsistent length: treated as no APN") \
 	X(APN_IMPOSED, "apn_imposed", "APN option added to the outer header") \
 	X(APN_STRIPPED, "apn_stripped", "host's APN option overwritten with PadN (strip mode)") \
-	X(APN_NO_ROOM, "apn_no_room", "APN due but encap + option exceeds headroom: sent without it")
+	X(APN_NO_ROOM, "apn_no_room", "APN due but encap + option exceeds headroom: sent without it") \
+	X(PORT_NOT_WAN, "port_not_wan", "endpoint program on a port not configured as WAN: to the kernel untouched")
 
 enum aigw_event {
 	AIGW_EV_NONE = 0,

@@ -75,6 +75,50 @@ static __always_inline int ut_csum(struct __ctx_buff *ctx)
 }
 UT_TEST(csum)
 
+/* The checksum verification, against the independent sum, with options:
+ * any changed byte of the header, options included, is caught. */
+#define UT_V4_OPT_WORDS 2
+static __always_inline int ut_ipv4_csum_verify(struct __ctx_buff *ctx)
+{
+	__u8 *d = ut_buf(ctx);
+	struct iphdr *ip;
+	__u32 s = 0;
+	__u16 *w;
+
+	if (!d)
+		return __LINE__;
+	ip = (struct iphdr *)(d + ETH_HLEN);
+	ip->version = 4;
+	ip->ihl = IPV4_HLEN / 4;
+	ip->tot_len = bpf_htons(IPV4_HLEN);
+	ip->ttl = 9;
+	ip->saddr = bpf_htonl(0xc0000201);
+	ip->check = aigw_ipv4_csum(ip);
+	UT_ASSERT(ut_ipv4_csum_ok(ip));
+	UT_ASSERT(aigw_ipv4_csum_ok(ip, d + UT_PKT_LEN));
+	ip->ttl = 8;
+	UT_ASSERT(!aigw_ipv4_csum_ok(ip, d + UT_PKT_LEN));
+	/* IHL 7: two words of options (NOPs, then a byte to change). */
+	ip->ihl = IPV4_HLEN / 4 + UT_V4_OPT_WORDS;
+	ip->check = 0;
+	d[ETH_HLEN + IPV4_HLEN] = TCPOPT_NOP_;
+	d[ETH_HLEN + IPV4_HLEN + 4] = TCPOPT_NOP_;
+	w = (__u16 *)ip;
+#pragma unroll
+	for (int i = 0; i < (IPV4_HLEN + UT_V4_OPT_WORDS * 4) / 2; i++)
+		s += w[i];
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	ip->check = (__u16)~s;
+	UT_ASSERT(aigw_ipv4_csum_ok(ip, d + UT_PKT_LEN));
+	d[ETH_HLEN + IPV4_HLEN + 4] = 0x44; /* the last option word changed */
+	UT_ASSERT(!aigw_ipv4_csum_ok(ip, d + UT_PKT_LEN));
+	/* A header running past the packet end is never right. */
+	UT_ASSERT(!aigw_ipv4_csum_ok(ip, d + ETH_HLEN + IPV4_HLEN));
+	return 0;
+}
+UT_TEST(ipv4_csum_verify)
+
 /* ------------------------------------------------------------ srh.h */
 #define UT_SRH3_LEN (AIGW_SRH_FIXED_LEN + 3 * AIGW_SID_LEN)
 
@@ -235,6 +279,124 @@ static __always_inline int ut_parse_frag(struct __ctx_buff *ctx)
 }
 UT_TEST(parse_frag)
 
+/* Headers past the payload length are not the packet's, even when the
+ * frame carries them (issue 8 P2). */
+static __always_inline int ut_parse_beyond_plen(struct __ctx_buff *ctx)
+{
+	struct ipv6hdr *ip6;
+	struct aigw_pkt p;
+
+	if (ut_v6_ext_pkt(ctx, 2))
+		return __LINE__;
+	UT_ASSERT(aigw_parse(ctx, &p) == 0);
+	ip6 = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip6));
+	if (!ip6)
+		return __LINE__;
+	ip6->payload_len = bpf_htons(8 + 4); /* the second header half inside */
+	UT_ASSERT(aigw_parse(ctx, &p) == AIGW_DROP_TRUNC_EXTHDR);
+	ip6 = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip6));
+	if (!ip6)
+		return __LINE__;
+	ip6->payload_len = bpf_htons(2 * 8 + 4); /* UDP half inside */
+	UT_ASSERT(aigw_parse(ctx, &p) == AIGW_DROP_TRUNC_L4);
+	ip6 = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip6));
+	if (!ip6)
+		return __LINE__;
+	ip6->payload_len = 0; /* no extension header inside */
+	UT_ASSERT(aigw_parse(ctx, &p) == AIGW_DROP_TRUNC_EXTHDR);
+	return 0;
+}
+UT_TEST(parse_beyond_plen)
+
+/* Ethernet, a 20-byte IPv4 header (total length tot_len, UDP), then a
+ * whole UDP header in the frame. */
+static __always_inline int ut_v4_udp_pkt(struct __ctx_buff *ctx, __u16 tot_len)
+{
+	__u8 *d = ut_buf(ctx);
+	struct iphdr *ip;
+
+	if (!d)
+		return -1;
+	ut_eth(d, ETH_P_IP);
+	ip = (struct iphdr *)(d + ETH_HLEN);
+	ip->version = 4;
+	ip->ihl = IPV4_HLEN / 4;
+	ip->tot_len = bpf_htons(tot_len);
+	ip->ttl = 64;
+	ip->protocol = NEXTHDR_UDP;
+	ip->check = aigw_ipv4_csum(ip);
+	return ut_trim(ctx, ETH_HLEN + IPV4_HLEN + sizeof(struct udphdr));
+}
+
+/* The L4 header must lie within the IPv4 total length. */
+static __always_inline int ut_parse_beyond_tot_len(struct __ctx_buff *ctx)
+{
+	struct aigw_pkt p;
+
+	if (ut_v4_udp_pkt(ctx, IPV4_HLEN + sizeof(struct udphdr)))
+		return __LINE__;
+	UT_ASSERT(aigw_parse(ctx, &p) == 0 && p.l4_proto == NEXTHDR_UDP);
+	for (__u32 tot = IPV4_HLEN; tot < IPV4_HLEN + sizeof(struct udphdr); tot += 7) {
+		struct iphdr *ip = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip));
+
+		if (!ip)
+			return __LINE__;
+		ip->tot_len = bpf_htons(tot); /* 20, 27: the UDP header not (all) inside */
+		UT_ASSERT(aigw_parse(ctx, &p) == AIGW_DROP_TRUNC_L4);
+	}
+	return 0;
+}
+UT_TEST(parse_beyond_tot_len)
+
+/* ------------------------------------------------------------ decap.h */
+/* The inner packet lies, with the length it declares, inside the outer
+ * packet; its IPv4 header checksum is right. */
+static __always_inline int ut_inner_check4(struct __ctx_buff *ctx)
+{
+	__u32 len = 0, end;
+
+	if (ut_v4_udp_pkt(ctx, IPV4_HLEN + sizeof(struct udphdr)))
+		return __LINE__;
+	/* The same bytes read as an inner packet at ETH_HLEN: end = frame end. */
+	end = ETH_HLEN + IPV4_HLEN + sizeof(struct udphdr);
+	UT_ASSERT(aigw_inner_check(ctx, ETH_HLEN, NEXTHDR_IPV4, end, &len) == 0);
+	UT_ASSERT(len == IPV4_HLEN + sizeof(struct udphdr));
+	UT_ASSERT(aigw_inner_check(ctx, ETH_HLEN, NEXTHDR_IPV4, end - 1, &len) ==
+		  AIGW_DROP_BAD_IPV4);
+	UT_ASSERT(aigw_inner_check(ctx, ETH_HLEN, NEXTHDR_IPV4, ETH_HLEN + IPV4_HLEN - 1, &len) ==
+		  AIGW_DROP_TRUNC_IPV4);
+	{
+		struct iphdr *ip = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip));
+
+		if (!ip)
+			return __LINE__;
+		ip->ttl--;
+	}
+	UT_ASSERT(aigw_inner_check(ctx, ETH_HLEN, NEXTHDR_IPV4, end, &len) ==
+		  AIGW_DROP_BAD_IPV4_CSUM);
+	return 0;
+}
+UT_TEST(inner_check4)
+
+/* IPv6: an inner 40-byte header with a payload of 8 at UT_EXT_OFF. */
+static __always_inline int ut_inner_check6(struct __ctx_buff *ctx)
+{
+	__u32 off = UT_EXT_OFF, len = 0, end;
+	__u8 *d = ut_buf(ctx);
+
+	if (!d)
+		return __LINE__;
+	ut_ipv6(d + AIGW_IPV6_HDR_LEN, 8, NEXTHDR_UDP); /* ut_ipv6 writes at + ETH_HLEN */
+	end = off + AIGW_IPV6_HDR_LEN + 8;
+	UT_ASSERT(aigw_inner_check(ctx, off, NEXTHDR_IPV6, end, &len) == 0);
+	UT_ASSERT(len == AIGW_IPV6_HDR_LEN + 8);
+	UT_ASSERT(aigw_inner_check(ctx, off, NEXTHDR_IPV6, end - 1, &len) == AIGW_DROP_BAD_IPV6);
+	UT_ASSERT(aigw_inner_check(ctx, off, NEXTHDR_IPV6, off + AIGW_IPV6_HDR_LEN - 1, &len) ==
+		  AIGW_DROP_TRUNC_IPV6);
+	return 0;
+}
+UT_TEST(inner_check6)
+
 /* ------------------------------------------------------------ apn.h */
 #define UT_APN_TYPE 0x3e
 
@@ -325,6 +487,28 @@ static __always_inline int ut_apn_roundtrip(struct __ctx_buff *ctx)
 	return 0;
 }
 UT_TEST(apn_roundtrip)
+
+/* An option past the payload length is no option of the packet. */
+static __always_inline int ut_apn_beyond_plen(struct __ctx_buff *ctx)
+{
+	struct ipv6hdr *ip6;
+	struct aigw_apn a;
+
+	if (ut_apn_pkt(ctx, 8))
+		return __LINE__;
+	ip6 = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip6));
+	if (!ip6)
+		return __LINE__;
+	ip6->payload_len = bpf_htons(16); /* the 24-byte header runs past it */
+	UT_ASSERT(aigw_apn_find(ctx, ETH_HLEN, UT_APN_TYPE, &a) == AIGW_APN_NONE);
+	ip6 = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip6));
+	if (!ip6)
+		return __LINE__;
+	ip6->payload_len = 0;
+	UT_ASSERT(aigw_apn_find(ctx, ETH_HLEN, UT_APN_TYPE, &a) == AIGW_APN_NONE);
+	return 0;
+}
+UT_TEST(apn_beyond_plen)
 
 /* ------------------------------------------------------------ icmp.h */
 #define UT_MS 1000000ULL

@@ -297,6 +297,9 @@ TEST_CASE("an empty datapath still gives every drop reason and event", "[metrics
   CHECK(value(all, "aigw_config_reload_success") == "1");
   CHECK(value(all, "aigw_drops_total", {{"reason", "trunc_eth"}}) == "0");
   CHECK(value(all, "aigw_events_total", {{"event", "sl_zero_to_kernel"}}) == "0");
+  // The last rows appended (issue 8): the reason and the event by name.
+  CHECK(value(all, "aigw_drops_total", {{"reason", "bad_ipv4_csum"}}) == "0");
+  CHECK(value(all, "aigw_events_total", {{"event", "port_not_wan"}}) == "0");
   for (const auto& x : all) CHECK(x.name.rfind("aigw_interface_", 0) != 0);
 }
 
