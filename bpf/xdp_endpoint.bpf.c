@@ -114,6 +114,9 @@ __noinline int aigw_ep_outer_apn(struct __ctx_buff *ctx, __u32 rx_len)
  * and count the inner packet, direction in. The interface is the customer
  * port the FIB chose (egress_ifindex, untagged entry), 0 = none; the APN is
  * the outer packet's, else the inner packet's own. A global function.
+ * Returns 0, a drop reason when the inner packet is malformed (its headers
+ * overrun its length: forwarded, it would be counted nowhere), or -1 when
+ * the state map is missing.
  */
 __noinline int aigw_ep_account(struct __ctx_buff *ctx, __u32 egress_ifindex, __u32 rx_len)
 {
@@ -123,12 +126,14 @@ __noinline int aigw_ep_account(struct __ctx_buff *ctx, __u32 egress_ifindex, __u
 	struct aigw_acct_state *st;
 	struct aigw_cls_pkt *k;
 	__u32 zero = 0, bank, gen;
+	int r;
 
 	st = bpf_map_lookup_elem(&aigw_acct_state, &zero);
 	if (!st)
 		return -1;
-	if (aigw_parse_global(ctx, &st->p))
-		return -1;
+	r = aigw_parse_global(ctx, &st->p);
+	if (r)
+		return r;
 	k = &st->k;
 	__builtin_memset(k, 0, sizeof(*k));
 	if (aigw_cls_l3(ctx, st->p.l3_proto, ETH_HLEN, k))
@@ -185,6 +190,13 @@ static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c,
 	r = aigw_srh_end(ctx, ip6, srh, srh_off);
 	if (r)
 		return aigw_ret_drop(c, r);
+	/* Whether it is redirected or handed to the kernel, the rewritten
+	 * packet leaves without the frame's tail. */
+	if (aigw_trim_to(ctx, l3_end))
+		return aigw_ret_drop(c, AIGW_DROP_HEADROOM);
+	ip6 = aigw_pkt_ptr(ctx, p->l3_off, sizeof(*ip6)); /* the trim moved data_end */
+	if (!ip6)
+		return aigw_ret_drop(c, AIGW_DROP_TRUNC_IPV6);
 
 	aigw_fib_ipv6(&fib, ip6, (bf & AIGW_BEH_F_NEXTHOP) ? (const void *)sid->nh6 : &ip6->daddr,
 		      c->ifindex);
@@ -195,8 +207,6 @@ static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c,
 		return aigw_fib_exception(c, r);
 	if ((bf & AIGW_BEH_F_ADJ) && sid->oif && fib.ifindex != sid->oif)
 		return aigw_ret_pass_ev(c, AIGW_EV_FIB_TO_KERNEL);
-	if (aigw_trim_to(ctx, l3_end))
-		return aigw_ret_drop(c, AIGW_DROP_HEADROOM);
 	return aigw_redirect(ctx, c, &fib);
 }
 
@@ -211,7 +221,7 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 	__u8 proto = p->l4_proto;
 	__u32 flags = 0, inner_len = 0;
 	__u8 outer_ecn;
-	int r;
+	int r, r2;
 
 	if (srh && srh->segments_left != 0)
 		return aigw_ret_drop(c, AIGW_DROP_SRH_SL_NOT_ZERO);
@@ -273,11 +283,15 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 									 : AIGW_DROP_DT_NO_ROUTE);
 	if (r == BPF_FIB_LKUP_RET_BLACKHOLE)
 		return aigw_ret_drop(c, AIGW_DROP_FIB_BLACKHOLE);
-	/* Delivered (forwarded or to the kernel): count it, direction in. */
-	aigw_ep_account(ctx,
-			r == BPF_FIB_LKUP_RET_SUCCESS || r == BPF_FIB_LKUP_RET_NO_NEIGH ? fib.ifindex
-											: 0,
-			c->rx_len);
+	/* Delivered (forwarded or to the kernel): count it, direction in. An
+	 * inner packet whose headers overrun its length is dropped, as the
+	 * headend drops such a packet from a customer. */
+	r2 = aigw_ep_account(ctx,
+			     r == BPF_FIB_LKUP_RET_SUCCESS || r == BPF_FIB_LKUP_RET_NO_NEIGH ? fib.ifindex
+											     : 0,
+			     c->rx_len);
+	if (r2 > 0)
+		return aigw_ret_drop(c, r2);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS)
 		return aigw_fib_exception(c, r);
 	if ((bf & AIGW_BEH_F_ADJ) && sid->oif && fib.ifindex != sid->oif)

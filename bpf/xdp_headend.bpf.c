@@ -538,10 +538,14 @@ int xdp_headend(struct xdp_md *ctx)
 			return aigw_ret_drop(&c, err);
 	}
 
-	/* No policy: not ours to steer, the kernel routes it. */
+	/* No policy: not ours to steer, the kernel routes it, without the
+	 * frame's tail (the APN strip or the DSCP remark may have changed it). */
 	slot = d.slot;
-	if (slot == AIGW_POLICY_SLOT_NONE)
+	if (slot == AIGW_POLICY_SLOT_NONE) {
+		if (aigw_trim_to(ctx, p.l3_off + p.l3_len))
+			return aigw_ret_drop(&c, AIGW_DROP_HEADROOM);
 		return aigw_ret_pass(&c);
+	}
 	pol = bpf_map_lookup_elem(&aigw_policies, &slot);
 	if (!pol || !aigw_policy_usable(pol))
 		return aigw_ret_drop(&c, AIGW_DROP_POLICY_INVALID);

@@ -125,6 +125,12 @@ def beyond_ip_length_fixtures():
         drop("End.DT46: inner IPv4 total length > outer payload after an SRH", E,
              wan(ip6(43, 24 + 20, SID_DT46, REMOTE) + srh(4, [SID_DT46], 0) + INNER4),
              "bad_ipv4"),
+        # Decapsulated, then found malformed when classified: dropped, not
+        # forwarded uncounted.
+        dataclasses.replace(drop(
+            "End.DX6: inner hop-by-hop header running past the inner payload length", E,
+            wan(ip6(41, 40 + 16, SID_DX6, REMOTE) + ip6(0, 8, "2001:db8:3::9", "2001:db8:2::10")
+                + APN_HBH), "trunc_exthdr"), decap=1),
     ]
 
 
