@@ -7,10 +7,12 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 
 #include "config/parse_util.hpp"
 
@@ -19,6 +21,38 @@ namespace aigw {
 using namespace parse_detail;
 
 namespace {
+
+// Counts the documents of a YAML stream, stopping at the second. yaml-cpp
+// 0.7's LoadAll never returns on some malformed input (",--" then a
+// mapping): it keeps reporting empty documents without consuming any, and
+// allocates a node for each until memory runs out.
+struct DocumentCounter : YAML::EventHandler {
+  int documents = 0;
+  YAML::Mark second{};  // where the second document starts
+  void OnDocumentStart(const YAML::Mark& m) override {
+    if (++documents == 2) second = m;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+DocumentCounter count_documents(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter c;
+  while (c.documents < 2 && parser.HandleNextDocument(c)) {
+  }
+  return c;
+}
 
 constexpr size_t kMaxFileSize = 16 << 20;
 
@@ -107,9 +141,16 @@ std::vector<ConfigError> validate(const Config& c, const std::string& filename) 
 
 ParseResult parse_config(std::string_view yaml_text, const std::string& filename) {
   Sink s(filename);
-  std::vector<YAML::Node> docs;
+  const std::string text(yaml_text);
+  YAML::Node root;
   try {
-    docs = YAML::LoadAll(std::string(yaml_text));
+    DocumentCounter docs = count_documents(text);
+    if (docs.documents > 1) {
+      s.error(docs.second.line < 0 ? 1 : docs.second.line + 1, "",
+              "more than one YAML document ('---'); expected exactly one");
+      return std::move(s.errors());
+    }
+    if (docs.documents == 1) root = YAML::Load(text);
   } catch (const YAML::ParserException& ex) {
     s.error(ex.mark.line < 0 ? 0 : ex.mark.line + 1, "",
             fmt::format("YAML syntax error: {}", ex.msg));
@@ -118,14 +159,10 @@ ParseResult parse_config(std::string_view yaml_text, const std::string& filename
     s.error(0, "", fmt::format("YAML error: {}", ex.what()));
     return std::move(s.errors());
   }
-  if (docs.empty() || docs[0].IsNull()) {
+  if (!root.IsDefined() || root.IsNull()) {
     s.error(1, "", "empty configuration (write {} to configure nothing)");
     return std::move(s.errors());
   }
-  if (docs.size() > 1) {
-    s.error(line_of(docs[1]), "", "more than one YAML document ('---'); expected exactly one");
-  }
-  const YAML::Node& root = docs[0];
   if (!root.IsMap()) {
     s.error(line_of(root), "",
             fmt::format("expected a mapping (agent, datapath, interfaces, policies, sids) at "

@@ -47,8 +47,10 @@ Request parse_request(std::string_view line) {
             fmt::format("duplicate key \"{}\" in request", printable(parsed.get<std::string>())));
       return true;
     });
-  } catch (const json::parse_error& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line 1, ..."
+  } catch (const json::exception& e) {
+    // parse_error, or out_of_range for a number beyond a double
+    // ("-1E9779973"). e.what() is "[json.exception.parse_error.101] parse
+    // error at line 1, ...".
     std::string what = e.what();
     auto pos = what.find("] ");
     throw ProtocolError(

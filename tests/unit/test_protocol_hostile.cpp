@@ -32,6 +32,13 @@ TEST_CASE("protocol: control characters in cmd are refused and shown escaped",
   CHECK(parse_request(R"({"cmd":"status"})").cmd == "status");
 }
 
+TEST_CASE("protocol: a number beyond a double is a protocol error, not a json exception",
+          "[control][protocol]") {
+  // Found by the protocol fuzzer: nlohmann's out_of_range escaped parse_request.
+  CHECK_THROWS_AS(parse_request(R"({"args":-14469598189E9779973,"cmd":"policy.add"})"),
+                  ProtocolError);
+}
+
 namespace {
 
 // Enough of a Host for a command refused before it reads anything else.
