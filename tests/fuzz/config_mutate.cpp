@@ -121,8 +121,12 @@ const std::vector<std::string>& hostile_scalars() {
   return v;
 }
 
-// Every node of the tree, parents before children.
+// Nodes of the tree, parents before children, at most kMaxCollect: a
+// mutation may have made the graph cyclic or exponential (an alias of an
+// ancestor), which a full walk would never finish.
+constexpr size_t kMaxCollect = 10000;
 void collect(YAML::Node n, std::vector<YAML::Node>& out, int depth) {
+  if (out.size() >= kMaxCollect) return;
   out.push_back(n);
   if (depth > 32) return;
   if (n.IsMap())
