@@ -53,18 +53,26 @@ struct aigw_inner {
 };
 
 /* The port's entry for this VID, else its untagged entry, else none. */
+/* The port's entry for the frame's VID (0: untagged), NULL if none. */
 static __always_inline const struct aigw_iface_cfg *aigw_iface_for_vlan(__u32 ifindex, __u16 vlan)
 {
 	struct aigw_iface_key key = { .ifindex = ifindex, .vlan = vlan };
-	const struct aigw_iface_cfg *cfg = NULL;
 
-	if (vlan)
-		cfg = bpf_map_lookup_elem(&aigw_ifaces, &key);
-	if (!cfg) {
-		key.vlan = 0;
-		cfg = bpf_map_lookup_elem(&aigw_ifaces, &key);
-	}
-	return cfg;
+	return bpf_map_lookup_elem(&aigw_ifaces, &key);
+}
+
+/* A frame tagged with a VID the port has no entry for: counted on the
+ * port's untagged entry and handed to the kernel untouched (its VLAN
+ * device, or a drop there), never steered as the port's untagged traffic. */
+static __always_inline int aigw_vlan_unknown(struct __ctx_buff *ctx, struct aigw_ctx *c,
+					     __u32 ifindex)
+{
+	const struct aigw_iface_cfg *cfg = aigw_iface_for_vlan(ifindex, 0);
+
+	aigw_stats_rx(c, ctx, cfg);
+	if (cfg && cfg->role == AIGW_ROLE_CUSTOMER)
+		return aigw_ret_pass_ev(c, AIGW_EV_VLAN_UNKNOWN);
+	return aigw_ret_pass(c);
 }
 
 /* Ports for the flow hash: none for fragments, so that every fragment of a
@@ -483,11 +491,12 @@ int xdp_headend(struct xdp_md *ctx)
 	__u32 slot = AIGW_POLICY_SLOT_NONE, bank;
 	int err, rc;
 
-	/* 1-2. The entry for the frame's VID if there is one, else the port's
-	 * untagged entry: its VRF steers, its slot counts (rx included, so a
-	 * port configured for VLANs only is not counted as unconfigured). */
+	/* 1-2. The port's entry for the frame's VID (untagged: VID 0): its VRF
+	 * steers, its slot counts. A VID without an entry: aigw_vlan_unknown. */
 	err = aigw_parse_global(ctx, &p);
 	cfg = aigw_iface_for_vlan(ifindex, p.vlan);
+	if (!cfg && p.vlan)
+		return aigw_vlan_unknown(ctx, &c, ifindex);
 	aigw_stats_rx(&c, ctx, cfg);
 	if (!cfg || cfg->role != AIGW_ROLE_CUSTOMER)
 		return aigw_ret_pass(&c);

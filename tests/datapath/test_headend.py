@@ -187,6 +187,12 @@ def pass_fixtures():
             cust_frame(inner6("2001:db8:9::1"))),
         pfx("no policy, TTL 1: pass unchanged (not ours to expire)",
             cust_frame(inner4("203.0.113.200", ttl=1))),
+        # cust0 has an untagged entry only: a frame tagged with VID 300 is not
+        # its untagged traffic and is not steered into VRF 0's policies.
+        Fx(name="VLAN 300 on cust0 (no entry for the VID): pass unchanged, vlan_unknown",
+           prog="headend", iface="cust0",
+           pkt=cust_frame(inner4(pol_dst4("e2"), sport=42300), vlan=300), verdict="XDP_PASS",
+           out=None, encap=0, events={"vlan_unknown": 1}),
         pfx("ARP: pass unchanged",
             raw(Ether(dst="ff:ff:ff:ff:ff:ff", src=HOST_MAC) /
                 ARP(op=1, hwsrc=HOST_MAC, psrc=HOST_IP4, pdst=CUST0_IP4))),

@@ -300,6 +300,7 @@ TEST_CASE("an empty datapath still gives every drop reason and event", "[metrics
   // The last rows appended (issue 8): the reason and the event by name.
   CHECK(value(all, "aigw_drops_total", {{"reason", "bad_ipv4_csum"}}) == "0");
   CHECK(value(all, "aigw_events_total", {{"event", "port_not_wan"}}) == "0");
+  CHECK(value(all, "aigw_events_total", {{"event", "vlan_unknown"}}) == "0");
   for (const auto& x : all) CHECK(x.name.rfind("aigw_interface_", 0) != 0);
 }
 
