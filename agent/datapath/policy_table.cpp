@@ -88,14 +88,19 @@ uint32_t PolicyTable::alloc_slot(const Plan& p, const std::string& policy,
       policy, max_policies_, max_policies_ - 1, running.size(), orphans_.size()));
 }
 
+// A policy's entry as it would be written to `slot` (the id is the slot).
+Bytes PolicyTable::at_slot(aigw_policy v, uint32_t slot) {
+  v.id = slot;
+  return maps::to_bytes(v);
+}
+
 // A policy whose encoding is that of a slot no policy keeps (a running
 // policy renamed or changed, or an orphan) takes that slot over: nothing is
 // written and the prefixes that point there stay. A renamed policy keeps its
-// slot and its counters.
-std::optional<uint32_t> PolicyTable::adopt_slot(const Policy& pol, const Config& next,
-                                                Plan& p) const {
+// slot and its counters. `v` is the policy encoded once, at any slot.
+std::optional<uint32_t> PolicyTable::adopt_slot(const aigw_policy& v, Plan& p) const {
   auto same = [&](uint32_t s, const Bytes& bytes) {
-    return !p.taken.count(s) && maps::to_bytes(encode_policy(pol, next.datapath, s)) == bytes;
+    return !p.taken.count(s) && at_slot(v, s) == bytes;
   };
   for (const auto& [name, st] : policies_)
     if (same(st.slot, st.value)) return st.slot;
@@ -110,21 +115,22 @@ std::optional<uint32_t> PolicyTable::adopt_slot(const Policy& pol, const Config&
 
 // Unchanged policies keep their slot; renamed ones and identical orphans are
 // adopted; new or changed ones get a fresh slot that is written before any
-// prefix points at it.
+// prefix points at it. Each policy is encoded once.
 void PolicyTable::plan_slots(const Config& next, Plan& p) {
+  std::map<std::string, aigw_policy> enc;
+  for (const auto& pol : next.policies) enc[pol.name] = encode_policy(pol, next.datapath, 0);
   for (const auto& pol : next.policies) {
     auto it = policies_.find(pol.name);
-    if (it != policies_.end() &&
-        maps::to_bytes(encode_policy(pol, next.datapath, it->second.slot)) == it->second.value) {
+    if (it != policies_.end() && at_slot(enc[pol.name], it->second.slot) == it->second.value) {
       p.want[pol.name] = it->second;
       p.taken.insert(it->second.slot);
     }
   }
   for (const auto& pol : next.policies) {
     if (p.want.count(pol.name)) continue;
-    if (auto slot = adopt_slot(pol, next, p)) {
+    if (auto slot = adopt_slot(enc[pol.name], p)) {
       p.taken.insert(*slot);
-      p.want[pol.name] = {*slot, maps::to_bytes(encode_policy(pol, next.datapath, *slot))};
+      p.want[pol.name] = {*slot, at_slot(enc[pol.name], *slot)};
     }
   }
   for (const auto& pol : next.policies) {
@@ -135,7 +141,7 @@ void PolicyTable::plan_slots(const Config& next, Plan& p) {
     // A slot new to this policy starts its counters at zero.
     if (cur == policies_.end() || cur->second.slot != slot) p.zero_slots.insert(slot);
     p.taken.insert(slot);
-    Bytes value = maps::to_bytes(encode_policy(pol, next.datapath, slot));
+    Bytes value = at_slot(enc[pol.name], slot);
     p.want[pol.name] = {slot, value};
     p.slot_writes.emplace_back(slot, value);
   }

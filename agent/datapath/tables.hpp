@@ -112,7 +112,8 @@ class PolicyTable : public core::Module {
   void plan_slots(const Config& next, Plan& p);
   void plan_prefixes(const Config& next, Plan& p);
   uint32_t alloc_slot(const Plan& p, const std::string& policy, std::optional<uint32_t> own) const;
-  std::optional<uint32_t> adopt_slot(const Policy& pol, const Config& next, Plan& p) const;
+  std::optional<uint32_t> adopt_slot(const aigw_policy& v, Plan& p) const;
+  static Bytes at_slot(aigw_policy v, uint32_t slot);
 
   const Logger* log_;
   bool warned_ = false;  // the quarantine fallback was logged
