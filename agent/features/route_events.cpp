@@ -7,6 +7,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <cerrno>
+#include <system_error>
 
 #include "netlink/route_watch.hpp"
 
@@ -55,7 +57,6 @@ void RouteEventsModule::on_readable() {
   if (std::size_t n = watch_->rw.drain()) {
     try {
       host_.datapath().invalidate_caches();
-      ++invalidations_;
       host_.log().debug("route events: {} change(s) that can move a next hop; caches invalidated",
                         n);
     } catch (const std::exception& e) {

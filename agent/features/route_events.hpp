@@ -4,7 +4,6 @@
 // (netlink/route_watch.hpp), instead of only when nexthop_cache_ms runs out.
 #pragma once
 
-#include <cstdint>
 #include <memory>
 
 #include "core/module.hpp"
@@ -25,7 +24,6 @@ class RouteEventsModule : public core::Module {
   // bound, with a warning.
   void start() override;
   void stop() override;
-  uint64_t invalidations() const { return invalidations_; }
 
  private:
   struct Watch;
@@ -34,7 +32,6 @@ class RouteEventsModule : public core::Module {
   Host& host_;
   boost::asio::io_context& io_;
   std::unique_ptr<Watch> watch_;
-  uint64_t invalidations_ = 0;
 };
 
 }  // namespace aigw::features
