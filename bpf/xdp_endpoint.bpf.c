@@ -18,6 +18,7 @@
 #include "lib/decap.h"
 #include "lib/apn.h"
 #include "lib/decide.h"
+#include "lib/icmp.h"
 
 /* Does a decapsulating behaviour with flags bf (aigw_behavior_flags) take
  * this payload (4 or 41)? */
@@ -164,12 +165,42 @@ __noinline int aigw_ep_account(struct __ctx_buff *ctx, __u32 egress_ifindex, __u
 	return 0;
 }
 
+/* RFC 8754 4.3.1.1 S11, RFC 8986 4.1 S10 and 4.4 S03: Parameter Problem
+ * points at Segments Left, counted in bytes from the IPv6 header. */
+static __always_inline __u32 aigw_srh_sl_pointer(const struct aigw_pkt *p)
+{
+	return p->srh_off - p->l3_off + offsetof(struct aigw_srh, segments_left);
+}
+
+/* Answer the packet (outer IPv6, as received) with an ICMPv6 error back out
+ * the WAN port it came from, where its source is reachable, and discard it:
+ * Time Exceeded (kind TTL) or Parameter Problem (kind PARAM, info = the
+ * pointer). reason: the drop when no error may be sent. Without an IPv6
+ * address on the port, an expired packet is the kernel's to answer. */
+static __always_inline int aigw_ep_answer(struct __ctx_buff *ctx, struct aigw_ctx *c,
+					  const struct aigw_iface_cfg *cfg,
+					  const struct aigw_pkt *p, __u32 kind, __u32 info,
+					  __u32 reason)
+{
+	int rc;
+
+	if (!aigw_icmp_source(cfg, p))
+		return kind == AIGW_ICMP_KIND_TTL ? aigw_ret_pass_ev(c, AIGW_EV_TTL_TO_KERNEL)
+						  : aigw_ret_drop(c, reason);
+	rc = aigw_icmp_error(ctx, p, cfg, kind, info);
+	return aigw_icmp_verdict(ctx, c, rc,
+				 kind == AIGW_ICMP_KIND_PARAM ? AIGW_EV_ICMP_PARAM_SENT
+							      : AIGW_EV_ICMP_TTL_SENT,
+				 reason);
+}
+
 /* End and End.X (RFC 8986 4.1, 4.2): behaviours without AIGW_BEH_F_DECAP;
  * bf = aigw_behavior_flags(sid->behavior). The SRH, if any, has been checked.
  * The packet leaves without what followed the IPv6 packet in the frame. */
 static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c,
-				    const struct aigw_pkt *p, struct ipv6hdr *ip6,
-				    struct aigw_srh *srh, const struct aigw_sid_entry *sid, __u32 bf)
+				    const struct aigw_iface_cfg *cfg, const struct aigw_pkt *p,
+				    struct ipv6hdr *ip6, struct aigw_srh *srh,
+				    const struct aigw_sid_entry *sid, __u32 bf)
 {
 	struct bpf_fib_lookup fib = {};
 	__u8 upper = p->l4_proto;
@@ -181,12 +212,21 @@ static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c,
 	 * (RFC 8986 4.1.1). ICMPv6, TCP, UDP... are for the kernel; an inner
 	 * IPv4/IPv6 packet is not, since End does not decapsulate: discard. */
 	if (!srh || srh->segments_left == 0) {
+		r = srh ? aigw_srh_check(srh) : 0; /* malformed: nothing to answer */
+		if (r)
+			return aigw_ret_drop(c, r);
 		if (upper == NEXTHDR_IPV4 || upper == NEXTHDR_IPV6)
 			return aigw_ret_drop(c, AIGW_DROP_SRH_MISSING);
 		return aigw_ret_pass_ev(c, AIGW_EV_SL_ZERO_TO_KERNEL);
 	}
+	/* S05-S06: expiring here: Time Exceeded to the source (traceroute
+	 * through an endpoint shows it). S08-S10: a segment list that does
+	 * not fit: Parameter Problem at Segments Left. */
 	if (ip6->hop_limit <= 1)
-		return aigw_ret_drop(c, AIGW_DROP_HOP_LIMIT);
+		return aigw_ep_answer(ctx, c, cfg, p, AIGW_ICMP_KIND_TTL, 0, AIGW_DROP_HOP_LIMIT);
+	r = aigw_srh_check(srh);
+	if (r)
+		return aigw_ep_answer(ctx, c, cfg, p, AIGW_ICMP_KIND_PARAM, aigw_srh_sl_pointer(p), r);
 	r = aigw_srh_end(ctx, ip6, srh, srh_off);
 	if (r)
 		return aigw_ret_drop(c, r);
@@ -210,9 +250,145 @@ static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c,
 	return aigw_redirect(ctx, c, &fib);
 }
 
+/* The decapsulated packet (at ETH_HLEN) is about to be forwarded: decrement
+ * its TTL / hop limit. Returns 0, -1 when it expires here (unchanged), or a
+ * drop reason. */
+static __always_inline int aigw_ep_inner_hop(struct __ctx_buff *ctx)
+{
+	struct ethhdr *eth = aigw_pkt_ptr(ctx, 0, sizeof(*eth));
+
+	if (!eth)
+		return AIGW_DROP_TRUNC_ETH;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip));
+
+		if (!ip)
+			return AIGW_DROP_TRUNC_IPV4;
+		if (ip->ttl <= 1)
+			return -1;
+		aigw_ipv4_dec_ttl(ip);
+	} else {
+		struct ipv6hdr *ip6 = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip6));
+
+		if (!ip6)
+			return AIGW_DROP_TRUNC_IPV6;
+		if (ip6->hop_limit <= 1)
+			return -1;
+		ip6->hop_limit--;
+	}
+	return 0;
+}
+
+/* Where an ICMP error about the decapsulated packet p comes from: the port
+ * the error leaves by, else the one p would have left by, else the ingress
+ * port (the kernel's choice is the reply route's preferred source). */
+static __always_inline const struct aigw_iface_cfg *
+aigw_ep_icmp_source(const struct aigw_pkt *p, __u32 reply_ifindex, __u32 fwd_ifindex,
+		    __u32 in_ifindex)
+{
+	__u32 cand[3] = { reply_ifindex, fwd_ifindex, in_ifindex };
+	const struct aigw_iface_cfg *cfg;
+
+#pragma unroll
+	for (int i = 0; i < 3; i++) {
+		struct aigw_iface_key k = { .ifindex = cand[i] };
+
+		cfg = bpf_map_lookup_elem(&aigw_ifaces, &k);
+		if (cfg && aigw_icmp_source(cfg, p))
+			return cfg;
+	}
+	return NULL;
+}
+
+/* The route of an ICMP error about p back to p's source: in table tbid (0:
+ * main, the FIB's rules). Returns the FIB result. */
+static __always_inline int aigw_ep_reply_route(struct __ctx_buff *ctx, const struct aigw_pkt *p,
+					       __u32 in_ifindex, __u32 tbid,
+					       struct bpf_fib_lookup *fib)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->ifindex = in_ifindex;
+	if (p->l3_proto == ETH_P_IP) {
+		struct iphdr *ip = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip));
+
+		if (!ip)
+			return -1;
+		fib->family = AF_INET_;
+		fib->l4_protocol = IPPROTO_ICMP_;
+		fib->ipv4_dst = ip->saddr;
+	} else {
+		struct ipv6hdr *ip6 = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip6));
+
+		if (!ip6)
+			return -1;
+		fib->family = AF_INET6_;
+		fib->l4_protocol = NEXTHDR_ICMPV6;
+		__builtin_memcpy(fib->ipv6_dst, &ip6->saddr, sizeof(fib->ipv6_dst));
+	}
+	if (!tbid)
+		return ctx_fib_lookup(ctx, fib, 0);
+	fib->tbid = tbid;
+	return ctx_fib_lookup(ctx, fib, CTX_FIB_TABLE_FLAGS);
+}
+
+/*
+ * The decapsulated packet expires here (RFC 1812 5.3.1, RFC 8200 3): turn it
+ * into ICMP Time Exceeded to its source, routed like any packet of this
+ * router in the behaviour's table tbid (0: main). Returns 0 when the frame
+ * is the error and *fib its route (the caller redirects), AIGW_EXPIRED_KERNEL
+ * when XDP cannot route it (no route, next hop unresolved, a kernel encap
+ * route, no source address) and the table is main: the kernel's forwarding
+ * answers; else a drop reason (another table's packet: the kernel would
+ * route it in main). fwd_ifindex: where the packet would have gone. A
+ * global function (it gets no struct aigw_ctx: the verifier does not trust
+ * pointers read from a global function's arguments).
+ */
+#define AIGW_EXPIRED_KERNEL (-1)
+__noinline int aigw_ep_expired(struct __ctx_buff *ctx, struct bpf_fib_lookup *fib,
+			       __u32 in_ifindex, __u32 fwd_ifindex, __u32 tbid)
+{
+	const struct aigw_iface_cfg *src;
+	struct aigw_acct_state *st;
+	__u32 zero = 0;
+	int r;
+
+	if (!fib)
+		return AIGW_DROP_HOP_LIMIT;
+	st = bpf_map_lookup_elem(&aigw_acct_state, &zero);
+	if (!st)
+		return AIGW_DROP_HOP_LIMIT;
+	r = aigw_parse_global(ctx, &st->p);
+	if (r)
+		return r;
+	r = aigw_ep_reply_route(ctx, &st->p, in_ifindex, tbid, fib);
+	src = r == BPF_FIB_LKUP_RET_SUCCESS
+		      ? aigw_ep_icmp_source(&st->p, fib->ifindex, fwd_ifindex, in_ifindex)
+		      : NULL;
+	if (!src)
+		return !tbid || tbid == AIGW_RT_TABLE_MAIN ? AIGW_EXPIRED_KERNEL
+							  : AIGW_DROP_HOP_LIMIT;
+	r = aigw_icmp_error(ctx, &st->p, src, AIGW_ICMP_KIND_TTL, 0);
+	if (r == AIGW_ICMP_SENT)
+		return 0;
+	return r == AIGW_ICMP_SUPPRESSED ? AIGW_DROP_HOP_LIMIT : AIGW_DROP_HEADROOM;
+}
+
+/* Verdict for aigw_ep_expired's result r; fib: the error's route. */
+static __always_inline int aigw_ep_expired_verdict(struct __ctx_buff *ctx, struct aigw_ctx *c,
+						   int r, const struct bpf_fib_lookup *fib)
+{
+	if (r == AIGW_EXPIRED_KERNEL)
+		return aigw_ret_pass_ev(c, AIGW_EV_TTL_TO_KERNEL);
+	if (r)
+		return aigw_ret_drop(c, r);
+	aigw_event(AIGW_EV_ICMP_TTL_SENT, c->rx_len);
+	return aigw_redirect(ctx, c, fib);
+}
+
 /* End.DX4, End.DX6, End.DT4, End.DT6, End.DT46 (RFC 8986 4.4-4.8): the
  * behaviours with AIGW_BEH_F_DECAP; bf = aigw_behavior_flags(sid->behavior). */
 static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ctx *c,
+					  const struct aigw_iface_cfg *cfg,
 					  const struct aigw_pkt *p, struct ipv6hdr *outer,
 					  struct aigw_srh *srh, const struct aigw_sid_entry *sid,
 					  __u32 bf)
@@ -223,8 +399,16 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 	__u8 outer_ecn;
 	int r, r2;
 
+	/* RFC 8986 4.4 S02-S03 (and 4.5-4.8): Parameter Problem at Segments
+	 * Left. A malformed SRH with no segment left: discarded silently. */
 	if (srh && srh->segments_left != 0)
-		return aigw_ret_drop(c, AIGW_DROP_SRH_SL_NOT_ZERO);
+		return aigw_ep_answer(ctx, c, cfg, p, AIGW_ICMP_KIND_PARAM, aigw_srh_sl_pointer(p),
+				      AIGW_DROP_SRH_SL_NOT_ZERO);
+	if (srh) {
+		r = aigw_srh_check(srh);
+		if (r)
+			return aigw_ret_drop(c, r);
+	}
 	if (!aigw_beh_takes(bf, proto))
 		return aigw_ret_drop(c, AIGW_DROP_INNER_PROTO);
 	/* Only the kernel can reassemble a fragmented outer packet. */
@@ -245,9 +429,6 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 		return aigw_ret_drop(c, AIGW_DROP_HEADROOM);
 	aigw_count_decap(c, ctx);
 
-	/* The inner TTL / hop limit is not decremented: leaving the tunnel is
-	 * not a hop at the inner layer here; the inner packet was routed once,
-	 * by the headend that encapsulated it. */
 	if (proto == NEXTHDR_IPV4) {
 		struct iphdr *ip = aigw_pkt_ptr(ctx, ETH_HLEN, sizeof(*ip));
 
@@ -296,6 +477,18 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 		return aigw_fib_exception(c, r);
 	if ((bf & AIGW_BEH_F_ADJ) && sid->oif && fib.ifindex != sid->oif)
 		return aigw_ret_pass_ev(c, AIGW_EV_FIB_TO_KERNEL);
+	/* Forwarded by this router: one hop at the inner layer, as the kernel's
+	 * End.DX / End.DT forward it (what goes to the kernel above is
+	 * decremented there). */
+	r = aigw_ep_inner_hop(ctx);
+	if (r > 0)
+		return aigw_ret_drop(c, r);
+	if (r)
+		return aigw_ep_expired_verdict(
+			ctx, c,
+			aigw_ep_expired(ctx, &fib, c->ifindex, fib.ifindex,
+					(bf & AIGW_BEH_F_TABLE_LOOKUP) ? sid->table : 0),
+			&fib);
 	return aigw_redirect(ctx, c, &fib);
 }
 
@@ -342,18 +535,16 @@ int xdp_endpoint(struct xdp_md *ctx)
 	if (!bf)
 		return aigw_ret_drop(&c, AIGW_DROP_SID_INVALID);
 
+	/* The SRH is checked by each behaviour, in the RFC's order. */
 	if (p.srh_off) {
 		srh = aigw_pkt_ptr(ctx, p.srh_off, sizeof(*srh));
 		if (!srh)
 			return aigw_ret_drop(&c, AIGW_DROP_TRUNC_EXTHDR);
-		r = aigw_srh_check(srh);
-		if (r)
-			return aigw_ret_drop(&c, r);
 	}
 
 	if (!(bf & AIGW_BEH_F_DECAP))
-		return aigw_end(ctx, &c, &p, ip6, srh, &sid, bf);
-	return aigw_end_decap(ctx, &c, &p, ip6, srh, &sid, bf);
+		return aigw_end(ctx, &c, cfg, &p, ip6, srh, &sid, bf);
+	return aigw_end_decap(ctx, &c, cfg, &p, ip6, srh, &sid, bf);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -305,28 +305,6 @@ static __always_inline void aigw_pol_count(__u32 slot, __u32 len)
 		aigw_ctr_add(pc, len);
 }
 
-/* Verdict after an ICMP error attempt. */
-static __always_inline int aigw_icmp_verdict(struct __ctx_buff *ctx, struct aigw_ctx *c, int rc,
-					     __u32 sent_ev, __u32 suppressed_reason)
-{
-	if (rc == AIGW_ICMP_SENT) {
-		aigw_event(sent_ev, c->rx_len);
-		return aigw_ret_tx(c, ctx);
-	}
-	if (rc == AIGW_ICMP_SUPPRESSED)
-		return aigw_ret_drop(c, suppressed_reason);
-	return aigw_ret_drop(c, AIGW_DROP_HEADROOM);
-}
-
-/* Does the interface have a source address for an ICMP error about p? */
-static __always_inline bool aigw_icmp_source(const struct aigw_iface_cfg *cfg,
-					     const struct aigw_pkt *p)
-{
-	if (p->l3_proto == ETH_P_IP)
-		return cfg->addr4;
-	return aigw_addr6_set(cfg->addr6);
-}
-
 /* 4. TTL / hop limit would expire here: answer from XDP if the interface
  * has a source address for it, else let the kernel answer. */
 static __always_inline int aigw_ttl_expired(struct __ctx_buff *ctx, struct aigw_ctx *c,

@@ -56,6 +56,8 @@
 #define ICMP_TIME_EXCEEDED_ 11
 #define ICMPV6_PKT_TOOBIG_ 2
 #define ICMPV6_TIME_EXCEED_ 3
+#define ICMPV6_PARAMPROB_ 4
+#define ICMPV6_HDRFIELD_ 0 /* Parameter Problem: erroneous header field */
 
 #define TCP_FLAG_SYN_ 0x02
 #define TCPOPT_EOL_ 0

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * ICMP / ICMPv6 errors generated in XDP and sent back out the ingress port
- * (XDP_TX): Time Exceeded and Fragmentation Needed / Packet Too Big.
+ * ICMP / ICMPv6 errors generated in XDP: Time Exceeded, Fragmentation
+ * Needed / Packet Too Big and (ICMPv6) Parameter Problem. The caller sends
+ * the error back out the ingress port (XDP_TX) or routes it (redirect).
  *
  * The frame is rebuilt in place: trailing bytes beyond the quote are cut,
  * headroom is grown by the new IP + ICMP headers, and the original L2
@@ -24,6 +25,7 @@
 #define AIGW_BPF_ICMP_H
 
 #include "lib/common.h"
+#include "lib/addr.h"
 #include "lib/csum.h"
 #include "lib/parse.h"
 #include "lib/stats.h"
@@ -231,9 +233,11 @@ static __always_inline int aigw_icmp_reshape(struct __ctx_buff *ctx, __u32 l3_of
 			return AIGW_ICMP_FAILED;
 		tag = *(__be32 *)vh;
 	}
+	/* A packet shorter than the quote it announces is not answered; the
+	 * frame is still unchanged. */
 	sum = aigw_csum_pkt(ctx, l3_off, quote_len);
 	if (sum < 0)
-		return AIGW_ICMP_FAILED;
+		return AIGW_ICMP_SUPPRESSED;
 	*qsum = sum;
 
 	frame = data_end - data;
@@ -319,7 +323,8 @@ static __always_inline int aigw_icmp4_send(struct __ctx_buff *ctx, const struct 
 }
 
 /* Turn the frame into an ICMPv6 error about the IPv6 packet it carries.
- * info: the ICMPv6 header's second word (MTU for Packet Too Big), host order. */
+ * info: the ICMPv6 header's second word (MTU for Packet Too Big, pointer for
+ * Parameter Problem), host order. */
 static __always_inline int aigw_icmp6_send(struct __ctx_buff *ctx, const struct aigw_pkt *p,
 					   const __u8 *src, __u8 type, __u8 code, __u32 info)
 {
@@ -411,36 +416,64 @@ static __always_inline bool aigw_icmp_rate_ok(void)
 enum aigw_icmp_kind {
 	AIGW_ICMP_KIND_TTL = 0,     /* Time Exceeded in transit */
 	AIGW_ICMP_KIND_TOO_BIG = 1, /* Fragmentation Needed (DF) / Packet Too Big */
+	AIGW_ICMP_KIND_PARAM = 2,   /* ICMPv6 Parameter Problem, erroneous header field */
 };
 
 /*
  * Answer the IPv4/IPv6 packet in the frame (as parsed into *p) with an ICMP
- * error from the interface's address: Time Exceeded, or Fragmentation
- * Needed / Packet Too Big announcing mtu. The caller checked that the
+ * error from the interface's address: Time Exceeded; Fragmentation Needed /
+ * Packet Too Big announcing info (the MTU); Parameter Problem (IPv6 only)
+ * pointing info bytes into the packet. The caller checked that the
  * interface has an address of the packet's family. Returns enum
  * aigw_icmp_rc. A global function: verified once, however many paths lead
  * here.
  */
 __noinline int aigw_icmp_error(struct __ctx_buff *ctx, const struct aigw_pkt *p,
-			       const struct aigw_iface_cfg *cfg, __u32 kind, __u32 mtu)
+			       const struct aigw_iface_cfg *cfg, __u32 kind, __u32 info)
 {
-	bool ttl = kind == AIGW_ICMP_KIND_TTL;
-
 	if (!p || !cfg)
 		return AIGW_ICMP_FAILED;
+	if (kind == AIGW_ICMP_KIND_PARAM && p->l3_proto != ETH_P_IPV6)
+		return AIGW_ICMP_SUPPRESSED;
 	if (!aigw_icmp_rate_ok()) {
 		aigw_event(AIGW_EV_ICMP_RATELIMITED, 0);
 		return AIGW_ICMP_SUPPRESSED;
 	}
+	if (p->l3_proto == ETH_P_IP) {
+		if (kind == AIGW_ICMP_KIND_TTL)
+			return aigw_icmp4_send(ctx, p, cfg->addr4, ICMP_TIME_EXCEEDED_, 0, 0);
+		return aigw_icmp4_send(ctx, p, cfg->addr4, ICMP_DEST_UNREACH_, ICMP_FRAG_NEEDED_, info);
+	}
+	if (p->l3_proto != ETH_P_IPV6)
+		return AIGW_ICMP_SUPPRESSED;
+	if (kind == AIGW_ICMP_KIND_TTL)
+		return aigw_icmp6_send(ctx, p, cfg->addr6, ICMPV6_TIME_EXCEED_, 0, 0);
+	if (kind == AIGW_ICMP_KIND_PARAM)
+		return aigw_icmp6_send(ctx, p, cfg->addr6, ICMPV6_PARAMPROB_, ICMPV6_HDRFIELD_, info);
+	return aigw_icmp6_send(ctx, p, cfg->addr6, ICMPV6_PKT_TOOBIG_, 0, info);
+}
+
+/* Does the interface have a source address for an ICMP error about p? */
+static __always_inline bool aigw_icmp_source(const struct aigw_iface_cfg *cfg,
+					     const struct aigw_pkt *p)
+{
 	if (p->l3_proto == ETH_P_IP)
-		return aigw_icmp4_send(ctx, p, cfg->addr4,
-				       ttl ? ICMP_TIME_EXCEEDED_ : ICMP_DEST_UNREACH_,
-				       ttl ? 0 : ICMP_FRAG_NEEDED_, ttl ? 0 : mtu);
-	if (p->l3_proto == ETH_P_IPV6)
-		return aigw_icmp6_send(ctx, p, cfg->addr6,
-				       ttl ? ICMPV6_TIME_EXCEED_ : ICMPV6_PKT_TOOBIG_, 0,
-				       ttl ? 0 : mtu);
-	return AIGW_ICMP_SUPPRESSED;
+		return cfg->addr4;
+	return aigw_addr6_set(cfg->addr6);
+}
+
+/* Verdict after an ICMP error attempt that leaves by the ingress port:
+ * XDP_TX with sent_ev counted, or a drop for suppressed_reason. */
+static __always_inline int aigw_icmp_verdict(struct __ctx_buff *ctx, struct aigw_ctx *c, int rc,
+					     __u32 sent_ev, __u32 suppressed_reason)
+{
+	if (rc == AIGW_ICMP_SENT) {
+		aigw_event(sent_ev, c->rx_len);
+		return aigw_ret_tx(c, ctx);
+	}
+	if (rc == AIGW_ICMP_SUPPRESSED)
+		return aigw_ret_drop(c, suppressed_reason);
+	return aigw_ret_drop(c, AIGW_DROP_HEADROOM);
 }
 
 #endif

@@ -237,7 +237,8 @@ enum aigw_drop_reason {
 	X(APN_STRIPPED, "apn_stripped", "host's APN option overwritten with PadN (strip mode)") \
 	X(APN_NO_ROOM, "apn_no_room", "APN due but encap + option exceeds headroom: sent without it") \
 	X(PORT_NOT_WAN, "port_not_wan", "endpoint program on a port not configured as WAN: to the kernel untouched") \
-	X(VLAN_UNKNOWN, "vlan_unknown", "tagged frame whose VID has no entry on the port: to the kernel untouched")
+	X(VLAN_UNKNOWN, "vlan_unknown", "tagged frame whose VID has no entry on the port: to the kernel untouched") \
+	X(ICMP_PARAM_SENT, "icmp_param_sent", "parameter problem sent from XDP about a bad SRH (packet discarded)")
 
 enum aigw_event {
 	AIGW_EV_NONE = 0,

@@ -70,6 +70,16 @@ def drop(name, prog, frame, reason, iface=None):
               encap=0, decap=0)
 
 
+def param_problem(name, frame):
+    """A bad SRH on a SID with segments left (or a decapsulating SID with
+    any): ICMPv6 Parameter Problem back out wan0, pointing at Segments Left
+    (RFC 8754 4.3.1.1, RFC 8986 4.4); the packet itself is discarded."""
+    def check(tc, out):
+        tc.check_icmp_reply(out, frame, True, 4, 0, WAN0_IP6, mtu=40 + 3)
+    return Fx(name=name + ": Parameter Problem", prog="endpoint", iface="wan0", pkt=frame,
+              verdict="XDP_TX", events={"icmp_param_sent": 1}, encap=0, decap=0, check=check)
+
+
 INNER4 = raw(IP(src="198.51.100.10", dst="203.0.113.9", ttl=40) / UDP(sport=1, dport=2) /
              Raw(b"x" * 8))
 INNER6 = raw(IPv6(src="2001:db8:2::10", dst="2001:db8:3::9", hlim=40) / UDP(sport=1, dport=2) /
@@ -156,19 +166,20 @@ def endpoint_fixtures():
              "trunc_exthdr"),
         drop("SRH cut inside its fixed part (4 bytes)", E,
              eth_w(0x86DD) + ip6_hdr(43, 4, SID_END) + bytes([41, 4, 4, 1]), "trunc_exthdr"),
-        drop("SRH Hdr Ext Len 2 (1 segment) with Last Entry 2", E,
-             wan_srv6(SID_END, [SID_END], 1, INNER6, 41, le=2), "srh_bad_len"),
-        drop("SRH Hdr Ext Len 4 (2 segments) with Last Entry 5", E,
-             wan_srv6(SID_END, two, 1, INNER6, 41, le=5), "srh_bad_len"),
-        drop("SRH Segments Left 3 > Last Entry 1 + 1", E,
-             wan_srv6(SID_END, two, 3, INNER6, 41), "srh_sl_exceeds_le"),
-        drop("End.DT4 with Segments Left 1", E,
-             wan_srv6(SID_DT4, ["fc00:b::1", SID_DT4], 1, INNER4, 4), "srh_sl_not_zero"),
-        drop("End.DX6 with Segments Left 1", E,
-             wan_srv6(SID_DX6, ["fc00:b::1", SID_DX6], 1, INNER6, 41), "srh_sl_not_zero"),
-        drop("End.DT46 with Segments Left 2", E,
-             wan_srv6(SID_DT46, ["fc00:b::1", "fc00:b::2", SID_DT46], 2, INNER4, 4),
-             "srh_sl_not_zero"),
+        param_problem("SRH Hdr Ext Len 2 (1 segment) with Last Entry 2",
+                      wan_srv6(SID_END, [SID_END], 1, INNER6, 41, le=2)),
+        param_problem("SRH Hdr Ext Len 4 (2 segments) with Last Entry 5",
+                      wan_srv6(SID_END, two, 1, INNER6, 41, le=5)),
+        param_problem("SRH Segments Left 3 > Last Entry 1 + 1",
+                      wan_srv6(SID_END, two, 3, INNER6, 41)),
+        drop("SRH Hdr Ext Len 4 (2 segments) with Last Entry 5, no segment left", E,
+             wan_srv6(SID_END, two, 0, INNER6, 41, le=5), "srh_bad_len"),
+        param_problem("End.DT4 with Segments Left 1",
+                      wan_srv6(SID_DT4, ["fc00:b::1", SID_DT4], 1, INNER4, 4)),
+        param_problem("End.DX6 with Segments Left 1",
+                      wan_srv6(SID_DX6, ["fc00:b::1", SID_DX6], 1, INNER6, 41)),
+        param_problem("End.DT46 with Segments Left 2",
+                      wan_srv6(SID_DT46, ["fc00:b::1", "fc00:b::2", SID_DT46], 2, INNER4, 4)),
         drop("End.DX4 with an IPv6 inner packet", E,
              wan_srv6(SID_DX4, [SID_DX4], 0, INNER6, 41), "inner_proto"),
         drop("End.DX4 (no SRH) with an IPv6 inner packet", E, wan_plain(SID_DX4, INNER6, 41),
