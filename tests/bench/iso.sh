@@ -153,6 +153,10 @@ ip -n "$NS_GW" -6 route add 2001:db8:2::/64 via 2001:db8:1::10 dev go
 ip -n "$NS_GW" -6 neigh replace fc00:fe::2 lladdr "$S0MAC" dev go nud permanent
 ip -n "$NS_GW" -6 neigh replace 2001:db8:1::10 lladdr "$S0MAC" dev go nud permanent
 ip -n "$NS_GW" neigh replace 203.0.113.10 lladdr "$S0MAC" dev go nud permanent
+# The kernel's End.DX4 looks the route up for nh4 but, the route being a
+# connected one, resolves the neighbour of the inner destination: without
+# this entry it ARPs for 198.51.100.10 on go and forwards nothing.
+ip -n "$NS_GW" neigh replace 198.51.100.10 lladdr "$S0MAC" dev go nud permanent
 ip -n "$NS_GW" sr tunsrc set fc00:a::1
 SID1=fc00:b::1 SID2=fc00:b::2 SID_DX4=fc00:a::d4 SID_DT6=fc00:a::f6
 GIMAC=$(mac "$NS_GW" gi) G0MAC=$(mac "$NS_GEN" g0)
