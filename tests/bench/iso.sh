@@ -492,7 +492,11 @@ SUM=$WORK/iso-summary.txt
     echo "Where the gw CPU's nanoseconds go (perf record -t <NAPI kthread> cpu-clock over one ${SECONDS_W}s window per mode;"
     echo "ns of each group = its share of the kthread's samples x the median ns/pkt above):"
     for m in $MODES; do
-      [[ -s $WORK/perf-$m.tsv ]] || { echo "  $(label_of "$m"): no perf data ($(head -c 120 "$WORK/perf-$m.err" 2>/dev/null))"; continue; }
+      if [[ ! -s $WORK/perf-$m.tsv ]]; then
+        echo "  $(label_of "$m"): no perf data ($(head -c 120 "$WORK/perf-$m.err" 2>/dev/null))"
+        [[ -n ${P_PROG[$m]:-} ]] && echo "    ${P_PROG[$m]}"
+        continue
+      fi
       awk -F'\t' -v l="$(label_of "$m")" -v n="${M_NS[$m]}" -v b="${M_BUSY[$m]}" '
         function grp(s) {
           if (s ~ /^bpf_prog_/) return "XDP program"
