@@ -8,6 +8,7 @@
 #                      [--repeat N] [--runs K] [--pps-runs N] [--pps-seconds S]
 #                      [--skip-prog] [--skip-pps] [--only he_encap4_1,ep_end,...] [--keep]
 #                      [--generator trafgen|xdp|both] [--skip-cls] [--spine-build DIR]
+#                      [--isolated | --skip-iso] [--route-change]
 #
 # (a) Per-packet cost of each datapath path (aigw-bench-prog): the XDP
 #     programs loaded and programmed by aigw::Datapath from
@@ -46,6 +47,13 @@
 #     on Linux 6.18). Frames redirected into a veth need NAPI on the peer:
 #     XDP is attached on gwc in the aigw/bare/generator-alone modes; for the
 #     kernel mode GRO is turned on on gwc (in the gw namespace) for the run.
+# (d) --isolated: tests/bench/iso.sh, the same forwarding with the gateway's
+#     packet processing alone on CPU 1 (threaded NAPI kthread pinned there)
+#     and the generator on CPU 0: headend and End.DX4/End.DT6 against the
+#     kernel, gateway pps, its CPU busy %, ns of gateway CPU per packet and a
+#     perf split. Off by default (~3 min); --skip-iso is the default.
+# (e) --route-change: tests/bench/route_change.sh (route replace / link
+#     down -> first frame on the new next hop).
 #
 # Safety: everything happens in namespaces aigwt-bench-<pid>-<node> and
 # under /sys/fs/bpf/aigwt-bench-<pid>; both are removed on exit (also on
@@ -71,10 +79,12 @@ KEEP=0
 SMOKE=0
 ONLY=
 GENERATOR=both
+ISO=0
+ROUTE=0
 GEN_CPU=0  # the CPU trafgen -P 1 runs on
 PROG_CPU=$(($(nproc) - 1))
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [[ $# -gt 0 ]]; do
   case $1 in
     --build-dir) BUILD=$2; shift 2 ;;
@@ -91,6 +101,9 @@ while [[ $# -gt 0 ]]; do
     --keep) KEEP=1; shift ;;
     --only) ONLY=$2; shift 2 ;;
     --generator) GENERATOR=$2; shift 2 ;;
+    --isolated) ISO=1; shift ;;
+    --skip-iso) ISO=0; shift ;;
+    --route-change) ROUTE=1; shift ;;
     -h|--help) usage ;;
     *) echo "run.sh: unknown argument $1" >&2; usage ;;
   esac
@@ -510,6 +523,23 @@ EOF
   stop_sink out
 fi
 
+# ================================================================== (d), (e)
+ISO_RC=0 ISO_SUM=$WORK/iso.txt ROUTE_RC=0 ROUTE_SUM=$WORK/route.txt
+if [[ $ISO == 1 ]]; then
+  log "(d) isolated gateway CPU: tests/bench/iso.sh"
+  set +e
+  "$HERE/iso.sh" --build-dir "$BUILD" --summary "$ISO_SUM" $([[ $SMOKE == 1 ]] && echo --smoke) >"$WORK/iso.out"
+  ISO_RC=$?
+  set -e
+fi
+if [[ $ROUTE == 1 ]]; then
+  log "(e) route change: tests/bench/route_change.sh"
+  set +e
+  "$HERE/route_change.sh" --build-dir "$BUILD" $([[ $SMOKE == 1 ]] && echo --reps 1 --no-link) >"$ROUTE_SUM"
+  ROUTE_RC=$?
+  set -e
+fi
+
 # ================================================================== summary
 median() {
   printf '%s\n' "$@" | { grep . || true; } | sort -g | awk '{ v[NR] = $1 }
@@ -604,6 +634,12 @@ SUMMARY=$WORK/summary.txt
   elif [[ $SKIP_PPS == 2 ]]; then
     echo "Forwarding benchmark skipped: trafgen (netsniff-ng) not installed."
   fi
+  if [[ $ISO == 1 ]]; then
+    if [[ -s $ISO_SUM ]]; then cat "$ISO_SUM"; else echo "Isolated gateway CPU: no results (iso.sh exit $ISO_RC)"; fi
+  fi
+  if [[ $ROUTE == 1 ]]; then
+    if [[ -s $ROUTE_SUM ]]; then cat "$ROUTE_SUM"; else echo "Route change: no results (route_change.sh exit $ROUTE_RC)"; fi
+  fi
   [[ $SMOKE == 1 ]] && echo "(smoke run: tiny counts, figures not meaningful)"
 } >"$SUMMARY"
 echo
@@ -615,6 +651,8 @@ if [[ $SMOKE == 0 ]]; then
 fi
 
 fail=0
+[[ $ISO == 1 && $ISO_RC != 0 ]] && fail=1
+[[ $ROUTE == 1 && $ROUTE_RC != 0 ]] && fail=1
 [[ $SKIP_PROG == 0 && $PROG_RC != 0 ]] && fail=1
 [[ $SKIP_PROG == 0 && $SKIP_CLS == 0 && $CLS_RC != 0 ]] && fail=1
 if [[ $SKIP_PPS == 0 ]]; then

@@ -15,9 +15,13 @@
 //
 //   aigw-xdp-gen --dev g0 --dst-mac MAC --src-mac MAC --src 192.0.2.2
 //                --dst 198.51.100.10 [--count N] [--seconds S] [--cpu C]
-//                [--counter FILE]
+//                [--counter FILE] [--frame HEX] [--batch N]
 // Frame: Ethernet + IPv4 (ttl 64, DF) + UDP 9 -> 9 + 18 zero bytes = 60 bytes,
-// the frame trafgen sends in run.sh.
+// the frame trafgen sends in run.sh. --frame HEX sends that frame instead
+// (hex digits, 14..256 bytes, e.g. an SRv6 frame for the endpoint benchmark
+// of tests/bench/iso.sh); its first 12 bytes are replaced by --dst-mac and
+// --src-mac, --src/--dst are then not needed. --batch: frames per
+// live-frames batch (default 64, the kernel's maximum is 256).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,9 +54,9 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-	const char *dev = NULL, *counter = NULL;
+	const char *dev = NULL, *counter = NULL, *frame_hex = NULL;
 	uint8_t dmac[6], smac[6];
-	int have_d = 0, have_s = 0, cpu = 0;
+	int have_d = 0, have_s = 0, cpu = 0, batch = 64;
 	struct in_addr src = {0}, dst = {0};
 	unsigned long long count = 100000000ULL, sent = 0;
 	double seconds = 60;
@@ -68,17 +72,20 @@ int main(int argc, char **argv)
 		else if (!strcmp(k, "--seconds")) seconds = atof(v);
 		else if (!strcmp(k, "--cpu")) cpu = atoi(v);
 		else if (!strcmp(k, "--counter")) counter = v;
+		else if (!strcmp(k, "--frame")) frame_hex = v;
+		else if (!strcmp(k, "--batch")) batch = atoi(v);
 		else { fprintf(stderr, "aigw-xdp-gen: unknown option %s\n", k); return 2; }
 	}
-	if (!dev || !have_d || !have_s || !src.s_addr || !dst.s_addr) {
+	if (!dev || !have_d || !have_s || (!frame_hex && (!src.s_addr || !dst.s_addr))) {
 		fprintf(stderr, "usage: aigw-xdp-gen --dev DEV --dst-mac MAC --src-mac MAC --src IP --dst IP"
-				" [--count N] [--seconds S] [--cpu C] [--counter FILE]\n");
+				" [--count N] [--seconds S] [--cpu C] [--counter FILE] [--frame HEX] [--batch N]\n");
 		return 2;
 	}
 	int ifindex = if_nametoindex(dev);
 	if (!ifindex) { fprintf(stderr, "aigw-xdp-gen: no device %s\n", dev); return 1; }
 
-	uint8_t pkt[60] = {0};
+	uint8_t pkt[256] = {0};
+	unsigned plen = 60;
 	memcpy(pkt, dmac, 6);
 	memcpy(pkt + 6, smac, 6);
 	pkt[12] = 0x08; pkt[13] = 0x00;
@@ -95,24 +102,44 @@ int main(int argc, char **argv)
 	ip[10] = sum >> 8; ip[11] = sum & 0xff;
 	uint8_t *udp = ip + 20;
 	udp[1] = 9; udp[3] = 9; udp[5] = 26;           /* ports 9, length 8 + 18, no checksum */
+	if (frame_hex) {
+		size_t hl = strlen(frame_hex);
+		if (hl % 2 || hl / 2 < 14 || hl / 2 > sizeof(pkt)) {
+			fprintf(stderr, "aigw-xdp-gen: --frame needs 14..%zu bytes of hex\n", sizeof(pkt));
+			return 2;
+		}
+		plen = hl / 2;
+		for (unsigned i = 0; i < plen; i++)
+			if (sscanf(frame_hex + 2 * i, "%2hhx", &pkt[i]) != 1) {
+				fprintf(stderr, "aigw-xdp-gen: bad hex in --frame\n");
+				return 2;
+			}
+		memcpy(pkt, dmac, 6);
+		memcpy(pkt + 6, smac, 6);
+	}
 
 	/* The program writes the whole frame into every frame before XDP_TX: in
 	 * live-frames mode a recycled page keeps whatever the gw wrote into it
 	 * (an encapsulation overwrites the original Ethernet header), and only a
 	 * freshly allocated page gets the test frame copied in. */
-	struct bpf_insn insns[64];
+	struct bpf_insn insns[sizeof(pkt) / 4 + 16];
 	int n = 0;
 	insns[n++] = (struct bpf_insn){ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_1, .off = 0 };
 	insns[n++] = (struct bpf_insn){ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_3, .src_reg = BPF_REG_1, .off = 4 };
 	insns[n++] = (struct bpf_insn){ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_4, .src_reg = BPF_REG_2 };
-	insns[n++] = (struct bpf_insn){ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_4, .imm = sizeof(pkt) };
+	insns[n++] = (struct bpf_insn){ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_4, .imm = (int)plen };
+	/* the jump skips the stores (one per 4 bytes, one per tail byte) and
+	 * the XDP_TX exit */
 	insns[n++] = (struct bpf_insn){ .code = BPF_JMP | BPF_JGT | BPF_X, .dst_reg = BPF_REG_4, .src_reg = BPF_REG_3,
-					.off = (short)(sizeof(pkt) / 4 + 2) };
-	for (unsigned off = 0; off < sizeof(pkt); off += 4) {
+					.off = (short)(plen / 4 + plen % 4 + 2) };
+	unsigned off = 0;
+	for (; off + 4 <= plen; off += 4) {
 		int32_t v;
 		memcpy(&v, pkt + off, 4);
 		insns[n++] = (struct bpf_insn){ .code = BPF_ST | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2, .off = (short)off, .imm = v };
 	}
+	for (; off < plen; off++)
+		insns[n++] = (struct bpf_insn){ .code = BPF_ST | BPF_MEM | BPF_B, .dst_reg = BPF_REG_2, .off = (short)off, .imm = pkt[off] };
 	insns[n++] = (struct bpf_insn){ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_TX };
 	insns[n++] = (struct bpf_insn){ .code = BPF_JMP | BPF_EXIT };
 	insns[n++] = (struct bpf_insn){ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_ABORTED };
@@ -127,16 +154,16 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_sig);
 	signal(SIGINT, on_sig);
 
-	struct xdp_md ctx = { .data = 0, .data_end = sizeof(pkt), .ingress_ifindex = ifindex };
+	struct xdp_md ctx = { .data = 0, .data_end = plen, .ingress_ifindex = ifindex };
 	double end = now() + seconds;
 	const unsigned chunk = 16384;
 	printf("ready\n");
 	fflush(stdout);
 	while (!stop && sent < count && now() < end) {
 		unsigned n = count - sent < chunk ? (unsigned)(count - sent) : chunk;
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = sizeof(pkt),
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = plen,
 			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = n,
-			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
+			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = batch);
 		int err = bpf_prog_test_run_opts(prog, &o);
 		if (err) { fprintf(stderr, "aigw-xdp-gen: test run: %s\n", strerror(-err)); return 1; }
 		sent += n;
