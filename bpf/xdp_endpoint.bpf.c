@@ -19,6 +19,7 @@
 #include "lib/apn.h"
 #include "lib/decide.h"
 #include "lib/icmp.h"
+#include "lib/nhcache.h"
 
 /* Does a decapsulating behaviour with flags bf (aigw_behavior_flags) take
  * this payload (4 or 41)? */
@@ -242,7 +243,7 @@ static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c,
 		      c->ifindex);
 	/* Anything but SUCCESS: the packet, already advanced to the next
 	 * segment, goes to the kernel, which resolves or answers. */
-	r = ctx_fib_lookup(ctx, &fib, 0);
+	r = aigw_fib_cached(ctx, &fib, 0);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS)
 		return aigw_fib_exception(c, r);
 	if ((bf & AIGW_BEH_F_ADJ) && sid->oif && fib.ifindex != sid->oif)
@@ -339,13 +340,13 @@ static __always_inline int aigw_ep_reply_route(struct __ctx_buff *ctx, const str
  * when XDP cannot route it (no route, next hop unresolved, a kernel encap
  * route, no source address) and the table is main: the kernel's forwarding
  * answers; else a drop reason (another table's packet: the kernel would
- * route it in main). fwd_ifindex: where the packet would have gone. A
- * global function (it gets no struct aigw_ctx: the verifier does not trust
- * pointers read from a global function's arguments).
+ * route it in main). fwd_ifindex: where the packet would have gone.
+ * Inlined: as a global function it made the call chain down to
+ * aigw_csum_pkt exceed the 512-byte stack.
  */
 #define AIGW_EXPIRED_KERNEL (-1)
-__noinline int aigw_ep_expired(struct __ctx_buff *ctx, struct bpf_fib_lookup *fib,
-			       __u32 in_ifindex, __u32 fwd_ifindex, __u32 tbid)
+static __always_inline int aigw_ep_expired(struct __ctx_buff *ctx, struct bpf_fib_lookup *fib,
+					   __u32 in_ifindex, __u32 fwd_ifindex, __u32 tbid)
 {
 	const struct aigw_iface_cfg *src;
 	struct aigw_acct_state *st;
@@ -455,7 +456,7 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 	/* Anything but SUCCESS (FRAG_NEEDED included) for DX or the main
 	 * table: the decapsulated packet goes to the kernel, which routes or
 	 * answers it; never dropped silently. */
-	r = ctx_fib_lookup(ctx, &fib, flags);
+	r = aigw_fib_cached(ctx, &fib, flags);
 	/* The kernel would route a passed packet in the main table: for a
 	 * SID bound to another table that would leak between VRFs. */
 	if (r != BPF_FIB_LKUP_RET_SUCCESS && (bf & AIGW_BEH_F_TABLE_LOOKUP) &&

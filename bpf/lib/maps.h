@@ -108,6 +108,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } aigw_nh_cache SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, AIGW_EP_NH_ENTRIES);
+	__type(key, struct aigw_ep_nh_key);
+	__type(value, struct aigw_nh_cache);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} aigw_ep_nh SEC(".maps");
+
 /* ------------------------------------------------ classification (abi.h) */
 /* Fixed-size, double-banked: every bank has the same layout, the agent fills
  * the inactive one and flips aigw_cls_active. */

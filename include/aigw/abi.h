@@ -40,6 +40,7 @@
 	X(aigw_globals, "ARRAY 0 -> globals datapath-wide settings") \
 	X(aigw_icmp_bucket, "PERCPU_ARRAY 0 -> icmp_bucket ICMP error rate limiter state") \
 	X(aigw_nh_cache, "PERCPU_ARRAY policy slot -> nh_cache headend next-hop cache") \
+	X(aigw_ep_nh, "LRU_PERCPU_HASH ep_nh_key -> nh_cache endpoint next-hop cache, per flow") \
 	X(aigw_cls_meta, "ARRAY bank (0/1) -> cls_meta active bank, defaults, APN settings") \
 	X(aigw_cls_active, "ARRAY 0 -> __u32 the bank packets use now") \
 	X(aigw_cls_rules, "ARRAY bank*MAX+bit -> cls_action what a matching rule decides") \
@@ -349,7 +350,7 @@ AIGW_STATIC_ASSERT(sizeof(struct aigw_if_stats) == 128, "if_stats size");
 struct aigw_globals {
 	__u32 icmp_rate;   /* ICMP errors sent from XDP per second per CPU, 0 = unlimited */
 	__u32 icmp_burst;  /* bucket depth, in errors */
-	__u32 nh_cache_ms; /* headend next-hop cache validity, 0 = no cache */
+	__u32 nh_cache_ms; /* next-hop caches' validity (headend, endpoint), 0 = no cache */
 	__u32 gen;         /* bumped by the agent on every apply: invalidates caches */
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_globals) == 16, "globals size");
@@ -368,6 +369,23 @@ struct aigw_nh_cache {
 	__u16 pad;
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_nh_cache) == 32, "nh_cache size");
+
+/* The endpoint's next-hop cache: what bpf_fib_lookup answered for these
+ * inputs, under the same rules as aigw_nh_cache (generation, expiry, MTU).
+ * The key holds every input the lookup's answer depends on, the source and
+ * flow label included: the FIB's multipath hash uses them, so each flow
+ * keeps the ECMP member the FIB chose for it. IPv4 addresses use the first
+ * 4 bytes. Entries per CPU: AIGW_EP_NH_ENTRIES, least recently used evicted. */
+#define AIGW_EP_NH_ENTRIES 8192
+struct aigw_ep_nh_key {
+	__u8 dst[16];
+	__u8 src[16];
+	__be32 flowinfo; /* IPv6 flow label (network order), IPv4: tos */
+	__u32 tbid;      /* table (End.DT*), 0 = the FIB's rules */
+	__u32 ifindex;   /* ingress port */
+	__u32 family;
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_ep_nh_key) == 48, "ep_nh_key size");
 
 /* Per-CPU token bucket of the ICMP error rate limiter, in nanoseconds of
  * credit (one error costs 1e9 / icmp_rate). Datapath-private state. */

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Kernel routing changes invalidate the headend's next-hop cache (issue 9
-item 3), through aigw-dp-run on the real kernel: the runner watches
+"""Kernel routing changes invalidate the headend's and the endpoint's
+next-hop caches (issue 9 items 2 and 3), through aigw-dp-run on the real kernel: the runner watches
 rtnetlink as aigwd's route-events module does (netlink/route_watch.hpp)
 and, asked for "route_events", drains the notifications and bumps the
 datapath generation when one of them can move a next hop.
@@ -9,7 +9,9 @@ With nexthop_cache_ms at its maximum (1 s), a route replaced or a
 neighbour's link-layer address changed shows in the next encapsulated
 packet's destination MAC as soon as the events are drained; a neighbour
 confirmation (same address) and an unrelated new neighbour do not
-invalidate anything.
+invalidate anything. The endpoint's cache is per flow: over a multipath
+route, each flow keeps the member the FIB chose for it (its cached answer
+is its uncached one) and the flows spread over both members.
 
 Run: test_route_events.py --runner build/tests/tools/aigw-dp-run --source-dir .
 """
@@ -27,6 +29,8 @@ HOST_MAC = "02:00:00:00:0c:10"
 NH_A = "02:00:00:00:00:0a"
 NH_B = "02:00:00:00:00:0b"
 NH_C = "02:00:00:00:00:0c"
+EP_A = "02:00:00:00:00:e1"  # next hops of the endpoint tests (their own: the
+EP_B = "02:00:00:00:00:e2"  # headend tests change NH_A/NH_B's neighbours)
 
 TOPOLOGY = f"""
 link add cust0 address {CUST_MAC} type veth peer name cust0p
@@ -41,6 +45,10 @@ addr add fc00:12::1/64 dev wan0 nodad
 neigh add fc00:12::a lladdr {NH_A} dev wan0 nud permanent
 neigh add fc00:12::b lladdr {NH_B} dev wan0 nud permanent
 route add fc00:b::/48 via fc00:12::a dev wan0
+neigh add fc00:12::e1 lladdr {EP_A} dev wan0 nud permanent
+neigh add fc00:12::e2 lladdr {EP_B} dev wan0 nud permanent
+route add fc00:c::/48 via fc00:12::e1 dev wan0
+route add fc00:d::/48 nexthop via fc00:12::e1 dev wan0 nexthop via fc00:12::e2 dev wan0
 """
 
 CONFIG = """datapath:
@@ -55,7 +63,11 @@ policies:
     prefixes: [198.51.100.0/24]
     source: fc00:a::1
     segments: [fc00:b::1]
+sids:
+  - sid: fc00:a::e/128
+    behavior: End
 """
+WAN_MAC = "02:00:00:00:0a:00"
 
 
 class RouteEvents(unittest.TestCase):
@@ -92,6 +104,23 @@ class RouteEvents(unittest.TestCase):
         out = bytes.fromhex(a["out"])
         return ":".join(f"{b:02x}" for b in out[:6])
 
+    def end_frame(self, next_sid, flowlabel=0):
+        from scapy.all import Ether, IP, IPv6, UDP, raw  # noqa: E402
+        from scapy.layers.inet6 import IPv6ExtHdrSegmentRouting  # noqa: E402
+        return raw(Ether(dst=WAN_MAC, src=NH_A) /
+                   IPv6(src="fc00:b::1", dst="fc00:a::e", fl=flowlabel) /
+                   IPv6ExtHdrSegmentRouting(nh=4, segleft=1, addresses=[next_sid, "fc00:a::e"]) /
+                   IP(src="198.51.100.5", dst="192.0.2.10") / UDP(sport=1, dport=2) /
+                   (b"y" * 16)).hex()
+
+    def end_mac(self, next_sid="fc00:c::1", flowlabel=0):
+        """Destination MAC of what End sends on towards next_sid."""
+        a = self.runner.request({"prog": "endpoint", "ifindex": self.ns.links()["wan0"]["ifindex"],
+                                 "pkt": self.end_frame(next_sid, flowlabel)})
+        self.assertNotIn("error", a, a)
+        self.assertIn(a["verdict"], ("XDP_TX", "XDP_REDIRECT"), a)
+        return ":".join(f"{b:02x}" for b in bytes.fromhex(a["out"])[:6])
+
     def runner_ifindex(self):
         return self.ns.links()["cust0"]["ifindex"]
 
@@ -100,20 +129,21 @@ class RouteEvents(unittest.TestCase):
         self.assertNotIn("error", a, a)
         return a
 
-    def cached_until_drained(self, change, old_mac, new_mac):
+    def cached_until_drained(self, change, old_mac, new_mac, mac_of=None):
         """Applies `change`; before the drain the cache may still answer
         old_mac (checked when the cache cannot have expired yet); after it,
         the very next packet goes to new_mac."""
+        mac_of = mac_of or self.next_hop_mac
         gen = self.events()["gen"]
         t0 = time.monotonic()
         self.ns.ip_batch(change)
-        before = self.next_hop_mac()
+        before = mac_of()
         if time.monotonic() - t0 < 0.8:
             self.assertEqual(before, old_mac, "the next-hop cache is not in use")
         ev = self.events()
         self.assertGreaterEqual(ev["changes"], 1, ev)
         self.assertEqual(ev["gen"], gen + 1, ev)
-        self.assertEqual(self.next_hop_mac(), new_mac)
+        self.assertEqual(mac_of(), new_mac)
 
     def test_1_route_replace(self):
         self.events()
@@ -149,6 +179,20 @@ class RouteEvents(unittest.TestCase):
                          "neigh change fc00:12::99 lladdr 02:00:00:00:00:99 dev wan0 nud stale\n")
         ev = self.events()
         self.assertEqual(ev["changes"], 0, ev)
+
+    def test_4_endpoint_route_replace(self):
+        self.events()
+        self.assertEqual(self.end_mac(), EP_A)
+        self.cached_until_drained("route replace fc00:c::/48 via fc00:12::e2 dev wan0\n",
+                                  EP_A, EP_B, self.end_mac)
+
+    def test_5_endpoint_cache_per_flow(self):
+        self.events()
+        first = {fl: self.end_mac("fc00:d::1", fl) for fl in range(1, 33)}   # FIB, cached
+        again = {fl: self.end_mac("fc00:d::1", fl) for fl in range(1, 33)}   # from the cache
+        self.assertEqual(again, first, "a flow's cached next hop is not the FIB's choice")
+        self.assertEqual(set(first.values()), {EP_A, EP_B},
+                         "32 flow labels over a 2-way multipath route all took one member")
 
 
 if __name__ == "__main__":
