@@ -196,8 +196,9 @@ static __always_inline int aigw_ep_answer(struct __ctx_buff *ctx, struct aigw_ct
 }
 
 /* End and End.X (RFC 8986 4.1, 4.2): behaviours without AIGW_BEH_F_DECAP;
- * bf = aigw_behavior_flags(sid->behavior). The SRH, if any, has been checked.
- * The packet leaves without what followed the IPv6 packet in the frame. */
+ * bf = aigw_behavior_flags(sid->behavior); srh: the packet's SRH, if any,
+ * not checked yet (RFC 8986 4.1 checks the hop limit first). The packet
+ * leaves without what followed the IPv6 packet in the frame. */
 static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c,
 				    const struct aigw_iface_cfg *cfg, const struct aigw_pkt *p,
 				    struct ipv6hdr *ip6, struct aigw_srh *srh,
@@ -353,8 +354,6 @@ static __always_inline int aigw_ep_expired(struct __ctx_buff *ctx, struct bpf_fi
 	__u32 zero = 0;
 	int r;
 
-	if (!fib)
-		return AIGW_DROP_HOP_LIMIT;
 	st = bpf_map_lookup_elem(&aigw_acct_state, &zero);
 	if (!st)
 		return AIGW_DROP_HOP_LIMIT;
