@@ -92,45 +92,17 @@ PFX=aigwt-bench-$$
 NS_GEN=$PFX-igen NS_GW=$PFX-igw NS_SINK=$PFX-isink
 PIN=/sys/fs/bpf/$PFX
 WORK=$(mktemp -d "/tmp/$PFX-iso.XXXXXX")
-declare -A PIDS=()
-track() { PIDS[$1]=1; }
-alive() {
-  local st
-  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n $st && $st != Z ]]
-}
-stop_pid() {
-  local p=$1 t=${2:-10} i
-  if alive "$p"; then
-    kill -TERM "$p" 2>/dev/null || true
-    for ((i = 0; i < t * 10; i++)); do alive "$p" || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  fi
-  wait "$p" 2>/dev/null || true
-  unset "PIDS[$p]"
-}
-cleanup() {
-  local rc=$? p ns
-  trap - EXIT INT TERM
-  for p in "${!PIDS[@]}"; do stop_pid "$p" 5; done
-  for ns in "$NS_GEN" "$NS_GW" "$NS_SINK"; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "$PIN" 2>/dev/null || true
-  if [[ $KEEP == 1 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-  exit $rc
-}
-trap cleanup EXIT
+source "$HERE/lib.sh"
+BENCH_NAMESPACES=("$NS_GEN" "$NS_GW" "$NS_SINK")
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [[ $(stat -f -c %T /sys/fs/bpf 2>/dev/null) != bpf_fs ]]; then
-  mount -t bpf -o mode=0700 bpf /sys/fs/bpf || { echo "iso.sh: no bpffs" >&2; exit 1; }
-fi
-mkdir -p "$PIN"
+bench_bpffs
 
 XGEN=$WORK/aigw-xdp-gen
 cc -O2 -Wall -o "$XGEN" "$HERE/xdp_gen.c" -lbpf 2>"$WORK/xgen-cc.err" ||
   { cat "$WORK/xgen-cc.err" >&2; echo "iso.sh: cannot build aigw-xdp-gen (libbpf-dev)" >&2; exit 1; }
 
-mac() { ip -n "$1" -br link show "$2" | awk '{print $3}'; }
 for ns in "$NS_GEN" "$NS_GW" "$NS_SINK"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 ip -n "$NS_GEN" link add g0 type veth peer name gi netns "$NS_GW"
 ip -n "$NS_GW" link add go type veth peer name s0 netns "$NS_SINK"

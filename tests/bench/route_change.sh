@@ -66,45 +66,16 @@ PFX=aigwt-bench-$$
 NS_GEN=$PFX-rgen NS_GW=$PFX-rgw NS_A=$PFX-ra NS_B=$PFX-rb
 PIN=/sys/fs/bpf/$PFX
 WORK=$(mktemp -d "/tmp/$PFX-route.XXXXXX")
-declare -A PIDS=()
-track() { PIDS[$1]=1; }
-alive() {
-  local st
-  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n $st && $st != Z ]]
-}
-stop_pid() {
-  local p=$1 t=${2:-10} i
-  kill -CONT "$p" 2>/dev/null || true
-  if alive "$p"; then
-    kill -TERM "$p" 2>/dev/null || true
-    for ((i = 0; i < t * 10; i++)); do alive "$p" || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  fi
-  wait "$p" 2>/dev/null || true
-  unset "PIDS[$p]"
-}
-cleanup() {
-  local rc=$? p ns
-  trap - EXIT INT TERM
-  for p in "${!PIDS[@]}"; do stop_pid "$p" 5; done
-  for ns in "$NS_GEN" "$NS_GW" "$NS_A" "$NS_B"; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "$PIN" 2>/dev/null || true
-  if [[ $KEEP == 1 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-  exit $rc
-}
-trap cleanup EXIT
+source "$HERE/lib.sh"
+BENCH_NAMESPACES=("$NS_GEN" "$NS_GW" "$NS_A" "$NS_B")
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
-if [[ $(stat -f -c %T /sys/fs/bpf 2>/dev/null) != bpf_fs ]]; then
-  mount -t bpf -o mode=0700 bpf /sys/fs/bpf || { echo "route_change.sh: no bpffs" >&2; exit 1; }
-fi
-mkdir -p "$PIN"
+bench_bpffs
 
 ARCH_INC=/usr/include/$(uname -m)-linux-gnu
 clang -O2 -g -target bpf ${ARCH_INC:+-I"$ARCH_INC"} -c "$HERE/stamp.bpf.c" -o "$WORK/stamp.o" 2>"$WORK/stamp-cc.err" ||
   { cat "$WORK/stamp-cc.err" >&2; exit 1; }
 
-mac() { ip -n "$1" -br link show "$2" | awk '{print $3}'; }
 for ns in "$NS_GEN" "$NS_GW" "$NS_A" "$NS_B"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 ip -n "$NS_GEN" link add g0 type veth peer name gi netns "$NS_GW"
 ip -n "$NS_GW" link add wa type veth peer name pa netns "$NS_A"

@@ -149,40 +149,9 @@ PFX=aigwt-bench-$$
 NS_DUT=$PFX-dut NS_GEN=$PFX-gen NS_GW=$PFX-gw NS_SINK=$PFX-sink
 PIN=/sys/fs/bpf/$PFX
 WORK=$(mktemp -d "/tmp/$PFX.XXXXXX")
-declare -A PIDS=()  # background processes started here and not yet reaped
-
-track() { PIDS[$1]=1; }
-alive() {  # running (a child that exited stays a zombie until waited for)
-  local st
-  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n $st && $st != Z ]]
-}
-stop_pid() {  # pid [seconds]: SIGTERM, then SIGKILL after the grace time; reaps it
-  local p=$1 t=${2:-10} i
-  if alive "$p"; then
-    kill -TERM "$p" 2>/dev/null || true
-    for ((i = 0; i < t * 10; i++)); do
-      alive "$p" || break
-      sleep 0.1
-    done
-    kill -KILL "$p" 2>/dev/null || true
-  fi
-  wait "$p" 2>/dev/null || true
-  unset "PIDS[$p]"
-}
-
-cleanup() {
-  local rc=$? p ns
-  trap - EXIT INT TERM
-  for p in "${!PIDS[@]}"; do stop_pid "$p" 5; done
-  for ns in "$NS_DUT" "$NS_GEN" "$NS_GW" "$NS_SINK"; do
-    ip netns del "$ns" 2>/dev/null || true
-  done
-  rm -rf "$PIN" 2>/dev/null || true
-  if [[ $KEEP == 1 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-  exit $rc
-}
-trap cleanup EXIT
+source "$HERE/lib.sh"
+BENCH_NAMESPACES=("$NS_DUT" "$NS_GEN" "$NS_GW" "$NS_SINK")
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Leftovers of a crashed earlier run (its pid is gone).
@@ -196,20 +165,11 @@ for d in /sys/fs/bpf/aigwt-bench-*; do
   if [[ $pid =~ ^[0-9]+$ ]] && ! kill -0 "$pid" 2>/dev/null; then rm -rf "$d" || true; fi
 done
 
-# The pins need a bpf filesystem on /sys/fs/bpf, as aigwd does (systemd
-# mounts one at boot; a bare machine or container may have none until some
-# aigwd mounts it, so without this the result depended on which test ran
-# first). Mounted as aigwd itself would (agent/datapath/loader.cpp).
-if [[ $(stat -f -c %T /sys/fs/bpf 2>/dev/null) != bpf_fs ]]; then
-  mount -t bpf -o mode=0700 bpf /sys/fs/bpf ||
-    { echo "run.sh: /sys/fs/bpf is not a bpf filesystem and mounting one failed" >&2; exit 1; }
-fi
-mkdir -p "$PIN"
+bench_bpffs
 # Programs that pin run under `nsenter --net=/run/netns/NS` (keeps the
 # host's /sys/fs/bpf; `ip netns exec` mounts a fresh /sys). Background jobs
 # are started as plain commands, never through a shell function, so that $!
 # is the program itself (nsenter and `ip netns exec` exec it in place).
-mac() { ip -n "$1" -br link show "$2" | awk '{print $3}'; }
 fwd_on() { ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1; }
 
 KVER=$(uname -r)

@@ -1,0 +1,57 @@
+# Shared by the bench scripts (run.sh, iso.sh, route_change.sh): the
+# processes a script starts, its namespaces, bpffs pins and work dir, all
+# removed on exit. Sourced after the script has set:
+#   PFX                  aigwt-bench-<pid>, the prefix of everything it creates
+#   BENCH_NAMESPACES     array of its namespaces (may be set later, before use)
+#   PIN WORK KEEP        its pin dir, work dir, and whether to keep the work dir
+# and defined log(). Background jobs are started as plain commands, never
+# through a shell function, so that $! is the program itself.
+
+declare -A PIDS=()  # background processes started here and not yet reaped
+BENCH_NAMESPACES=()
+
+track() { PIDS[$1]=1; }
+
+alive() {  # running (a child that exited stays a zombie until waited for)
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $st && $st != Z ]]
+}
+
+stop_pid() {  # pid [seconds]: SIGTERM (after SIGCONT: it may be stopped), SIGKILL after the grace time; reaps it
+  local p=$1 t=${2:-10} i
+  kill -CONT "$p" 2>/dev/null || true
+  if alive "$p"; then
+    kill -TERM "$p" 2>/dev/null || true
+    for ((i = 0; i < t * 10; i++)); do
+      alive "$p" || break
+      sleep 0.1
+    done
+    kill -KILL "$p" 2>/dev/null || true
+  fi
+  wait "$p" 2>/dev/null || true
+  unset "PIDS[$p]"
+}
+
+bench_cleanup() {
+  local rc=$? p ns
+  trap - EXIT INT TERM
+  for p in "${!PIDS[@]}"; do stop_pid "$p" 5; done
+  for ns in "${BENCH_NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "$PIN" 2>/dev/null || true
+  if [[ $KEEP == 1 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+  exit $rc
+}
+
+# The pins need a bpf filesystem on /sys/fs/bpf, as aigwd does (systemd
+# mounts one at boot; a bare machine or container may have none until some
+# aigwd mounts it). Mounted as aigwd itself would (agent/datapath/loader.cpp).
+bench_bpffs() {
+  if [[ $(stat -f -c %T /sys/fs/bpf 2>/dev/null) != bpf_fs ]]; then
+    mount -t bpf -o mode=0700 bpf /sys/fs/bpf ||
+      { echo "$(basename "$0"): /sys/fs/bpf is not a bpf filesystem and mounting one failed" >&2; exit 1; }
+  fi
+  mkdir -p "$PIN"
+}
+
+mac() { ip -n "$1" -br link show "$2" | awk '{print $3}'; }
