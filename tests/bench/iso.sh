@@ -227,21 +227,7 @@ start_aigwd() {  # config
   log "aigwd: no XDP on gi/go after 15 s"; tail -20 "$WORK/aigwd.log" >&2; return 1
 }
 stop_aigwd() { [[ -n $AIGWD_PID ]] && stop_pid "$AIGWD_PID" 10; AIGWD_PID=; }
-BARE_PID=
-start_bare() {
-  local i
-  nsenter --net="/run/netns/$NS_GW" "$XDPT" encap --dev gi --tx go --src fc00:a::1 \
-    --segs "$SID1,$SID2" --max-seconds 600 >"$WORK/bare.out" 2>&1 &
-  BARE_PID=$!
-  track "$BARE_PID"
-  for ((i = 0; i < 100; i++)); do
-    grep -q ready "$WORK/bare.out" 2>/dev/null && return 0
-    alive "$BARE_PID" || break
-    sleep 0.1
-  done
-  log "bench_encap did not start"; cat "$WORK/bare.out" >&2; return 1
-}
-stop_bare() { [[ -n $BARE_PID ]] && stop_pid "$BARE_PID" 5; BARE_PID=; }
+start_bare() { start_bare_encap "$NS_GW" gi go 600; }
 gro() { ip netns exec "$NS_GW" ethtool -K gi gro "$1" >/dev/null; }
 
 SINK_PID=

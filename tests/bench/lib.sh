@@ -55,3 +55,22 @@ bench_bpffs() {
 }
 
 mac() { ip -n "$1" -br link show "$2" | awk '{print $3}'; }
+
+# The bare XDP H.Encaps reference (aigw-bench-xdp encap: template copy + FIB
+# + redirect, no aigw) on DEV in namespace NS, out of TX, to $SID1,$SID2:
+#   start_bare_encap NS DEV TX MAX_SECONDS   (needs XDPT, SID1, SID2)
+BARE_PID=
+start_bare_encap() {
+  local i
+  nsenter --net="/run/netns/$1" "$XDPT" encap --dev "$2" --tx "$3" --src fc00:a::1 \
+    --segs "$SID1,$SID2" --max-seconds "$4" >"$WORK/bare.out" 2>&1 &
+  BARE_PID=$!
+  track "$BARE_PID"
+  for ((i = 0; i < 100; i++)); do
+    grep -q ready "$WORK/bare.out" 2>/dev/null && return 0
+    alive "$BARE_PID" || break
+    sleep 0.1
+  done
+  log "bench_encap did not start:"; cat "$WORK/bare.out" >&2; return 1
+}
+stop_bare() { [[ -n $BARE_PID ]] && stop_pid "$BARE_PID" 5; BARE_PID=; }

@@ -349,21 +349,7 @@ EOF
     fi
   }
   # Reference: a bare XDP H.Encaps + FIB + redirect (bench_encap) on gwc.
-  BARE_PID=
-  start_bare() {
-    local i
-    nsenter --net="/run/netns/$NS_GW" "$XDPT" encap --dev gwc --tx gww --src fc00:a::1 \
-      --segs "$SID1,$SID2" --max-seconds 400 >"$WORK/bare.out" 2>&1 &
-    BARE_PID=$!
-    track "$BARE_PID"
-    for ((i = 0; i < 100; i++)); do
-      grep -q ready "$WORK/bare.out" 2>/dev/null && return 0
-      alive "$BARE_PID" || break
-      sleep 0.1
-    done
-    log "bench_encap did not start:"; cat "$WORK/bare.out" >&2; return 1
-  }
-  stop_bare() { [[ -n $BARE_PID ]] && stop_pid "$BARE_PID" 5; BARE_PID=; }
+  start_bare() { start_bare_encap "$NS_GW" gwc gww 400; }
   kernel_on() {
     ip -n "$NS_GW" route add 198.51.100.0/24 encap seg6 mode encap segs "$SID1,$SID2" dev gww
   }
