@@ -171,15 +171,7 @@ EOF
 # aigwd configurations: headend (gi customer, go WAN) and endpoint (gi WAN, go customer).
 write_cfg() {  # file role_gi role_go policies sids
   cat >"$1" <<EOF
-agent:
-  socket: $WORK/gw.sock
-  socket_mode: "0600"
-  pin_path: $PIN/gw
-  log_level: info
-  metrics_listen: "off"
-accounting:
-  state_dir: $WORK/state
-  usage_dir: $WORK/usage
+$(aigwd_yaml_agent)
 datapath:
   xdp_mode: native
   hop_limit: 64
@@ -236,8 +228,7 @@ nsenter --net="/run/netns/$NS_SINK" "$XDPT" sink --dev s0 --pin-counters "$PIN/s
   --expect-dst "$SID1" --max-seconds 3000 >"$WORK/sink.out" 2>&1 &
 SINK_PID=$!
 track "$SINK_PID"
-for ((i = 0; i < 100; i++)); do grep -q ready "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
-grep -q ready "$WORK/sink.out" || { log "sink did not start"; cat "$WORK/sink.out" >&2; exit 1; }
+wait_ready "$SINK_PID" "$WORK/sink.out" sink || exit 1
 sink_read() { "$XDPT" read "$PIN/sink"; }  # frames srv6 srv6_dst_ok ipv6_no_srh bytes
 
 # Threaded NAPI on gi, its kthread pinned to the gw CPU. Called once the

@@ -56,21 +56,44 @@ bench_bpffs() {
 
 mac() { ip -n "$1" -br link show "$2" | awk '{print $3}'; }
 
+# Waits (up to 10 s) until the background program PID has written "ready"
+# to FILE; else logs WHAT and the file and fails.
+wait_ready() {  # pid file what
+  local i
+  for ((i = 0; i < 100; i++)); do
+    grep -q ready "$2" 2>/dev/null && return 0
+    alive "$1" || break
+    sleep 0.1
+  done
+  log "$3 did not start:"; cat "$2" >&2; return 1
+}
+
+# The agent and accounting sections of a bench aigwd's configuration: its
+# socket, pins and state in the run's own directories (never the host's
+# /var/lib/aigw), no metrics listener.
+aigwd_yaml_agent() {
+  cat <<EOF_AGENT
+agent:
+  socket: $WORK/gw.sock
+  socket_mode: "0600"
+  pin_path: $PIN/gw
+  log_level: info
+  metrics_listen: "off"
+accounting:
+  state_dir: $WORK/state
+  usage_dir: $WORK/usage
+EOF_AGENT
+}
+
 # The bare XDP H.Encaps reference (aigw-bench-xdp encap: template copy + FIB
 # + redirect, no aigw) on DEV in namespace NS, out of TX, to $SID1,$SID2:
 #   start_bare_encap NS DEV TX MAX_SECONDS   (needs XDPT, SID1, SID2)
 BARE_PID=
 start_bare_encap() {
-  local i
   nsenter --net="/run/netns/$1" "$XDPT" encap --dev "$2" --tx "$3" --src fc00:a::1 \
     --segs "$SID1,$SID2" --max-seconds "$4" >"$WORK/bare.out" 2>&1 &
   BARE_PID=$!
   track "$BARE_PID"
-  for ((i = 0; i < 100; i++)); do
-    grep -q ready "$WORK/bare.out" 2>/dev/null && return 0
-    alive "$BARE_PID" || break
-    sleep 0.1
-  done
-  log "bench_encap did not start:"; cat "$WORK/bare.out" >&2; return 1
+  wait_ready "$BARE_PID" "$WORK/bare.out" bench_encap
 }
 stop_bare() { [[ -n $BARE_PID ]] && stop_pid "$BARE_PID" 5; BARE_PID=; }

@@ -116,15 +116,7 @@ print(t0, t1) if r.returncode == 0 else sys.exit(r.returncode)' "$@"
 }
 
 cat >"$WORK/gw.yaml" <<EOF
-agent:
-  socket: $WORK/gw.sock
-  socket_mode: "0600"
-  pin_path: $PIN/gw
-  log_level: info
-  metrics_listen: "off"
-accounting:
-  state_dir: $WORK/state
-  usage_dir: $WORK/usage
+$(aigwd_yaml_agent)
 datapath:
   xdp_mode: native
   hop_limit: 64
@@ -265,6 +257,8 @@ count_ok() { local k=$1 n=$2 i c=0; for ((i = 1; i <= n; i++)); do [[ -n ${RES[$
   fi
   echo "  per rep (lo hi A-until A-frames B-frames):"
   for k in event ref link; do
-    for ((i = 1; i <= REPS; i++)); do [[ -n ${RES[$k,$i]:-} ]] && echo "    $k $i: ${RES[$k,$i]}"; done
+    for ((i = 1; i <= REPS; i++)); do
+      if [[ -n ${RES[$k,$i]:-} ]]; then echo "    $k $i: ${RES[$k,$i]}"; fi
+    done
   done
 } | tee "$WORK/route-summary.txt"

@@ -283,16 +283,7 @@ if [[ $SKIP_PPS == 0 ]]; then
 
   cat >"$WORK/gw.yaml" <<EOF
 # aigwd on the gw node of tests/bench/run.sh (b)
-agent:
-  socket: $WORK/gw.sock
-  socket_mode: "0600"
-  pin_path: $PIN/gw
-  log_level: info
-  metrics_listen: "off"
-# The run's own state and usage records: never the host's /var/lib/aigw.
-accounting:
-  state_dir: $WORK/state
-  usage_dir: $WORK/usage
+$(aigwd_yaml_agent)
 datapath:
   xdp_mode: native
   hop_limit: 64
@@ -359,19 +350,14 @@ EOF
   # forwards), "gen" on gwc itself (generator-only reference).
   declare -A SINK_PIDS=()
   start_sink() {  # name ns dev [--pass]
-    local name=$1 ns=$2 dev=$3 i
+    local name=$1 ns=$2 dev=$3
     shift 3
     rm -f "$PIN/sink-$name"
     nsenter --net="/run/netns/$ns" "$XDPT" sink --dev "$dev" --pin-counters "$PIN/sink-$name" \
       --expect-dst "$SID1" --max-seconds 400 "$@" >"$WORK/sink-$name.out" 2>&1 &
     SINK_PIDS[$name]=$!
     track "$!"
-    for ((i = 0; i < 100; i++)); do
-      grep -q ready "$WORK/sink-$name.out" 2>/dev/null && return 0
-      alive "${SINK_PIDS[$name]}" || break
-      sleep 0.1
-    done
-    log "sink $name did not start:"; cat "$WORK/sink-$name.out" >&2; return 1
+    wait_ready "${SINK_PIDS[$name]}" "$WORK/sink-$name.out" "sink $name"
   }
   stop_sink() { [[ -n ${SINK_PIDS[$1]:-} ]] && stop_pid "${SINK_PIDS[$1]}" 5; unset "SINK_PIDS[$1]"; }
   sink_read() { "$XDPT" read "$PIN/sink-$1"; }  # frames srv6 srv6_dst_ok ipv6_no_srh bytes
