@@ -373,10 +373,20 @@ static __always_inline int aigw_ep_expired(struct __ctx_buff *ctx, struct bpf_fi
 	return r == AIGW_ICMP_SUPPRESSED ? AIGW_DROP_HOP_LIMIT : AIGW_DROP_HEADROOM;
 }
 
-/* Verdict for aigw_ep_expired's result r; fib: the error's route. */
-static __always_inline int aigw_ep_expired_verdict(struct __ctx_buff *ctx, struct aigw_ctx *c,
-						   int r, const struct bpf_fib_lookup *fib)
+/* Forward the decapsulated packet along *fib, one router hop later (as the
+ * kernel's End.DX / End.DT forward it; what goes to the kernel instead is
+ * decremented there), or answer it if it expires here. tbid: the SID's
+ * table, 0 = main. */
+static __always_inline int aigw_ep_forward_inner(struct __ctx_buff *ctx, struct aigw_ctx *c,
+						 struct bpf_fib_lookup *fib, __u32 tbid)
 {
+	int r = aigw_ep_inner_hop(ctx);
+
+	if (r > 0)
+		return aigw_ret_drop(c, r);
+	if (r == 0)
+		return aigw_redirect(ctx, c, fib);
+	r = aigw_ep_expired(ctx, fib, c->ifindex, fib->ifindex, tbid);
 	if (r == AIGW_EXPIRED_KERNEL)
 		return aigw_ret_pass_ev(c, AIGW_EV_TTL_TO_KERNEL);
 	if (r)
@@ -477,19 +487,7 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 		return aigw_fib_exception(c, r);
 	if ((bf & AIGW_BEH_F_ADJ) && sid->oif && fib.ifindex != sid->oif)
 		return aigw_ret_pass_ev(c, AIGW_EV_FIB_TO_KERNEL);
-	/* Forwarded by this router: one hop at the inner layer, as the kernel's
-	 * End.DX / End.DT forward it (what goes to the kernel above is
-	 * decremented there). */
-	r = aigw_ep_inner_hop(ctx);
-	if (r > 0)
-		return aigw_ret_drop(c, r);
-	if (r)
-		return aigw_ep_expired_verdict(
-			ctx, c,
-			aigw_ep_expired(ctx, &fib, c->ifindex, fib.ifindex,
-					(bf & AIGW_BEH_F_TABLE_LOOKUP) ? sid->table : 0),
-			&fib);
-	return aigw_redirect(ctx, c, &fib);
+	return aigw_ep_forward_inner(ctx, c, &fib, (bf & AIGW_BEH_F_TABLE_LOOKUP) ? sid->table : 0);
 }
 
 SEC("xdp")

@@ -35,6 +35,7 @@
 #include "lib/srh.h"
 #include "lib/apn.h"
 #include "lib/decide.h"
+#include "lib/nhcache.h"
 
 #define AIGW_PFX_VRF_BITS 32       /* the VRF id leads every prefix key */
 #define AIGW_POL_MSS_OFF 0xffff    /* policy.tcp_mss: no clamping */
@@ -352,8 +353,8 @@ static __always_inline int aigw_fib_outer(struct __ctx_buff *ctx, const struct a
 	return ctx_fib_lookup(ctx, fib, 0);
 }
 
-/* Next-hop cache (struct aigw_nh_cache): SUCCESS with *fib filled from the
- * cache, or -1 to do the lookup. */
+/* Next-hop cache (lib/nhcache.h), one entry per policy: SUCCESS with *fib
+ * filled from the cache, or -1 to do the lookup. */
 static __always_inline int aigw_nh_cached(__u32 slot, const struct aigw_inner *in,
 					  const struct aigw_policy *pol, struct bpf_fib_lookup *fib)
 {
@@ -364,14 +365,9 @@ static __always_inline int aigw_nh_cached(__u32 slot, const struct aigw_inner *i
 	if (!g || !g->nh_cache_ms)
 		return -1;
 	nc = bpf_map_lookup_elem(&aigw_nh_cache, &slot);
-	if (!nc || nc->gen != g->gen || (__u32)in->len + pol->encap_len + in->extra > nc->mtu ||
-	    bpf_ktime_get_ns() >= nc->expires_ns)
+	if (!aigw_nh_valid(nc, g, (__u32)in->len + pol->encap_len + in->extra))
 		return -1;
-	fib->ifindex = nc->ifindex;
-	fib->mtu_result = nc->mtu;
-	__builtin_memcpy(fib->smac, nc->smac, ETH_ALEN);
-	__builtin_memcpy(fib->dmac, nc->dmac, ETH_ALEN);
-	return BPF_FIB_LKUP_RET_SUCCESS;
+	return aigw_nh_to_fib(nc, fib);
 }
 
 static __always_inline void aigw_nh_store(__u32 slot, const struct bpf_fib_lookup *fib)
@@ -383,14 +379,8 @@ static __always_inline void aigw_nh_store(__u32 slot, const struct bpf_fib_looku
 	if (!g || !g->nh_cache_ms)
 		return;
 	nc = bpf_map_lookup_elem(&aigw_nh_cache, &slot);
-	if (!nc)
-		return;
-	nc->expires_ns = bpf_ktime_get_ns() + (__u64)g->nh_cache_ms * 1000000ULL;
-	nc->gen = g->gen;
-	nc->ifindex = fib->ifindex;
-	nc->mtu = fib->mtu_result;
-	__builtin_memcpy(nc->smac, fib->smac, ETH_ALEN);
-	__builtin_memcpy(nc->dmac, fib->dmac, ETH_ALEN);
+	if (nc)
+		aigw_nh_from_fib(nc, g, fib);
 }
 
 /* 6. MSS clamp for a SYN: to the policy's value, or to what fits in the

@@ -1,12 +1,44 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* The endpoint's next-hop cache (struct aigw_ep_nh_key): bpf_fib_lookup's
- * successful answers kept per CPU and per flow, valid while the datapath
- * generation is unchanged (the agent bumps it on every apply and every
- * route, neighbour or link change) and for datapath.nexthop_cache_ms. */
+/* Next-hop caches (struct aigw_nh_cache): bpf_fib_lookup's successful
+ * answers kept per CPU, valid while the datapath generation is unchanged
+ * (the agent bumps it on every apply and every route, neighbour or link
+ * change) and for datapath.nexthop_cache_ms. The headend keeps one entry
+ * per policy (aigw_nh_cache), the endpoint one per flow (aigw_ep_nh). */
 #ifndef AIGW_BPF_NHCACHE_H
 #define AIGW_BPF_NHCACHE_H
 
 #include "lib/maps.h"
+
+/* Is entry nc (may be NULL) valid for a packet of len bytes under g? */
+static __always_inline bool aigw_nh_valid(const struct aigw_nh_cache *nc,
+					  const struct aigw_globals *g, __u32 len)
+{
+	return nc && nc->gen == g->gen && len <= nc->mtu && bpf_ktime_get_ns() < nc->expires_ns;
+}
+
+/* The fields of a FIB answer the callers use, from a valid entry. */
+static __always_inline int aigw_nh_to_fib(const struct aigw_nh_cache *nc,
+					  struct bpf_fib_lookup *fib)
+{
+	fib->ifindex = nc->ifindex;
+	fib->mtu_result = nc->mtu;
+	__builtin_memcpy(fib->smac, nc->smac, ETH_ALEN);
+	__builtin_memcpy(fib->dmac, nc->dmac, ETH_ALEN);
+	return BPF_FIB_LKUP_RET_SUCCESS;
+}
+
+/* Fill entry nc from a successful FIB answer, valid from now under g. */
+static __always_inline void aigw_nh_from_fib(struct aigw_nh_cache *nc,
+					     const struct aigw_globals *g,
+					     const struct bpf_fib_lookup *fib)
+{
+	nc->expires_ns = bpf_ktime_get_ns() + (__u64)g->nh_cache_ms * 1000000ULL;
+	nc->gen = g->gen;
+	nc->ifindex = fib->ifindex;
+	nc->mtu = fib->mtu_result;
+	__builtin_memcpy(nc->smac, fib->smac, ETH_ALEN);
+	__builtin_memcpy(nc->dmac, fib->dmac, ETH_ALEN);
+}
 
 /* The lookup's inputs, taken before the lookup overwrites them. */
 static __always_inline void aigw_ep_nh_key_of(struct aigw_ep_nh_key *k,
@@ -46,24 +78,13 @@ __noinline int aigw_fib_cached(struct __ctx_buff *ctx, struct bpf_fib_lookup *fi
 		return ctx_fib_lookup(ctx, fib, flags);
 	aigw_ep_nh_key_of(&k, fib, flags);
 	nc = bpf_map_lookup_elem(&aigw_ep_nh, &k);
-	if (nc && nc->gen == g->gen && fib->tot_len <= nc->mtu &&
-	    bpf_ktime_get_ns() < nc->expires_ns) {
-		fib->ifindex = nc->ifindex;
-		fib->mtu_result = nc->mtu;
-		__builtin_memcpy(fib->smac, nc->smac, ETH_ALEN);
-		__builtin_memcpy(fib->dmac, nc->dmac, ETH_ALEN);
-		return BPF_FIB_LKUP_RET_SUCCESS;
-	}
+	if (aigw_nh_valid(nc, g, fib->tot_len))
+		return aigw_nh_to_fib(nc, fib);
 	r = ctx_fib_lookup(ctx, fib, flags);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS)
 		return r;
 	__builtin_memset(&v, 0, sizeof(v));
-	v.expires_ns = bpf_ktime_get_ns() + (__u64)g->nh_cache_ms * 1000000ULL;
-	v.gen = g->gen;
-	v.ifindex = fib->ifindex;
-	v.mtu = fib->mtu_result;
-	__builtin_memcpy(v.smac, fib->smac, ETH_ALEN);
-	__builtin_memcpy(v.dmac, fib->dmac, ETH_ALEN);
+	aigw_nh_from_fib(&v, g, fib);
 	bpf_map_update_elem(&aigw_ep_nh, &k, &v, BPF_ANY);
 	return r;
 }
