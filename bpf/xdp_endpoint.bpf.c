@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * aigw endpoint: the XDP program on WAN interfaces. An IPv6 packet whose
- * destination is a local SID (aigw_sids) gets the RFC 8986 behaviour bound
- * to it:
+ * destination is a local SID (aigw_sid_exact, aigw_sids) gets the RFC 8986
+ * behaviour bound to it:
  *   End, End.X           advance to the next segment and forward (End.X: to
  *                        the configured adjacency)
  *   End.DX4, End.DX6     decapsulate, forward to the configured next hop
@@ -30,6 +30,20 @@ static __always_inline bool aigw_beh_takes(__u32 bf, __u8 proto)
 	if (proto == NEXTHDR_IPV6)
 		return bf & AIGW_BEH_F_TAKES_V6;
 	return false;
+}
+
+/* The local SID the destination da hits: a whole-address SID (hash), else
+ * the longest locator+function block holding it (LPM), else NULL. */
+static __always_inline struct aigw_sid_entry *aigw_sid_lookup(const struct in6_addr *da)
+{
+	struct aigw_sid_key sk = { .prefixlen = 128 };
+	struct aigw_sid_entry *e;
+
+	e = bpf_map_lookup_elem(&aigw_sid_exact, da);
+	if (e)
+		return e;
+	__builtin_memcpy(sk.addr, da, sizeof(sk.addr));
+	return bpf_map_lookup_elem(&aigw_sids, &sk);
 }
 
 /* Read the parser's results back from memory. Otherwise clang keeps the
@@ -495,7 +509,6 @@ int xdp_endpoint(struct xdp_md *ctx)
 {
 	struct aigw_iface_key ik = { .ifindex = ctx_ingress_ifindex(ctx) };
 	struct aigw_iface_cfg *cfg = bpf_map_lookup_elem(&aigw_ifaces, &ik);
-	struct aigw_sid_key sk = { .prefixlen = 128 };
 	struct aigw_sid_entry *entry, sid;
 	struct aigw_srh *srh = NULL;
 	struct ipv6hdr *ip6;
@@ -524,8 +537,7 @@ int xdp_endpoint(struct xdp_md *ctx)
 		return aigw_ret_drop(&c, AIGW_DROP_TRUNC_IPV6);
 
 	/* Local SID: exact /128, or locator+function followed by arguments. */
-	__builtin_memcpy(sk.addr, &ip6->daddr, sizeof(sk.addr));
-	entry = bpf_map_lookup_elem(&aigw_sids, &sk);
+	entry = aigw_sid_lookup(&ip6->daddr);
 	if (!entry)
 		return aigw_ret_pass(&c);
 	sid = *entry; /* a stable copy: the agent may rewrite the entry meanwhile */

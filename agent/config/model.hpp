@@ -36,7 +36,7 @@ struct MapSizes {
   uint32_t policies = 1024;   // aigw_policies (slot 0 reserved)
   uint32_t prefixes4 = 16384; // aigw_pfx4
   uint32_t prefixes6 = 16384; // aigw_pfx6
-  uint32_t sids = 1024;       // aigw_sids
+  uint32_t sids = 1024;       // aigw_sid_exact and aigw_sids, each
   uint32_t flows = 65536;     // aigw_flows (admission control when full)
   uint32_t class_prefixes = 32768;  // each aigw_cls_{src,dst}{4,6} (both banks)
   uint32_t class_port_bitmaps = 65536;  // aigw_cls_portbv (both banks, both fields)

@@ -34,6 +34,7 @@ std::map<std::string, uint32_t> map_sizes(const MapSizes& ms) {
           {"aigw_pol_stats", ms.policies},
           {"aigw_pfx4", ms.prefixes4},
           {"aigw_pfx6", ms.prefixes6},
+          {"aigw_sid_exact", ms.sids},
           {"aigw_sids", ms.sids},
           {"aigw_flows", ms.flows},
           {"aigw_cls_src4", ms.class_prefixes},

@@ -9,6 +9,7 @@
 // rules name.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -127,7 +128,8 @@ class PolicyTable : public core::Module {
   std::unique_ptr<Plan> plan_;
 };
 
-// aigw_sids: the local SID table of the endpoint.
+// The local SID tables of the endpoint: aigw_sid_exact (whole /128
+// addresses) and aigw_sids (shorter blocks), see abi.h.
 class SidTable : public core::Module {
  public:
   explicit SidTable(const Loader& l);
@@ -138,8 +140,12 @@ class SidTable : public core::Module {
   void remove(const core::ApplyContext&) override;
 
  private:
-  int fd_;
-  std::map<Bytes, Bytes> sids_, want_;
+  // One per map: [0] aigw_sid_exact, [1] aigw_sids.
+  struct Map {
+    int fd;
+    std::map<Bytes, Bytes> have, want;
+  };
+  std::array<Map, 2> maps_;
 };
 
 // The double-banked classification maps (abi.h "Classification").

@@ -44,6 +44,14 @@ struct {
 } aigw_policies SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AIGW_DEFAULT_SIDS);
+	__type(key, struct aigw_sid_addr);
+	__type(value, struct aigw_sid_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} aigw_sid_exact SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, AIGW_DEFAULT_SIDS);
 	__type(key, struct aigw_sid_key);

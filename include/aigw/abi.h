@@ -32,7 +32,8 @@
 	X(aigw_pfx4, "LPM_TRIE pfx4_key -> __u32 (VRF, IPv4 prefix) -> policy slot") \
 	X(aigw_pfx6, "LPM_TRIE pfx6_key -> __u32 (VRF, IPv6 prefix) -> policy slot") \
 	X(aigw_policies, "ARRAY __u32 slot -> policy prebuilt outer headers") \
-	X(aigw_sids, "LPM_TRIE sid_key -> sid_entry local SIDs (exact /128 or locator+function)") \
+	X(aigw_sid_exact, "HASH sid_addr -> sid_entry local SIDs that are a whole /128 address") \
+	X(aigw_sids, "LPM_TRIE sid_key -> sid_entry local SIDs shorter than /128 (locator+function)") \
 	X(aigw_tx, "DEVMAP_HASH ifindex -> ifindex egress ports for XDP_REDIRECT") \
 	X(aigw_if_stats, "PERCPU_ARRAY slot -> if_stats per-interface counters") \
 	X(aigw_drops, "PERCPU_ARRAY reason -> ctr drop reasons") \
@@ -308,8 +309,18 @@ struct aigw_policy {
 AIGW_STATIC_ASSERT(sizeof(struct aigw_policy) == 16 + AIGW_MAX_ENCAP_LEN, "policy size");
 AIGW_STATIC_ASSERT(AIGW_MAX_ENCAP_LEN % 8 == 0, "encap template is 8-byte granular");
 
+/* Local SIDs live in two maps: a SID that is a whole /128 address in the
+ * hash aigw_sid_exact (key: the address), a shorter one (locator+function,
+ * arguments after it) in the LPM trie aigw_sids. The endpoint looks up the
+ * exact map first, which is the longest match whenever it hits: a hash
+ * lookup costs a fraction of a 128-bit trie walk (tests/bench op costs). */
+struct aigw_sid_addr {
+	__u8 addr[16];
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_sid_addr) == 16, "sid_addr size");
+
 struct aigw_sid_key {
-	__u32 prefixlen; /* 128 for an exact SID, locator+function bits otherwise */
+	__u32 prefixlen; /* locator+function bits, < 128 (a /128 is in aigw_sid_exact) */
 	__u8 addr[16];
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_sid_key) == 20, "sid_key size");
@@ -357,7 +368,8 @@ AIGW_STATIC_ASSERT(sizeof(struct aigw_globals) == 16, "globals size");
 
 /* The FIB result for a policy's first SID, cached per CPU by policy slot so
  * that most packets skip bpf_fib_lookup. Valid while gen matches the
- * globals and until expires_ns; only successful lookups are cached, and a
+ * globals and until expires_ns (bpf_ktime_get_coarse_ns: CLOCK_MONOTONIC at
+ * the last tick, a fifth of the precise clock's cost); only successful lookups are cached, and a
  * packet larger than mtu takes the full lookup (which answers too-big). */
 struct aigw_nh_cache {
 	__u64 expires_ns;

@@ -46,4 +46,12 @@ struct bench_sink_ctr {
 	__u64 restore_failed;
 };
 
+/* .bss of op_cost (aigw-bench-ops): the keys its programs look up. */
+struct bench_op_cfg {
+	__u32 ifindex;     /* op_hash8 key, op_fib6 port, op_redirect key */
+	__u32 pad;
+	__u8 sid[16];      /* op_lpm128 key (a /128 entry), op_lru48 / op_pcpu_hash48 dst */
+	__u8 fib_dst[16];  /* op_fib6 destination: a permanent neighbour */
+};
+
 #endif

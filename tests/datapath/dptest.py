@@ -247,6 +247,7 @@ SID_DT4 = "fc00:a::74"
 SID_DT6 = "fc00:a::76"
 SID_DT46 = "fc00:a::7446"
 SID_LOC_DX4 = "fc00:a:0:d4::"   # /64 locator+function, End.DX4 via NH4_DX4L
+SID_END_IN_LOC = "fc00:a:0:d4::e"  # /128 End inside SID_LOC_DX4's block (longest match)
 
 BASE_CONFIG = f"""# aigw datapath test configuration (tests/datapath/dptest.py)
 datapath:
@@ -294,6 +295,8 @@ policies:
     behavior: End.DX4
     nexthop: {NH4_DX4L[0]}
     interface: cust0
+  - sid: {SID_END_IN_LOC}/128
+    behavior: End
 """
 
 # --------------------------------------------------------------- cleanup

@@ -19,8 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dptest import (  # noqa: E402
     CUST0_MAC, NH4_DX4, NH4_DX4L, NH4_MAIN, NH4_T100, NH6_DX6, NH6_MAIN, NH6_T100, NH_WAN0,
     NH_WAN1, PEER_MAC, REPLY4, REPLY6, SID_DT4, SID_DT6, SID_DT46, SID_DX4, SID_DX6, SID_END,
-    SID_ENDX, WAN0_IP6, WAN0_MAC, WAN1_MAC, BASE_CONFIG, CUST0_IP4, DatapathCase, Ether, Fx, IP,
-    IPv6, Raw, TsharkMixin, UDP, _b, dec_ttl, ip4_csum, l3_of, raw, run_module)
+    SID_END_IN_LOC, SID_ENDX, WAN0_IP6, WAN0_MAC, WAN1_MAC, BASE_CONFIG, CUST0_IP4, DatapathCase,
+    Ether, Fx, IP, IPv6, Raw, TsharkMixin, UDP, _b, dec_ttl, ip4_csum, l3_of, raw, run_module)
 from scapy.layers.inet6 import (  # noqa: E402
     ICMPv6EchoRequest, ICMPv6TimeExceeded, IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop,
     IPv6ExtHdrSegmentRouting, IPv6ExtHdrSegmentRoutingTLVPadN)
@@ -148,6 +148,8 @@ def end_fixtures():
         end_fx("End: SL 1->0 (last segment), out wan1", SID_END, ["fc00:c::6", SID_END], 1, W1),
         end_fx("End: reduced SRH (LE 0, SL 1 = LE+1)", SID_END, ["fc00:c::7"], 1, W1),
         end_fx("End: IPv6 inner", SID_END, ["fc00:c::6", SID_END], 1, W1, inner=inner6()),
+        end_fx("End /128 inside the End.DX4 block fc00:a:0:d4::/64: End (longest match)",
+               SID_END_IN_LOC, ["fc00:c::6", SID_END_IN_LOC], 1, W1),
         end_fx("End: SRH with a PadN TLV (kept)", SID_END, ["fc00:c::8", SID_END], 1, W1,
                tlvs=pad),
         end_fx("End: hop limit 2 -> 1 still forwarded", SID_END, ["fc00:c::6", SID_END], 1, W1,
