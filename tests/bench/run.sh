@@ -54,6 +54,9 @@
 #     perf split. Off by default (~3 min); --skip-iso is the default.
 # (e) --route-change: tests/bench/route_change.sh (route replace / link
 #     down -> first frame on the new next hop).
+# (f) With (a): aigw-bench-ops, the cost of one operation of the per-packet
+#     work (each kind of map lookup the datapath does, the clock helpers,
+#     bpf_fib_lookup, bpf_redirect_map), in ns, in (a)'s namespace.
 #
 # Safety: everything happens in namespaces aigwt-bench-<pid>-<node> and
 # under /sys/fs/bpf/aigwt-bench-<pid>; both are removed on exit (also on
@@ -134,13 +137,15 @@ if [[ $DO_BUILD == 1 ]]; then
   if [[ ! -f $BUILD/CMakeCache.txt ]]; then
     cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   fi
-  cmake --build "$BUILD" -j"$(nproc)" --target aigwd aigw-bench-prog aigw-bench-xdp >/dev/null
+  cmake --build "$BUILD" -j"$(nproc)" --target aigwd aigw-bench-prog aigw-bench-xdp \
+    aigw-bench-ops >/dev/null
 fi
 BUILD=$(cd "$BUILD" && pwd)
 AIGWD=$BUILD/agent/aigwd
 PROG=$BUILD/tests/bench/aigw-bench-prog
 XDPT=$BUILD/tests/bench/aigw-bench-xdp
-for f in "$AIGWD" "$PROG" "$XDPT"; do
+OPS=$BUILD/tests/bench/aigw-bench-ops
+for f in "$AIGWD" "$PROG" "$XDPT" "$OPS"; do
   [[ -x $f ]] || { echo "run.sh: missing $f (build first or pass --build-dir)" >&2; exit 1; }
 done
 
@@ -181,6 +186,7 @@ CPUS=$(nproc)
 
 # ================================================================== (a)
 PROG_OUT=$WORK/prog.txt PROG_TSV=$WORK/prog.tsv PROG_RC=0
+OPS_OUT=$WORK/ops.txt OPS_RC=0
 CLS_OUT=$WORK/cls.txt CLS_TSV=$WORK/cls.tsv CLS_RC=0
 if [[ $SKIP_PROG == 0 ]]; then
   log "(a) per-path cost: namespace $NS_DUT"
@@ -239,6 +245,13 @@ if [[ $SKIP_PROG == 0 ]]; then
       cat "$WORK/cls.err" >&2
     fi
   fi
+  log "(f) aigw-bench-ops: cost of each per-packet operation (CPU $PROG_CPU)"
+  set +e
+  timeout 120 nsenter --net="/run/netns/$NS_DUT" "$OPS" --port bw0 --fib-dst fc00:b::2 \
+    --cpu "$PROG_CPU" $([[ $SMOKE == 1 ]] && echo --repeat 2000 --runs 1) >"$OPS_OUT" 2>&1
+  OPS_RC=$?
+  set -e
+  cat "$OPS_OUT"
   ip netns del "$NS_DUT"
 fi
 
@@ -496,6 +509,11 @@ SUMMARY=$WORK/summary.txt
       echo "  (no results: aigw-bench-prog failed, exit $PROG_RC)"
     fi
   fi
+  if [[ $SKIP_PROG == 0 ]]; then
+    echo "Cost of one operation of the per-packet work (aigw-bench-ops: each program repeats it 16 times"
+    echo "on a key that hits; BPF_PROG_TEST_RUN; (program - empty program) / 16, median):"
+    if [[ $OPS_RC == 0 ]]; then sed -n '3,$p' "$OPS_OUT" | sed 's/^/  /'; else echo "  (failed, exit $OPS_RC: see above)"; fi
+  fi
   if [[ $SKIP_PROG == 0 && $SKIP_CLS == 0 ]]; then
     echo "Classification and flow counting (issue 3) on the headend H.Encaps IPv4 1-SID path, same"
     echo "frame and measurement as above, each variant programmed by apply() into the same datapath,"
@@ -586,6 +604,7 @@ fail=0
 [[ $ISO == 1 && $ISO_RC != 0 ]] && fail=1
 [[ $ROUTE == 1 && $ROUTE_RC != 0 ]] && fail=1
 [[ $SKIP_PROG == 0 && $PROG_RC != 0 ]] && fail=1
+[[ $SKIP_PROG == 0 && $OPS_RC != 0 ]] && fail=1
 [[ $SKIP_PROG == 0 && $SKIP_CLS == 0 && $CLS_RC != 0 ]] && fail=1
 if [[ $SKIP_PPS == 0 ]]; then
   [[ $PPS_OK == 1 ]] || fail=1
