@@ -43,9 +43,12 @@ Daemon::Daemon(std::string config_path, Config initial, Logger& log)
   last_reload_.at = std::chrono::system_clock::now();
 }
 
+// A start that failed half way removes only what it attached where no aigw
+// program was; a stop (or failure) leaves the programs attached: they
+// forward with the pinned maps until the next agent takes them over.
 Daemon::~Daemon() {
   if (metrics_) metrics_->stop();  // no scrape may read dp_ from here on
-  if (dp_) dp_->detach_all();
+  if (dp_ && !started_ok_) dp_->detach_fresh();
 }
 
 // Every capability, in apply order: the datapath's map tables first (their
@@ -71,6 +74,7 @@ void Daemon::build_modules() {
 
 void Daemon::start() {
   const auto& a = running_.agent;
+  if (auto old = kernel_too_old(kernel_release())) throw std::runtime_error(*old);
   // Before anything is loaded, attached or written: a second agent for the
   // same control socket (or, in the loader, the same pin path) stops here.
   std::error_code ec;
@@ -79,6 +83,10 @@ void Daemon::start() {
   links_ = std::make_unique<NetlinkLinks>();
   dp_ = std::make_unique<Datapath>(running_.datapath, a.pin_path, &log_);
   log_.info("datapath loaded, maps pinned under {}", a.pin_path);
+  // Programs an earlier agent left attached keep forwarding until the
+  // apply below replaces them (atomically) or removes them.
+  if (auto taken = dp_->adopt_attached(); !taken.empty())
+    log_.info("taking over the aigw programs left attached on {} port(s)", taken.size());
   build_modules();
   // Before anything is attached: accounting takes the pinned counters, the
   // flow tracker its saved state.
@@ -97,6 +105,7 @@ void Daemon::start() {
   modules_.start();
   register_commands();
   start_control();
+  started_ok_ = true;
   log_.info("aigwd {} running: {} interfaces, {} policies, {} SIDs; control socket {}", version(),
             running_.interfaces.size(), running_.policies.size(), running_.sids.size(), a.socket);
 }
@@ -166,12 +175,14 @@ void Daemon::run() {
   io_.run();
   metrics_->stop();  // no scrape during the shutdown, as before
   server_.reset();
-  if (dp_) dp_->detach_all();
-  // Nothing is counted any more: the modules take their last readings and
-  // save their state (metrics stop first).
+  // The modules take their last readings and save their state (metrics
+  // stop first); the programs keep forwarding and counting in the pinned
+  // maps, which the next agent continues from.
   modules_.stop();
-  log_.info("detached; maps stay pinned under {} (counters survive a restart)",
-            running_.agent.pin_path);
+  log_.info(
+      "stopped; the XDP programs stay attached to {} port(s) and forward with the maps pinned "
+      "under {} until the next aigwd takes them over (`aigwd --detach` removes them)",
+      dp_ ? dp_->attached().size() : 0, running_.agent.pin_path);
 }
 
 void Daemon::commit(Config next, const std::string& what) {

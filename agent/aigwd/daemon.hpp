@@ -41,10 +41,12 @@ class Daemon : public features::Host {
   Daemon(std::string config_path, Config initial, Logger& log);
   ~Daemon() override;
 
-  // Loads the programs, applies the configuration, attaches, opens the
-  // control socket. Throws with context on failure (nothing left attached).
+  // Loads the programs, takes over those an earlier agent left attached,
+  // applies the configuration, attaches, opens the control socket. Throws
+  // with context on failure (what it attached anew is detached again).
   void start();
-  // Runs until SIGTERM/SIGINT; then detaches and closes the socket.
+  // Runs until SIGTERM/SIGINT, then closes the socket and saves state; the
+  // programs stay attached (zero-loss restart; `aigwd --detach` removes them).
   void run();
 
   // Re-reads the configuration file and applies the difference; on any
@@ -73,6 +75,7 @@ class Daemon : public features::Host {
   Config running_;
   Logger& log_;
   std::chrono::steady_clock::time_point started_;
+  bool started_ok_ = false;  // start() completed
   struct LastReload {
     std::string time;
     std::chrono::system_clock::time_point at;

@@ -1,6 +1,8 @@
 // aigwd: the aigw agent. Loads the XDP programs, applies the configuration,
-// serves the control socket; SIGHUP reloads, SIGTERM stops.
+// serves the control socket; SIGHUP reloads, SIGTERM stops (the programs
+// stay attached: `aigwd --detach` removes them).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -15,13 +17,16 @@
 
 int main(int argc, char** argv) {
   std::string config_path = "/etc/aigw/aigw.yaml";
-  bool check_only = false, unpin = false, show_version = false;
+  bool check_only = false, unpin = false, detach = false, show_version = false;
   CLI::App app{"aigwd: AI-compute WAN gateway agent (XDP SRv6 datapath)"};
   app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
   app.add_flag("--check", check_only, "validate the configuration file and exit");
   app.add_flag("--unpin", unpin,
                "remove the pinned maps of this configuration's pin_path and exit "
-               "(counters and entries are lost)");
+               "(counters and entries are lost; detach first)");
+  app.add_flag("--detach", detach,
+               "remove aigw's XDP programs from this configuration's interfaces and exit "
+               "(they stay attached when aigwd stops; refused while aigwd runs)");
   app.add_flag("-V,--version", show_version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
   if (show_version) {
@@ -40,9 +45,22 @@ int main(int argc, char** argv) {
     fmt::print("{}: OK\n", config_path);
     return 0;
   }
+  std::vector<std::string> ifnames;
+  for (const auto& i : cfg.interfaces) ifnames.push_back(i.name);
+  if (detach) {
+    try {
+      auto done = aigw::Datapath::detach_ports(cfg.agent.pin_path, ifnames);
+      fmt::print("detached from {} port(s){}{}\n", done.size(), done.empty() ? "" : ": ",
+                 fmt::join(done, ", "));
+    } catch (const std::exception& e) {
+      log.error("--detach: {}", e.what());
+      return 1;
+    }
+    return 0;
+  }
   if (unpin) {
     try {
-      aigw::Datapath::unpin_all(cfg.agent.pin_path);
+      aigw::Datapath::unpin_all(cfg.agent.pin_path, ifnames);
     } catch (const std::exception& e) {
       log.error("--unpin: {}", e.what());
       return 1;

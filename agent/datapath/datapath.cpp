@@ -1,7 +1,12 @@
 #include "datapath/datapath.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <net/if.h>
 
+#include <filesystem>
+
+#include "common/lock.hpp"
 #include "core/module_set.hpp"
 #include "datapath/loader.hpp"
 #include "datapath/tables.hpp"
@@ -109,6 +114,43 @@ void Datapath::detach(int ifindex) { impl_->loader.detach(ifindex, Hook::Xdp); }
 
 void Datapath::detach_all() { impl_->loader.detach_all(); }
 
+void Datapath::detach_fresh() { impl_->loader.detach_fresh(); }
+
+std::vector<int> Datapath::adopt_attached() {
+  std::vector<int> all;
+  if (auto* ni = ::if_nameindex()) {
+    for (auto* p = ni; p->if_index; ++p) all.push_back(static_cast<int>(p->if_index));
+    ::if_freenameindex(ni);
+  }
+  return impl_->loader.adopt_xdp(all);
+}
+
+std::vector<std::string> Datapath::attached_by_name(const std::vector<std::string>& ifnames) {
+  std::vector<std::string> on;
+  for (const auto& n : ifnames) {
+    int ifindex = static_cast<int>(::if_nametoindex(n.c_str()));
+    auto prog = ifindex ? Loader::xdp_prog_name(ifindex) : std::nullopt;
+    if (prog && (*prog == kHeadend || *prog == kEndpoint)) on.push_back(n);
+  }
+  return on;
+}
+
+std::vector<std::string> Datapath::detach_ports(const std::string& pin_path,
+                                                const std::vector<std::string>& ifnames) {
+  // Not while an agent runs: it would attach them again, or miss them. (No
+  // pin directory: no agent has run with it.)
+  std::optional<ExclusiveLock> lock;
+  std::error_code ec;
+  if (std::filesystem::is_directory(pin_path, ec))
+    lock.emplace(pin_path, fmt::format("the datapath pinned at {}", pin_path));
+  std::vector<std::string> done;
+  for (const auto& n : ifnames) {
+    int ifindex = static_cast<int>(::if_nametoindex(n.c_str()));
+    if (ifindex && Loader::detach_xdp_named(ifindex, {kHeadend, kEndpoint})) done.push_back(n);
+  }
+  return done;
+}
+
 std::vector<int> Datapath::attached() const {
   std::vector<int> v;
   for (const auto& [ifindex, hook] : impl_->loader.attachments())
@@ -122,7 +164,7 @@ bool Datapath::attached_in_kernel(int ifindex) const {
 
 std::optional<std::pair<IfRole, XdpMode>> Datapath::attachment(int ifindex) const {
   auto a = impl_->loader.attached(ifindex, Hook::Xdp);
-  if (!a) return std::nullopt;
+  if (!a || impl_->loader.adopted(ifindex)) return std::nullopt;  // to be replaced
   return std::make_pair(a->prog == kHeadend ? IfRole::Customer : IfRole::Wan, a->mode);
 }
 
@@ -142,6 +184,12 @@ std::string Datapath::policy_at(uint32_t slot) const { return impl_->policies.po
 
 const CompiledClassifier& Datapath::classifier() const { return impl_->cls.in_force(); }
 
-void Datapath::unpin_all(const std::string& pin_path) { Loader::unpin_all(pin_path); }
+void Datapath::unpin_all(const std::string& pin_path, const std::vector<std::string>& ifnames) {
+  Loader::unpin_all(pin_path, [&] {
+    if (auto on = attached_by_name(ifnames); !on.empty())
+      throw DatapathError(fmt::format(
+          "aigw programs are still attached to {}: run `aigwd --detach` first", fmt::join(on, ", ")));
+  });
+}
 
 }  // namespace aigw

@@ -53,6 +53,14 @@ class Datapath {
   void attach(int ifindex, IfRole role, XdpMode mode);
   void detach(int ifindex);
   void detach_all();
+  // Removes what this datapath attached where no aigw program was before
+  // (a start that failed half way; ports taken over keep forwarding).
+  void detach_fresh();
+  // Takes over the programs an earlier agent left attached on any
+  // interface of this namespace (they stay attached while no agent runs):
+  // apply() then replaces them where the configuration wants a port and
+  // removes them where it does not. Returns their ifindexes.
+  std::vector<int> adopt_attached();
   std::vector<int> attached() const;
   // Whether aigw's XDP program is on ifindex now, read from the kernel (an
   // operator's `ip link set dev X xdp off` shows).
@@ -89,8 +97,17 @@ class Datapath {
   // The classifier in force (compiled at the last successful apply).
   const CompiledClassifier& classifier() const;
 
-  // Remove the pins (used by tests and `aigwd --unpin`).
-  static void unpin_all(const std::string& pin_path);
+  // Remove the pins (used by tests and `aigwd --unpin`). Refused (throws)
+  // while an agent holds pin_path, or while one of `ifnames` has an aigw
+  // program attached: it would keep maps no later agent could find.
+  static void unpin_all(const std::string& pin_path, const std::vector<std::string>& ifnames = {});
+  // `aigwd --detach`: removes aigw's XDP programs from these interfaces,
+  // with no agent running (throws LockBusy while one holds pin_path).
+  // Returns the interfaces it detached from.
+  static std::vector<std::string> detach_ports(const std::string& pin_path,
+                                               const std::vector<std::string>& ifnames);
+  // Which of these interfaces have an aigw XDP program attached now.
+  static std::vector<std::string> attached_by_name(const std::vector<std::string>& ifnames);
 
  private:
   struct Impl;

@@ -235,14 +235,82 @@ bool Loader::is_ours(const std::string& kernel_name) const {
 
 void Loader::attach(int ifindex, Hook hook, std::string_view prog, XdpMode mode) {
   const int fd = prog_fd(prog);
-  if (hook == Hook::Xdp)
-    attach_xdp(ifindex, fd, mode);
-  else
-    attach_tc(ifindex, hook, fd);
+  bool replaced;
+  if (hook == Hook::Xdp) {
+    // Native and generic XDP cannot be attached at once: a taken-over
+    // program in the other mode goes first.
+    auto a = attached_.find({ifindex, hook});
+    if (adopted(ifindex) && a != attached_.end() && a->second.mode != mode) detach(ifindex, hook);
+    replaced = attach_xdp(ifindex, fd, mode);
+    adopted_.erase(ifindex);
+  } else {
+    replaced = attach_tc(ifindex, hook, fd);
+  }
+  if (!replaced && !attached_.count({ifindex, hook})) fresh_.insert({ifindex, hook});
   attached_[{ifindex, hook}] = Attached{std::string(prog), mode};
 }
 
-void Loader::attach_xdp(int ifindex, int fd, XdpMode mode) {
+namespace {
+
+constexpr uint32_t kXdpModes[] = {XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE};
+
+XdpMode mode_of_flag(uint32_t flag) {
+  return flag == XDP_FLAGS_DRV_MODE ? XdpMode::Native : XdpMode::Generic;
+}
+
+// The XDP program attached to ifindex in the mode `flag`, if any.
+Fd xdp_prog_fd(int ifindex, uint32_t flag) {
+  uint32_t id = 0;
+  if (bpf_xdp_query_id(ifindex, flag, &id) != 0 || !id) return Fd();
+  return Fd(bpf_prog_get_fd_by_id(id));
+}
+
+}  // namespace
+
+std::vector<int> Loader::adopt_xdp(const std::vector<int>& ifindexes) {
+  std::vector<int> taken;
+  for (int ifindex : ifindexes) {
+    if (attached_.count({ifindex, Hook::Xdp})) continue;
+    for (uint32_t flag : kXdpModes) {
+      Fd fd = xdp_prog_fd(ifindex, flag);
+      auto name = prog_name_of(fd);
+      if (!name || !is_ours(*name)) continue;
+      attached_[{ifindex, Hook::Xdp}] = Attached{*name, mode_of_flag(flag)};
+      adopted_[ifindex] = std::move(fd);
+      taken.push_back(ifindex);
+      break;
+    }
+  }
+  return taken;
+}
+
+void Loader::detach_fresh() {
+  for (auto where : std::set(fresh_)) detach(where.first, where.second);
+}
+
+std::optional<std::string> Loader::xdp_prog_name(int ifindex) {
+  for (uint32_t flag : kXdpModes)
+    if (auto name = prog_name_of(xdp_prog_fd(ifindex, flag))) return name;
+  return std::nullopt;
+}
+
+bool Loader::detach_xdp_named(int ifindex, const std::vector<std::string>& names) {
+  for (uint32_t flag : kXdpModes) {
+    Fd fd = xdp_prog_fd(ifindex, flag);
+    auto name = prog_name_of(fd);
+    if (!name) continue;
+    for (const auto& n : names) {
+      if (n.substr(0, BPF_OBJ_NAME_LEN - 1) != *name) continue;
+      LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+      opts.old_prog_fd = fd.get();  // only this program, not one attached meanwhile
+      return bpf_xdp_detach(ifindex, flag, &opts) == 0;
+    }
+  }
+  return false;
+}
+
+// Returns whether a program of ours was replaced.
+bool Loader::attach_xdp(int ifindex, int fd, XdpMode mode) {
   const uint32_t mode_flag = mode == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
   const std::string name = ifname_of(ifindex);
   uint32_t cur_id = 0;
@@ -270,11 +338,12 @@ void Loader::attach_xdp(int ifindex, int fd, XdpMode mode) {
   if (int err = bpf_xdp_attach(ifindex, fd, flags, &opts))
     throw DatapathError(fmt::format("{}: attach {} XDP program: {}", name,
                                     mode == XdpMode::Native ? "native" : "generic", errstr(err)));
+  return cur_id != 0;
 }
 
 // Our filter sits at (kTcHandle, kTcPriority) on the clsact hook; the hook
 // (qdisc) is created when missing and never removed (others may use it).
-void Loader::attach_tc(int ifindex, Hook hook, int fd) {
+bool Loader::attach_tc(int ifindex, Hook hook, int fd) {
   const std::string name = ifname_of(ifindex);
   LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex,
               .attach_point = hook == Hook::TcIngress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
@@ -300,6 +369,7 @@ void Loader::attach_tc(int ifindex, Hook hook, int fd) {
   if ((err = bpf_tc_attach(&h, &a)))
     throw DatapathError(
         fmt::format("{}: attach {} program: {}", name, to_string(hook), errstr(err)));
+  return flags == BPF_TC_F_REPLACE;
 }
 
 void Loader::detach(int ifindex, Hook hook) {
@@ -307,7 +377,8 @@ void Loader::detach(int ifindex, Hook hook) {
   if (it == attached_.end()) return;
   if (hook == Hook::Xdp) {
     LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
-    opts.old_prog_fd = prog_fd(it->second.prog);
+    auto ad = adopted_.find(ifindex);
+    opts.old_prog_fd = ad != adopted_.end() ? ad->second.get() : prog_fd(it->second.prog);
     uint32_t flags = it->second.mode == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
     bpf_xdp_detach(ifindex, flags, &opts);  // only removes our program
   } else {
@@ -321,6 +392,8 @@ void Loader::detach(int ifindex, Hook hook) {
     }
   }
   attached_.erase(it);
+  fresh_.erase({ifindex, hook});
+  if (hook == Hook::Xdp) adopted_.erase(ifindex);
 }
 
 void Loader::detach_all() {
@@ -340,7 +413,9 @@ bool Loader::in_kernel(int ifindex, Hook hook) const {
   if (!a) return false;
   bpf_prog_info info{};
   uint32_t len = sizeof info;
-  if (bpf_obj_get_info_by_fd(prog_fd(a->prog), &info, &len) != 0) return false;
+  auto ad = hook == Hook::Xdp ? adopted_.find(ifindex) : adopted_.end();
+  int fd = ad != adopted_.end() ? ad->second.get() : prog_fd(a->prog);
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return false;
   uint32_t id = 0;
   if (hook == Hook::Xdp) {
     const uint32_t flag = a->mode == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
@@ -361,10 +436,11 @@ std::vector<std::pair<int, Hook>> Loader::attachments() const {
   return v;
 }
 
-void Loader::unpin_all(const std::string& pin_path) {
+void Loader::unpin_all(const std::string& pin_path, const std::function<void()>& under_lock) {
   std::error_code ec;
   if (!std::filesystem::is_directory(pin_path, ec)) return;
   ExclusiveLock lock(pin_path, fmt::format("the datapath pinned at {}", pin_path));
+  if (under_lock) under_lock();
   std::filesystem::directory_iterator it(pin_path, ec), end;
   for (; !ec && it != end; it.increment(ec))
     if (is_aigw_map(it->path().filename().c_str())) ::unlink(it->path().c_str());

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/fd.hpp"
 #include "common/lock.hpp"
 #include "common/log.hpp"
 #include "config/model.hpp"
@@ -106,6 +107,20 @@ class Loader {
   // Removes only our program at (ifindex, hook); nothing if we have none.
   void detach(int ifindex, Hook hook);
   void detach_all();
+  // Takes over the XDP programs of ours that an earlier agent left attached
+  // (programs stay attached while no agent runs) on these interfaces, so
+  // that the configuration decides: attach() replaces them atomically,
+  // detach() removes them. Returns the interfaces taken over.
+  std::vector<int> adopt_xdp(const std::vector<int>& ifindexes);
+  bool adopted(int ifindex) const { return adopted_.count(ifindex) != 0; }
+  // Removes what this loader attached where no program of ours was before
+  // (a start that failed half way: the ports it took over keep forwarding).
+  void detach_fresh();
+  // Removes the XDP program on ifindex if its name is one of `names` (an
+  // agent's programs, with no agent running). Returns whether it did.
+  static bool detach_xdp_named(int ifindex, const std::vector<std::string>& names);
+  // The name of the XDP program on ifindex (either mode), if any.
+  static std::optional<std::string> xdp_prog_name(int ifindex);
   struct Attached {
     std::string prog;
     XdpMode mode = XdpMode::Native;
@@ -118,7 +133,9 @@ class Loader {
 
   // Removes every aigw map pin under pin_path (and the directory if empty).
   // Throws LockBusy (common/lock.hpp) while an agent holds that datapath.
-  static void unpin_all(const std::string& pin_path);
+  // `under_lock` runs first, with the lock held (it may throw to refuse).
+  static void unpin_all(const std::string& pin_path,
+                        const std::function<void()>& under_lock = {});
 
  private:
   void open_all(const std::vector<ObjectSpec>& objects);
@@ -128,8 +145,8 @@ class Loader {
   void load_one(BpfObject& o);
   void collect_maps_and_progs(bpf_object* obj);
   bool is_ours(const std::string& prog_name) const;
-  void attach_xdp(int ifindex, int fd, XdpMode mode);
-  void attach_tc(int ifindex, Hook hook, int fd);
+  bool attach_xdp(int ifindex, int fd, XdpMode mode);
+  bool attach_tc(int ifindex, Hook hook, int fd);
   void warn(const std::string& m) const;
 
   Options opts_;
@@ -142,6 +159,8 @@ class Loader {
   std::map<std::string, MapInfo, std::less<>> maps_;
   std::map<std::string, int, std::less<>> progs_;
   std::map<std::pair<int, Hook>, Attached> attached_;
+  std::map<int, Fd> adopted_;        // ifindex -> an earlier agent's XDP program
+  std::set<std::pair<int, Hook>> fresh_;  // attached where none of ours was
 };
 
 }  // namespace aigw

@@ -73,7 +73,7 @@ def cmd_down(args, quiet=False):
         t = topo_from_state(st)
         for node, pid in st.get("agents", {}).items():
             if T.pid_alive(pid) and is_aigwd(pid):
-                T.kill_pid(pid, timeout=15)  # SIGTERM: aigwd detaches its programs
+                T.kill_pid(pid, timeout=15)  # SIGTERM: programs stay (namespaces go)
             with contextlib.suppress(Exception):
                 t.unpin(node)
     removed, dirs = T.cleanup_prefix(prefix)

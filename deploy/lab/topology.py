@@ -727,7 +727,8 @@ class Topology:
         return p.pid if p and p.poll() is None else None
 
     def stop_agent(self, node, timeout=15.0, unpin=True):
-        """SIGTERM (clean stop: detaches XDP); SIGKILL after timeout.
+        """SIGTERM (clean stop: the XDP programs stay attached and forward);
+        SIGKILL after timeout. unpin: then `aigwd --detach` and `--unpin`.
         Returns aigwd's exit code (None if it had to be killed)."""
         p = self.agents.pop(node, None)
         rc = None
@@ -752,13 +753,21 @@ class Topology:
             raise LabError(f"aigwd on {node} is not running (rc {p.returncode})")
         p.send_signal(sig)
 
+    def aigwd_cmd(self, node, *args, timeout=30):
+        """`aigwd ARGS --config <node's config>` in node's namespace, with
+        the run's bpffs (no agent is started): the CompletedProcess."""
+        return run(self._bpffs_exec(node, [self.aigwd, *args, "--config", self.config_path(node)]),
+                   check=False, timeout=timeout)
+
     def unpin(self, node):
+        """Detach the programs the stopped agent left attached, then remove
+        its pins."""
         d = self.pin_dir_outside(node)
         if not os.path.isdir(d):
             return
         if self.aigwd and os.access(self.aigwd, os.X_OK) and os.path.exists(self.config_path(node)):
-            run(self._bpffs_exec(node, [self.aigwd, "--unpin", "--config",
-                                        self.config_path(node)]), check=False, timeout=30)
+            self.aigwd_cmd(node, "--detach")
+            self.aigwd_cmd(node, "--unpin")
         if os.path.isdir(d):
             shutil.rmtree(d, ignore_errors=True)
 

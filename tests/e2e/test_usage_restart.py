@@ -4,14 +4,14 @@
 One tenant ("acme": UDP from host1 to host2's port 7000) sends a fixed
 number of datagrams through gwa with `accounting.periods: [10s]`. In the
 middle of the traffic gwa's aigwd is stopped (SIGTERM) and started again,
-later reloaded (SIGHUP). While it is down XDP is detached and gwa's kernel
-has no route, so those datagrams are lost before anything counts them; every
-datagram that passed gwa reached host2 (the lab is lossless otherwise).
+later reloaded (SIGHUP). While it is down its XDP programs stay attached
+and keep forwarding and counting in the pinned maps (gwa's kernel has no
+route: a datagram the programs did not carry would be lost), so every
+datagram reaches host2 and is counted once.
 
 Judges, all independent of the accounting code:
   * the receiver's own count (unique datagrams, no duplicates) and the
-    sender's (what it sent; the missing ones must be one gap no longer than
-    the downtime);
+    sender's (what it sent: all of it must arrive);
   * the kernel's counter: gwa's pinned aigw_usage cell of (out, acme,
     training) read with bpftool before and after.
 The sum of the usage records written for acme (every 10 s file) must equal
@@ -119,11 +119,8 @@ class UsageRestart(E.TopoCase):
         self.assertEqual(s["send_errors"], 0, s)
         self.assertEqual(s["sent"], COUNT, s)
         self.assertEqual(r["duplicates"], 0, r)
-        self.assertGreater(r["unique"], COUNT // 2, f"most datagrams lost: {r}{self.diag(['gwa'])}")
-        # What did not arrive was sent while gwa was down: at most the
-        # downtime's worth at the sender's rate (plus a second of slack).
-        self.assertLessEqual(COUNT - r["unique"], int((downtime + 1.0) * RATE),
-                             f"more lost than the downtime explains ({downtime:.1f}s): {r}")
+        self.assertEqual(r["unique"], COUNT, f"datagrams lost across the restart ({downtime:.1f}s "
+                         f"without an agent): {r}{self.diag(['gwa'])}")
 
         # Wait for the period holding the last datagram to close and be written.
         boundary = (int(last_packet) // PERIOD + 1) * PERIOD
