@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "common/notify.hpp"
 #include "common/version.hpp"
 #include "config/diff.hpp"
 #include "config/parse.hpp"
@@ -150,6 +151,7 @@ void Daemon::wait_signals() {
       return;
     }
     log_.info("signal {}: shutting down", sig);
+    sd_notify("STOPPING=1");
     io_.stop();
   });
 }
@@ -172,6 +174,10 @@ void Daemon::schedule_tick() {
 void Daemon::run() {
   wait_signals();
   schedule_tick();
+  // systemd (Type=notify): the ports are attached and the socket answers.
+  sd_notify(fmt::format("READY=1\nSTATUS={} interfaces, {} policies, {} SIDs",
+                        running_.interfaces.size(), running_.policies.size(),
+                        running_.sids.size()));
   io_.run();
   metrics_->stop();  // no scrape during the shutdown, as before
   server_.reset();
@@ -212,6 +218,15 @@ void Daemon::commit(Config next, const std::string& what) {
 }
 
 std::string Daemon::reload(const std::string& trigger) {
+  // systemd shows "reloading" until READY=1 again, whatever the outcome.
+  sd_notify(sd_reloading_state());
+  struct Ready {
+    const Daemon& d;
+    ~Ready() {
+      sd_notify(fmt::format("READY=1\nSTATUS=last reload {}: {}", d.last_reload_.ok ? "ok" : "refused",
+                            d.last_reload_.message.substr(0, 200)));
+    }
+  } ready{*this};
   last_reload_.time = now_iso();
   last_reload_.at = std::chrono::system_clock::now();
   auto loaded = load_config_file(config_path_);

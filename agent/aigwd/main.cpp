@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <net/if.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
@@ -14,6 +16,26 @@
 #include "common/version.hpp"
 #include "config/parse.hpp"
 #include "datapath/datapath.hpp"
+
+namespace {
+
+// `--check`: every configured interface must exist in this network
+// namespace (file:line of its name).
+std::vector<aigw::ConfigError> missing_interfaces(const aigw::Config& cfg,
+                                                  const std::string& path) {
+  std::vector<aigw::ConfigError> out;
+  for (size_t k = 0; k < cfg.interfaces.size(); ++k) {
+    const auto& i = cfg.interfaces[k];
+    if (::if_nametoindex(i.name.c_str()) != 0) continue;
+    auto it = i.lines.find("name");
+    out.push_back({path, it != i.lines.end() ? it->second : i.line,
+                   fmt::format("interfaces[{}].name", k),
+                   fmt::format("interface '{}' does not exist (in this network namespace)", i.name)});
+  }
+  return out;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string config_path = "/etc/aigw/aigw.yaml";
@@ -35,6 +57,7 @@ int main(int argc, char** argv) {
   }
 
   aigw::Logger log;
+  log.set_journal(aigw::is_journal_stream(2));
   auto loaded = aigw::load_config_file(config_path);
   if (auto* errs = std::get_if<std::vector<aigw::ConfigError>>(&loaded)) {
     for (const auto& e : *errs) fmt::print(stderr, "{}\n", e.str());
@@ -42,6 +65,12 @@ int main(int argc, char** argv) {
   }
   aigw::Config cfg = std::get<aigw::Config>(std::move(loaded));
   if (check_only) {
+    // The file is valid; the interfaces it names must also exist here.
+    auto missing = missing_interfaces(cfg, config_path);
+    for (const auto& e : missing) fmt::print(stderr, "{}\n", e.str());
+    if (!missing.empty()) return 1;
+    if (auto old = aigw::kernel_too_old(aigw::kernel_release()))
+      fmt::print(stderr, "{}: warning: {}\n", config_path, *old);
     fmt::print("{}: OK\n", config_path);
     return 0;
   }

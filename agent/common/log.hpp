@@ -1,5 +1,8 @@
 // Logging to stderr, one event a line: "TIME LEVEL: message". Owned by the
-// program (no global logger); components take a Logger& or Logger*.
+// program (no global logger); components take a Logger& or Logger*. When
+// stderr is journald's stream (set_journal), a line is "<PRIORITY>LEVEL:
+// message" instead: journald takes the syslog priority from the prefix
+// (`journalctl -p err` works) and stamps the time itself.
 #pragma once
 
 #include <cstdio>
@@ -19,6 +22,7 @@ class Logger {
   explicit Logger(LogLevel level = LogLevel::Info, std::FILE* out = stderr)
       : level_(level), out_(out) {}
   void set_level(LogLevel l) { level_ = l; }
+  void set_journal(bool on) { journal_ = on; }
   LogLevel level() const { return level_; }
 
   void write(LogLevel l, std::string_view msg) const;
@@ -43,6 +47,11 @@ class Logger {
  private:
   LogLevel level_;
   std::FILE* out_;
+  bool journal_ = false;
 };
+
+// Whether fd is the stream systemd connected to journald ($JOURNAL_STREAM
+// holds that stream's "device:inode").
+bool is_journal_stream(int fd);
 
 }  // namespace aigw

@@ -79,6 +79,7 @@ void settings(const Config& a, const Config& b, std::vector<std::string>& out) {
   cmp(f.usage_dir != g.usage_dir, "accounting.usage_dir");
   cmp(f.usage_format != g.usage_format, "accounting.usage_format");
   cmp(f.state_dir != g.state_dir, "accounting.state_dir");
+  cmp(f.retention_s != g.retention_s, "accounting.retention");
   cmp(a.ipfix.collectors != b.ipfix.collectors, "ipfix.collectors");
   cmp(a.ipfix.observation_domain != b.ipfix.observation_domain, "ipfix.observation_domain");
   cmp(a.ipfix.template_refresh_s != b.ipfix.template_refresh_s, "ipfix.template_refresh");

@@ -225,6 +225,7 @@ struct AccountingSettings {
   std::string usage_dir = "/var/lib/aigw/usage"; // usage records; "" = off
   UsageFormat usage_format = UsageFormat::JsonLines;
   std::string state_dir = "/var/lib/aigw/state"; // last-read counters (restart safety)
+  uint32_t retention_s = 30 * 86400;             // usage files older than this go; 0 = keep
   bool operator==(const AccountingSettings&) const = default;
 };
 

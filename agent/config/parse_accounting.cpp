@@ -29,7 +29,8 @@ std::optional<std::string> read_dir_or_off(Sink& s, const Entry& e) {
 void parse_accounting(Sink& s, const Entry& e, AccountingSettings& a) {
   if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
   MapReader m(s, e.value, e.field,
-              {"periods", "sample_interval", "usage_dir", "usage_format", "state_dir"});
+              {"periods", "sample_interval", "usage_dir", "usage_format", "state_dir",
+               "retention"});
   auto periods = m.get("periods");
   if (periods && expect_list(s, *periods, "durations")) {
     a.periods_s.clear();
@@ -67,6 +68,19 @@ void parse_accounting(Sink& s, const Entry& e, AccountingSettings& a) {
   }
   if (auto g = m.get("state_dir")) {
     if (auto v = read_dir_or_off(s, *g)) a.state_dir = *v;
+  }
+  // How long usage files are kept ("off" or 0: forever). Longer than the
+  // longest period, or a period's file could go before it is read.
+  if (auto g = m.get("retention")) {
+    if (g->value.IsScalar() && (g->value.Scalar() == "off" || g->value.Scalar() == "0")) {
+      a.retention_s = 0;
+    } else if (auto v = read_duration(s, *g, 3600, 3650u * 86400)) {
+      a.retention_s = *v;
+      uint32_t longest = *std::max_element(a.periods_s.begin(), a.periods_s.end());
+      if (*v <= longest)
+        s.error(g->line(), g->field,
+                fmt::format("{}s is not longer than the longest period ({}s)", *v, longest));
+    }
   }
 }
 

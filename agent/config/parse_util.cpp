@@ -460,15 +460,15 @@ std::optional<uint64_t> read_number(Sink& s, const Entry& e, uint64_t lo, uint64
 // "15s", "1m", "1h" or a number of seconds.
 std::optional<uint32_t> read_duration(Sink& s, const Entry& e, uint32_t lo, uint32_t hi) {
   std::string expected =
-      fmt::format("a duration {}s..{}s (\"30s\", \"5m\", \"1h\" or seconds)", lo, hi);
+      fmt::format("a duration {}s..{}s (\"30s\", \"5m\", \"1h\", \"7d\" or seconds)", lo, hi);
   auto t = scalar(s, e, expected);
   if (!t) return std::nullopt;
   std::string_view v = *t;
   uint64_t unit = 1;
   if (!v.empty()) {
     char u = v.back();
-    if (u == 's' || u == 'm' || u == 'h') {
-      unit = u == 's' ? 1 : u == 'm' ? 60 : 3600;
+    if (u == 's' || u == 'm' || u == 'h' || u == 'd') {
+      unit = u == 's' ? 1 : u == 'm' ? 60 : u == 'h' ? 3600 : 86400;
       v.remove_suffix(1);
     }
   }

@@ -13,6 +13,13 @@ std::string mode_str(uint32_t mode) { return fmt::format("{:04o}", mode); }
 // agent.metrics_listen as written in YAML: the address, or "off" when disabled.
 std::string listen_str(const std::string& listen) { return listen.empty() ? "off" : listen; }
 
+// accounting.retention as written in YAML: whole days as "30d", else the
+// duration, "off" for 0.
+std::string retention_str(uint32_t s) {
+  if (s == 0) return "off";
+  return s % 86400 == 0 ? fmt::format("{}d", s / 86400) : duration_str(s);
+}
+
 // A tcp_mss value in JSON: "auto", "off" or the number.
 nlohmann::json mss_json(uint16_t mss) {
   if (mss == kMssAuto || mss == kMssOff) return mss_to_string(mss);
@@ -203,6 +210,8 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "usage_dir" << YAML::Value << (a.usage_dir.empty() ? "off" : a.usage_dir);
   out << YAML::Key << "usage_format" << YAML::Value << to_string(a.usage_format);
   out << YAML::Key << "state_dir" << YAML::Value << (a.state_dir.empty() ? "off" : a.state_dir);
+  out << YAML::Key << "retention" << YAML::Value
+      << retention_str(a.retention_s);
   out << YAML::EndMap;
   out << YAML::Key << "ipfix" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "collectors" << YAML::Value << YAML::Flow << YAML::BeginSeq;
@@ -329,7 +338,8 @@ nlohmann::json to_json(const Config& c) {
       {"sample_interval", duration_str(c.accounting.sample_interval_s)},
       {"usage_dir", c.accounting.usage_dir.empty() ? "off" : c.accounting.usage_dir},
       {"usage_format", to_string(c.accounting.usage_format)},
-      {"state_dir", c.accounting.state_dir.empty() ? "off" : c.accounting.state_dir}};
+      {"state_dir", c.accounting.state_dir.empty() ? "off" : c.accounting.state_dir},
+      {"retention", retention_str(c.accounting.retention_s)}};
   j["ipfix"] = {{"collectors", c.ipfix.collectors},
                 {"observation_domain", c.ipfix.observation_domain},
                 {"template_refresh", duration_str(c.ipfix.template_refresh_s)},

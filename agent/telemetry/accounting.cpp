@@ -297,6 +297,7 @@ Accounting::Accounting(const AccountingSettings& settings, const Logger* log, st
     if (size_t n = remove_stale_temp_files(dir); n && log_)
       log_->info("accounting: removed {} temp files an earlier agent left in {}", n, dir);
   }
+  expire_usage();
   if (s_.state_dir.empty()) return;
   const std::string path = state_path();
   std::ifstream f(path);
@@ -457,6 +458,15 @@ void Accounting::write_pending() {
   if (written == 0) return;
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(written));
   save();
+  expire_usage();
+}
+
+void Accounting::expire_usage() {
+  size_t n = remove_expired_usage(s_.usage_dir, s_.retention_s,
+                                  std::filesystem::file_time_type::clock::now());
+  if (n && log_)
+    log_->info("accounting: removed {} usage files older than accounting.retention ({}s) from {}",
+               n, s_.retention_s, s_.usage_dir);
 }
 
 nlohmann::json Accounting::state_json() const {

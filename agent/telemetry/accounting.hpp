@@ -161,6 +161,7 @@ class Accounting {
 
  private:
   void close_ended(int64_t now_s);
+  void expire_usage();  // accounting.retention
   void write_pending();
 
   AccountingSettings s_;

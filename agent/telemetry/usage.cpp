@@ -151,6 +151,26 @@ std::string write_usage_batch(const std::string& dir, UsageFormat format,
   return path;
 }
 
+size_t remove_expired_usage(const std::string& dir, uint32_t retention_s,
+                            std::filesystem::file_time_type now) {
+  namespace fs = std::filesystem;
+  if (retention_s == 0 || dir.empty()) return 0;
+  const auto cutoff = now - std::chrono::seconds(retention_s);
+  size_t removed = 0;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const std::string ext = it->path().extension().string();
+    if (name.rfind("usage-", 0) != 0 || (ext != ".jsonl" && ext != ".csv")) continue;
+    std::error_code te;
+    auto t = fs::last_write_time(it->path(), te);
+    if (te || t >= cutoff) continue;
+    if (fs::remove(it->path(), te)) ++removed;
+  }
+  return removed;
+}
+
 size_t remove_stale_temp_files(const std::string& dir) {
   size_t removed = 0;
   std::error_code ec;

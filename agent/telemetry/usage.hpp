@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
@@ -83,6 +84,12 @@ void write_file_atomic(const std::string& path, const std::string& text);
 // that is gone left in `dir` (killed between create and rename); those of a
 // live process are kept. Returns how many went; a missing dir is none.
 size_t remove_stale_temp_files(const std::string& dir);
+
+// accounting.retention: removes the usage files (usage-*.jsonl / .csv) of
+// dir last written more than retention_s before `now` (0: none). Returns
+// how many went.
+size_t remove_expired_usage(const std::string& dir, uint32_t retention_s,
+                            std::filesystem::file_time_type now);
 
 // Writes one period's records (all of the same period) to `dir`; returns the
 // file written. Throws UsageWriteError.

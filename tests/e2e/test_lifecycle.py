@@ -32,6 +32,17 @@ class AgentLifecycle(E.TopoCase):
         cp = t.run("gwa", [t.aigwd, "--check", "--config", bad], check=False)
         self.assertNotEqual(cp.returncode, 0, "aigwd --check accepted an unknown key")
         self.assertIn("bogus_key", cp.stdout + cp.stderr)
+        # Valid, but naming an interface this namespace does not have.
+        missing = t.path("missing.yaml")
+        cfg = dict(t.configs["gwa"])
+        cfg["interfaces"] = cfg["interfaces"] + [{"name": "gwa-nosuch", "role": "wan"}]
+        with open(missing, "w") as f:
+            f.write(t.render_config(cfg, "gwa"))
+        cp = t.run("gwa", [t.aigwd, "--check", "--config", missing], check=False)
+        self.assertNotEqual(cp.returncode, 0, "aigwd --check accepted a missing interface")
+        n = len(cfg["interfaces"]) - 1
+        self.assertRegex(cp.stderr, rf"{re.escape(missing)}:\d+: interfaces\[{n}\]\.name: "
+                         r"interface 'gwa-nosuch' does not exist")
 
     def test_02_stop_leaves_programs_forwarding(self):
         """SIGTERM stops the agent, not the datapath: the programs stay

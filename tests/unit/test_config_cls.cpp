@@ -78,6 +78,7 @@ accounting:
   usage_dir: off
   usage_format: csv
   state_dir: /tmp/aigw-state
+  retention: 7d
 ipfix:
   collectors: ["192.0.2.1:4739", "[2001:db8::1]:4739"]
   observation_domain: 42
@@ -172,6 +173,7 @@ TEST_CASE("config: every issue 3 key parsed", "[config][cls]") {
   CHECK(c.accounting.usage_dir.empty());
   CHECK(c.accounting.usage_format == UsageFormat::Csv);
   CHECK(c.accounting.state_dir == "/tmp/aigw-state");
+  CHECK(c.accounting.retention_s == 7 * 86400);
   CHECK(c.ipfix.collectors.size() == 2);
   CHECK(c.ipfix.observation_domain == 42);
   CHECK(c.ipfix.template_refresh_s == 600);
@@ -235,6 +237,9 @@ TEST_CASE("config: issue 3 errors carry line and field", "[config][cls]") {
               "jsonl or csv");
   check_error(h + "accounting: {state_dir: relative}\n", 6, "accounting.state_dir",
               "absolute path");
+  check_error(h + "accounting: {periods: [1h, 1d], retention: 24h}\n", 6, "accounting.retention",
+              "not longer than the longest period (86400s)");
+  check_error(h + "accounting: {retention: 30m}\n", 6, "accounting.retention", "duration 3600s");
   check_error(h + "ipfix: {collectors: [\"192.0.2.1\"]}\n", 6, "ipfix.collectors[0]", "PORT");
   check_error(h + "ipfix: {enterprise: 0}\n", 6, "ipfix.enterprise", "1..");
   check_error(h + "datapath: {map_sizes: {class_prefixes: 1}}\n", 6,

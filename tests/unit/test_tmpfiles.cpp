@@ -42,3 +42,30 @@ TEST_CASE("stale temp files of a gone writer are removed, others kept", "[accoun
   CHECK(aigw::telemetry::remove_stale_temp_files((dir / "missing").string()) == 0);
   fs::remove_all(dir);
 }
+
+TEST_CASE("accounting.retention removes usage files last written before the cutoff",
+          "[accounting]") {
+  using namespace std::chrono_literals;
+  fs::path dir = fs::temp_directory_path() / fmt::format("aigwt-retention-{}", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto now = fs::file_time_type::clock::now();
+  auto at = [&](const char* name, std::chrono::hours age) {
+    touch(dir / name);
+    fs::last_write_time(dir / name, now - age);
+  };
+  at("usage-1h-20261101T000000Z.jsonl", 24h * 40);  // older than 30 days: goes
+  at("usage-1m-20261101T000000Z.csv", 24h * 31);    // goes
+  at("usage-1h-20261125T000000Z.jsonl", 24h * 7);   // kept
+  at("state.json", 24h * 90);                       // not a usage file: kept
+  at("usage-1h-x.jsonl.tmp.1", 24h * 90);           // a temp file: not this rule's
+  CHECK(aigw::telemetry::remove_expired_usage(dir.string(), 30 * 86400, now) == 2);
+  CHECK_FALSE(fs::exists(dir / "usage-1h-20261101T000000Z.jsonl"));
+  CHECK_FALSE(fs::exists(dir / "usage-1m-20261101T000000Z.csv"));
+  CHECK(fs::exists(dir / "usage-1h-20261125T000000Z.jsonl"));
+  CHECK(fs::exists(dir / "state.json"));
+  CHECK(fs::exists(dir / "usage-1h-x.jsonl.tmp.1"));
+  CHECK(aigw::telemetry::remove_expired_usage(dir.string(), 0, now) == 0);  // retention off
+  CHECK(aigw::telemetry::remove_expired_usage((dir / "missing").string(), 60, now) == 0);
+  fs::remove_all(dir);
+}
