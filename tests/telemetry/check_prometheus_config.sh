@@ -27,15 +27,20 @@ if ((${#dashboards[@]})); then
   /usr/bin/python3 - "$tmp/dashboards-rules.yml" "${dashboards[@]}" <<'PY'
 import json, sys
 out, files = sys.argv[1], sys.argv[2:]
-subst = {"$__rate_interval": "1m", "$__interval": "1m", "$instance": ".*", "$tenant": ".*"}
+builtin = {"$__rate_interval": "1m", "$__interval": "1m"}
 rules = []
 for path in files:
     with open(path) as f:
         d = json.load(f)
+    # The dashboard's own query variables ("All" = .*); any other $name is an error.
+    subst = dict(builtin)
+    for v in d.get("templating", {}).get("list", []):
+        if v.get("type") == "query":
+            subst["$" + v["name"]] = ".*"
     for p in d.get("panels", []):
         for t in p.get("targets", []):
             e = t["expr"]
-            for k, v in subst.items():
+            for k, v in sorted(subst.items(), key=lambda kv: -len(kv[0])):
                 e = e.replace(k, v)
             if "$" in e:
                 sys.exit(f"{path}: panel {p.get('title')!r}: unknown variable in {e!r}")

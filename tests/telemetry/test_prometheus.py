@@ -45,6 +45,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 RULES = os.path.join(REPO, "deploy", "prometheus", "aigw-rules.yml")
 DASHBOARD = os.path.join(REPO, "deploy", "grafana", "aigw-accounting.json")
+DASHBOARDS = [os.path.join(REPO, "deploy", "grafana", f)
+              for f in ("aigw-accounting.json", "aigw-operations.json")]
 # AIGW_TM_PREFIX: another namespace prefix (e.g. for a developer's own runs).
 PREFIX_BASE = os.environ.get("AIGW_TM_PREFIX", "aigwt-tm-")
 PREFIX = f"{PREFIX_BASE}{os.getpid()}-"
@@ -95,6 +97,9 @@ classification:
 accounting:
   usage_dir: {workdir}/usage
   state_dir: {workdir}/state
+# Nothing listens there: the dashboards' IPFIX panel has its series.
+ipfix:
+  collectors: ["127.0.0.1:4739"]
 """
 
 # test_5: two tenants at steady, known rates (L3 bytes: IPv4 20 + UDP 8 +
@@ -581,6 +586,27 @@ class PrometheusE2E(unittest.TestCase):
         # Both tenants' traffic went through the one policy (pings too).
         self.assertGreaterEqual(self.scalar('aigw_policy_bytes_total{policy="to-site-b"}'),
                                 sum(want_total.values()), self.diag())
+
+
+    def test_6_every_dashboard_panel_has_data(self):
+        """Every query of every panel of both Grafana dashboards, with the
+        dashboard variables set to "all", returns series from this
+        Prometheus (after test_5's traffic)."""
+        empty = []
+        n = 0
+        for path in DASHBOARDS:
+            with open(path) as f:
+                dash = json.load(f)
+            for panel in dash["panels"]:
+                for target in panel["targets"]:
+                    expr = target["expr"].replace("$__rate_interval", "30s")
+                    expr = re.sub(r"\$\{?\w+\}?", ".*", expr)
+                    data = self.api("query?" + urlencode({"query": expr}))
+                    n += 1
+                    if not data["result"]:
+                        empty.append(f"{os.path.basename(path)}: {panel['title']}: {expr}")
+        log(f"{n} dashboard queries evaluated, {n - len(empty)} with data")
+        self.assertEqual(empty, [], f"panels without data{self.diag()}")
 
 
 def _on_signal(sig, _frame):
