@@ -17,7 +17,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <net/if.h>
-#include <sched.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -30,6 +29,7 @@
 
 #include "aigw/abi.h"
 #include "bench_abi.h"
+#include "bench_common.hpp"
 #include "op_cost.skel.h"
 
 namespace {
@@ -144,16 +144,8 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-void pin_cpu(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof(set), &set)) fail(fmt::format("CPU {}: {}", cpu, std::strerror(errno)));
-}
-
 void run(const Options& o) {
-  pin_cpu(o.cpu);
+  bench::pin_cpu(o.cpu);
   Skel k;
   k.s = op_cost__open();
   if (!k.s) fail("op_cost: open failed");
