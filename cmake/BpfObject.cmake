@@ -40,6 +40,9 @@ function(aigw_bpf_object name src)
     OUTPUT ${obj}
     COMMAND ${BPF_CLANG} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${arch}
             -Wall -Werror -Wno-unused-function -fno-strict-aliasing
+            # The objects' BTF names source files: no build path in them
+            # (reproducible packages).
+            -ffile-prefix-map=${CMAKE_SOURCE_DIR}=. -ffile-prefix-map=${CMAKE_BINARY_DIR}=build
             -I${AIGW_BPF_OUT} -I${CMAKE_SOURCE_DIR}/include -I${CMAKE_SOURCE_DIR}/bpf
             -c ${CMAKE_SOURCE_DIR}/${src} -o ${obj}
     DEPENDS ${CMAKE_SOURCE_DIR}/${src} ${bpf_headers} ${AIGW_BPF_OUT}/vmlinux.h
