@@ -203,9 +203,10 @@ write_cfg "$WORK/ep.yaml" wan customer "policies: []" "sids:
     behavior: End.DT6
     table: 254"
 
-AIGWD_PID=
+AIGWD_PID= AIGWD_CFG=
 start_aigwd() {  # config
   local i
+  AIGWD_CFG=$1
   nsenter --net="/run/netns/$NS_GW" "$AIGWD" --config "$1" >>"$WORK/aigwd.log" 2>&1 &
   AIGWD_PID=$!
   track "$AIGWD_PID"
@@ -218,7 +219,12 @@ start_aigwd() {  # config
   done
   log "aigwd: no XDP on gi/go after 15 s"; tail -20 "$WORK/aigwd.log" >&2; return 1
 }
-stop_aigwd() { [[ -n $AIGWD_PID ]] && stop_pid "$AIGWD_PID" 10; AIGWD_PID=; }
+stop_aigwd() {
+  [[ -n $AIGWD_PID ]] || return 0
+  stop_pid "$AIGWD_PID" 10
+  AIGWD_PID=
+  detach_aigwd "$NS_GW" "$AIGWD_CFG"
+}
 start_bare() { start_bare_encap "$NS_GW" gi go 600; }
 gro() { ip netns exec "$NS_GW" ethtool -K gi gro "$1" >/dev/null; }
 

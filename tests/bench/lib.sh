@@ -68,6 +68,14 @@ wait_ready() {  # pid file what
   log "$3 did not start:"; cat "$2" >&2; return 1
 }
 
+# A stopped aigwd leaves its programs attached (zero-loss restarts): take
+# them off the ports before the next mode measures without aigw.
+#   detach_aigwd NS CONFIG
+detach_aigwd() {
+  nsenter --net="/run/netns/$1" "$AIGWD" --detach --config "$2" >>"$WORK/aigwd.log" 2>&1 ||
+    log "aigwd --detach failed: $(tail -1 "$WORK/aigwd.log")"
+}
+
 # The agent and accounting sections of a bench aigwd's configuration: its
 # socket, pins and state in the run's own directories (never the host's
 # /var/lib/aigw), no metrics listener.

@@ -348,6 +348,7 @@ EOF
     [[ -n $AIGWD_PID ]] || return 0
     stop_pid "$AIGWD_PID" 10
     AIGWD_PID=
+    detach_aigwd "$NS_GW" "$WORK/gw.yaml"
     if ip -n "$NS_GW" link show gwc | grep -q ' xdp'; then
       log "XDP still attached to gwc after aigwd stopped"; return 1
     fi
