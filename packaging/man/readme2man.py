@@ -28,11 +28,15 @@ def cells(row):
 
 
 def convert(body):
-    out, head = [], None
+    out, head, verbatim = [], None, False
     for line in body:
         s = line.rstrip()
         if s.startswith("```"):
-            out.append(".nf" if not out or out[-1] != ".nf" else ".fi")
+            verbatim = not verbatim
+            out.append(".nf" if verbatim else ".fi")
+            continue
+        if verbatim:
+            out.append(roff(s))
             continue
         if s.startswith("### "):
             out.append(f'.SS "{roff(s[4:]).strip()}"')
