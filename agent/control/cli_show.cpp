@@ -150,6 +150,32 @@ void render_interfaces(const json& d, std::ostream& out) {
   t.print(out);
 }
 
+// Frames redirected into each port that the kernel did not send (counted as
+// fwd where they came in). Ports without any are hidden unless `all`; an
+// agent that sends no "ports" gets no section.
+void render_xmit_drops(const json& ports, bool all, std::ostream& out) {
+  static constexpr const char* kReasons[] = {"xmit_no_xdp", "xmit_down", "xmit_failed"};
+  if (!ports.is_array()) return;
+  Table t({"PORT", "XMIT_NO_XDP", "XMIT_DOWN", "XMIT_FAILED"}, {false, true, true, true});
+  bool any = false;
+  for (const auto& p : ports) {
+    std::vector<std::string> row = {text(field(p, "name"))};
+    uint64_t sum = 0;
+    for (const char* r : kReasons) {
+      sum += number(field(p, r));
+      row.push_back(std::to_string(number(field(p, r))));
+    }
+    if (!sum && !all) continue;
+    any = true;
+    t.add(std::move(row));
+  }
+  out << '\n';
+  if (any)
+    t.print(out);
+  else
+    out << "transmit drops: none\n";
+}
+
 void render_stats(const json& d, bool all, std::ostream& out) {
   static constexpr const char* kCounters[] = {"rx", "encap", "decap", "fwd", "pass", "drop", "tx"};
   const json& ifs = field(d, "interfaces");
@@ -188,6 +214,7 @@ void render_stats(const json& d, bool all, std::ostream& out) {
     for (const auto& c : v) t.add({c.name, std::to_string(c.packets), std::to_string(c.bytes)});
     t.print(out);
   };
+  render_xmit_drops(field(d, "ports"), all, out);
   section(named_counters(field(d, "drops"), "reason", all, drop_name, AIGW_DROP_MAX), "DROP REASON",
           "drops: none");
   section(named_counters(field(d, "events"), "event", all, event_name, AIGW_EV_MAX), "EVENT",

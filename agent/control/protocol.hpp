@@ -59,6 +59,8 @@
 //   stats.show     {}
 //     {"interfaces":[{"name":str, "slot":int, "rx":CTR, "encap":CTR, "decap":CTR,
 //                     "fwd":CTR, "pass":CTR, "drop":CTR, "tx":CTR}],
+//      "ports":[{"name":str, "ifindex":int, "xmit_no_xdp":int, "xmit_down":int,
+//                "xmit_failed":int}],   (frames redirected into the port, not sent)
 //      "drops":[{"reason":str, "packets":int, "bytes":int}],
 //      "events":[{"event":str, "packets":int, "bytes":int}]}
 //     with CTR = {"packets":int, "bytes":int}. Reasons/events are named with

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <net/if.h>
+#include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "common/lock.hpp"
@@ -11,6 +14,7 @@
 #include "datapath/loader.hpp"
 #include "datapath/tables.hpp"
 #include "tc_customer_egress.skel.h"
+#include "tp_xmit.skel.h"
 #include "xdp_endpoint.skel.h"
 #include "xdp_headend.skel.h"
 
@@ -20,16 +24,29 @@ namespace {
 constexpr const char* kHeadend = "xdp_headend";
 constexpr const char* kEndpoint = "xdp_endpoint";
 
-// Every BPF object aigw loads, XDP and TC; the first that has a map
+// The transmit tracepoints (tp_xmit) count only this network namespace.
+constexpr const char* kTracers[] = {"aigw_redirect_err", "aigw_devmap_xmit"};
+
+uint32_t netns_inode() {
+  struct stat st {};
+  if (::stat("/proc/self/ns/net", &st) != 0)
+    throw DatapathError(fmt::format("stat /proc/self/ns/net: {}", std::strerror(errno)));
+  return static_cast<uint32_t>(st.st_ino);
+}
+
+// Every BPF object aigw loads, XDP, TC and tracing; the first that has a map
 // defines it. The TC program (tc_customer_egress: slow-path counters of
 // customer ports in aigw_tc_stats) is loaded with the others; nothing in the
 // configuration attaches it yet (Loader::attach can, at TC egress).
 std::vector<ObjectSpec> objects() {
+  const uint32_t ino = netns_inode();
   return {
       object_spec("headend", xdp_headend__open_opts, xdp_headend__load, xdp_headend__destroy),
       object_spec("endpoint", xdp_endpoint__open_opts, xdp_endpoint__load, xdp_endpoint__destroy),
       object_spec("tc_customer_egress", tc_customer_egress__open_opts, tc_customer_egress__load,
-                  tc_customer_egress__destroy)};
+                  tc_customer_egress__destroy),
+      object_spec<tp_xmit>("tp_xmit", tp_xmit__open_opts, tp_xmit__load, tp_xmit__destroy,
+                           [ino](tp_xmit* s) { s->rodata->netns_ino = ino; })};
 }
 
 // The one table of configurable map sizes.
@@ -64,6 +81,15 @@ struct Datapath::Impl {
         sids(loader),
         cls(loader, globals, ifaces, policies, log) {
     for (core::Module* m : list()) set.add(*m);
+    attach_tracers(log);
+  }
+  // Transmit-drop counting is worth a warning, not a refusal to forward.
+  void attach_tracers(const Logger* log) {
+    try {
+      for (const char* t : kTracers) loader.attach_tracing(t);
+    } catch (const DatapathError& e) {
+      if (log) log->warn("transmit drops after XDP_REDIRECT are not counted: {}", e.what());
+    }
   }
   std::vector<core::Module*> list() { return {&globals, &tx, &policies, &sids, &ifaces, &cls}; }
 
@@ -187,8 +213,9 @@ const CompiledClassifier& Datapath::classifier() const { return impl_->cls.in_fo
 void Datapath::unpin_all(const std::string& pin_path, const std::vector<std::string>& ifnames) {
   Loader::unpin_all(pin_path, [&] {
     if (auto on = attached_by_name(ifnames); !on.empty())
-      throw DatapathError(fmt::format(
-          "aigw programs are still attached to {}: run `aigwd --detach` first", fmt::join(on, ", ")));
+      throw DatapathError(
+          fmt::format("aigw programs are still attached to {}: run `aigwd --detach` first",
+                      fmt::join(on, ", ")));
   });
 }
 

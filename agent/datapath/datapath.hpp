@@ -74,6 +74,8 @@ class Datapath {
   void invalidate_caches();
 
   Stats read_stats() const;
+  // Egress ifindex -> frames redirected into it that the kernel did not send.
+  std::map<uint32_t, aigw_xmit_drops> read_xmit_drops() const;
   // Counter slot of a configured interface, if it has one.
   std::optional<uint16_t> slot_of(const std::string& ifname) const;
   // Interface key -> counter slot, for every configured interface.

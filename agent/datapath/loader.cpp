@@ -227,6 +227,20 @@ int Loader::prog_fd(std::string_view prog) const {
   return it->second;
 }
 
+void Loader::attach_tracing(std::string_view prog) {
+  for (const auto& o : objects_) {
+    bpf_program* p = bpf_object__find_program_by_name(o->obj(), std::string(prog).c_str());
+    if (!p) continue;
+    bpf_link* l = bpf_program__attach(p);
+    if (!l)
+      throw DatapathError(
+          fmt::format("attach {} ({}): {}", prog, bpf_program__section_name(p), errstr(errno)));
+    links_.emplace_back(l);
+    return;
+  }
+  throw DatapathError(fmt::format("program {} is not in the BPF objects", prog));
+}
+
 bool Loader::is_ours(const std::string& kernel_name) const {
   for (const auto& [name, fd] : progs_)
     if (name.substr(0, BPF_OBJ_NAME_LEN - 1) == kernel_name) return true;

@@ -33,9 +33,11 @@ class BpfObject {
   static std::unique_ptr<BpfObject> open(std::string name,
                                          Skel* (*open_fn)(const bpf_object_open_opts*),
                                          int (*load_fn)(Skel*), void (*destroy_fn)(Skel*),
+                                         const std::function<void(Skel*)>& configure,
                                          const bpf_object_open_opts* opts) {
     Skel* s = open_fn(opts);
     if (!s) return nullptr;
+    if (configure) configure(s);  // read-only data, before load
     auto o = std::unique_ptr<BpfObject>(new BpfObject(std::move(name), s->obj));
     o->skel_ =
         std::shared_ptr<void>(s, [destroy_fn](void* p) { destroy_fn(static_cast<Skel*>(p)); });
@@ -60,11 +62,13 @@ struct ObjectSpec {
   std::function<std::unique_ptr<BpfObject>(const bpf_object_open_opts*)> open;
 };
 
+// `configure` sets the object's read-only data between open and load.
 template <class Skel>
 ObjectSpec object_spec(std::string name, Skel* (*open_fn)(const bpf_object_open_opts*),
-                       int (*load_fn)(Skel*), void (*destroy_fn)(Skel*)) {
+                       int (*load_fn)(Skel*), void (*destroy_fn)(Skel*),
+                       std::function<void(Skel*)> configure = {}) {
   return {name, [=](const bpf_object_open_opts* o) {
-            return BpfObject::open<Skel>(name, open_fn, load_fn, destroy_fn, o);
+            return BpfObject::open<Skel>(name, open_fn, load_fn, destroy_fn, configure, o);
           }};
 }
 
@@ -104,6 +108,9 @@ class Loader {
 
   // Attach program `prog` at (ifindex, hook). XDP takes `mode`; TC ignores it.
   void attach(int ifindex, Hook hook, std::string_view prog, XdpMode mode = XdpMode::Native);
+  // Attaches a tracing program (tp_btf, fentry...) where its section names;
+  // it stays attached as long as this loader. Throws DatapathError.
+  void attach_tracing(std::string_view prog);
   // Removes only our program at (ifindex, hook); nothing if we have none.
   void detach(int ifindex, Hook hook);
   void detach_all();
@@ -134,8 +141,7 @@ class Loader {
   // Removes every aigw map pin under pin_path (and the directory if empty).
   // Throws LockBusy (common/lock.hpp) while an agent holds that datapath.
   // `under_lock` runs first, with the lock held (it may throw to refuse).
-  static void unpin_all(const std::string& pin_path,
-                        const std::function<void()>& under_lock = {});
+  static void unpin_all(const std::string& pin_path, const std::function<void()>& under_lock = {});
 
  private:
   void open_all(const std::vector<ObjectSpec>& objects);
@@ -159,8 +165,13 @@ class Loader {
   std::map<std::string, MapInfo, std::less<>> maps_;
   std::map<std::string, int, std::less<>> progs_;
   std::map<std::pair<int, Hook>, Attached> attached_;
-  std::map<int, Fd> adopted_;        // ifindex -> an earlier agent's XDP program
+  std::map<int, Fd> adopted_;             // ifindex -> an earlier agent's XDP program
   std::set<std::pair<int, Hook>> fresh_;  // attached where none of ours was
+  struct LinkDeleter {
+    void operator()(bpf_link* l) const { bpf_link__destroy(l); }
+  };
+  // Tracing attachments (after objects_: detached before they are closed).
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
 };
 
 }  // namespace aigw

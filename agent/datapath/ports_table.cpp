@@ -72,7 +72,17 @@ void GlobalsTable::bump() {
 
 // ------------------------------------------------------------------ tx ports
 
-TxPorts::TxPorts(const Loader& l) : fd_(l.map_fd("aigw_tx")) {}
+TxPorts::TxPorts(const Loader& l)
+    : fd_(l.map_fd("aigw_tx")), fd_xmit_(l.map_fd("aigw_xmit_drops")), ncpus_(l.ncpus()) {}
+
+// Created once, zero; kept across restarts (the map is pinned), so the
+// counters continue.
+void TxPorts::ensure_xmit_entry(uint32_t ifindex) const {
+  maps::Bytes zero(maps::percpu_value_size(sizeof(aigw_xmit_drops), ncpus_), 0);
+  if (bpf_map_update_elem(fd_xmit_, &ifindex, zero.data(), BPF_NOEXIST) != 0 && errno != EEXIST)
+    throw ApplyError(fmt::format("add {} to the transmit drop map: {}",
+                                 ifname_of(static_cast<int>(ifindex)), maps::errstr(errno)));
+}
 
 void TxPorts::read_back() {
   maps::for_each_key(fd_, sizeof(uint32_t),
@@ -88,6 +98,7 @@ void TxPorts::plan(const core::ApplyContext& ctx) {
 
 void TxPorts::add(const core::ApplyContext&) {
   for (uint32_t ifindex : want_) {
+    ensure_xmit_entry(ifindex);
     if (tx_.count(ifindex)) continue;
     if (bpf_map_update_elem(fd_, &ifindex, &ifindex, BPF_ANY) != 0)
       throw ApplyError(fmt::format("add {} to the tx port map: {}",
@@ -104,6 +115,7 @@ void TxPorts::remove(const core::ApplyContext&) {
     }
     uint32_t k = *it;
     bpf_map_delete_elem(fd_, &k);
+    bpf_map_delete_elem(fd_xmit_, &k);
     it = tx_.erase(it);
   }
 }

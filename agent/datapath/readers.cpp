@@ -31,7 +31,20 @@ Stats Datapath::read_stats() const {
   }
   s.drops = maps::read_percpu_ctrs(l.map_fd("aigw_drops"), AIGW_DROP_MAX, l.ncpus());
   s.events = maps::read_percpu_ctrs(l.map_fd("aigw_events"), AIGW_EV_MAX, l.ncpus());
+  s.xmit = read_xmit_drops();
   return s;
+}
+
+std::map<uint32_t, aigw_xmit_drops> Datapath::read_xmit_drops() const {
+  const Loader& l = loader();
+  std::map<uint32_t, aigw_xmit_drops> out;
+  maps::for_each_entry(l.map_fd("aigw_xmit_drops"), sizeof(uint32_t),
+                       maps::percpu_value_size(sizeof(aigw_xmit_drops), l.ncpus()),
+                       [&](const uint8_t* k, const uint8_t* v) {
+                         out[maps::from_bytes<uint32_t>(k)] =
+                             maps::sum_percpu<aigw_xmit_drops>(v, l.ncpus());
+                       });
+  return out;
 }
 
 std::vector<FlowEntry> Datapath::read_flows() const {

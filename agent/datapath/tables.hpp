@@ -49,6 +49,8 @@ class GlobalsTable : public core::Module {
 };
 
 // aigw_tx: the ports XDP may redirect into (every configured interface).
+// aigw_tx, and each port's entry in aigw_xmit_drops (the transmit
+// tracepoints count only ports that have one).
 class TxPorts : public core::Module {
  public:
   explicit TxPorts(const Loader& l);
@@ -59,7 +61,10 @@ class TxPorts : public core::Module {
   void remove(const core::ApplyContext&) override;
 
  private:
+  void ensure_xmit_entry(uint32_t ifindex) const;
   int fd_;
+  int fd_xmit_;
+  int ncpus_;
   std::set<uint32_t> tx_, want_;
 };
 

@@ -82,6 +82,7 @@ struct Stats {
   std::map<uint16_t, Counters> by_slot;  // counter slot -> counters (slot 0: unconfigured)
   std::vector<aigw_ctr> drops;           // indexed by enum aigw_drop_reason
   std::vector<aigw_ctr> events;          // indexed by enum aigw_event
+  std::map<uint32_t, aigw_xmit_drops> xmit;  // egress ifindex -> frames it did not send
 };
 
 }  // namespace aigw

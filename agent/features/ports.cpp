@@ -7,6 +7,7 @@
 
 #include "config/diff.hpp"
 #include "features/args.hpp"
+#include "netlink/xdp_features.hpp"
 
 namespace aigw::features {
 
@@ -58,14 +59,51 @@ void PortsModule::remove(const core::ApplyContext&) {
 
 void PortsModule::commit(const core::ApplyContext& ctx) {
   facts_.clear();
-  for (const auto& i : ctx.next.interfaces)
-    facts_.push_back({i.name, i.vlan, host_.datapath().slot_of(interface_key(i))});
-  if (ctx.initial) {
-    check_forwarding(ctx.next);
-    return;
+  for (const auto& i : ctx.next.interfaces) {
+    auto li = ctx.links.resolve(i.name);
+    facts_.push_back(
+        {i.name, i.vlan, host_.datapath().slot_of(interface_key(i)), li ? li->ifindex : 0});
   }
-  ConfigDiff d = diff(ctx.running, ctx.next);
-  if (!d.added_interfaces.empty() || !d.changed_interfaces.empty()) check_forwarding(ctx.next);
+  if (!ctx.initial) {
+    ConfigDiff d = diff(ctx.running, ctx.next);
+    if (d.added_interfaces.empty() && d.changed_interfaces.empty()) return;
+  }
+  check_forwarding(ctx.next);
+  check_redirect_targets();
+}
+
+// A port that takes no redirected frames loses everything aigw forwards to
+// it, after the program counted it as forwarded: say so with the fix.
+void PortsModule::check_redirect_targets() const {
+  for (const auto& [ifindex, name] : names_) {
+    auto f = xdp_features(ifindex);
+    if (!f || (*f & kXdpActNdoXmit)) continue;  // unknown (kernel < 6.3), or fine
+    host_.log().warn(
+        "{}: the kernel takes no XDP_REDIRECT frames into this port now (no ndo_xdp_xmit): "
+        "what aigw forwards to it is lost (counted as xmit_no_xdp). On a veth, attach an XDP "
+        "program to its peer (aigw's xdp_pass will do) or turn GRO on there "
+        "(ethtool -K PEER gro on)",
+        name);
+  }
+}
+
+// Transmit drops grow silently in the kernel: a warning when they do, at
+// most once a minute per port.
+void PortsModule::tick(TimePoint now) {
+  for (const auto& [ifindex, x] : host_.datapath().read_xmit_drops()) {
+    const uint64_t total = x.no_xdp + x.down + x.failed;
+    XmitWatch& w = xmit_seen_[ifindex];
+    const bool grew = w.total && total > *w.total;
+    if (!w.total || (grew && now - w.warned >= std::chrono::minutes(1))) {
+      if (grew)
+        host_.log().warn(
+            "{}: {} redirected frames were not sent since the last report (xmit_no_xdp {}, "
+            "xmit_down {}, xmit_failed {} in all)",
+            ifname_of(static_cast<int>(ifindex)), total - *w.total, x.no_xdp, x.down, x.failed);
+      if (grew) w.warned = now;
+      w.total = total;
+    }
+  }
 }
 
 // The XDP FIB lookups run on the ingress port and fail (the packet is
@@ -145,6 +183,17 @@ nlohmann::json PortsModule::stats() const {
                    {"drop", ctr_json(c.drop)},
                    {"tx", ctr_json(c.tx)}});
   }
+  nlohmann::json ports = nlohmann::json::array();
+  for (const auto& f : facts_) {
+    if (!f.ifindex || (!ports.empty() && ports.back()["name"] == f.name)) continue;
+    aigw_xmit_drops x{};
+    if (auto it = s.xmit.find(static_cast<uint32_t>(f.ifindex)); it != s.xmit.end()) x = it->second;
+    ports.push_back({{"name", f.name},
+                     {"ifindex", f.ifindex},
+                     {"xmit_no_xdp", x.no_xdp},
+                     {"xmit_down", x.down},
+                     {"xmit_failed", x.failed}});
+  }
   nlohmann::json drops = nlohmann::json::array(), events = nlohmann::json::array();
   for (unsigned r = 1; r < s.drops.size(); ++r)
     drops.push_back({{"reason", aigw_drop_reason_name(r)},
@@ -154,7 +203,7 @@ nlohmann::json PortsModule::stats() const {
     events.push_back({{"event", aigw_event_name(e)},
                       {"packets", s.events[e].packets},
                       {"bytes", s.events[e].bytes}});
-  return {{"interfaces", ifs}, {"drops", drops}, {"events", events}};
+  return {{"interfaces", ifs}, {"ports", ports}, {"drops", drops}, {"events", events}};
 }
 
 }  // namespace aigw::features

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -24,9 +25,11 @@ class PortsModule : public core::Module {
   void commit(const core::ApplyContext& ctx) override;
   void register_commands(core::CommandTable& t) override;
   void collect(telemetry::Snapshot& s) const override;
+  void tick(TimePoint now) override;
 
  private:
   void check_forwarding(const Config& c) const;
+  void check_redirect_targets() const;
   nlohmann::json interfaces() const;
   nlohmann::json stats() const;
 
@@ -35,6 +38,11 @@ class PortsModule : public core::Module {
   std::map<int, std::pair<IfRole, XdpMode>> want_;
   std::map<int, std::string> names_;
   std::vector<telemetry::InterfaceFact> facts_;  // as of the last commit (scrape lock)
+  struct XmitWatch {
+    std::optional<uint64_t> total;  // transmit drops at the last report
+    TimePoint warned{};
+  };
+  std::map<uint32_t, XmitWatch> xmit_seen_;  // egress ifindex
 };
 
 }  // namespace aigw::features

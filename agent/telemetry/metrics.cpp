@@ -117,6 +117,29 @@ std::vector<ClientMetric::Label> interface_labels(const InterfaceFact& i) {
   return l;
 }
 
+// Frames redirected into each kernel port that the kernel did not send, by
+// reason (one series per port: VLAN entries share their port's).
+void xmit_family(const std::vector<InterfaceFact>& ifs, const Stats& st,
+                 std::vector<MetricFamily>& out) {
+  MetricFamily f = family("aigw_port_xmit_drops_total",
+                          "Frames the XDP programs redirected into this port that the kernel "
+                          "did not send, by reason (no_xdp: the port takes no XDP frames; "
+                          "down: it or its veth peer is down; failed: other).",
+                          MetricType::Counter);
+  std::set<std::string> seen;
+  for (const auto& i : ifs) {
+    if (!i.ifindex || !seen.insert(i.name).second) continue;
+    aigw_xmit_drops x{};
+    if (auto it = st.xmit.find(static_cast<uint32_t>(i.ifindex)); it != st.xmit.end())
+      x = it->second;
+    const std::pair<const char*, uint64_t> by_reason[] = {
+        {"no_xdp", x.no_xdp}, {"down", x.down}, {"failed", x.failed}};
+    for (const auto& [reason, v] : by_reason)
+      add(f, {{"interface", i.name}, {"reason", reason}}, as_double(v));
+  }
+  out.push_back(std::move(f));
+}
+
 // Label values of tenants and classes: the configured name, else "tenant-N"
 // / "class-N" (ids with traffic but no name: removed from the configuration,
 // counters still in the map). A made-up name never equals a configured one.
@@ -322,7 +345,8 @@ std::vector<MetricFamily> snapshot_families(const Snapshot& s) {
 
   MetricFamily drops = family("aigw_drops_total",
                               "Packets dropped by the XDP programs, by reason (every drop counts "
-                              "under exactly one reason).",
+                              "under exactly one reason); the xmit_* reasons count frames the "
+                              "programs redirected that the kernel then did not send.",
                               MetricType::Counter);
   MetricFamily drop_bytes =
       family("aigw_drop_bytes_total", "Bytes of packets dropped by the XDP programs, by reason.",
@@ -344,6 +368,7 @@ std::vector<MetricFamily> snapshot_families(const Snapshot& s) {
     add(events, {{"event", aigw_event_name(e)}}, as_double(v.packets));
   }
   out.push_back(std::move(events));
+  xmit_family(c.interfaces, s.stats, out);
   accounting_families(s.accounting, out);
   return out;
 }

@@ -43,6 +43,7 @@ struct InterfaceFact {
   std::string name;              // kernel interface name
   std::optional<uint16_t> vlan;  // VLAN entry of a customer port
   std::optional<uint16_t> slot;  // counter slot (none: not programmed)
+  int ifindex = 0;               // the kernel port (0: not found)
 };
 
 // The small facts about the running configuration that a scrape shows.

@@ -283,6 +283,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } aigw_pol_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, AIGW_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct aigw_xmit_drops);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} aigw_xmit_drops SEC(".maps");
+
 /* Every map abi.h lists (AIGW_MAPS) is defined above: a name in the list
  * without its definition does not compile. (The other direction, every
  * pinned map listed, is checked by tests/bpf/bpf_unit.cpp.) */

@@ -60,7 +60,8 @@
 	X(aigw_flows, "HASH flow_key -> flow per-flow counters (admission-controlled)") \
 	X(aigw_usage, "PERCPU_ARRAY usage index -> ctr per direction, tenant and class") \
 	X(aigw_apn_usage, "PERCPU_HASH apn_usage_key -> ctr per direction and APN app-group") \
-	X(aigw_pol_stats, "PERCPU_ARRAY policy slot -> ctr encapsulated by each policy")
+	X(aigw_pol_stats, "PERCPU_ARRAY policy slot -> ctr encapsulated by each policy") \
+	X(aigw_xmit_drops, "PERCPU_HASH ifindex -> xmit_drops redirected frames an egress port did not send")
 
 /* Maps defined only by the TC programs (bpf/lib/maps_tc.h), pinned like the
  * others once a loader attaches them. */
@@ -183,7 +184,10 @@ static inline __u32 aigw_behavior_flags(unsigned int b)
 }
 
 /* Why a packet was dropped. Every XDP_DROP/XDP_ABORTED the programs return
- * increments exactly one of these. X(SUFFIX, "name", "meaning"): the enum
+ * increments exactly one of these. The xmit_* rows are the exception: frames
+ * the programs redirected (counted in fwd) that the kernel then failed to
+ * send, counted by the transmit tracepoints (packets only: they carry no
+ * length). X(SUFFIX, "name", "meaning"): the enum
  * value is the row's position (from 1; 0 is "none"), the name is the stable
  * display identifier (aigwctl, logs, metrics). Append rows, never reorder. */
 #define AIGW_DROP_REASONS(X) \
@@ -210,7 +214,10 @@ static inline __u32 aigw_behavior_flags(unsigned int b)
 	X(FRAG_NO_DF, "frag_no_df", "IPv4 without DF too big for the tunnel (no XDP fragmentation)") \
 	X(NO_ROUTE_TO_SID, "no_route_to_sid", "headend: the FIB cannot forward to the first SID") \
 	X(DT_NO_ROUTE, "dt_no_route", "End.DT* in a non-main table: the FIB cannot forward there") \
-	X(BAD_IPV4_CSUM, "bad_ipv4_csum", "IPv4 header checksum wrong (RFC 1812 5.2.2), options included")
+	X(BAD_IPV4_CSUM, "bad_ipv4_csum", "IPv4 header checksum wrong (RFC 1812 5.2.2), options included") \
+	X(XMIT_NO_XDP, "xmit_no_xdp", "redirected to a port that takes no XDP frames (veth peer without XDP or GRO): lost in the kernel") \
+	X(XMIT_DOWN, "xmit_down", "redirected to a port that is down (or whose veth peer is): lost in the kernel") \
+	X(XMIT_FAILED, "xmit_failed", "the egress driver did not send a redirected frame (queue full, too big...)")
 
 enum aigw_drop_reason {
 	AIGW_DROP_NONE = 0,
@@ -357,6 +364,21 @@ struct aigw_if_stats {
 	struct aigw_ctr pad;
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_if_stats) == 128, "if_stats size");
+
+/* Per egress port (kernel ifindex), per CPU: frames the programs redirected
+ * into this port (XDP_REDIRECT through aigw_tx, counted in fwd of the ingress
+ * interface) that the kernel did not send. Counted by the transmit
+ * tracepoints (bpf/tp_xmit.bpf.c: xdp:xdp_redirect_err at enqueue,
+ * xdp:xdp_devmap_xmit at the bulk send). The agent creates the entry of every
+ * port it may redirect into; the tracepoints count only those ports, in the
+ * agent's network namespace. */
+struct aigw_xmit_drops {
+	__u64 no_xdp; /* refused at enqueue: the port has no ndo_xdp_xmit now (EOPNOTSUPP) */
+	__u64 down;   /* the port or its veth peer is down (ENETDOWN, ENXIO) */
+	__u64 failed; /* any other error, and frames the driver dropped at send */
+	__u64 pad;
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_xmit_drops) == 32, "xmit_drops size");
 
 struct aigw_globals {
 	__u32 icmp_rate;   /* ICMP errors sent from XDP per second per CPU, 0 = unlimited */

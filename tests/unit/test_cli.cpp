@@ -473,6 +473,16 @@ TEST_CASE("cli: stats rendering", "[cli]") {
                                          {"pass", ctr(2, 120)},
                                          {"drop", ctr(0, 0)},
                                          {"tx", ctr(0, 0)}}})},
+            {"ports", json::array({{{"name", "eth1"},
+                                    {"ifindex", 3},
+                                    {"xmit_no_xdp", 0},
+                                    {"xmit_down", 0},
+                                    {"xmit_failed", 0}},
+                                   {{"name", "eth2"},
+                                    {"ifindex", 4},
+                                    {"xmit_no_xdp", 7},
+                                    {"xmit_down", 0},
+                                    {"xmit_failed", 1}}})},
             {"drops", drops},
             {"events", events}};
   auto r = run({"stats", "show"}, t);
@@ -481,6 +491,9 @@ TEST_CASE("cli: stats rendering", "[cli]") {
         "INTERFACE  SLOT             RX  ENCAP  DECAP    FWD  PASS  DROP  TX\n"
         "eth1          1  packets   120    118      0    118     2     0   0\n"
         "                 bytes    9600  14000      0  14000   120     0   0\n"
+        "\n"
+        "PORT  XMIT_NO_XDP  XMIT_DOWN  XMIT_FAILED\n"
+        "eth2            7          0            1\n"
         "\n"
         "DROP REASON   PACKETS  BYTES\n"
         "mtu_exceeded        3   4500\n"
@@ -496,6 +509,7 @@ TEST_CASE("cli: stats rendering", "[cli]") {
   for (const char* name : {"mss_clamped", "icmp_ttl_sent", "sl_zero_to_kernel"})
     CHECK(r.out.find(name) != std::string::npos);
   CHECK(r.out.find("none\n") == std::string::npos);
+  CHECK(r.out.find("eth1            0          0            0\n") != std::string::npos);
   CHECK(run({"stats", "-s"}, t).out == r.out);
 
   r = run({"-j", "stats", "show"}, t);
@@ -504,6 +518,9 @@ TEST_CASE("cli: stats rendering", "[cli]") {
   t.data = {{"interfaces", json::array()}, {"drops", json::array()}, {"events", json::array()}};
   r = run({"stats"}, t);
   CHECK(r.out == "interfaces: none\n\ndrops: none\n\nevents: none\n");
+  t.data["ports"] = json::array();
+  r = run({"stats"}, t);
+  CHECK(r.out == "interfaces: none\n\ntransmit drops: none\n\ndrops: none\n\nevents: none\n");
 }
 
 TEST_CASE("cli: config show, reload, add/del output", "[cli]") {

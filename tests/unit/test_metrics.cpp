@@ -38,10 +38,10 @@ aigw_ctr ctr(uint64_t packets, uint64_t bytes) { return {packets, bytes}; }
 // eth2 (no slot).
 Snapshot sample() {
   Snapshot s;
-  s.config.interfaces = {{"eth1", std::nullopt, 1},
-                         {"eth1", 100, 2},
-                         {"eth0", std::nullopt, 3},
-                         {"eth2", std::nullopt, std::nullopt}};
+  s.config.interfaces = {{"eth1", std::nullopt, 1, 11},
+                         {"eth1", 100, 2, 11},
+                         {"eth0", std::nullopt, 3, 10},
+                         {"eth2", std::nullopt, std::nullopt, 0}};
   s.config.policies = 3;
   s.config.sids = 2;
   s.config.reload_ok = false;
@@ -62,6 +62,7 @@ Snapshot sample() {
   s.stats.drops[AIGW_DROP_MTU_EXCEEDED] = ctr(2, 120);
   s.stats.events.assign(AIGW_EV_MAX, aigw_ctr{});
   s.stats.events[AIGW_EV_MSS_CLAMPED] = ctr(4, 240);
+  s.stats.xmit[11] = aigw_xmit_drops{6, 1, 2, 0};
   // Accounting: tenants acme (1) and beta (2), built-in classes plus "bulk"
   // (6); traffic of acme/training out and in, of beta/bulk out, unclassified
   // best-effort out, and of tenant 7 (no longer configured) in.
@@ -254,6 +255,21 @@ TEST_CASE("exposition text has the expected names, labels and values", "[metrics
 
   CHECK(help_type(text, "aigw_drops_total").find("# TYPE aigw_drops_total counter") !=
         std::string::npos);
+
+  // Transmit drops: one series per kernel port and reason (eth1's VLAN entry
+  // shares its port's; eth2 was not found: none), zeros included.
+  using L = std::map<std::string, std::string>;
+  CHECK(value(all, "aigw_port_xmit_drops_total", L{{"interface", "eth1"}, {"reason", "no_xdp"}}) ==
+        "6");
+  CHECK(value(all, "aigw_port_xmit_drops_total", L{{"interface", "eth1"}, {"reason", "down"}}) ==
+        "1");
+  CHECK(value(all, "aigw_port_xmit_drops_total", L{{"interface", "eth1"}, {"reason", "failed"}}) ==
+        "2");
+  CHECK(value(all, "aigw_port_xmit_drops_total", L{{"interface", "eth0"}, {"reason", "no_xdp"}}) ==
+        "0");
+  size_t n = 0;
+  for (const auto& x : all) n += x.name == "aigw_port_xmit_drops_total";
+  CHECK(n == 6);
   CHECK(help_type(text, "aigw_policies").find("# TYPE aigw_policies gauge") != std::string::npos);
 }
 
@@ -271,7 +287,7 @@ TEST_CASE("naming rules: one prefix, _total on counters only, bounded labels", "
     l >> name >> type;
     types[name] = type;
   }
-  REQUIRE(types.size() == 2 + 5 + 14 + 3 + 10);
+  REQUIRE(types.size() == 2 + 5 + 14 + 4 + 10);
   for (const auto& [name, type] : types) {
     INFO(name << " " << type);
     CHECK(prometheus::CheckMetricName(name));
