@@ -27,10 +27,29 @@
 #define AIGW_ENXIO 6
 #define AIGW_ENETDOWN 100
 
+/* The few kernel fields read here, as CO-RE flavours ("___aigw": libbpf
+ * relocates them against the running kernel's struct net_device and struct
+ * net). Declared rather than taken from vmlinux.h, whose net_device would
+ * bring half the kernel's types into the object's BTF. */
+struct ns_common___aigw {
+	unsigned int inum;
+} __attribute__((preserve_access_index));
+
+struct net___aigw {
+	struct ns_common___aigw ns;
+} __attribute__((preserve_access_index));
+
+struct net_device___aigw {
+	int ifindex;
+	struct {
+		struct net___aigw *net;
+	} nd_net;
+} __attribute__((preserve_access_index));
+
 /* Inode number of the agent's network namespace (/proc/self/ns/net). */
 const volatile __u32 netns_ino = 0;
 
-static __always_inline int in_our_netns(const struct net_device *dev)
+static __always_inline int in_our_netns(const struct net_device___aigw *dev)
 {
 	return BPF_CORE_READ(dev, nd_net.net, ns.inum) == netns_ino;
 }
@@ -72,7 +91,7 @@ static __always_inline void count_lost(__u32 ifindex, __u32 reason, __u64 n)
 /* Our programs redirect only through aigw_tx (a DEVMAP_HASH keyed by the
  * egress ifindex): `index` is the egress port. */
 SEC("tp_btf/xdp_redirect_err")
-int BPF_PROG(aigw_redirect_err, const struct net_device *dev, const struct bpf_prog *xdp,
+int BPF_PROG(aigw_redirect_err, const struct net_device___aigw *dev, const void *xdp,
 	     const void *tgt, int err, enum bpf_map_type map_type, __u32 map_id, __u32 index)
 {
 	if (map_type != BPF_MAP_TYPE_DEVMAP_HASH || !in_our_netns(dev))
@@ -84,8 +103,8 @@ int BPF_PROG(aigw_redirect_err, const struct net_device *dev, const struct bpf_p
 }
 
 SEC("tp_btf/xdp_devmap_xmit")
-int BPF_PROG(aigw_devmap_xmit, const struct net_device *from_dev,
-	     const struct net_device *to_dev, int sent, int drops, int err)
+int BPF_PROG(aigw_devmap_xmit, const struct net_device___aigw *from_dev,
+	     const struct net_device___aigw *to_dev, int sent, int drops, int err)
 {
 	if (drops <= 0 || !in_our_netns(to_dev))
 		return 0;
