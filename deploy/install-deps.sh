@@ -9,8 +9,9 @@ build=(
   libelf-dev zlib1g-dev libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libboost-dev libfmt-dev
   catch2 prometheus-cpp-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
 )
-# The Debian package's own build and checks (tests/packaging).
-package=(debhelper lintian help2man file)
+# The packages' own builds and checks (tests/packaging): Debian, and the RPM
+# built here for inspection with rpmbuild and rpmlint.
+package=(debhelper lintian help2man file rpm rpmlint)
 test=(
   iproute2 iputils-ping ethtool tshark python3 python3-scapy python3-numpy iperf3 netsniff-ng
   prometheus nfdump xdp-tools procps

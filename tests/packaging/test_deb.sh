@@ -71,7 +71,18 @@ echo "installed: binaries, unit, tmpfiles, completion, dashboards, rules, man pa
 dpkg-deb -R "$deb" "$work/up"
 sed -i 's/^Version: \(.*\)-1$/Version: \1-2/' "$work/up/DEBIAN/control"
 dpkg-deb -b "$work/up" "$work/up.deb" >/dev/null
-dpkg -i "$work/up.deb" >"$work/upgrade.log" 2>&1 || { cat "$work/upgrade.log"; fail "upgrade"; }
+if [[ -n ${AIGW_BPF_DIR:-} && -f $AIGW_BPF_DIR/xdp_pass.bpf.o ]]; then
+  # Under traffic: the lab's gateways run the installed aigwd; dpkg -i, then
+  # each agent restarted onto the new binary (what systemd does on upgrade):
+  # nothing lost, nothing leaked natively, counters continue.
+  AIGWD=/usr/sbin/aigwd AIGWCTL=/usr/bin/aigwctl AIGW_UPGRADE_DEB="$work/up.deb" \
+    /usr/bin/python3 "$src/tests/e2e/test_package_upgrade.py" >"$work/upgrade.log" 2>&1 ||
+    { cat "$work/upgrade.log"; fail "upgrade under traffic"; }
+  grep "^\[e2e\] .* all received" "$work/upgrade.log" || true
+else
+  echo "note: AIGW_BPF_DIR unset (no build tree): upgrade without the lab's traffic"
+  dpkg -i "$work/up.deb" >"$work/upgrade.log" 2>&1 || { cat "$work/upgrade.log"; fail "upgrade"; }
+fi
 [[ $(dpkg-query -W -f='${Version}' aigw) == *-2 ]] || fail "not upgraded"
 echo "upgraded to $(dpkg-query -W -f='${Version}' aigw)"
 
