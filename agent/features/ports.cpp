@@ -88,21 +88,30 @@ void PortsModule::check_redirect_targets() const {
 }
 
 // Transmit drops grow silently in the kernel: a warning when they do, at
-// most once a minute per port.
+// most once a minute per port. A failed read is said once, never thrown
+// out of the agent's loop.
 void PortsModule::tick(TimePoint now) {
-  for (const auto& [ifindex, x] : host_.datapath().read_xmit_drops()) {
+  std::map<uint32_t, aigw_xmit_drops> all;
+  try {
+    all = host_.datapath().read_xmit_drops();
+  } catch (const std::exception& e) {
+    if (!xmit_read_failed_) host_.log().warn("reading the transmit drop counters: {}", e.what());
+    xmit_read_failed_ = true;
+    return;
+  }
+  for (const auto& [ifindex, x] : all) {
     const uint64_t total = x.no_xdp + x.down + x.failed;
     XmitWatch& w = xmit_seen_[ifindex];
     const bool grew = w.total && total > *w.total;
-    if (!w.total || (grew && now - w.warned >= std::chrono::minutes(1))) {
-      if (grew)
-        host_.log().warn(
-            "{}: {} redirected frames were not sent since the last report (xmit_no_xdp {}, "
-            "xmit_down {}, xmit_failed {} in all)",
-            ifname_of(static_cast<int>(ifindex)), total - *w.total, x.no_xdp, x.down, x.failed);
-      if (grew) w.warned = now;
-      w.total = total;
+    if (w.total && !(grew && now - w.warned >= std::chrono::minutes(1))) continue;
+    if (grew) {
+      host_.log().warn(
+          "{}: {} redirected frames were not sent since the last report (xmit_no_xdp {}, "
+          "xmit_down {}, xmit_failed {} in all)",
+          ifname_of(static_cast<int>(ifindex)), total - *w.total, x.no_xdp, x.down, x.failed);
+      w.warned = now;
     }
+    w.total = total;
   }
 }
 
@@ -184,8 +193,9 @@ nlohmann::json PortsModule::stats() const {
                    {"tx", ctr_json(c.tx)}});
   }
   nlohmann::json ports = nlohmann::json::array();
+  std::set<std::string> seen;  // VLAN entries share their port
   for (const auto& f : facts_) {
-    if (!f.ifindex || (!ports.empty() && ports.back()["name"] == f.name)) continue;
+    if (!f.ifindex || !seen.insert(f.name).second) continue;
     aigw_xmit_drops x{};
     if (auto it = s.xmit.find(static_cast<uint32_t>(f.ifindex)); it != s.xmit.end()) x = it->second;
     ports.push_back({{"name", f.name},

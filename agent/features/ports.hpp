@@ -43,6 +43,7 @@ class PortsModule : public core::Module {
     TimePoint warned{};
   };
   std::map<uint32_t, XmitWatch> xmit_seen_;  // egress ifindex
+  bool xmit_read_failed_ = false;
 };
 
 }  // namespace aigw::features
