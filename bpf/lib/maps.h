@@ -117,10 +117,10 @@ struct {
 } aigw_nh_cache SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, AIGW_EP_NH_ENTRIES);
-	__type(key, struct aigw_ep_nh_key);
-	__type(value, struct aigw_nh_cache);
+	__type(key, __u32);
+	__type(value, struct aigw_ep_nh_slot);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } aigw_ep_nh SEC(".maps");
 

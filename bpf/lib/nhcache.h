@@ -5,7 +5,8 @@
  * change) and for datapath.nexthop_cache_ms, on the coarse clock (the time
  * of the last tick: ~6 ns against ~36 ns for the precise one on a VM, and a
  * tick's error is nothing against the bound). The headend keeps one entry
- * per policy (aigw_nh_cache), the endpoint one per flow (aigw_ep_nh). */
+ * per policy (aigw_nh_cache), the endpoint one per flow (aigw_ep_nh, a
+ * direct-mapped per-CPU array). */
 #ifndef AIGW_BPF_NHCACHE_H
 #define AIGW_BPF_NHCACHE_H
 
@@ -62,17 +63,41 @@ static __always_inline void aigw_ep_nh_key_of(struct aigw_ep_nh_key *k,
 	}
 }
 
+/* The slot of key k: a multiplicative hash over its 32-bit words. */
+static __always_inline __u32 aigw_ep_nh_index(const struct aigw_ep_nh_key *k)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u32 h = 0;
+
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*k) / sizeof(__u32)); i++)
+		h = (h ^ w[i]) * 0x9e3779b1U;
+	return (h ^ (h >> 16)) & (AIGW_EP_NH_ENTRIES - 1);
+}
+
+static __always_inline bool aigw_ep_nh_key_eq(const struct aigw_ep_nh_key *a,
+					      const struct aigw_ep_nh_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+	__u32 diff = 0;
+
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*a) / sizeof(__u32)); i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
+}
+
 /* ctx_fib_lookup through the cache: a hit fills the fields the callers use
  * (ifindex, MACs, mtu_result) and returns SUCCESS; a packet larger than the
- * cached MTU takes the full lookup, which answers FRAG_NEEDED. A global
- * function: the key and value live in its own stack frame, not the
- * caller's. */
+ * cached MTU takes the full lookup, which answers FRAG_NEEDED. The slot is
+ * this CPU's, written in place (XDP runs to completion on it). A global
+ * function: the key lives in its own stack frame, not the caller's. */
 __noinline int aigw_fib_cached(struct __ctx_buff *ctx, struct bpf_fib_lookup *fib, __u32 flags)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, idx;
 	const struct aigw_globals *g = bpf_map_lookup_elem(&aigw_globals, &zero);
 	struct aigw_ep_nh_key k;
-	struct aigw_nh_cache *nc, v;
+	struct aigw_ep_nh_slot *s;
 	int r;
 
 	if (!fib)
@@ -80,15 +105,17 @@ __noinline int aigw_fib_cached(struct __ctx_buff *ctx, struct bpf_fib_lookup *fi
 	if (!g || !g->nh_cache_ms)
 		return ctx_fib_lookup(ctx, fib, flags);
 	aigw_ep_nh_key_of(&k, fib, flags);
-	nc = bpf_map_lookup_elem(&aigw_ep_nh, &k);
-	if (aigw_nh_valid(nc, g, fib->tot_len))
-		return aigw_nh_to_fib(nc, fib);
+	idx = aigw_ep_nh_index(&k);
+	s = bpf_map_lookup_elem(&aigw_ep_nh, &idx);
+	if (!s)
+		return ctx_fib_lookup(ctx, fib, flags);
+	if (aigw_ep_nh_key_eq(&s->key, &k) && aigw_nh_valid(&s->nc, g, fib->tot_len))
+		return aigw_nh_to_fib(&s->nc, fib);
 	r = ctx_fib_lookup(ctx, fib, flags);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS)
 		return r;
-	__builtin_memset(&v, 0, sizeof(v));
-	aigw_nh_from_fib(&v, g, fib);
-	bpf_map_update_elem(&aigw_ep_nh, &k, &v, BPF_ANY);
+	s->key = k;
+	aigw_nh_from_fib(&s->nc, g, fib);
 	return r;
 }
 

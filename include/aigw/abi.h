@@ -41,7 +41,7 @@
 	X(aigw_globals, "ARRAY 0 -> globals datapath-wide settings") \
 	X(aigw_icmp_bucket, "PERCPU_ARRAY 0 -> icmp_bucket ICMP error rate limiter state") \
 	X(aigw_nh_cache, "PERCPU_ARRAY policy slot -> nh_cache headend next-hop cache") \
-	X(aigw_ep_nh, "LRU_PERCPU_HASH ep_nh_key -> nh_cache endpoint next-hop cache, per flow") \
+	X(aigw_ep_nh, "PERCPU_ARRAY hash(ep_nh_key) -> ep_nh_slot endpoint next-hop cache, per flow") \
 	X(aigw_cls_meta, "ARRAY bank (0/1) -> cls_meta active bank, defaults, APN settings") \
 	X(aigw_cls_active, "ARRAY 0 -> __u32 the bank packets use now") \
 	X(aigw_cls_rules, "ARRAY bank*MAX+bit -> cls_action what a matching rule decides") \
@@ -409,7 +409,9 @@ AIGW_STATIC_ASSERT(sizeof(struct aigw_nh_cache) == 32, "nh_cache size");
  * The key holds every input the lookup's answer depends on, the source and
  * flow label included: the FIB's multipath hash uses them, so each flow
  * keeps the ECMP member the FIB chose for it. IPv4 addresses use the first
- * 4 bytes. Entries per CPU: AIGW_EP_NH_ENTRIES, least recently used evicted. */
+ * 4 bytes. The cache is direct-mapped: AIGW_EP_NH_ENTRIES slots per CPU (a
+ * power of two), the key's hash picks the slot, the slot holds the key it
+ * answers for, and a flow whose hash collides takes the slot over. */
 #define AIGW_EP_NH_ENTRIES 8192
 struct aigw_ep_nh_key {
 	__u8 dst[16];
@@ -420,6 +422,13 @@ struct aigw_ep_nh_key {
 	__u32 family;
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_ep_nh_key) == 48, "ep_nh_key size");
+AIGW_STATIC_ASSERT((AIGW_EP_NH_ENTRIES & (AIGW_EP_NH_ENTRIES - 1)) == 0, "ep_nh slots: power of 2");
+
+struct aigw_ep_nh_slot {
+	struct aigw_ep_nh_key key;
+	struct aigw_nh_cache nc;
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_ep_nh_slot) == 80, "ep_nh_slot size");
 
 /* Per-CPU token bucket of the ICMP error rate limiter, in nanoseconds of
  * credit (one error costs 1e9 / icmp_rate). Datapath-private state. */

@@ -15,7 +15,10 @@ is its uncached one) and the flows spread over both members.
 
 Run: test_route_events.py --runner build/tests/tools/aigw-dp-run --source-dir .
 """
+import json
 import os
+import struct
+import subprocess
 import sys
 import time
 import unittest
@@ -68,6 +71,21 @@ sids:
     behavior: End
 """
 WAN_MAC = "02:00:00:00:0a:00"
+EP_NH_SLOTS = 8192  # AIGW_EP_NH_ENTRIES
+AF_INET6 = 10
+
+
+def ep_nh_slot(dst, src, flowinfo, ifindex, tbid=0, family=AF_INET6):
+    """The slot bpf/lib/nhcache.h's aigw_ep_nh_index picks for this key
+    (struct aigw_ep_nh_key; flowinfo in network order, read as host-order
+    32-bit words like the rest)."""
+    import ipaddress
+    b = (ipaddress.IPv6Address(dst).packed + ipaddress.IPv6Address(src).packed +
+         struct.pack(">I", flowinfo) + struct.pack("<III", tbid, ifindex, family))
+    h = 0
+    for (w,) in struct.iter_unpack("<I", b):
+        h = ((h ^ w) * 0x9E3779B1) & 0xFFFFFFFF
+    return (h ^ (h >> 16)) & (EP_NH_SLOTS - 1)
 
 
 class RouteEvents(unittest.TestCase):
@@ -193,6 +211,44 @@ class RouteEvents(unittest.TestCase):
         self.assertEqual(again, first, "a flow's cached next hop is not the FIB's choice")
         self.assertEqual(set(first.values()), {EP_A, EP_B},
                          "32 flow labels over a 2-way multipath route all took one member")
+
+
+    def slot_flowinfo(self, slot):
+        """The flow information of the key in CPU 0's slot of aigw_ep_nh,
+        read with bpftool in the runner's mount namespace (its bpffs)."""
+        cp = subprocess.run(["nsenter", "-t", str(self.runner.proc.pid), "-m", "-n", "bpftool",
+                             "-j", "map", "lookup", "pinned", f"{self.runner.pin}/aigw_ep_nh",
+                             "key", *[str(b) for b in struct.pack("<I", slot)]],
+                            capture_output=True, text=True, timeout=30)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        value = bytes(int(x, 16) for x in json.loads(cp.stdout)["values"][0]["value"])
+        return struct.unpack(">I", value[32:36])[0]
+
+    def test_6_endpoint_cache_collisions(self):
+        """The endpoint's cache is direct-mapped: flows whose keys hash to
+        one slot take it over in turn (bpftool shows the slot holding the
+        last one's key), and each still gets its own FIB answer."""
+        self.events()
+        ifindex = self.ns.links()["wan0"]["ifindex"]
+        by_slot, pairs = {}, []
+        for fl in range(1, 1 << 20):
+            sl = ep_nh_slot("fc00:d::1", "fc00:b::1", fl, ifindex)
+            if sl in by_slot:
+                pairs.append((by_slot.pop(sl), fl, sl))
+                if len(pairs) == 16:
+                    break
+            else:
+                by_slot[sl] = fl
+        differ = 0
+        for a, b, sl in pairs:
+            truth = {fl: self.end_mac("fc00:d::1", fl) for fl in (a, b)}
+            self.assertEqual(self.slot_flowinfo(sl), b, f"slot {sl} after flow {b}")
+            differ += truth[a] != truth[b]
+            for fl in (a, b, a, b):
+                self.assertEqual(self.end_mac("fc00:d::1", fl), truth[fl],
+                                 f"flow label {fl} (slot {sl}, shared with {a ^ b ^ fl})")
+                self.assertEqual(self.slot_flowinfo(sl), fl)
+        self.assertGreater(differ, 0, "no colliding pair took different members: not a test")
 
 
 if __name__ == "__main__":
