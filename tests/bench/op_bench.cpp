@@ -163,7 +163,7 @@ void run(const Options& o) {
       {"PERCPU_ARRAY lookup (aigw_if_stats)", p.op_pcpu_array},
       {"HASH 8-byte key (aigw_ifaces)", p.op_hash8},
       {"LPM_TRIE /128 key, 32 prefixes (aigw_sids)", p.op_lpm128},
-      {"LRU_PERCPU_HASH 48-byte key (aigw_ep_nh)", p.op_lru48},
+      {"LRU_PERCPU_HASH 48-byte key (old aigw_ep_nh)", p.op_lru48},
       {"PERCPU_HASH 48-byte key (no LRU)", p.op_pcpu_hash48},
       {"bpf_ktime_get_ns()", p.op_ktime},
       {"bpf_ktime_get_coarse_ns()", p.op_ktime_coarse},

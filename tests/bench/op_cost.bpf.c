@@ -12,7 +12,8 @@
  *   op_pcpu_array  PERCPU_ARRAY lookup           (aigw_if_stats)
  *   op_hash8       HASH, 8-byte key              (aigw_ifaces)
  *   op_lpm128      LPM_TRIE, 128-bit address     (aigw_sids)
- *   op_lru48       LRU_PERCPU_HASH, 48-byte key  (aigw_ep_nh)
+ *   op_lru48       LRU_PERCPU_HASH, 48-byte key  (aigw_ep_nh until it became
+ *                  a direct-mapped per-CPU array)
  *   op_pcpu_hash48 PERCPU_HASH, 48-byte key      (the same without LRU)
  *   op_ktime       bpf_ktime_get_ns()            (next-hop cache expiry)
  *   op_ktime_coarse bpf_ktime_get_coarse_ns()
