@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * aigw endpoint: the XDP program on WAN interfaces. An IPv6 packet whose
- * destination is a local SID (aigw_sid_exact, aigw_sids) gets the RFC 8986
+ * destination is a local SID (aigw_sid_exact, aigw_sids; lib/memo.h) gets the RFC 8986
  * behaviour bound to it:
  *   End, End.X           advance to the next segment and forward (End.X: to
  *                        the configured adjacency)
@@ -20,6 +20,7 @@
 #include "lib/decide.h"
 #include "lib/icmp.h"
 #include "lib/nhcache.h"
+#include "lib/memo.h"
 
 /* Does a decapsulating behaviour with flags bf (aigw_behavior_flags) take
  * this payload (4 or 41)? */
@@ -30,20 +31,6 @@ static __always_inline bool aigw_beh_takes(__u32 bf, __u8 proto)
 	if (proto == NEXTHDR_IPV6)
 		return bf & AIGW_BEH_F_TAKES_V6;
 	return false;
-}
-
-/* The local SID the destination da hits: a whole-address SID (hash), else
- * the longest locator+function block holding it (LPM), else NULL. */
-static __always_inline struct aigw_sid_entry *aigw_sid_lookup(const struct in6_addr *da)
-{
-	struct aigw_sid_key sk = { .prefixlen = 128 };
-	struct aigw_sid_entry *e;
-
-	e = bpf_map_lookup_elem(&aigw_sid_exact, da);
-	if (e)
-		return e;
-	__builtin_memcpy(sk.addr, da, sizeof(sk.addr));
-	return bpf_map_lookup_elem(&aigw_sids, &sk);
 }
 
 /* Read the parser's results back from memory. Otherwise clang keeps the
@@ -129,14 +116,15 @@ __noinline int aigw_ep_outer_apn(struct __ctx_buff *ctx, __u32 rx_len)
  * After decapsulation (the frame is Ethernet + the inner packet): classify
  * and count the inner packet, direction in. The interface is the customer
  * port the FIB chose (egress_ifindex, untagged entry), 0 = none; the APN is
- * the outer packet's, else the inner packet's own. A global function.
+ * the outer packet's, else the inner packet's own; now: the packet's
+ * bpf_ktime_get_coarse_ns(). A global function.
  * Returns 0, a drop reason when the inner packet is malformed (its headers
  * overrun its length: forwarded, it would be counted nowhere), or -1 when
  * the state map is missing.
  */
-__noinline int aigw_ep_account(struct __ctx_buff *ctx, __u32 egress_ifindex, __u32 rx_len)
+__noinline int aigw_ep_account(struct __ctx_buff *ctx, __u32 egress_ifindex, __u32 rx_len,
+			       __u64 now)
 {
-	struct aigw_iface_key ik = { .ifindex = egress_ifindex };
 	const struct aigw_iface_cfg *cfg;
 	const struct aigw_cls_meta *m;
 	struct aigw_acct_state *st;
@@ -156,7 +144,7 @@ __noinline int aigw_ep_account(struct __ctx_buff *ctx, __u32 egress_ifindex, __u
 		return -1;
 	aigw_cls_l4(ctx, &st->p, k);
 	k->key.dir = AIGW_DIR_IN;
-	cfg = egress_ifindex ? bpf_map_lookup_elem(&aigw_ifaces, &ik) : NULL;
+	cfg = egress_ifindex ? aigw_iface_get(egress_ifindex, 0, AIGW_IF_MEMO_TX) : NULL;
 	if (cfg) {
 		k->key.ifslot = cfg->slot;
 		k->key.vrf = cfg->vrf;
@@ -176,6 +164,7 @@ __noinline int aigw_ep_account(struct __ctx_buff *ctx, __u32 egress_ifindex, __u
 	__builtin_memset(&st->d, 0, sizeof(st->d));
 	st->d.apn_mode = AIGW_APN_MODE_SEEN;
 	st->d.gen = gen;
+	st->d.now = now;
 	aigw_decide(k, bank, &st->d);
 	return 0;
 }
@@ -258,7 +247,7 @@ static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c,
 		      c->ifindex);
 	/* Anything but SUCCESS: the packet, already advanced to the next
 	 * segment, goes to the kernel, which resolves or answers. */
-	r = aigw_fib_cached(ctx, &fib, 0);
+	r = aigw_fib_cached(ctx, &fib, 0, bpf_ktime_get_coarse_ns());
 	if (r != BPF_FIB_LKUP_RET_SUCCESS)
 		return aigw_fib_exception(c, r);
 	if ((bf & AIGW_BEH_F_ADJ) && sid->oif && fib.ifindex != sid->oif)
@@ -421,6 +410,7 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 	__u8 proto = p->l4_proto;
 	__u32 flags = 0, inner_len = 0;
 	__u8 outer_ecn;
+	__u64 now;
 	int r, r2;
 
 	/* RFC 8986 4.4 S02-S03 (and 4.5-4.8): Parameter Problem at Segments
@@ -479,7 +469,8 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 	/* Anything but SUCCESS (FRAG_NEEDED included) for DX or the main
 	 * table: the decapsulated packet goes to the kernel, which routes or
 	 * answers it; never dropped silently. */
-	r = aigw_fib_cached(ctx, &fib, flags);
+	now = bpf_ktime_get_coarse_ns();
+	r = aigw_fib_cached(ctx, &fib, flags, now);
 	/* The kernel would route a passed packet in the main table: for a
 	 * SID bound to another table that would leak between VRFs. */
 	if (r != BPF_FIB_LKUP_RET_SUCCESS && (bf & AIGW_BEH_F_TABLE_LOOKUP) &&
@@ -494,7 +485,7 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 	r2 = aigw_ep_account(ctx,
 			     r == BPF_FIB_LKUP_RET_SUCCESS || r == BPF_FIB_LKUP_RET_NO_NEIGH ? fib.ifindex
 											     : 0,
-			     c->rx_len);
+			     c->rx_len, now);
 	if (r2 > 0)
 		return aigw_ret_drop(c, r2);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS)
@@ -507,9 +498,10 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 SEC("xdp")
 int xdp_endpoint(struct xdp_md *ctx)
 {
-	struct aigw_iface_key ik = { .ifindex = ctx_ingress_ifindex(ctx) };
-	struct aigw_iface_cfg *cfg = bpf_map_lookup_elem(&aigw_ifaces, &ik);
-	struct aigw_sid_entry *entry, sid;
+	const struct aigw_iface_cfg *cfg =
+		aigw_iface_get(ctx_ingress_ifindex(ctx), 0, AIGW_IF_MEMO_RX);
+	const struct aigw_sid_entry *entry;
+	struct aigw_sid_entry sid;
 	struct aigw_srh *srh = NULL;
 	struct ipv6hdr *ip6;
 	struct aigw_ctx c;
@@ -537,10 +529,10 @@ int xdp_endpoint(struct xdp_md *ctx)
 		return aigw_ret_drop(&c, AIGW_DROP_TRUNC_IPV6);
 
 	/* Local SID: exact /128, or locator+function followed by arguments. */
-	entry = aigw_sid_lookup(&ip6->daddr);
+	entry = aigw_sid_get(&ip6->daddr);
 	if (!entry)
 		return aigw_ret_pass(&c);
-	sid = *entry; /* a stable copy: the agent may rewrite the entry meanwhile */
+	sid = *entry; /* off the memo slot: the stack copy is what the verifier tracks best */
 	bf = aigw_behavior_flags(sid.behavior);
 	if (!bf)
 		return aigw_ret_drop(&c, AIGW_DROP_SID_INVALID);

@@ -36,6 +36,7 @@
 #include "lib/apn.h"
 #include "lib/decide.h"
 #include "lib/nhcache.h"
+#include "lib/memo.h"
 
 #define AIGW_PFX_VRF_BITS 32       /* the VRF id leads every prefix key */
 #define AIGW_POL_MSS_OFF 0xffff    /* policy.tcp_mss: no clamping */
@@ -53,13 +54,10 @@ struct aigw_inner {
 	__u8 extra;      /* bytes of the APN options header added to the outer headers */
 };
 
-/* The port's entry for this VID, else its untagged entry, else none. */
 /* The port's entry for the frame's VID (0: untagged), NULL if none. */
 static __always_inline const struct aigw_iface_cfg *aigw_iface_for_vlan(__u32 ifindex, __u16 vlan)
 {
-	struct aigw_iface_key key = { .ifindex = ifindex, .vlan = vlan };
-
-	return bpf_map_lookup_elem(&aigw_ifaces, &key);
+	return aigw_iface_get(ifindex, vlan, AIGW_IF_MEMO_RX);
 }
 
 /* A frame tagged with a VID the port has no entry for: counted on the
@@ -356,7 +354,8 @@ static __always_inline int aigw_fib_outer(struct __ctx_buff *ctx, const struct a
 /* Next-hop cache (lib/nhcache.h), one entry per policy: SUCCESS with *fib
  * filled from the cache, or -1 to do the lookup. */
 static __always_inline int aigw_nh_cached(__u32 slot, const struct aigw_inner *in,
-					  const struct aigw_policy *pol, struct bpf_fib_lookup *fib)
+					  const struct aigw_policy *pol, struct bpf_fib_lookup *fib,
+					  __u64 now)
 {
 	__u32 zero = 0;
 	const struct aigw_globals *g = bpf_map_lookup_elem(&aigw_globals, &zero);
@@ -365,12 +364,13 @@ static __always_inline int aigw_nh_cached(__u32 slot, const struct aigw_inner *i
 	if (!g || !g->nh_cache_ms)
 		return -1;
 	nc = bpf_map_lookup_elem(&aigw_nh_cache, &slot);
-	if (!aigw_nh_valid(nc, g, (__u32)in->len + pol->encap_len + in->extra))
+	if (!aigw_nh_valid(nc, g, (__u32)in->len + pol->encap_len + in->extra, now))
 		return -1;
 	return aigw_nh_to_fib(nc, fib);
 }
 
-static __always_inline void aigw_nh_store(__u32 slot, const struct bpf_fib_lookup *fib)
+static __always_inline void aigw_nh_store(__u32 slot, const struct bpf_fib_lookup *fib,
+					  __u64 now)
 {
 	__u32 zero = 0;
 	const struct aigw_globals *g = bpf_map_lookup_elem(&aigw_globals, &zero);
@@ -380,7 +380,7 @@ static __always_inline void aigw_nh_store(__u32 slot, const struct bpf_fib_looku
 		return;
 	nc = bpf_map_lookup_elem(&aigw_nh_cache, &slot);
 	if (nc)
-		aigw_nh_from_fib(nc, g, fib);
+		aigw_nh_from_fib(nc, g, fib, now);
 }
 
 /* 6. MSS clamp for a SYN: to the policy's value, or to what fits in the
@@ -507,6 +507,7 @@ int xdp_headend(struct xdp_md *ctx)
 		kp->key.ifslot = cfg->slot;
 		kp->key.vrf = cfg->vrf;
 		d.slot = slot;
+		d.now = bpf_ktime_get_coarse_ns();
 		aigw_decide(kp, bank, &d);
 	}
 	if (d.act.flags & AIGW_ACT_F_REMARK) {
@@ -536,11 +537,11 @@ int xdp_headend(struct xdp_md *ctx)
 		return aigw_ttl_expired(ctx, &c, cfg, &p);
 
 	/* 5. Outer route and MTU: from the next-hop cache, else the FIB. */
-	rc = aigw_nh_cached(slot, &in, pol, &u.fib);
+	rc = aigw_nh_cached(slot, &in, pol, &u.fib, d.now);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
 		rc = aigw_fib_outer(ctx, pol, &in, &u.fib);
 		if (rc == BPF_FIB_LKUP_RET_SUCCESS)
-			aigw_nh_store(slot, &u.fib);
+			aigw_nh_store(slot, &u.fib, d.now);
 	}
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
 		__u32 over = pol->encap_len + in.extra;

@@ -235,9 +235,9 @@ void ClassifierTable::plan(const core::ApplyContext& ctx) {
   if (changed_) banks_->check_room(*planned_);
 }
 
-void ClassifierTable::add(const core::ApplyContext& ctx) {
+void ClassifierTable::add(const core::ApplyContext&) {
   if (changed_)
-    install(std::move(*planned_), ctx.next.datapath);
+    install(std::move(*planned_));
   else
     cls_ = std::move(*planned_);  // same datapath content; display data may differ
   planned_.reset();
@@ -250,7 +250,7 @@ void ClassifierTable::abort() { planned_.reset(); }
 // every program run that may have read the old bank number before the flip
 // has returned (grace.hpp; if the kernel cannot say, such a packet finds no
 // rule and gets the default decision).
-void ClassifierTable::install(CompiledClassifier c, const DatapathSettings& dp) {
+void ClassifierTable::install(CompiledClassifier c) {
   const uint32_t old = banks_->active, bank = old ^ 1u;
   const auto t0 = Clock::now();
   banks_->write(c, bank);
@@ -260,7 +260,7 @@ void ClassifierTable::install(CompiledClassifier c, const DatapathSettings& dp) 
   banks_->active = bank;
   written_ = true;
   cls_ = std::move(c);
-  globals_.write(dp);
+  globals_.bump();
   wait_for_program_runs();
   banks_->purge(old);
   if (log_)

@@ -79,7 +79,8 @@ struct Datapath::Impl {
         ifaces(loader),
         policies(loader, log),
         sids(loader),
-        cls(loader, globals, ifaces, policies, log) {
+        cls(loader, globals, ifaces, policies, log),
+        generation(globals, log) {
     for (core::Module* m : list()) set.add(*m);
     attach_tracers(log);
   }
@@ -91,7 +92,9 @@ struct Datapath::Impl {
       if (log) log->warn("transmit drops after XDP_REDIRECT are not counted: {}", e.what());
     }
   }
-  std::vector<core::Module*> list() { return {&globals, &tx, &policies, &sids, &ifaces, &cls}; }
+  std::vector<core::Module*> list() {
+    return {&globals, &tx, &policies, &sids, &ifaces, &cls, &generation};
+  }
 
   Loader loader;
   dp::GlobalsTable globals;
@@ -100,6 +103,7 @@ struct Datapath::Impl {
   dp::PolicyTable policies;
   dp::SidTable sids;
   dp::ClassifierTable cls;
+  dp::CacheGeneration generation;
   core::ModuleSet set;
 };
 

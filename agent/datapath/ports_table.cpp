@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "datapath/tables.hpp"
 
@@ -54,7 +55,7 @@ void GlobalsTable::write(const DatapathSettings& dp) {
   g.icmp_rate = dp.icmp_rate_limit;
   g.icmp_burst = dp.icmp_burst;
   g.nh_cache_ms = dp.nexthop_cache_ms;
-  g.gen = ++generation_;
+  g.gen = generation_;
   uint32_t zero = 0;
   if (bpf_map_update_elem(fd_, &zero, &g, BPF_ANY) != 0)
     throw ApplyError(fmt::format("write datapath globals: {}", maps::errstr(errno)));
@@ -68,6 +69,21 @@ void GlobalsTable::bump() {
   g.gen = ++generation_;
   if (bpf_map_update_elem(fd_, &zero, &g, BPF_ANY) != 0)
     throw ApplyError(fmt::format("write datapath globals: {}", maps::errstr(errno)));
+}
+
+void CacheGeneration::commit(const core::ApplyContext&) {
+  armed_ = false;
+  globals_.bump();
+}
+
+// An apply failed after planning: what it wrote may be memoised.
+void CacheGeneration::abort() {
+  if (!std::exchange(armed_, false)) return;
+  try {
+    globals_.bump();
+  } catch (const ApplyError& e) {
+    if (log_) log_->error("datapath caches may hold entries of a failed apply: {}", e.what());
+  }
 }
 
 // ------------------------------------------------------------------ tx ports

@@ -1,7 +1,8 @@
 // The datapath's map tables, one module each (core/module.hpp): what the
 // configuration puts into the maps, planned without writing, then added and
 // removed. The Datapath facade owns them and runs them in this order:
-//   globals, tx ports, policies (+ prefixes), SIDs, interfaces, classifier.
+//   globals, tx ports, policies (+ prefixes), SIDs, interfaces, classifier,
+//   generation.
 // Additions run in that order and removals in reverse, so every packet sees
 // either the old or the new state of each object: a prefix is written after
 // the policy slot it names, an interface entry after the policies and SIDs
@@ -28,7 +29,9 @@ using maps::Bytes;
 using Clock = std::chrono::steady_clock;
 
 // aigw_globals: datapath-wide settings and the generation that every apply
-// bumps (it invalidates the next-hop caches and flows' cached decisions).
+// bumps once it has written everything (CacheGeneration), and the classifier
+// after a bank flip: it invalidates the next-hop caches, the lookup memos
+// and flows' cached decisions.
 class GlobalsTable : public core::Module {
  public:
   GlobalsTable(const Loader& l, const MapSizes& loaded);
@@ -37,6 +40,7 @@ class GlobalsTable : public core::Module {
   // The maps were sized at load: a change of map_sizes needs a restart.
   void plan(const core::ApplyContext& ctx) override;
   void add(const core::ApplyContext& ctx) override { write(ctx.next.datapath); }
+  // The settings, under the generation in force.
   void write(const DatapathSettings& dp);
   // A new generation with the settings in force (caches recompute).
   void bump();
@@ -46,6 +50,26 @@ class GlobalsTable : public core::Module {
   int fd_;
   MapSizes loaded_;
   uint32_t generation_ = 0;
+};
+
+// Last of the datapath's modules: once an apply has written (or, failing,
+// put back) every map, a new generation. The datapath memoises its lookups
+// in the agent's tables (bpf/lib/memo.h) under the generation read before
+// the lookup, so an entry memoised during the apply is dropped here.
+class CacheGeneration : public core::Module {
+ public:
+  CacheGeneration(GlobalsTable& g, const Logger* log) : globals_(g), log_(log) {}
+  std::string_view name() const override { return "generation"; }
+  // Last to plan: once it has, the datapath's plans passed and writes may
+  // follow. A refusal at planning writes nothing, not even a generation.
+  void plan(const core::ApplyContext&) override { armed_ = true; }
+  void commit(const core::ApplyContext&) override;
+  void abort() override;
+
+ private:
+  GlobalsTable& globals_;
+  const Logger* log_;
+  bool armed_ = false;
 };
 
 // aigw_tx: the ports XDP may redirect into (every configured interface).
@@ -168,7 +192,7 @@ class ClassifierTable : public core::Module {
 
  private:
   struct Banks;
-  void install(CompiledClassifier c, const DatapathSettings& dp);
+  void install(CompiledClassifier c);
   GlobalsTable& globals_;
   const IfaceTable& ifaces_;
   const PolicyTable& policies_;

@@ -177,7 +177,7 @@ __noinline int aigw_account(const struct aigw_cls_pkt *k, __u32 bank, struct aig
 	aigw_decision_finish(k, m, d, true);
 	if (!m->flows_on)
 		return 0;
-	now = bpf_ktime_get_coarse_ns();
+	now = d->now;
 	gen = d->gen;
 	f = bpf_map_lookup_elem(&aigw_flows, &k->key);
 	if (!f) {

@@ -58,7 +58,7 @@ __noinline int aigw_flow_cached(const struct aigw_cls_pkt *k, __u32 bank, struct
 	d->act.apn_len = f->apn_len;
 	__builtin_memcpy(d->act.apn, f->apn, AIGW_APN_MAX_ID_LEN);
 	aigw_decision_finish(k, m, d, false);
-	aigw_flow_count(f, k, bpf_ktime_get_coarse_ns());
+	aigw_flow_count(f, k, d->now);
 	return 1;
 }
 

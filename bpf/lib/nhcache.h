@@ -12,12 +12,12 @@
 
 #include "lib/maps.h"
 
-/* Is entry nc (may be NULL) valid for a packet of len bytes under g? */
+/* Is entry nc (may be NULL) valid for a packet of len bytes under g at
+ * time now (bpf_ktime_get_coarse_ns)? */
 static __always_inline bool aigw_nh_valid(const struct aigw_nh_cache *nc,
-					  const struct aigw_globals *g, __u32 len)
+					  const struct aigw_globals *g, __u32 len, __u64 now)
 {
-	return nc && nc->gen == g->gen && len <= nc->mtu &&
-	       bpf_ktime_get_coarse_ns() < nc->expires_ns;
+	return nc && nc->gen == g->gen && len <= nc->mtu && now < nc->expires_ns;
 }
 
 /* The fields of a FIB answer the callers use, from a valid entry. */
@@ -34,9 +34,9 @@ static __always_inline int aigw_nh_to_fib(const struct aigw_nh_cache *nc,
 /* Fill entry nc from a successful FIB answer, valid from now under g. */
 static __always_inline void aigw_nh_from_fib(struct aigw_nh_cache *nc,
 					     const struct aigw_globals *g,
-					     const struct bpf_fib_lookup *fib)
+					     const struct bpf_fib_lookup *fib, __u64 now)
 {
-	nc->expires_ns = bpf_ktime_get_coarse_ns() + (__u64)g->nh_cache_ms * 1000000ULL;
+	nc->expires_ns = now + (__u64)g->nh_cache_ms * 1000000ULL;
 	nc->gen = g->gen;
 	nc->ifindex = fib->ifindex;
 	nc->mtu = fib->mtu_result;
@@ -63,7 +63,9 @@ static __always_inline void aigw_ep_nh_key_of(struct aigw_ep_nh_key *k,
 	}
 }
 
-/* The slot of key k: a multiplicative hash over its 32-bit words. */
+/* The slot of key k: its 32-bit words, each times its own odd constant,
+ * summed (independent multiplies: no chain of twelve), then the sum's high
+ * bits, where every word's every bit has reached. */
 static __always_inline __u32 aigw_ep_nh_index(const struct aigw_ep_nh_key *k)
 {
 	const __u32 *w = (const __u32 *)k;
@@ -71,8 +73,8 @@ static __always_inline __u32 aigw_ep_nh_index(const struct aigw_ep_nh_key *k)
 
 #pragma unroll
 	for (int i = 0; i < (int)(sizeof(*k) / sizeof(__u32)); i++)
-		h = (h ^ w[i]) * 0x9e3779b1U;
-	return (h ^ (h >> 16)) & (AIGW_EP_NH_ENTRIES - 1);
+		h += w[i] * (0x9e3779b1U + 2U * i * 0x85ebca6bU);
+	return h >> (32 - AIGW_EP_NH_BITS);
 }
 
 static __always_inline bool aigw_ep_nh_key_eq(const struct aigw_ep_nh_key *a,
@@ -90,9 +92,11 @@ static __always_inline bool aigw_ep_nh_key_eq(const struct aigw_ep_nh_key *a,
 /* ctx_fib_lookup through the cache: a hit fills the fields the callers use
  * (ifindex, MACs, mtu_result) and returns SUCCESS; a packet larger than the
  * cached MTU takes the full lookup, which answers FRAG_NEEDED. The slot is
- * this CPU's, written in place (XDP runs to completion on it). A global
- * function: the key lives in its own stack frame, not the caller's. */
-__noinline int aigw_fib_cached(struct __ctx_buff *ctx, struct bpf_fib_lookup *fib, __u32 flags)
+ * this CPU's, written in place (XDP runs to completion on it). now: the
+ * packet's bpf_ktime_get_coarse_ns(). A global function: the key lives in
+ * its own stack frame, not the caller's. */
+__noinline int aigw_fib_cached(struct __ctx_buff *ctx, struct bpf_fib_lookup *fib, __u32 flags,
+			       __u64 now)
 {
 	__u32 zero = 0, idx;
 	const struct aigw_globals *g = bpf_map_lookup_elem(&aigw_globals, &zero);
@@ -109,13 +113,13 @@ __noinline int aigw_fib_cached(struct __ctx_buff *ctx, struct bpf_fib_lookup *fi
 	s = bpf_map_lookup_elem(&aigw_ep_nh, &idx);
 	if (!s)
 		return ctx_fib_lookup(ctx, fib, flags);
-	if (aigw_ep_nh_key_eq(&s->key, &k) && aigw_nh_valid(&s->nc, g, fib->tot_len))
+	if (aigw_ep_nh_key_eq(&s->key, &k) && aigw_nh_valid(&s->nc, g, fib->tot_len, now))
 		return aigw_nh_to_fib(&s->nc, fib);
 	r = ctx_fib_lookup(ctx, fib, flags);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS)
 		return r;
 	s->key = k;
-	aigw_nh_from_fib(&s->nc, g, fib);
+	aigw_nh_from_fib(&s->nc, g, fib, now);
 	return r;
 }
 

@@ -412,7 +412,8 @@ AIGW_STATIC_ASSERT(sizeof(struct aigw_nh_cache) == 32, "nh_cache size");
  * 4 bytes. The cache is direct-mapped: AIGW_EP_NH_ENTRIES slots per CPU (a
  * power of two), the key's hash picks the slot, the slot holds the key it
  * answers for, and a flow whose hash collides takes the slot over. */
-#define AIGW_EP_NH_ENTRIES 8192
+#define AIGW_EP_NH_BITS 13
+#define AIGW_EP_NH_ENTRIES (1U << AIGW_EP_NH_BITS)
 struct aigw_ep_nh_key {
 	__u8 dst[16];
 	__u8 src[16];
@@ -422,7 +423,6 @@ struct aigw_ep_nh_key {
 	__u32 family;
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_ep_nh_key) == 48, "ep_nh_key size");
-AIGW_STATIC_ASSERT((AIGW_EP_NH_ENTRIES & (AIGW_EP_NH_ENTRIES - 1)) == 0, "ep_nh slots: power of 2");
 
 struct aigw_ep_nh_slot {
 	struct aigw_ep_nh_key key;

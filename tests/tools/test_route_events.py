@@ -71,7 +71,7 @@ sids:
     behavior: End
 """
 WAN_MAC = "02:00:00:00:0a:00"
-EP_NH_SLOTS = 8192  # AIGW_EP_NH_ENTRIES
+EP_NH_BITS = 13  # AIGW_EP_NH_BITS
 AF_INET6 = 10
 
 
@@ -83,9 +83,9 @@ def ep_nh_slot(dst, src, flowinfo, ifindex, tbid=0, family=AF_INET6):
     b = (ipaddress.IPv6Address(dst).packed + ipaddress.IPv6Address(src).packed +
          struct.pack(">I", flowinfo) + struct.pack("<III", tbid, ifindex, family))
     h = 0
-    for (w,) in struct.iter_unpack("<I", b):
-        h = ((h ^ w) * 0x9E3779B1) & 0xFFFFFFFF
-    return (h ^ (h >> 16)) & (EP_NH_SLOTS - 1)
+    for i, (w,) in enumerate(struct.iter_unpack("<I", b)):
+        h = (h + w * ((0x9e3779b1 + 2 * i * 0x85ebca6b) & 0xffffffff)) & 0xffffffff
+    return h >> (32 - EP_NH_BITS)
 
 
 class RouteEvents(unittest.TestCase):
