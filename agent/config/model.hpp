@@ -92,21 +92,32 @@ struct Interface {
   }
 };
 
+// One candidate segment list of a multipath policy (YAML paths[]).
+inline constexpr uint32_t kMaxPathWeight = 1000;
+struct PolicyPath {
+  std::vector<Ip6> segments;  // in travel order, as Policy::segments
+  uint32_t weight = 1;        // share of the policy's flows, 1..kMaxPathWeight
+  bool operator==(const PolicyPath&) const = default;
+};
+
 struct Policy {
   std::string name;
   uint32_t vrf = 0;
   std::vector<Prefix> prefixes;        // IPv4 and/or IPv6 destinations steered
   EncapMode mode = EncapMode::Encap;
   Ip6 source;                          // outer source address
-  std::vector<Ip6> segments;           // in travel order: segments[0] is the first SID
+  std::vector<Ip6> segments;           // in travel order: segments[0] is the first SID;
+                                       // with paths, the first path's (kept equal)
+  std::vector<PolicyPath> paths;       // two or more candidate lists (YAML paths:), or
+                                       // empty: one path, `segments`, weight 1
   std::optional<uint8_t> hop_limit;    // outer hop limit (default datapath.hop_limit)
   std::optional<uint16_t> tcp_mss;     // overrides datapath.tcp_mss_clamp
   int line = 0;
   FieldLines lines;
   bool operator==(const Policy& o) const {
     return name == o.name && vrf == o.vrf && prefixes == o.prefixes && mode == o.mode &&
-           source == o.source && segments == o.segments && hop_limit == o.hop_limit &&
-           tcp_mss == o.tcp_mss;
+           source == o.source && segments == o.segments && paths == o.paths &&
+           hop_limit == o.hop_limit && tcp_mss == o.tcp_mss;
   }
 };
 

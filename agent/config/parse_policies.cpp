@@ -6,13 +6,73 @@
 
 namespace aigw::parse_detail {
 
+namespace {
+
+// A segment list: 1..AIGW_MAX_SIDS unicast IPv6 SIDs; each one's line under
+// `field`[k].
+void read_segments(Sink& s, const Entry& e, std::vector<Ip6>& out, FieldLines& lines,
+                   const std::string& field) {
+  if (!expect_list(s, e, "IPv6 SIDs")) return;
+  const YAML::Node seq = e.value;
+  size_t n_seg = seq.size();
+  if (n_seg == 0) s.error(e.line(), e.field, "at least one segment is required");
+  if (n_seg > AIGW_MAX_SIDS) {
+    s.error(e.line(), e.field,
+            fmt::format("{} segments, at most {} are supported", n_seg, AIGW_MAX_SIDS));
+  }
+  for (size_t k = 0; k < n_seg; ++k) {
+    Entry se = item(seq[k], index(e.field, k));
+    if (auto v = read_ip6_unicast(s, se, "a segment")) out.push_back(*v);
+    lines[index(field, k)] = se.line();
+  }
+}
+
+// paths: [{segments: [...], weight: N}, ...]: 1..AIGW_MAX_PATHS distinct
+// segment lists. One path is the single-list form (p.paths stays empty).
+void read_paths(Sink& s, const Entry& e, Policy& p) {
+  p.lines["paths"] = e.line();
+  if (!expect_list(s, e, "paths (each with segments and a weight)")) return;
+  const YAML::Node seq = e.value;
+  if (seq.size() == 0) s.error(line_of(e.key), e.field, "at least one path is required");
+  if (seq.size() > AIGW_MAX_PATHS) {
+    s.error(line_of(e.key), e.field,
+            fmt::format("{} paths, at most {} are supported", seq.size(), AIGW_MAX_PATHS));
+    return;
+  }
+  for (size_t k = 0; k < seq.size(); ++k) {
+    std::string path = index(e.field, k);
+    if (!expect_object(s, seq[k], path, "segments, weight")) continue;
+    MapReader m(s, seq[k], path, {"segments", "weight"});
+    PolicyPath pp;
+    std::string key = index("paths", k);
+    p.lines[key] = line_of(seq[k]);
+    if (auto se = m.require("segments"))
+      read_segments(s, *se, pp.segments, p.lines, join(key, "segments"));
+    if (auto we = m.get("weight")) {
+      if (auto v = read_uint(s, *we, 1, kMaxPathWeight)) pp.weight = static_cast<uint32_t>(*v);
+      p.lines[join(key, "weight")] = we->line();
+    }
+    for (size_t j = 0; j < p.paths.size(); ++j) {
+      if (!pp.segments.empty() && p.paths[j].segments == pp.segments)
+        s.error(line_of(seq[k]), path,
+                fmt::format("the same segment list as {}", index(e.field, j)));
+    }
+    p.paths.push_back(std::move(pp));
+  }
+  if (!p.paths.empty()) p.segments = p.paths.front().segments;
+  if (p.paths.size() == 1) p.paths.clear();
+}
+
+}  // namespace
+
 std::optional<Policy> policy_impl(Sink& s, const YAML::Node& n, const std::string& path) {
   size_t before = s.count();
   if (!expect_object(s, n, path, "name, prefixes, source, segments, ...")) return std::nullopt;
   Policy p;
   p.line = line_of(n);
-  MapReader m(s, n, path,
-              {"name", "vrf", "prefixes", "mode", "source", "segments", "hop_limit", "tcp_mss"});
+  MapReader m(
+      s, n, path,
+      {"name", "vrf", "prefixes", "mode", "source", "segments", "paths", "hop_limit", "tcp_mss"});
   if (auto e = m.require("name")) {
     if (auto v = read_name(s, *e)) p.name = *v;
     p.lines["name"] = e->line();
@@ -43,22 +103,18 @@ std::optional<Policy> policy_impl(Sink& s, const YAML::Node& n, const std::strin
     if (auto v = read_ip6_unicast(s, *e, "a source address")) p.source = *v;
     p.lines["source"] = e->line();
   }
-  if (auto e = m.require("segments")) {
-    p.lines["segments"] = e->line();
-    if (expect_list(s, *e, "IPv6 SIDs")) {
-      const YAML::Node seq = e->value;
-      size_t n_seg = seq.size();
-      if (n_seg == 0) s.error(e->line(), e->field, "at least one segment is required");
-      if (n_seg > AIGW_MAX_SIDS) {
-        s.error(e->line(), e->field,
-                fmt::format("{} segments, at most {} are supported", n_seg, AIGW_MAX_SIDS));
-      }
-      for (size_t k = 0; k < n_seg; ++k) {
-        Entry se = item(seq[k], index(e->field, k));
-        if (auto v = read_ip6_unicast(s, se, "a segment")) p.segments.push_back(*v);
-        p.lines[index("segments", k)] = se.line();
-      }
-    }
+  auto seg = m.get("segments");
+  auto paths = m.get("paths");
+  if (seg && paths) {
+    s.error(line_of(paths->key), paths->field,
+            "give either segments (one path) or paths (several), not both");
+  } else if (seg) {
+    p.lines["segments"] = seg->line();
+    read_segments(s, *seg, p.segments, p.lines, "segments");
+  } else if (paths) {
+    read_paths(s, *paths, p);
+  } else {
+    m.require("segments");  // reports the missing key
   }
   if (auto e = m.get("hop_limit")) {
     if (auto v = read_uint(s, *e, 1, 255)) p.hop_limit = static_cast<uint8_t>(*v);
@@ -112,13 +168,20 @@ void validate_policies(Sink& s, const Config& c, const Origin& o) {
       }
     }
   }
+  // A slot per path.
   uint32_t pol_cap = c.datapath.map_sizes.policies;
-  if (o.check_capacity && pol_cap >= 1 && c.policies.size() > pol_cap - 1) {
-    const Policy& p = c.policies[pol_cap - 1];
-    s.error(p.line, "policies",
-            fmt::format("{} policies do not fit datapath.map_sizes.policies = {} (at most {}: "
-                        "slot 0 is reserved)",
-                        c.policies.size(), pol_cap, pol_cap - 1));
+  size_t slots = 0;
+  for (size_t i = 0; i < c.policies.size() && o.check_capacity && pol_cap >= 1; ++i) {
+    const Policy& p = c.policies[i];
+    slots += std::max<size_t>(1, p.paths.size());
+    if (slots > pol_cap - 1) {
+      s.error(p.line, index("policies", pox(i)),
+              fmt::format("the policies' paths need {} or more slots, more than "
+                          "datapath.map_sizes.policies = {} holds (at most {}: slot 0 is "
+                          "reserved; a policy takes a slot per path)",
+                          slots, pol_cap, pol_cap - 1));
+      break;
+    }
   }
 }
 

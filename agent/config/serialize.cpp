@@ -48,9 +48,20 @@ void emit(YAML::Emitter& out, const Policy& p) {
   out << YAML::EndSeq;
   out << YAML::Key << "mode" << YAML::Value << to_string(p.mode);
   out << YAML::Key << "source" << YAML::Value << p.source.str();
-  out << YAML::Key << "segments" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-  for (const auto& s : p.segments) out << s.str();
-  out << YAML::EndSeq;
+  if (p.paths.empty()) {
+    out << YAML::Key << "segments" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const auto& s : p.segments) out << s.str();
+    out << YAML::EndSeq;
+  } else {
+    out << YAML::Key << "paths" << YAML::Value << YAML::BeginSeq;
+    for (const auto& pp : p.paths) {
+      out << YAML::BeginMap << YAML::Key << "segments" << YAML::Value << YAML::Flow
+          << YAML::BeginSeq;
+      for (const auto& s : pp.segments) out << s.str();
+      out << YAML::EndSeq << YAML::Key << "weight" << YAML::Value << pp.weight << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
   // uint8_t would be emitted as a character.
   if (p.hop_limit) out << YAML::Key << "hop_limit" << YAML::Value << unsigned{*p.hop_limit};
   if (p.tcp_mss) out << YAML::Key << "tcp_mss" << YAML::Value << mss_to_string(*p.tcp_mss);
@@ -238,9 +249,22 @@ nlohmann::json to_json(const Policy& p) {
   nlohmann::json prefixes = nlohmann::json::array(), segments = nlohmann::json::array();
   for (const auto& pf : p.prefixes) prefixes.push_back(pf.str());
   for (const auto& s : p.segments) segments.push_back(s.str());
-  nlohmann::json j = {{"name", p.name},           {"vrf", p.vrf},
-                      {"prefixes", prefixes},     {"mode", to_string(p.mode)},
-                      {"source", p.source.str()}, {"segments", segments}};
+  nlohmann::json j = {{"name", p.name},
+                      {"vrf", p.vrf},
+                      {"prefixes", prefixes},
+                      {"mode", to_string(p.mode)},
+                      {"source", p.source.str()}};
+  if (p.paths.empty()) {
+    j["segments"] = std::move(segments);
+  } else {  // the YAML form: paths only
+    nlohmann::json paths = nlohmann::json::array();
+    for (const auto& pp : p.paths) {
+      nlohmann::json segs = nlohmann::json::array();
+      for (const auto& s : pp.segments) segs.push_back(s.str());
+      paths.push_back({{"segments", std::move(segs)}, {"weight", pp.weight}});
+    }
+    j["paths"] = std::move(paths);
+  }
   if (p.hop_limit) j["hop_limit"] = unsigned{*p.hop_limit};
   if (p.tcp_mss) j["tcp_mss"] = mss_json(*p.tcp_mss);
   return j;

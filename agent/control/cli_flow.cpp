@@ -134,13 +134,17 @@ void render_flows(const json& d, std::ostream& out) {
   const json& fl = field(d, "flows");
   if (!fl.is_array() || fl.empty()) return;
   Table t({"DIR", "PROTO", "SRC", "SPORT", "DST", "DPORT", "TENANT", "CLASS", "PACKETS", "BYTES",
-           "RATE"},
-          {false, true, false, true, false, true, false, false, true, true, true});
-  for (const auto& f : fl)
+           "RATE", "POLICY"},
+          {false, true, false, true, false, true, false, false, true, true, true, false});
+  for (const auto& f : fl) {
+    // POLICY: the policy that encapsulated it, "/path" for a multipath policy.
+    std::string pol = field(f, "policy").is_string() ? text(field(f, "policy")) : "-";
+    if (!field(f, "path").is_null()) pol += "/" + text(field(f, "path"));
     t.add({text(field(f, "dir")), text(field(f, "proto")), text(field(f, "src")),
            text(field(f, "sport")), text(field(f, "dst")), text(field(f, "dport")),
            text(field(f, "tenant")), text(field(f, "class")), text(field(f, "packets")),
-           text(field(f, "bytes")), rate_text(real(field(f, "bps")))});
+           text(field(f, "bytes")), rate_text(real(field(f, "bps"))), pol});
+  }
   t.print(out);
 }
 

@@ -9,12 +9,27 @@
 
 namespace aigw::cli {
 
+namespace {
+
+json segment_list(const std::string& v) {
+  json segs = json::array();
+  for (const auto& sid : split_commas(v)) {
+    check_ip6(sid, "segment");
+    segs.push_back(sid);
+  }
+  if (segs.size() > AIGW_MAX_SIDS)
+    throw UsageError(fmt::format("too many segments ({}, at most {})", segs.size(), AIGW_MAX_SIDS));
+  return segs;
+}
+
+}  // namespace
+
 json build_policy(const std::vector<std::string>& w) {
   if (w.empty()) throw UsageError("missing policy NAME");
   const std::string& name = w[0];
   if (name.empty()) throw UsageError("empty policy NAME");
   json p = {{"name", name}};
-  json prefixes = json::array();
+  json prefixes = json::array(), paths = json::array();
   Keywords k(w, 1);
   while (!k.done()) {
     const std::string kw = k.keyword();
@@ -25,15 +40,15 @@ json build_policy(const std::vector<std::string>& w) {
       }
     } else if (kw == "segs" || kw == "segments") {
       k.once("segs");
-      json segs = json::array();
-      for (const auto& sid : split_commas(k.value(kw))) {
-        check_ip6(sid, "segment");
-        segs.push_back(sid);
-      }
-      if (segs.size() > AIGW_MAX_SIDS)
-        throw UsageError(
-            fmt::format("too many segments ({}, at most {})", segs.size(), AIGW_MAX_SIDS));
-      p["segments"] = std::move(segs);
+      p["segments"] = segment_list(k.value(kw));
+    } else if (kw == "path") {
+      if (paths.size() == AIGW_MAX_PATHS)
+        throw UsageError(fmt::format("too many paths (at most {})", AIGW_MAX_PATHS));
+      paths.push_back({{"segments", segment_list(k.value(kw))}});
+    } else if (kw == "weight") {
+      if (paths.empty()) throw UsageError("'weight N' follows the 'path SID[,SID...]' it weighs");
+      if (paths.back().contains("weight")) throw UsageError("one 'weight' per path");
+      paths.back()["weight"] = parse_uint(k.value(kw), "weight", 1, kMaxPathWeight);
     } else if (kw == "src" || kw == "source") {
       k.once("src");
       const std::string& v = k.value(kw);
@@ -59,7 +74,11 @@ json build_policy(const std::vector<std::string>& w) {
     }
   }
   if (prefixes.empty()) throw UsageError("missing 'prefix PFX'");
-  if (!p.contains("segments")) throw UsageError("missing 'segs SID[,SID...]'");
+  if (p.contains("segments") && !paths.empty())
+    throw UsageError("give either 'segs' (one path) or 'path' (several), not both");
+  if (!paths.empty()) p["paths"] = std::move(paths);
+  if (!p.contains("segments") && !p.contains("paths"))
+    throw UsageError("missing 'segs SID[,SID...]' (or 'path SID[,SID...] [weight N]'...)");
   if (!p.contains("source")) throw UsageError("missing 'src ADDR'");
   p["prefixes"] = std::move(prefixes);
   return p;
@@ -86,6 +105,8 @@ void render_policies(const json& d, std::ostream& out) {
     add("src", "source");
     add("hop-limit", "hop_limit");
     add("tcp-mss", "tcp_mss");
+    add("packets", "packets");
+    add("bytes", "bytes");
     if (!line.empty()) out << "    " << line << '\n';
     std::vector<std::string> pf, sg;
     if (field(p, "prefixes").is_array())
@@ -94,8 +115,20 @@ void render_policies(const json& d, std::ostream& out) {
       for (const auto& x : field(p, "segments")) sg.push_back(text(x));
     out << fmt::format("    prefixes  {}\n",
                        pf.empty() ? "-" : fmt::format("{}", fmt::join(pf, " ")));
-    out << fmt::format("    segments  {}\n",
-                       sg.empty() ? "-" : fmt::format("{}", fmt::join(sg, " -> ")));
+    if (!field(p, "paths").is_array()) {
+      out << fmt::format("    segments  {}\n",
+                         sg.empty() ? "-" : fmt::format("{}", fmt::join(sg, " -> ")));
+      continue;
+    }
+    size_t i = 0;
+    for (const auto& pp : field(p, "paths")) {
+      std::vector<std::string> ps;
+      if (field(pp, "segments").is_array())
+        for (const auto& x : field(pp, "segments")) ps.push_back(text(x));
+      out << fmt::format("    path {}    weight {}  packets {}  bytes {}  {}\n", i++,
+                         text(field(pp, "weight")), text(field(pp, "packets")),
+                         text(field(pp, "bytes")), fmt::join(ps, " -> "));
+    }
   }
 }
 
@@ -104,19 +137,25 @@ void add_policy_commands(CommandTree& t) {
   t.verb(policy, "show", "list policies (or one)", "[OPTIONS] [NAME]");
   t.verb(policy, "add", "add a policy",
          "[OPTIONS] NAME prefix PFX [prefix PFX...] segs SID[,SID...] src ADDR\n"
+         "           | ... path SID[,SID...] [weight N] [path ...] src ADDR\n"
          "           [mode encap|encap.red] [vrf N] [hop-limit N] [tcp-mss auto|off|N]",
          "Arguments:\n"
          "  NAME                  unique policy name\n"
          "  prefix PFX            destination prefix steered into the policy (IPv4 or IPv6;\n"
          "                        repeat, or separate with commas)\n"
          "  segs SID[,SID...]     1..10 IPv6 segments in travel order (first = first visited)\n"
+         "  path SID[,SID...]     a candidate segment list (2..8 of them, instead of segs):\n"
+         "                        each flow takes one, by hash, in proportion to the weights\n"
+         "  weight N              the preceding path's weight, 1..1000 (default 1)\n"
          "  src ADDR              outer IPv6 source address\n"
          "  mode encap|encap.red  H.Encaps (default) or H.Encaps.Red\n"
          "  vrf N                 VRF of the prefixes (default 0)\n"
          "  hop-limit N           outer hop limit 1..255 (default datapath.hop_limit)\n"
          "  tcp-mss auto|off|N    TCP SYN MSS clamp (default datapath.tcp_mss_clamp)\n"
          "Example:\n"
-         "  aigwctl policy add dc1 prefix 10.1.0.0/16 segs fc00:1::1,fc00:2::100 src 2001:db8::1");
+         "  aigwctl policy add dc1 prefix 10.1.0.0/16 segs fc00:1::1,fc00:2::100 src 2001:db8::1\n"
+         "  aigwctl policy add dc2 prefix 10.2.0.0/16 path fc00:1::2 weight 3 path fc00:3::2 \\\n"
+         "          src 2001:db8::1");
   t.verb(policy, "del", "delete a policy", "[OPTIONS] NAME");
 }
 

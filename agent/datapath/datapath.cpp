@@ -52,6 +52,7 @@ std::vector<ObjectSpec> objects() {
 // The one table of configurable map sizes.
 std::map<std::string, uint32_t> map_sizes(const MapSizes& ms) {
   return {{"aigw_policies", ms.policies},
+          {"aigw_path_groups", ms.policies},
           {"aigw_nh_cache", ms.policies},
           {"aigw_pol_stats", ms.policies},
           {"aigw_pfx4", ms.prefixes4},
@@ -211,6 +212,14 @@ std::optional<uint32_t> Datapath::policy_slot(const std::string& name) const {
 }
 
 std::string Datapath::policy_at(uint32_t slot) const { return impl_->policies.policy_at(slot); }
+
+std::optional<std::pair<std::string, uint32_t>> Datapath::path_at(uint32_t slot) const {
+  return impl_->policies.path_at(slot);
+}
+
+std::vector<uint32_t> Datapath::policy_slots(const std::string& name) const {
+  return impl_->policies.slots_of(name);
+}
 
 const CompiledClassifier& Datapath::classifier() const { return impl_->cls.in_force(); }
 

@@ -96,6 +96,10 @@ class Datapath {
   std::map<uint32_t, aigw_ctr> read_policy_stats() const;
   // Name of the policy in a slot now (empty if none).
   std::string policy_at(uint32_t slot) const;
+  // The policy and path index of a path's slot (multipath policies).
+  std::optional<std::pair<std::string, uint32_t>> path_at(uint32_t slot) const;
+  // The slots of a policy's paths, in configuration order.
+  std::vector<uint32_t> policy_slots(const std::string& name) const;
   // The classifier in force (compiled at the last successful apply).
   const CompiledClassifier& classifier() const;
 

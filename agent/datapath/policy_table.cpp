@@ -9,6 +9,7 @@
 
 #include "datapath/encode.hpp"
 #include "datapath/grace.hpp"
+#include "datapath/paths.hpp"
 #include "datapath/tables.hpp"
 
 namespace aigw::dp {
@@ -27,6 +28,40 @@ Key prefix_key(const Policy& p, const Prefix& pfx, size_t addr_len) {
   return k;
 }
 
+// A policy's paths each have a slot, and a key in the table's state: the
+// policy's name for the first path (its prefixes point there), NAME#i for
+// path i >= 1 (names cannot hold '#').
+constexpr char kPathSep = '#';
+
+std::string unit_key(const std::string& policy, size_t path) {
+  return path == 0 ? policy : fmt::format("{}{}{}", policy, kPathSep, path);
+}
+
+struct Unit {
+  std::string key;
+  aigw_policy enc;  // encoded at slot 0
+};
+
+// What each path of each policy writes into aigw_policies.
+std::vector<Unit> units_of(const Config& next) {
+  std::vector<Unit> out;
+  for (const auto& pol : next.policies) {
+    if (pol.paths.empty()) {
+      out.push_back({pol.name, encode_policy(pol, next.datapath, 0)});
+      continue;
+    }
+    for (size_t i = 0; i < pol.paths.size(); ++i) {
+      Policy one = pol;
+      one.segments = pol.paths[i].segments;
+      one.paths.clear();
+      aigw_policy v = encode_policy(one, next.datapath, 0);
+      if (i == 0) v.flags |= AIGW_POL_F_MULTIPATH;
+      out.push_back({unit_key(pol.name, i), v});
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 struct PolicyTable::Plan {
@@ -37,7 +72,8 @@ struct PolicyTable::Plan {
   std::set<uint32_t> zero_slots;  // aigw_pol_stats entries to clear before the slot is used
   std::set<uint32_t> expired;     // quarantined slots free again
   std::map<Bytes, Bytes> pfx4, pfx6;
-  bool written = false;  // add() has begun
+  std::map<Bytes, Bytes> groups;  // aigw_path_groups: first path's slot -> group
+  bool written = false;           // add() has begun
 };
 
 PolicyTable::PolicyTable(const Loader& l, const Logger* log)
@@ -46,6 +82,7 @@ PolicyTable::PolicyTable(const Loader& l, const Logger* log)
       fd_pfx4_(l.map_fd("aigw_pfx4")),
       fd_pfx6_(l.map_fd("aigw_pfx6")),
       fd_stats_(l.map_fd("aigw_pol_stats")),
+      fd_groups_(l.map_fd("aigw_path_groups")),
       ncpus_(l.ncpus()),
       max_policies_(l.map("aigw_policies").max_entries) {}
 
@@ -56,6 +93,7 @@ PolicyTable::~PolicyTable() = default;
 void PolicyTable::read_back() {
   pfx4_ = maps::dump(fd_pfx4_, sizeof(aigw_pfx4_key), sizeof(uint32_t));
   pfx6_ = maps::dump(fd_pfx6_, sizeof(aigw_pfx6_key), sizeof(uint32_t));
+  groups_ = maps::dump(fd_groups_, sizeof(uint32_t), sizeof(aigw_path_group));
   for (uint32_t slot = 1; slot < max_policies_; ++slot) {
     aigw_policy v{};
     if (bpf_map_lookup_elem(fd_pol_, &slot, &v) == 0 && (v.flags & AIGW_POL_F_VALID))
@@ -115,35 +153,45 @@ std::optional<uint32_t> PolicyTable::adopt_slot(const aigw_policy& v, Plan& p) c
 
 // Unchanged policies keep their slot; renamed ones and identical orphans are
 // adopted; new or changed ones get a fresh slot that is written before any
-// prefix points at it. Each policy is encoded once.
+// prefix points at it. Each path of a policy is such a unit, encoded once.
 void PolicyTable::plan_slots(const Config& next, Plan& p) {
-  std::map<std::string, aigw_policy> enc;
-  for (const auto& pol : next.policies) enc[pol.name] = encode_policy(pol, next.datapath, 0);
-  for (const auto& pol : next.policies) {
-    auto it = policies_.find(pol.name);
-    if (it != policies_.end() && at_slot(enc[pol.name], it->second.slot) == it->second.value) {
-      p.want[pol.name] = it->second;
+  const std::vector<Unit> units = units_of(next);
+  for (const auto& u : units) {
+    auto it = policies_.find(u.key);
+    if (it != policies_.end() && at_slot(u.enc, it->second.slot) == it->second.value) {
+      p.want[u.key] = it->second;
       p.taken.insert(it->second.slot);
     }
   }
-  for (const auto& pol : next.policies) {
-    if (p.want.count(pol.name)) continue;
-    if (auto slot = adopt_slot(enc[pol.name], p)) {
+  for (const auto& u : units) {
+    if (p.want.count(u.key)) continue;
+    if (auto slot = adopt_slot(u.enc, p)) {
       p.taken.insert(*slot);
-      p.want[pol.name] = {*slot, at_slot(enc[pol.name], *slot)};
+      p.want[u.key] = {*slot, at_slot(u.enc, *slot)};
     }
   }
-  for (const auto& pol : next.policies) {
-    if (p.want.count(pol.name)) continue;
-    auto cur = policies_.find(pol.name);
+  for (const auto& u : units) {
+    if (p.want.count(u.key)) continue;
+    auto cur = policies_.find(u.key);
     uint32_t slot = alloc_slot(
-        p, pol.name, cur != policies_.end() ? std::optional(cur->second.slot) : std::nullopt);
+        p, u.key, cur != policies_.end() ? std::optional(cur->second.slot) : std::nullopt);
     // A slot new to this policy starts its counters at zero.
     if (cur == policies_.end() || cur->second.slot != slot) p.zero_slots.insert(slot);
     p.taken.insert(slot);
-    Bytes value = at_slot(enc[pol.name], slot);
-    p.want[pol.name] = {slot, value};
+    Bytes value = at_slot(u.enc, slot);
+    p.want[u.key] = {slot, value};
     p.slot_writes.emplace_back(slot, value);
+  }
+}
+
+// Each multipath policy's bucket table, under its first path's slot.
+void PolicyTable::plan_groups(const Config& next, Plan& p) {
+  for (const auto& pol : next.policies) {
+    if (pol.paths.empty()) continue;
+    std::vector<uint32_t> slots;
+    for (size_t i = 0; i < pol.paths.size(); ++i)
+      slots.push_back(p.want[unit_key(pol.name, i)].slot);
+    p.groups[maps::to_bytes(slots[0])] = maps::to_bytes(encode_path_group(pol, slots));
   }
 }
 
@@ -168,6 +216,7 @@ void PolicyTable::plan(const core::ApplyContext& ctx) {
   for (const auto& [s, until] : quarantine_)
     if (until <= now) plan_->expired.insert(s);
   plan_slots(ctx.next, *plan_);
+  plan_groups(ctx.next, *plan_);
   plan_prefixes(ctx.next, *plan_);
 }
 
@@ -191,6 +240,9 @@ void PolicyTable::add(const core::ApplyContext&) {
     if (bpf_map_update_elem(fd_pol_, &slot, value.data(), BPF_ANY) != 0)
       throw ApplyError(fmt::format("write policy slot {}: {}", slot, maps::errstr(errno)));
   }
+  // Every path's slot is written before its group names it, and the group
+  // before a prefix points at its slot.
+  maps::upsert(fd_groups_, groups_, p.groups, "path group");
   maps::upsert(fd_pfx4_, pfx4_, p.pfx4, "IPv4 prefix");
   maps::upsert(fd_pfx6_, pfx6_, p.pfx6, "IPv6 prefix");
 }
@@ -198,6 +250,9 @@ void PolicyTable::add(const core::ApplyContext&) {
 void PolicyTable::remove(const core::ApplyContext&) {
   maps::prune(fd_pfx4_, pfx4_, plan_->pfx4, "IPv4 prefix");
   maps::prune(fd_pfx6_, pfx6_, plan_->pfx6, "IPv6 prefix");
+  // A packet still reading a released first path finds no group: it takes
+  // that path (lib/paths.h).
+  maps::prune(fd_groups_, groups_, plan_->groups, "path group");
 }
 
 // Release policy slots nothing points at any more. A packet that read the
@@ -259,9 +314,27 @@ std::optional<uint32_t> PolicyTable::planned_slot(const std::string& policy) con
 }
 
 std::string PolicyTable::policy_at(uint32_t slot) const {
-  for (const auto& [name, st] : policies_)
-    if (st.slot == slot) return name;
-  return {};
+  auto pp = path_at(slot);
+  return pp ? pp->first : std::string{};
+}
+
+std::optional<std::pair<std::string, uint32_t>> PolicyTable::path_at(uint32_t slot) const {
+  for (const auto& [key, st] : policies_) {
+    if (st.slot != slot) continue;
+    auto sep = key.find(kPathSep);
+    if (sep == std::string::npos) return std::pair{key, 0u};
+    return std::pair{key.substr(0, sep), static_cast<uint32_t>(std::stoul(key.substr(sep + 1)))};
+  }
+  return std::nullopt;
+}
+
+std::vector<uint32_t> PolicyTable::slots_of(const std::string& policy) const {
+  std::vector<uint32_t> out;
+  for (size_t i = 0;; ++i) {
+    auto it = policies_.find(unit_key(policy, i));
+    if (it == policies_.end()) return out;
+    out.push_back(it->second.slot);
+  }
 }
 
 }  // namespace aigw::dp

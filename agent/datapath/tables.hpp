@@ -16,6 +16,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/log.hpp"
 #include "core/module.hpp"
@@ -115,8 +117,10 @@ class IfaceTable : public core::Module {
   std::map<std::string, uint16_t> slots_, want_slots_;  // interface key -> counter slot
 };
 
-// aigw_policies (slots of prebuilt outer headers), aigw_pfx4/6 (prefix ->
-// slot) and the per-policy counters of aigw_pol_stats.
+// aigw_policies (slots of prebuilt outer headers, one per path of a
+// policy), aigw_path_groups (a multipath policy's bucket table), aigw_pfx4/6
+// (prefix -> the first path's slot) and the per-path counters of
+// aigw_pol_stats.
 class PolicyTable : public core::Module {
  public:
   PolicyTable(const Loader& l, const Logger* log);
@@ -129,9 +133,14 @@ class PolicyTable : public core::Module {
   void commit(const core::ApplyContext&) override;
   void abort() override;
 
+  // The slot of the policy's first path (its prefixes point there).
   std::optional<uint32_t> slot_of(const std::string& policy) const;
   std::optional<uint32_t> planned_slot(const std::string& policy) const;
+  // The policy a slot belongs to ("" when none), and which of its paths.
   std::string policy_at(uint32_t slot) const;
+  std::optional<std::pair<std::string, uint32_t>> path_at(uint32_t slot) const;
+  // The slots of the policy's paths in the order of its configuration.
+  std::vector<uint32_t> slots_of(const std::string& policy) const;
 
  private:
   struct State {
@@ -140,6 +149,7 @@ class PolicyTable : public core::Module {
   };
   struct Plan;
   void plan_slots(const Config& next, Plan& p);
+  void plan_groups(const Config& next, Plan& p);
   void plan_prefixes(const Config& next, Plan& p);
   uint32_t alloc_slot(const Plan& p, const std::string& policy, std::optional<uint32_t> own) const;
   std::optional<uint32_t> adopt_slot(const aigw_policy& v, Plan& p) const;
@@ -147,13 +157,13 @@ class PolicyTable : public core::Module {
 
   const Logger* log_;
   bool warned_ = false;  // the quarantine fallback was logged
-  int fd_pol_, fd_pfx4_, fd_pfx6_, fd_stats_, ncpus_;
+  int fd_pol_, fd_pfx4_, fd_pfx6_, fd_stats_, fd_groups_, ncpus_;
   uint32_t max_policies_;
   std::map<std::string, State> policies_;
   std::map<uint32_t, Bytes> orphans_;  // valid slots no policy holds: found at start, or
                                        // written by a failed apply; adopted or released
   std::map<uint32_t, Clock::time_point> quarantine_;  // released slots (fallback, see commit)
-  std::map<Bytes, Bytes> pfx4_, pfx6_;
+  std::map<Bytes, Bytes> pfx4_, pfx6_, groups_;
   std::unique_ptr<Plan> plan_;
 };
 

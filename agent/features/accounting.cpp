@@ -35,8 +35,13 @@ void AccountingModule::commit(const core::ApplyContext& ctx) {
   auto n = telemetry::names_of(c);
   facts_.tenants = n.tenants;
   facts_.classes = n.classes;
-  for (const auto& p : c.policies)
-    if (auto slot = host_.datapath().policy_slot(p.name)) facts_.policies[*slot] = p.name;
+  for (const auto& p : c.policies) {
+    const auto slots = host_.datapath().policy_slots(p.name);
+    for (size_t i = 0; i < slots.size(); ++i) {
+      facts_.policies[slots[i]] = p.name;
+      if (!p.paths.empty()) facts_.paths[slots[i]] = static_cast<uint32_t>(i);
+    }
+  }
   facts_.flows_capacity = c.datapath.map_sizes.flows;
 }
 

@@ -145,7 +145,12 @@ nlohmann::json FlowsModule::view_json(const telemetry::FlowView& v,
     if (auto g = telemetry::app_group_of(fl, host_.running().apn.app_group_bits))
       j["app_group"] = *g;
   }
-  if (fl.policy_slot) j["policy"] = host_.datapath().policy_at(fl.policy_slot);
+  if (fl.policy_slot) {
+    auto pp = host_.datapath().path_at(fl.policy_slot);
+    j["policy"] = pp ? pp->first : std::string{};
+    for (const auto& p : host_.running().policies)  // the path of a multipath policy
+      if (pp && p.name == pp->first && !p.paths.empty()) j["path"] = pp->second;
+  }
   return j;
 }
 

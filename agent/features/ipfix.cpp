@@ -21,10 +21,15 @@ void IpfixModule::restart(const IpfixSettings& s) {
   records_ = messages_ = errors_ = 0;
   if (s.collectors.empty()) return;
   telemetry::IpfixNames names;
+  // The policy as the flow's path: its segment list is the path's.
   names.policy = [this](uint32_t slot) -> std::optional<Policy> {
-    std::string name = host_.datapath().policy_at(slot);
-    for (const auto& p : host_.running().policies)
-      if (p.name == name) return p;
+    auto pp = host_.datapath().path_at(slot);
+    if (!pp) return std::nullopt;
+    for (Policy p : host_.running().policies) {
+      if (p.name != pp->first) continue;
+      if (pp->second < p.paths.size()) p.segments = p.paths[pp->second].segments;
+      return p;
+    }
     return std::nullopt;
   };
   names.tenant = [this](uint16_t id) { return acct_.names().tenant(id); };

@@ -24,10 +24,29 @@ nlohmann::json PoliciesModule::show(const nlohmann::json& args) const {
                          ? args["name"].get<std::string>()
                          : "";
   nlohmann::json out = nlohmann::json::array();
+  const auto stats = host_.datapath().read_policy_stats();
+  auto ctr = [&](uint32_t slot) {
+    auto it = stats.find(slot);
+    return it == stats.end() ? aigw_ctr{} : it->second;
+  };
   for (const auto& p : host_.running().policies) {
     if (!only.empty() && p.name != only) continue;
     nlohmann::json j = to_json(p);
-    j["slot"] = host_.datapath().policy_slot(p.name).value_or(0);
+    const auto slots = host_.datapath().policy_slots(p.name);
+    j["slot"] = slots.empty() ? 0 : slots[0];
+    // Packets encapsulated, per path and in all.
+    aigw_ctr total{};
+    for (size_t i = 0; i < slots.size(); ++i) {
+      aigw_ctr c = ctr(slots[i]);
+      total.packets += c.packets;
+      total.bytes += c.bytes;
+      if (!j.contains("paths") || i >= j["paths"].size()) continue;
+      j["paths"][i]["slot"] = slots[i];
+      j["paths"][i]["packets"] = c.packets;
+      j["paths"][i]["bytes"] = c.bytes;
+    }
+    j["packets"] = total.packets;
+    j["bytes"] = total.bytes;
     out.push_back(std::move(j));
   }
   if (!only.empty() && out.empty()) throw ControlError(fmt::format("no policy named {}", only));

@@ -183,14 +183,31 @@ void policy_flow_families(const AccountingFacts& a, std::vector<MetricFamily>& o
                            MetricType::Counter);
   MetricFamily pp = family("aigw_policy_packets_total",
                            "Customer packets steered into each SRv6 policy.", MetricType::Counter);
+  MetricFamily xb =
+      family("aigw_policy_path_bytes_total",
+             "L3 bytes steered into each path of a multipath SRv6 policy.", MetricType::Counter);
+  MetricFamily xp = family("aigw_policy_path_packets_total",
+                           "Customer packets steered into each path of a multipath SRv6 policy.",
+                           MetricType::Counter);
+  std::map<std::string, aigw_ctr> per_policy;  // a policy's paths summed
   for (const auto& [slot, name] : a.policies) {
     auto it = a.policy_stats.find(slot);
     aigw_ctr v = it == a.policy_stats.end() ? aigw_ctr{} : it->second;
+    add_sum(per_policy[name], v);
+    if (auto path = a.paths.find(slot); path != a.paths.end()) {
+      std::string idx = std::to_string(path->second);
+      add(xb, {{"policy", name}, {"path", idx}}, as_double(v.bytes));
+      add(xp, {{"policy", name}, {"path", idx}}, as_double(v.packets));
+    }
+  }
+  for (const auto& [name, v] : per_policy) {
     add(pb, {{"policy", name}}, as_double(v.bytes));
     add(pp, {{"policy", name}}, as_double(v.packets));
   }
   out.push_back(std::move(pb));
   out.push_back(std::move(pp));
+  out.push_back(std::move(xb));
+  out.push_back(std::move(xp));
 
   out.push_back(gauge("aigw_flows_active", "Flows in the datapath flow table (aigw_flows).",
                       as_double(a.flows_active)));

@@ -63,7 +63,8 @@ struct AccountingFacts {
   std::map<uint16_t, std::string> tenants;     // id -> name (0 = "unclassified")
   std::map<uint8_t, std::string> classes;      // id -> name (built-ins included)
   std::map<uint32_t, aigw_ctr> policy_stats;   // policy slot -> counters
-  std::map<uint32_t, std::string> policies;    // policy slot -> name
+  std::map<uint32_t, std::string> policies;    // policy slot (every path's) -> name
+  std::map<uint32_t, uint32_t> paths;          // multipath policies: slot -> path index
   uint64_t flows_active = 0;                   // entries in aigw_flows
   uint64_t flows_capacity = 0;                 // its max_entries
   // IpfixExporter's counters (records_sent(), ...), when export is on.

@@ -8,6 +8,7 @@
 #define AIGW_BPF_ACCOUNT_H
 
 #include "lib/decision.h"
+#include "lib/paths.h"
 
 #define AIGW_EEXIST 17 /* errno: BPF_NOEXIST found the key (another CPU won) */
 
@@ -137,8 +138,9 @@ static __always_inline void aigw_flow_create(const struct aigw_cls_pkt *k,
 		aigw_flow_count(f, k, now);
 }
 
-/* After the decision: the APN the packet carries, the steering slot, and
- * the usage and APN app-group counters. */
+/* After the decision: the APN the packet carries, the steering slot (the
+ * flow's path when the policy has several), and the usage and APN
+ * app-group counters. */
 static __always_inline void aigw_decision_finish(const struct aigw_cls_pkt *k,
 						 const struct aigw_cls_meta *m,
 						 struct aigw_decision *d, bool fresh)
@@ -148,6 +150,8 @@ static __always_inline void aigw_decision_finish(const struct aigw_cls_pkt *k,
 		d->act.flags &= AIGW_ACT_F_APN;
 	if (d->act.flags & AIGW_ACT_F_POLICY)
 		d->slot = d->act.policy_slot;
+	if (d->slot != AIGW_POLICY_SLOT_NONE) /* the flow entry records the path's slot */
+		d->slot = aigw_path_pick(&k->key, d->slot);
 	aigw_usage_add(k, &d->act);
 	if (d->act.apn_len)
 		aigw_apn_usage_add(k, d, m->app_group_bits);

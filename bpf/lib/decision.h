@@ -27,7 +27,8 @@ struct aigw_decision {
 	struct aigw_cls_action act; /* the decision; AIGW_ACT_F_APN with apn/apn_len = the APN
 				     * carried (out) or seen (in), cleared when there is none */
 	__u32 slot;                 /* in: the prefix lookup's policy slot (0 = none);
-				     * out: the slot that steers (policy override applied) */
+				     * out: the slot that steers (policy override applied,
+				     * then the flow's path: lib/paths.h) */
 	__u8 apn_mode;              /* in: enum aigw_apn_mode */
 	__u8 pad[3];
 	__u32 gen;                  /* in: aigw_globals.gen, read BEFORE the bank (the agent

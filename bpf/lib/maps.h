@@ -43,6 +43,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } aigw_policies SEC(".maps");
 
+/* Multipath policies (abi.h): sized like aigw_policies by the agent. A hash,
+ * so that an entry is replaced whole: a packet reads the old table or the
+ * new one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AIGW_DEFAULT_POLICIES);
+	__type(key, __u32);
+	__type(value, struct aigw_path_group);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} aigw_path_groups SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, AIGW_DEFAULT_SIDS);

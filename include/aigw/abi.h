@@ -32,6 +32,7 @@
 	X(aigw_pfx4, "LPM_TRIE pfx4_key -> __u32 (VRF, IPv4 prefix) -> policy slot") \
 	X(aigw_pfx6, "LPM_TRIE pfx6_key -> __u32 (VRF, IPv6 prefix) -> policy slot") \
 	X(aigw_policies, "ARRAY __u32 slot -> policy prebuilt outer headers") \
+	X(aigw_path_groups, "HASH __u32 slot -> path_group a multipath policy's paths and bucket table") \
 	X(aigw_sid_exact, "HASH sid_addr -> sid_entry local SIDs that are a whole /128 address") \
 	X(aigw_sids, "LPM_TRIE sid_key -> sid_entry local SIDs shorter than /128 (locator+function)") \
 	X(aigw_tx, "DEVMAP_HASH ifindex -> ifindex egress ports for XDP_REDIRECT") \
@@ -293,6 +294,9 @@ struct aigw_pfx6_key {
 AIGW_STATIC_ASSERT(sizeof(struct aigw_pfx6_key) == 24, "pfx6_key size");
 
 #define AIGW_POL_F_VALID 0x1
+/* The slot is the first path of a policy with several (aigw_path_groups has
+ * its entry): a flow's path is picked there before the headers are read. */
+#define AIGW_POL_F_MULTIPATH 0x2
 
 /*
  * An SRv6 policy as the headend applies it. The agent prebuilds the outer
@@ -315,6 +319,27 @@ struct aigw_policy {
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_policy) == 16 + AIGW_MAX_ENCAP_LEN, "policy size");
 AIGW_STATIC_ASSERT(AIGW_MAX_ENCAP_LEN % 8 == 0, "encap template is 8-byte granular");
+
+/* ------------------------------------------------------- multipath policies
+ * A policy with several candidate segment lists ("paths") holds each in a
+ * slot of aigw_policies; the prefixes point at the first path's slot, which
+ * carries AIGW_POL_F_MULTIPATH and has an aigw_path_groups entry. A flow's
+ * path: bucket[(hash * AIGW_PATH_BUCKETS) >> 32] indexes slot[], where hash
+ * is the flow hash of the customer packet (lib/paths.h). The agent fills the
+ * buckets by weighted Maglev hashing (agent/datapath/paths.cpp): each path
+ * holds buckets in proportion to its weight, and a path set change moves
+ * few buckets beyond those it must. */
+#define AIGW_MAX_PATHS 8
+#define AIGW_PATH_BUCKETS 1021 /* prime: the Maglev permutations need it */
+#define AIGW_PATH_BUCKETS_ALLOC 1024
+
+struct aigw_path_group {
+	__u32 npaths;                    /* 2..AIGW_MAX_PATHS */
+	__u32 slot[AIGW_MAX_PATHS];      /* aigw_policies slot of each path; slot[0] = the group's */
+	__u8 bucket[AIGW_PATH_BUCKETS_ALLOC]; /* path index, < npaths (the last 3 unused) */
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_path_group) == 4 + 4 * AIGW_MAX_PATHS + AIGW_PATH_BUCKETS_ALLOC,
+		   "path_group size");
 
 /* Local SIDs live in two maps: a SID that is a whole /128 address in the
  * hash aigw_sid_exact (key: the address), a shorter one (locator+function,

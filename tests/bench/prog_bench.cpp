@@ -227,6 +227,8 @@ std::vector<Fixture> Bench::fixtures() {
     bool v6;
   };
   for (const EncapCase& c : {EncapCase{"he_encap4_1", "headend: H.Encaps IPv4, 1 SID", "v4-1sid", false},
+                             EncapCase{"he_encap4_2", "headend: H.Encaps IPv4, 2 SIDs", "v4-2sid", false},
+                             EncapCase{"he_mp4_2", "headend: 2 paths x 2 SIDs, IPv4", "v4-mp2", false},
                              EncapCase{"he_encap4_3", "headend: H.Encaps IPv4, 3 SIDs", "v4-3sid", false},
                              EncapCase{"he_encap4_8", "headend: H.Encaps IPv4, 8 SIDs", "v4-8sid", false},
                              EncapCase{"he_red6_2", "headend: H.Encaps.Red IPv6, 2 SIDs", "v6-red-2sid", true}}) {

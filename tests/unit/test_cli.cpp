@@ -184,6 +184,18 @@ TEST_CASE("cli: policy add builds a YAML-shaped policy", "[cli]") {
                    {"source", "fc00::2"}}}};
     CHECK(call.args == want);
   }
+  SECTION("several paths, each with its weight") {
+    auto call = request_of({"policy", "add", "p", "prefix", "10.0.0.0/8", "path", "fc00::1",
+                            "weight", "3", "path", "fc00::5,fc00::6", "src", "fc00::2"});
+    json want = {
+        {"policy",
+         {{"name", "p"},
+          {"prefixes", {"10.0.0.0/8"}},
+          {"paths",
+           {{{"segments", {"fc00::1"}}, {"weight", 3}}, {{"segments", {"fc00::5", "fc00::6"}}}}},
+          {"source", "fc00::2"}}}};
+    CHECK(call.args == want);
+  }
   SECTION("tcp-mss auto/off are strings; names may look like objects") {
     auto call = request_of({"pol", "a", "status", "prefix", "10.0.0.0/8", "segs", "fc00::1", "src",
                             "fc00::2", "tcp-mss", "off"});
@@ -233,6 +245,21 @@ TEST_CASE("cli: bad or missing arguments are usage errors", "[cli]") {
   expect_usage_error(with({"tcp-mss", "100"}), "bad tcp-mss '100'");
   expect_usage_error(with({"mode", "decap"}), "bad mode 'decap'");
   expect_usage_error(with({"colour", "blue"}), "unknown argument 'colour'");
+  expect_usage_error(with({"path", "fc00::9"}), "either 'segs' (one path) or 'path'");
+  expect_usage_error(with({"weight", "2"}), "'weight N' follows the 'path");
+  const std::vector<std::string> two = {"policy", "add",     "p",    "prefix",  "10.0.0.0/8",
+                                        "src",    "fc00::2", "path", "fc00::1", "weight"};
+  auto w = two;
+  w.push_back("0");
+  expect_usage_error(w, "bad weight '0'");
+  w.back() = "1001";
+  expect_usage_error(w, "bad weight '1001'");
+  w.back() = "2";
+  w.insert(w.end(), {"weight", "3"});
+  expect_usage_error(w, "one 'weight' per path");
+  w = {"policy", "add", "p", "prefix", "10.0.0.0/8", "src", "fc00::2"};
+  for (int i = 1; i <= 9; ++i) w.insert(w.end(), {"path", "fc00::" + std::to_string(i)});
+  expect_usage_error(w, "too many paths (at most 8)");
   expect_usage_error(with({"vrf"}), "'vrf' needs a value");
   expect_usage_error(with({"src", "fc00::3"}), "'src' given more than once");
   std::vector<std::string> many = ok;
@@ -438,6 +465,34 @@ TEST_CASE("cli: interface, policy and sid rendering", "[cli]") {
         "    segments  fc00:c::d4\n");
   r = run({"policy", "show", "-j"}, t);
   CHECK(json::parse(r.out) == t.data);
+
+  // A multipath policy: a line per path, with its weight and counters.
+  t.data = json::array({{{"name", "mp"},
+                         {"vrf", 0},
+                         {"prefixes", {"203.0.113.0/24"}},
+                         {"mode", "encap"},
+                         {"source", "fc00:a::1"},
+                         {"paths",
+                          {{{"segments", {"fc00:c::1"}},
+                            {"weight", 3},
+                            {"slot", 4},
+                            {"packets", 30},
+                            {"bytes", 3000}},
+                           {{"segments", {"fc00:d::1", "fc00:d::2"}},
+                            {"weight", 1},
+                            {"slot", 7},
+                            {"packets", 10},
+                            {"bytes", 1000}}}},
+                         {"slot", 4},
+                         {"packets", 40},
+                         {"bytes", 4000}}});
+  r = run({"policy", "show"}, t);
+  CHECK(r.out ==
+        "policy mp (slot 4)\n"
+        "    vrf 0  mode encap  src fc00:a::1  packets 40  bytes 4000\n"
+        "    prefixes  203.0.113.0/24\n"
+        "    path 0    weight 3  packets 30  bytes 3000  fc00:c::1\n"
+        "    path 1    weight 1  packets 10  bytes 1000  fc00:d::1 -> fc00:d::2\n");
 
   t.data = json::array({{{"sid", "fc00:a::d46/128"}, {"behavior", "End.DT46"}, {"table", 254}},
                         {{"sid", "fc00:a::c0/128"},

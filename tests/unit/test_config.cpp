@@ -109,7 +109,7 @@ TEST_CASE("the shipped example parses", "[config]") {
   CHECK(c.sids[0].sid.str() == "fc00:a::d46/128");
   CHECK(c.sids[0].behavior == Behavior::EndDT46);
   CHECK(c.sids[0].table == std::optional<uint32_t>(254));
-  CHECK(c.sids[0].line == 39);
+  CHECK(c.sids[0].line == 49);
   CHECK(c.sids[1].behavior == Behavior::End);
   CHECK_FALSE(c.sids[1].table);
   CHECK(c.sids[2].behavior == Behavior::EndDX6);
@@ -140,7 +140,7 @@ TEST_CASE("a file using every key parses to the expected model", "[config]") {
   CHECK(c.interfaces[2].xdp_mode == std::optional<XdpMode>(XdpMode::Generic));
   CHECK(interface_key(c.interfaces[1]) == "eth1 vlan 100");
 
-  REQUIRE(c.policies.size() == 3);
+  REQUIRE(c.policies.size() == 4);
   CHECK(c.policies[0].mode == EncapMode::EncapRed);
   CHECK(c.policies[0].prefixes.size() == 3);
   CHECK(c.policies[0].prefixes[2].str() == "0.0.0.0/0");
@@ -151,6 +151,13 @@ TEST_CASE("a file using every key parses to the expected model", "[config]") {
   CHECK_FALSE(c.policies[1].hop_limit);
   CHECK(c.policies[2].name == "null");
   CHECK(c.policies[2].tcp_mss == std::optional<uint16_t>(536));
+  CHECK(c.policies[2].paths.empty());  // the single-list form
+  REQUIRE(c.policies[3].paths.size() == 3);
+  CHECK(c.policies[3].paths[0].weight == 3);
+  CHECK(c.policies[3].paths[1].weight == 1);  // the default
+  CHECK(c.policies[3].paths[1].segments.size() == 2);
+  CHECK(c.policies[3].paths[2].weight == 1000);
+  CHECK(c.policies[3].segments == c.policies[3].paths[0].segments);
   // Per-field lines are recorded for error messages.
   CHECK(c.policies[0].lines.at("prefixes[1]") == 35);
   CHECK(c.policies[0].lines.at("segments[1]") == 40);
@@ -253,11 +260,22 @@ TEST_CASE("each bad file gives exactly the expected error", "[config]") {
       {"bad_mss_clamp_bool.yaml", 4, "interfaces[0].mss_clamp",
        "expected true or false, got 'yes'"},
       {"bad_map_sizes.yaml", 4, "datapath.map_sizes.sids", "expected an integer 1..65536, got '0'"},
-      {"bad_policy_capacity.yaml", 9, "policies",
-       "2 policies do not fit datapath.map_sizes.policies = 2 (at most 1: slot 0 is reserved)"},
+      {"bad_policy_capacity.yaml", 9, "policies[1]",
+       "the policies' paths need 2 or more slots, more than datapath.map_sizes.policies = 2 "
+       "holds (at most 1: slot 0 is reserved; a policy takes a slot per path)"},
       {"bad_prefix_capacity.yaml", 9, "policies[0].prefixes[2]",
        "more than 1 IPv4 prefixes: datapath.map_sizes.prefixes4 = 1"},
       {"bad_sid_capacity.yaml", 7, "sids", "2 SIDs do not fit datapath.map_sizes.sids = 1"},
+      {"bad_paths_both.yaml", 6, "policies[0].paths",
+       "give either segments (one path) or paths (several), not both"},
+      {"bad_paths_weight_zero.yaml", 7, "policies[0].paths[0].weight",
+       "expected an integer 1..1000, got '0'"},
+      {"bad_paths_dup.yaml", 8, "policies[0].paths[1]",
+       "the same segment list as policies[0].paths[0]"},
+      {"bad_paths_too_many.yaml", 5, "policies[0].paths", "9 paths, at most 8 are supported"},
+      {"bad_paths_empty.yaml", 5, "policies[0].paths", "at least one path is required"},
+      {"bad_paths_capacity.yaml", 9, "policies[1]",
+       "the policies' paths need 4 or more slots, more than datapath.map_sizes.policies = 4"},
       {"bad_socket_mode.yaml", 2, "agent.socket_mode", "got '0x1ff'"},
       {"bad_socket_relative.yaml", 2, "agent.socket", "expected an absolute path, got 'aigw.sock'"},
       {"bad_log_level.yaml", 2, "agent.log_level",
@@ -580,7 +598,16 @@ TEST_CASE("validate() checks a Config built at runtime", "[config]") {
   c.policies.push_back(make_policy("b", "11.0.0.0/8"));
   errs = validate(c, "x");
   REQUIRE(errs.size() == 1);
-  CHECK(errs[0].field == "policies");
+  CHECK(errs[0].field == "policies[1]");
+
+  // A slot per path: one policy of two paths does not fit one usable slot.
+  c.policies.pop_back();
+  c.policies[0].paths = {{c.policies[0].segments, 1}, {{ip6("fc00::77")}, 2}};
+  errs = validate(c, "x");
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].field == "policies[0]");
+  c.datapath.map_sizes.policies = 3;
+  CHECK(validate(c, "x").empty());
 
   Config many;
   for (int i = 0; i < AIGW_MAX_IFACES; ++i) {

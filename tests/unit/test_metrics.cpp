@@ -78,8 +78,9 @@ Snapshot sample() {
   acct.usage[AIGW_USAGE_INDEX(AIGW_DIR_OUT, 2, 6)] = ctr(3, 4500);
   acct.usage[AIGW_USAGE_INDEX(AIGW_DIR_OUT, 0, 0)] = ctr(4, 400);
   acct.usage[AIGW_USAGE_INDEX(AIGW_DIR_IN, 7, 9)] = ctr(5, 500);
-  acct.policies = {{1, "to-b"}, {2, "backup"}};
-  acct.policy_stats = {{1, ctr(11, 15100)}, {5, ctr(9, 9)}};
+  acct.policies = {{1, "to-b"}, {2, "backup"}, {6, "spread"}, {7, "spread"}};
+  acct.paths = {{6, 0}, {7, 1}};  // "spread" has two paths
+  acct.policy_stats = {{1, ctr(11, 15100)}, {5, ctr(9, 9)}, {6, ctr(2, 200)}, {7, ctr(3, 300)}};
   acct.flows_active = 12;
   acct.flows_capacity = 65536;
   return s;
@@ -275,8 +276,8 @@ TEST_CASE("exposition text has the expected names, labels and values", "[metrics
 
 TEST_CASE("naming rules: one prefix, _total on counters only, bounded labels", "[metrics]") {
   const std::string text = exposition(sample());
-  const std::set<std::string> allowed_labels{"interface", "vlan",  "reason",    "event", "version",
-                                             "tenant",    "class", "direction", "policy"};
+  const std::set<std::string> allowed_labels{"interface", "vlan",  "reason",    "event",  "version",
+                                             "tenant",    "class", "direction", "policy", "path"};
   std::map<std::string, std::string> types;
   std::istringstream in(text);
   std::string line;
@@ -287,7 +288,7 @@ TEST_CASE("naming rules: one prefix, _total on counters only, bounded labels", "
     l >> name >> type;
     types[name] = type;
   }
-  REQUIRE(types.size() == 2 + 5 + 14 + 4 + 10);
+  REQUIRE(types.size() == 2 + 5 + 14 + 4 + 12);
   for (const auto& [name, type] : types) {
     INFO(name << " " << type);
     CHECK(prometheus::CheckMetricName(name));
@@ -364,7 +365,17 @@ TEST_CASE("accounting: tenants, classes, policies and flows", "[metrics][account
   CHECK(value(all, "aigw_policy_packets_total", L{{"policy", "backup"}}) == "0");
   size_t policies = 0;
   for (const auto& x : all) policies += x.name == "aigw_policy_packets_total";
-  CHECK(policies == 2);
+  CHECK(policies == 3);
+  // A multipath policy: its paths summed, and each path on its own.
+  CHECK(value(all, "aigw_policy_bytes_total", L{{"policy", "spread"}}) == "500");
+  CHECK(value(all, "aigw_policy_packets_total", L{{"policy", "spread"}}) == "5");
+  CHECK(value(all, "aigw_policy_path_bytes_total", L{{"policy", "spread"}, {"path", "1"}}) ==
+        "300");
+  CHECK(value(all, "aigw_policy_path_packets_total", L{{"policy", "spread"}, {"path", "0"}}) ==
+        "2");
+  size_t paths = 0;
+  for (const auto& x : all) paths += x.name == "aigw_policy_path_packets_total";
+  CHECK(paths == 2);  // single-path policies have no path series
   CHECK(value(all, "aigw_flows_active") == "12");
   CHECK(value(all, "aigw_flows_capacity") == "65536");
   CHECK(help_type(text, "aigw_flows_active").find("gauge") != std::string::npos);
