@@ -145,6 +145,7 @@ nlohmann::json FlowsModule::view_json(const telemetry::FlowView& v,
     if (auto g = telemetry::app_group_of(fl, host_.running().apn.app_group_bits))
       j["app_group"] = *g;
   }
+  if (uint32_t qp = telemetry::flow_dqp(k)) j["dqp"] = qp;  // RoCEv2 queue pair
   if (fl.policy_slot) {
     auto pp = host_.datapath().path_at(fl.policy_slot);
     j["policy"] = pp ? pp->first : std::string{};

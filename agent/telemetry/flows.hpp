@@ -111,5 +111,9 @@ std::vector<FlowView> top_flows(std::vector<FlowView> flows, FlowOrder order, si
 // Text of the addresses of a key ("192.0.2.10", "2001:db8::1").
 std::string flow_src(const aigw_flow_key& k);
 std::string flow_dst(const aigw_flow_key& k);
+// The RoCEv2 destination QP of the flow's key (0 when it is not RoCEv2).
+inline uint32_t flow_dqp(const aigw_flow_key& k) {
+  return uint32_t{k.dqp[0]} << 16 | uint32_t{k.dqp[1]} << 8 | k.dqp[2];
+}
 
 }  // namespace aigw::telemetry

@@ -11,6 +11,7 @@
 #include "lib/classify.h"
 #include "lib/parse.h"
 #include "lib/pkt.h"
+#include "lib/roce.h"
 #include "lib/ip.h"
 
 /* Which APN ID a packet carries out of the gateway (headend, by the
@@ -101,6 +102,9 @@ static __always_inline void aigw_cls_l4(struct __ctx_buff *ctx, const struct aig
 			k->has_ports = 0;
 		}
 	}
+	/* Each RoCEv2 queue pair is a flow of its own (its own path). */
+	if (p->l4_proto == NEXTHDR_UDP && p->dport == bpf_htons(AIGW_ROCEV2_PORT))
+		aigw_roce_dqp(ctx, p->l4_off, (__u32)p->l3_off + p->l3_len, k->key.dqp);
 }
 
 static __always_inline bool aigw_apn_len_ok(__u32 len)

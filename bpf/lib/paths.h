@@ -16,7 +16,7 @@
 #define AIGW_PATH_HASH_SEED 0x70617468 /* "path" */
 
 /* lookup3 over the flow key: addresses (IPv4 zero-filled), ports, protocol,
- * VRF. */
+ * VRF and RoCEv2 destination QP (so a host pair's queue pairs spread). */
 static __always_inline __u32 aigw_path_hash(const struct aigw_flow_key *key)
 {
 	const __u32 *s = (const __u32 *)key->src;
@@ -32,7 +32,10 @@ static __always_inline __u32 aigw_path_hash(const struct aigw_flow_key *key)
 	AIGW_HASH_MIX(a, b, c);
 	a += t[2];
 	b += t[3];
-	c += ((__u32)key->sport << 16 | key->dport) ^ key->vrf;
+	c += (__u32)key->sport << 16 | key->dport;
+	AIGW_HASH_MIX(a, b, c);
+	a += key->vrf;
+	b += (__u32)key->dqp[0] << 16 | (__u32)key->dqp[1] << 8 | key->dqp[2];
 	AIGW_HASH_FINAL(a, b, c);
 	return c;
 }

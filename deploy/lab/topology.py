@@ -162,6 +162,37 @@ def run(cmd, check=True, timeout=60, input=None, capture=True):
     return cp
 
 
+class KernelLacksSrv6(LabError):
+    """The running kernel has no SRv6 lightweight tunnels (seg6/seg6local
+    routes: CONFIG_IPV6_SEG6_LWTUNNEL), so no node can run in "kernel" mode."""
+
+
+_SRV6_PROBE = {}  # the answer of kernel_srv6(), once per process
+
+
+def kernel_srv6():
+    """(True, "") when the kernel accepts seg6local routes, else (False, the
+    kernel's answer). Probed in a throw-away namespace, removed at once."""
+    if "answer" not in _SRV6_PROBE:
+        ns = f"aigwt-seg6probe-{os.getpid()}"
+        run(["ip", "netns", "add", ns])
+        try:
+            cp = run(["ip", "-n", ns, "-6", "route", "add", "fc00:ffff::e/128", "encap",
+                      "seg6local", "action", "End", "dev", "lo"], check=False)
+            _SRV6_PROBE["answer"] = (cp.returncode == 0, (cp.stderr or "").strip())
+        finally:
+            run(["ip", "netns", "del", ns], check=False)
+    return _SRV6_PROBE["answer"]
+
+
+def require_kernel_srv6(why):
+    ok, answer = kernel_srv6()
+    if not ok:
+        raise KernelLacksSrv6(
+            f"{why}: this kernel has no SRv6 routes (seg6/seg6local lightweight tunnels, "
+            f"CONFIG_IPV6_SEG6_LWTUNNEL); `ip route add ... encap seg6local` says: {answer}")
+
+
 def netns_list():
     cp = run(["ip", "netns", "list"], check=False)
     return [line.split()[0] for line in (cp.stdout or "").splitlines() if line.strip()]
@@ -486,6 +517,9 @@ class Topology:
             for f in (self.aigwd, self.aigwctl):
                 if not f or not os.access(f, os.X_OK):
                     raise LabError(f"missing executable {f} (build aigwd/aigwctl first)")
+        kernel = [g for g, m in self.modes.items() if m == "kernel"]
+        if kernel:
+            require_kernel_srv6(f"{', '.join(kernel)} in kernel mode")
         clash = [n for n in self.namespaces() if n in netns_list()]
         if clash:
             raise LabError(f"namespaces already exist: {', '.join(clash)} "

@@ -634,12 +634,13 @@ struct aigw_flow_key {
 	__u8 proto;
 	__u8 family;  /* 4 or 6 */
 	__u8 dir;     /* enum aigw_dir */
-	__u8 pad;
+	__u8 dqp[3];  /* RoCEv2 (UDP to 4791): the BTH destination QP, network order, so
+		       * each queue pair is a flow; else 0 */
 	__u16 ifslot; /* counter slot of the customer port (0 = unknown) */
-	__u16 pad2;
 	__u32 vrf;
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_flow_key) == 48, "flow_key size");
+AIGW_STATIC_ASSERT(__builtin_offsetof(struct aigw_flow_key, ifslot) == 42, "flow_key layout");
 
 /* Updated with atomic adds by every CPU; first/last seen in
  * bpf_ktime_get_ns() (CLOCK_MONOTONIC). Bytes are L3 bytes (IP header and

@@ -12,6 +12,7 @@ the packets sent, never from the datapath's output.
 Run: tests/datapath/test_multipath.py --runner build/tests/tools/aigw-dp-run
 """
 import os
+import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -44,6 +45,17 @@ def frame(sport: int, v6: bool = False) -> bytes:
     ip = IPv6(src=HOST_IP6, dst=DST6, hlim=64) if v6 else IP(src=HOST_IP4, dst=DST4, ttl=64)
     return bytes(Ether(src=HOST_MAC, dst=CUST0_MAC) / ip / UDP(sport=sport, dport=9000) /
                  (b"x" * 32))
+
+
+def bth(dqp: int, psn: int = 1) -> bytes:
+    """An InfiniBand Base Transport Header (RC SEND only, opcode 4)."""
+    return struct.pack("!BBHI I", 4, 0, 0xFFFF, dqp & 0xFFFFFF, psn & 0xFFFFFF)
+
+
+def roce(dqp: int, sport: int = 49152, payload: bytes = None) -> bytes:
+    body = payload if payload is not None else bth(dqp) + b"\0" * 64 + b"\0" * 4  # + ICRC
+    return bytes(Ether(src=HOST_MAC, dst=CUST0_MAC) / IP(src=HOST_IP4, dst=DST4, ttl=64) /
+                 UDP(sport=sport, dport=4791) / body)
 
 
 class Multipath(DatapathCase):
@@ -150,6 +162,30 @@ class Multipath(DatapathCase):
             self.apply(config(PATHS), "back.yaml")
         self.assertEqual(self.spread(PATHS, sports), before,
                          "the same paths again: every flow back on its path")
+
+    def test_6_rocev2_queue_pairs_are_flows(self):
+        """UDP to 4791: the BTH destination QP is part of the flow key, so
+        the queue pairs between two hosts (one UDP 5-tuple) are separate
+        flows and spread over the paths; a datagram too short for a BTH is
+        keyed without one (the Ethernet padding behind it is not read)."""
+        self.reset()
+        qps = [0x10 + 7 * i for i in range(64)]
+        got = {qp: self.path_of(self.run_headend(roce(qp)), PATHS) for qp in qps}
+        self.assertGreater(len(set(got.values())), 1, "one 5-tuple's QPs use several paths")
+        again = {qp: self.path_of(self.run_headend(roce(qp)), PATHS) for qp in qps[:16]}
+        self.assertEqual(again, {qp: got[qp] for qp in again}, "a QP keeps its path")
+        # 8 bytes of a BTH (its QP among them), then Ethernet padding to 60:
+        # a BTH read past the IP packet would find 12 bytes and QP 0xabcdef.
+        short = roce(0, payload=bth(0xABCDEF)[:8])
+        short += b"\x5a" * (60 - len(short))
+        self.run_headend(short)
+        flows = [f for f in self.runner.request({"cmd": "flows"})["flows"]
+                 if f["dport"] == 4791 and f["dst"] == DST4]
+        self.assertEqual(sorted(f["dqp"] for f in flows), sorted(qps + [0]),
+                         "a flow per QP; the truncated BTH keyed as QP 0")
+        for f in flows:
+            want = 2 if f["dqp"] in qps[:16] else 1
+            self.assertEqual(f["packets"], want, f"QP {f['dqp']:#x}")
 
     def test_5_one_path_is_the_single_list_form(self):
         """A policy whose paths: has one entry behaves as segments: (no group)."""

@@ -278,5 +278,4 @@ class Accounting(E.TopoCase):
 
 
 if __name__ == "__main__":
-    import unittest
-    unittest.main(verbosity=2)
+    E.main()

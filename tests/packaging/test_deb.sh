@@ -75,9 +75,16 @@ if [[ -n ${AIGW_BPF_DIR:-} && -f $AIGW_BPF_DIR/xdp_pass.bpf.o ]]; then
   # Under traffic: the lab's gateways run the installed aigwd; dpkg -i, then
   # each agent restarted onto the new binary (what systemd does on upgrade):
   # nothing lost, nothing leaked natively, counters continue.
+  rc=0
   AIGWD=/usr/sbin/aigwd AIGWCTL=/usr/bin/aigwctl AIGW_UPGRADE_DEB="$work/up.deb" \
-    /usr/bin/python3 "$src/tests/e2e/test_package_upgrade.py" >"$work/upgrade.log" 2>&1 ||
-    { cat "$work/upgrade.log"; fail "upgrade under traffic"; }
+    /usr/bin/python3 "$src/tests/e2e/test_package_upgrade.py" >"$work/upgrade.log" 2>&1 || rc=$?
+  if [[ $rc == 77 ]]; then  # skipped: the lab's core needs the kernel's SRv6 (see the log)
+    grep -m1 "skipped" "$work/upgrade.log" || true
+    echo "note: upgrade under traffic skipped on this kernel: upgrade without the lab's traffic"
+    dpkg -i "$work/up.deb" >"$work/upgrade.log" 2>&1 || { cat "$work/upgrade.log"; fail "upgrade"; }
+  elif [[ $rc != 0 ]]; then
+    cat "$work/upgrade.log"; fail "upgrade under traffic"
+  fi
   grep "^\[e2e\] .* all received" "$work/upgrade.log" || true
 else
   echo "note: AIGW_BPF_DIR unset (no build tree): upgrade without the lab's traffic"

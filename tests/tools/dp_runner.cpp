@@ -26,7 +26,8 @@
 // "out" (customer -> WAN, headend) or "in" (WAN -> customer, endpoint)):
 //   {"cmd":"flows"} -> {"flows":[{"src":"192.0.2.10","dst":"198.51.100.10",
 //        "sport":1234,"dport":80 (host order, 0 = none),"proto":6,"family":4,
-//        "dir":"out","ifslot":1,"vrf":0,"packets":p,"bytes":b (L3),
+//        "dir":"out","ifslot":1,"vrf":0,"dqp":q (RoCEv2 destination QP, 0 =
+//        none),"packets":p,"bytes":b (L3),
 //        "first_ns":t,"last_ns":t,"rule_id":r (4294967295 = no rule matched:
 //        the default),"policy_slot":s,"gen":g,"tenant":t,"cls":c,
 //        "tcp_flags":f,"apn":"<hex, apn_len bytes>" ("" = none),"dscp":d,
@@ -413,6 +414,7 @@ json flow_json(const aigw::FlowEntry& e) {
               {"dir", aigw_dir_name(k.dir)},
               {"ifslot", k.ifslot},
               {"vrf", k.vrf},
+              {"dqp", uint32_t{k.dqp[0]} << 16 | uint32_t{k.dqp[1]} << 8 | k.dqp[2]},
               {"packets", f.packets},
               {"bytes", f.bytes},
               {"first_ns", f.first_ns},
