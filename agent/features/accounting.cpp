@@ -77,6 +77,7 @@ void AccountingModule::collect(telemetry::Snapshot& s) const {
   s.accounting.tenants = facts_.tenants;
   s.accounting.classes = facts_.classes;
   s.accounting.policies = facts_.policies;
+  s.accounting.paths = facts_.paths;
   s.accounting.flows_capacity = facts_.flows_capacity;
   s.accounting.usage = host_.datapath().read_usage();
   s.accounting.policy_stats = host_.datapath().read_policy_stats();

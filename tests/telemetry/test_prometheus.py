@@ -78,6 +78,14 @@ policies:
     prefixes: [198.51.100.0/24]
     source: fc00:a::1
     segments: [fc00:b::d46]
+  # Two paths: the per-path series (and the dashboard's path panel) exist.
+  - name: spread
+    prefixes: [203.0.113.0/24]
+    source: fc00:a::1
+    paths:
+      - segments: [fc00:b::d46]
+        weight: 2
+      - segments: [fc00:c::e, fc00:b::d46]
 sids:
   - sid: fc00:a::d46/128
     behavior: End.DT46
@@ -448,7 +456,7 @@ class PrometheusE2E(unittest.TestCase):
         labels = dict(next(iter(build)))
         self.assertTrue(labels.get("version"), labels)
         self.assertEqual(self.scalar("aigw_interfaces"), 2)
-        self.assertEqual(self.scalar("aigw_policies"), 1)
+        self.assertEqual(self.scalar("aigw_policies"), 2)
         self.assertEqual(self.scalar("aigw_sids"), 1)
         self.assertEqual(self.scalar("aigw_config_reload_success"), 1)
         self.assertEqual(self.scalar("aigw_scrape_errors_total"), 0)
@@ -518,7 +526,7 @@ class PrometheusE2E(unittest.TestCase):
             self.wait_value("aigw_config_reload_success", 0)
             self.assertGreater(self.scalar("aigw_config_reload_timestamp_seconds"), t0)
             # The running configuration stays in force.
-            self.assertEqual(self.scalar("aigw_policies"), 1)
+            self.assertEqual(self.scalar("aigw_policies"), 2)
         finally:
             self.write_config(CONFIG)
             self.aigwd.send_signal(signal.SIGHUP)
