@@ -52,12 +52,13 @@ static __always_inline __u32 aigw_flow_hash4(__be32 saddr, __be32 daddr, __u32 p
 	return c;
 }
 
-static __always_inline __u32 aigw_flow_hash6(const __u32 *saddr, const __u32 *daddr, __u32 ports,
-					     __u8 proto)
+/* seed: the initial value; users that must not correlate take their own. */
+static __always_inline __u32 aigw_flow_hash6_seeded(const __u32 *saddr, const __u32 *daddr,
+						    __u32 ports, __u8 proto, __u32 seed)
 {
-	__u32 a = AIGW_HASH_INITVAL + proto + saddr[0];
-	__u32 b = AIGW_HASH_INITVAL + saddr[1];
-	__u32 c = AIGW_HASH_INITVAL + saddr[2];
+	__u32 a = seed + proto + saddr[0];
+	__u32 b = seed + saddr[1];
+	__u32 c = seed + saddr[2];
 
 	AIGW_HASH_MIX(a, b, c);
 	a += saddr[3];
@@ -69,6 +70,12 @@ static __always_inline __u32 aigw_flow_hash6(const __u32 *saddr, const __u32 *da
 	c += ports;
 	AIGW_HASH_FINAL(a, b, c);
 	return c;
+}
+
+static __always_inline __u32 aigw_flow_hash6(const __u32 *saddr, const __u32 *daddr, __u32 ports,
+					     __u8 proto)
+{
+	return aigw_flow_hash6_seeded(saddr, daddr, ports, proto, AIGW_HASH_INITVAL);
 }
 
 /* 20-bit IPv6 flow label from a flow hash; 0 means "no label", never use it. */

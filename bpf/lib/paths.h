@@ -15,29 +15,16 @@
  * flows should not share label bits. */
 #define AIGW_PATH_HASH_SEED 0x70617468 /* "path" */
 
-/* lookup3 over the flow key: addresses (IPv4 zero-filled), ports, protocol,
- * VRF and RoCEv2 destination QP (so a host pair's queue pairs spread). */
+/* lookup3 over the flow key: addresses (IPv4 zero-filled), ports and
+ * protocol; the VRF and the RoCEv2 destination QP (so a host pair's queue
+ * pairs spread) enter through the seed. */
 static __always_inline __u32 aigw_path_hash(const struct aigw_flow_key *key)
 {
-	const __u32 *s = (const __u32 *)key->src;
-	const __u32 *t = (const __u32 *)key->dst;
-	__u32 a = AIGW_PATH_HASH_SEED + key->proto + s[0];
-	__u32 b = AIGW_PATH_HASH_SEED + s[1];
-	__u32 c = AIGW_PATH_HASH_SEED + s[2];
+	__u32 qp = (__u32)key->dqp[0] << 16 | (__u32)key->dqp[1] << 8 | key->dqp[2];
+	__u32 seed = AIGW_PATH_HASH_SEED ^ key->vrf ^ (qp * 0x9e3779b1u);
 
-	AIGW_HASH_MIX(a, b, c);
-	a += s[3];
-	b += t[0];
-	c += t[1];
-	AIGW_HASH_MIX(a, b, c);
-	a += t[2];
-	b += t[3];
-	c += (__u32)key->sport << 16 | key->dport;
-	AIGW_HASH_MIX(a, b, c);
-	a += key->vrf;
-	b += (__u32)key->dqp[0] << 16 | (__u32)key->dqp[1] << 8 | key->dqp[2];
-	AIGW_HASH_FINAL(a, b, c);
-	return c;
+	return aigw_flow_hash6_seeded((const __u32 *)key->src, (const __u32 *)key->dst,
+				      (__u32)key->sport << 16 | key->dport, key->proto, seed);
 }
 
 /* The slot of the path that carries this flow: slot itself unless it is a

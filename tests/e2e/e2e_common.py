@@ -133,6 +133,22 @@ def nonzero(stats):
     return json.dumps(out)
 
 
+# ------------------------------------------------------------------ site B
+# Addresses of host2 that no policy steers at first: a prefix only a policy
+# added by the test reaches (gwb routes it to host2; End.DT46 looks the
+# inner destination up in table 254).
+EXTRA4, EXTRA6 = "203.0.113.10", "2001:db8:3::10"
+EXTRA_PFX4, EXTRA_PFX6 = "203.0.113.0/24", "2001:db8:3::/64"
+
+
+def add_extra_prefix(topo):
+    # On lo, so that they are never picked as the source of host2's traffic.
+    topo.ip("host2", "addr", "add", EXTRA4 + "/32", "dev", "lo")
+    topo.ip("host2", "addr", "add", EXTRA6 + "/128", "dev", "lo", "nodad")
+    topo.ip("gwb", "route", "add", EXTRA_PFX4, "via", B.host4(), "dev", B.cust_if)
+    topo.ip("gwb", "route", "add", EXTRA_PFX6, "via", B.host6(), "dev", B.cust_if)
+
+
 # ------------------------------------------------------------------ base
 class TopoCase(unittest.TestCase):
     """One topology per test class (modes from MODES)."""

@@ -14,8 +14,8 @@ import e2e_common as E
 from e2e_common import A, B
 
 T = E.T
-NEW4, NEW6 = "203.0.113.10", "2001:db8:3::10"
-PFX4, PFX6 = "203.0.113.0/24", "2001:db8:3::/64"
+NEW4, NEW6 = E.EXTRA4, E.EXTRA6
+PFX4, PFX6 = E.EXTRA_PFX4, E.EXTRA_PFX6
 CONNS4, CONNS6, NBYTES = 24, 8, 32 * 1024  # 2 equal paths: all on one has p = 2^-31
 UDP_STREAMS, UDP_COUNT = 24, 300                # 3 s each at 100/s, concurrent
 
@@ -24,11 +24,7 @@ class Multipath(E.TopoCase):
 
     @classmethod
     def configure(cls, topo):
-        # As test_runtime_policy: host2 owns addresses nobody steers yet.
-        topo.ip("host2", "addr", "add", NEW4 + "/32", "dev", "lo")
-        topo.ip("host2", "addr", "add", NEW6 + "/128", "dev", "lo", "nodad")
-        topo.ip("gwb", "route", "add", PFX4, "via", B.host4(), "dev", B.cust_if)
-        topo.ip("gwb", "route", "add", PFX6, "via", B.host6(), "dev", B.cust_if)
+        E.add_extra_prefix(topo)  # host2 owns addresses nobody steers yet
 
     def core_counts(self):
         st = self.topo.stats("core")

@@ -7,21 +7,16 @@ import e2e_common as E
 from e2e_common import A, B
 
 T = E.T
-NEW4, NEW6 = "203.0.113.10", "2001:db8:3::10"
-PFX4, PFX6 = "203.0.113.0/24", "2001:db8:3::/64"
+NEW4, NEW6 = E.EXTRA4, E.EXTRA6
+PFX4, PFX6 = E.EXTRA_PFX4, E.EXTRA_PFX6
 
 
 class RuntimePolicy(E.TopoCase):
 
     @classmethod
     def configure(cls, topo):
-        # host2 owns addresses in prefixes nobody steers yet; gwb routes them
-        # to host2 (End.DT46 looks the inner destination up in table 254).
-        # (on lo, so that they are never picked as the source of host2's traffic)
-        topo.ip("host2", "addr", "add", NEW4 + "/32", "dev", "lo")
-        topo.ip("host2", "addr", "add", NEW6 + "/128", "dev", "lo", "nodad")
-        topo.ip("gwb", "route", "add", PFX4, "via", B.host4(), "dev", B.cust_if)
-        topo.ip("gwb", "route", "add", PFX6, "via", B.host6(), "dev", B.cust_if)
+        # host2 owns addresses in prefixes nobody steers yet.
+        E.add_extra_prefix(topo)
 
     def policy_names(self):
         cfg, yaml = self.running_config("gwa")
