@@ -12,7 +12,10 @@ network namespace: veth pairs are created directly inside the namespaces.
 Each gateway (gwa, core, gwb) runs either aigw ("aigw": aigwd attaches the
 XDP programs, the config is generated here) or the Linux kernel's own SRv6
 ("kernel": `ip route ... encap seg6` headend with `ip sr tunsrc`, `seg6local`
-endpoints). Kernel-only nodes and the hosts get the trivial xdp_pass program
+endpoints). The core may also be "transit": a plain IPv6 router without
+SRv6, for kernels that have no SRv6 routes; the gateways' policies then go
+straight to the peer's SID. Kernel-only nodes and the hosts get the trivial
+xdp_pass program
 on every veth end, because XDP_REDIRECT into a veth only delivers when the
 peer end has an XDP program.
 
@@ -59,7 +62,9 @@ import time
 
 NODES = ("host1", "gwa", "core", "gwb", "host2")
 GATEWAYS = ("gwa", "core", "gwb")
-MODES = ("aigw", "kernel")
+# "transit" (core only): a plain IPv6 router, no SRv6 End, for kernels
+# without SRv6 routes; the gateways' policies then skip the core's SID.
+MODES = ("aigw", "kernel", "transit")
 
 # (node, ifname, node, ifname): veth pairs.
 LINKS = (
@@ -316,10 +321,11 @@ def install_cleanup_handlers():
 
 
 # ----------------------------------------------------------- default plans
-def default_policies(site, peer_mode):
-    """aigw policies of `site` towards its peer (a list of YAML dicts)."""
+def default_policies(site, peer_mode, via_core=True):
+    """aigw policies of `site` towards its peer (a list of YAML dicts);
+    via_core: through the core's End first (not when the core is transit)."""
     peer = SITES[site.peer]
-    seg = lambda f: [CORE_END, peer.sid(f)]  # noqa: E731
+    seg = lambda f: [CORE_END, peer.sid(f)] if via_core else [peer.sid(f)]  # noqa: E731
     if peer_mode == "aigw":
         return [{"name": f"to-site-{peer.letter}", "prefixes": [peer.prefix4, peer.prefix6],
                  "source": site.loopback, "segments": seg("d46")}]
@@ -395,7 +401,7 @@ class Topology:
         self.modes = {"gwa": "aigw", "core": "aigw", "gwb": "aigw"}
         self.modes.update(modes or {})
         for g, m in self.modes.items():
-            if g not in GATEWAYS or m not in MODES:
+            if g not in GATEWAYS or m not in MODES or (m == "transit" and g != "core"):
                 raise LabError(f"bad mode {g}={m}")
         build_dir = build_dir or os.environ.get("AIGW_BUILD_DIR")
         self.aigwd = aigwd or os.environ.get("AIGWD") or (
@@ -636,7 +642,7 @@ class Topology:
         targets = [("host1", "eth0"), ("host2", "eth0")]
         for na, ia, nb, ib in LINKS:
             for n, ifn in ((na, ia), (nb, ib)):
-                if n in GATEWAYS and self.modes[n] == "kernel":
+                if n in GATEWAYS and self.modes[n] in ("kernel", "transit"):
                     targets.append((n, ifn))
         for n, ifn in targets:
             self.ip(n, "link", "set", "dev", ifn, "xdpdrv", "obj", self.xdp_pass_obj, "sec", "xdp")
@@ -696,7 +702,8 @@ class Topology:
             site = SITES[node]
             cfg["interfaces"] = [{"name": site.cust_if, "role": "customer"},
                                  {"name": site.wan_if, "role": "wan"}]
-            cfg["policies"] = default_policies(site, self.modes[site.peer])
+            cfg["policies"] = default_policies(site, self.modes[site.peer],
+                                               via_core=self.modes["core"] != "transit")
             cfg["sids"] = default_sids(site)
         return cfg
 

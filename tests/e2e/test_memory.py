@@ -37,7 +37,7 @@ def proc_status(pid):
 
 class AgentMemory(E.TopoCase):
     MODES = {"gwa": "aigw", "core": "kernel", "gwb": "kernel"}
-    KERNEL_OPTIONAL = True  # only gwa's agent is measured (core and gwb forward the ping)
+    KERNEL_FALLBACK = "aigw"  # only gwa's agent is measured (core and gwb forward the ping)
     START_AGENTS = False
 
     def test_rss_with_1000_policies(self):
