@@ -61,16 +61,16 @@ uint64_t path_id(const std::vector<Ip6>& segments) {
 std::vector<uint8_t> maglev_table(const std::vector<PolicyPath>& paths, uint32_t buckets) {
   check(paths);
   if (buckets < 2) throw std::invalid_argument("a table of fewer than 2 buckets");
+  std::vector<uint64_t> ids;
+  for (const auto& p : paths) ids.push_back(path_id(p.segments));
   // Walk in id order: the table does not depend on the order of the config.
   std::vector<size_t> order(paths.size());
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return path_id(paths[a].segments) < path_id(paths[b].segments);
-  });
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a] < ids[b]; });
   std::vector<Walker> w;
   uint32_t wmax = 0;
   for (size_t i : order) {
-    uint64_t id = path_id(paths[i].segments);
+    uint64_t id = ids[i];
     w.push_back({static_cast<uint32_t>(mix64(id) % buckets),
                  static_cast<uint32_t>(mix64(id ^ 0x9e3779b97f4a7c15ULL) % (buckets - 1) + 1)});
     wmax = std::max(wmax, paths[i].weight);

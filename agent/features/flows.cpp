@@ -149,8 +149,8 @@ nlohmann::json FlowsModule::view_json(const telemetry::FlowView& v,
   if (fl.policy_slot) {
     auto pp = host_.datapath().path_at(fl.policy_slot);
     j["policy"] = pp ? pp->first : std::string{};
-    for (const auto& p : host_.running().policies)  // the path of a multipath policy
-      if (pp && p.name == pp->first && !p.paths.empty()) j["path"] = pp->second;
+    if (pp && host_.datapath().policy_slots(pp->first).size() > 1)  // a multipath policy
+      j["path"] = pp->second;
   }
   return j;
 }

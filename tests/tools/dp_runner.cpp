@@ -119,6 +119,7 @@
 #include "datapath/map_io.hpp"
 #include "netlink/links.hpp"
 #include "netlink/route_watch.hpp"
+#include "telemetry/flows.hpp"
 
 using nlohmann::json;
 
@@ -414,7 +415,7 @@ json flow_json(const aigw::FlowEntry& e) {
               {"dir", aigw_dir_name(k.dir)},
               {"ifslot", k.ifslot},
               {"vrf", k.vrf},
-              {"dqp", uint32_t{k.dqp[0]} << 16 | uint32_t{k.dqp[1]} << 8 | k.dqp[2]},
+              {"dqp", aigw::telemetry::flow_dqp(k)},
               {"packets", f.packets},
               {"bytes", f.bytes},
               {"first_ns", f.first_ns},
