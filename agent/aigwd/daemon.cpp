@@ -15,6 +15,7 @@
 #include "features/accounting.hpp"
 #include "features/args.hpp"
 #include "features/dispatch.hpp"
+#include "features/elephants.hpp"
 #include "features/flows.hpp"
 #include "features/ipfix.hpp"
 #include "features/metrics.hpp"
@@ -70,6 +71,7 @@ void Daemon::build_modules() {
   acct_ = own(std::make_unique<features::AccountingModule>(*this, running_.agent.pin_path));
   auto* ipfix = own(std::make_unique<features::IpfixModule>(*this, *acct_));
   flows_ = own(std::make_unique<features::FlowsModule>(*this, *acct_, *ipfix));
+  own(std::make_unique<features::ElephantsModule>(*this, io_));
   metrics_ = own(std::make_unique<features::MetricsModule>(*this, modules_, scrape_mu_));
 }
 

@@ -73,6 +73,7 @@ void settings(const Config& a, const Config& b, std::vector<std::string>& out) {
   cmp(a.flows.enabled != b.flows.enabled, "flows.enabled");
   cmp(a.flows.idle_timeout_s != b.flows.idle_timeout_s, "flows.idle_timeout");
   cmp(a.flows.active_timeout_s != b.flows.active_timeout_s, "flows.active_timeout");
+  cmp(a.elephants != b.elephants, "elephants");
   const auto &f = a.accounting, &g = b.accounting;
   cmp(f.periods_s != g.periods_s, "accounting.periods");
   cmp(f.sample_interval_s != g.sample_interval_s, "accounting.sample_interval");

@@ -94,9 +94,12 @@ struct Interface {
 
 // One candidate segment list of a multipath policy (YAML paths[]).
 inline constexpr uint32_t kMaxPathWeight = 1000;
+inline constexpr uint64_t kMaxCapacityMbps = 10000000;  // 10 Tbit/s
 struct PolicyPath {
   std::vector<Ip6> segments;  // in travel order, as Policy::segments
   uint32_t weight = 1;        // share of the policy's flows, 1..kMaxPathWeight
+  std::optional<uint64_t> capacity_mbps;  // for elephant placement; without an explicit
+                                          // weight, the weight follows it
   bool operator==(const PolicyPath&) const = default;
 };
 
@@ -230,6 +233,20 @@ struct FlowSettings {
   bool operator==(const FlowSettings&) const = default;
 };
 
+// Elephant flows (agent/features/elephants.hpp): detection in the datapath,
+// confirmation over windows, placement on multipath policies' paths.
+struct ElephantSettings {
+  bool enabled = true;            // the datapath's sketch counts (a few ns per packet)
+  uint32_t window_ms = 40;        // detection window, 10..1000
+  uint64_t enter_mbps = 100;      // a window at or above this rate makes an elephant
+  uint64_t leave_mbps = 50;       // <= enter; below it for hold_ms, a flow stops being one
+  uint32_t hold_ms = 500;
+  bool place = true;              // pin elephants of multipath policies to paths
+  uint32_t flowlet_gap_us = 500;  // idle time before a pinned flow moves (> the paths'
+                                  // delay difference)
+  bool operator==(const ElephantSettings&) const = default;
+};
+
 struct AccountingSettings {
   std::vector<uint32_t> periods_s = {60, 3600};  // aggregation periods (YAML "1m", "1h", "30s")
   uint32_t sample_interval_s = 1;                // rate samples for peak / p95
@@ -259,6 +276,7 @@ struct Config {
   std::vector<ServiceClass> classes;    // user-defined; names and ids unique
   Classification classification;
   FlowSettings flows;
+  ElephantSettings elephants;
   AccountingSettings accounting;
   IpfixSettings ipfix;
   bool operator==(const Config&) const = default;  // ignores source lines

@@ -70,7 +70,7 @@ void validate_impl(Sink& s, const Config& c, const Origin& o) {
 void parse_sections(Sink& s, const YAML::Node& root, Config& c, Origin& o) {
   MapReader top(s, root, "",
                 {"agent", "datapath", "interfaces", "policies", "sids", "apn", "tenants", "classes",
-                 "classification", "flows", "accounting", "ipfix"});
+                 "classification", "flows", "elephants", "accounting", "ipfix"});
   if (auto e = top.get("agent")) parse_agent(s, *e, c.agent);
   if (auto e = top.get("datapath")) o.check_capacity = parse_datapath(s, *e, c.datapath);
   auto ifs = top.get("interfaces");
@@ -93,6 +93,7 @@ void parse_sections(Sink& s, const YAML::Node& root, Config& c, Origin& o) {
   if (auto e = top.get("classification"))
     parse_classification(s, *e, c.classification, o.rules, c.apn, o.default_line);
   if (auto e = top.get("flows")) parse_flows(s, *e, c.flows);
+  if (auto e = top.get("elephants")) parse_elephants(s, *e, c.elephants);
   if (auto e = top.get("accounting")) parse_accounting(s, *e, c.accounting);
   if (auto e = top.get("ipfix")) parse_ipfix(s, *e, c.ipfix);
 }

@@ -1,4 +1,4 @@
-// Sections flows, accounting and ipfix.
+// Sections flows, elephants, accounting and ipfix.
 #include <fmt/format.h>
 
 #include "config/parse_util.hpp"
@@ -17,6 +17,34 @@ void parse_flows(Sink& s, const Entry& e, FlowSettings& f) {
   if (auto g = m.get("active_timeout")) {
     if (auto v = read_duration(s, *g, 1, 86400)) f.active_timeout_s = *v;
   }
+}
+
+void parse_elephants(Sink& s, const Entry& e, ElephantSettings& x) {
+  if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
+  MapReader m(s, e.value, e.field,
+              {"enabled", "window_ms", "enter_mbps", "leave_mbps", "hold_ms", "place",
+               "flowlet_gap_us"});
+  auto num = [&](const char* key, uint64_t lo, uint64_t hi, auto& out) -> std::optional<Entry> {
+    auto g = m.get(key);
+    if (!g) return std::nullopt;
+    if (auto v = read_uint(s, *g, lo, hi)) out = static_cast<std::decay_t<decltype(out)>>(*v);
+    return g;
+  };
+  if (auto g = m.get("enabled")) {
+    if (auto v = read_bool(s, *g)) x.enabled = *v;
+  }
+  if (auto g = m.get("place")) {
+    if (auto v = read_bool(s, *g)) x.place = *v;
+  }
+  num("window_ms", 10, 1000, x.window_ms);
+  num("enter_mbps", 1, kMaxCapacityMbps, x.enter_mbps);
+  auto leave = num("leave_mbps", 1, kMaxCapacityMbps, x.leave_mbps);
+  num("hold_ms", 10, 3600000, x.hold_ms);
+  num("flowlet_gap_us", 1, 1000000, x.flowlet_gap_us);
+  if (x.leave_mbps > x.enter_mbps)
+    s.error(leave ? leave->line() : e.line(), join(e.field, "leave_mbps"),
+            fmt::format("{} is above enter_mbps ({}): a flow must leave below where it enters",
+                        x.leave_mbps, x.enter_mbps));
 }
 
 // "", "off" -> "" (off), or an absolute path.

@@ -2,6 +2,9 @@
 #include <aigw/abi.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <set>
+
 #include "config/parse_util.hpp"
 
 namespace aigw::parse_detail {
@@ -27,7 +30,31 @@ void read_segments(Sink& s, const Entry& e, std::vector<Ip6>& out, FieldLines& l
   }
 }
 
-// paths: [{segments: [...], weight: N}, ...]: 1..AIGW_MAX_PATHS distinct
+// Capacities are given for every path or for none; a path with a capacity
+// and no weight gets the capacity's share of kMaxPathWeight (at least 1).
+void weights_from_capacity(Sink& s, const Entry& e, Policy& p,
+                           const std::set<size_t>& explicit_weight) {
+  uint64_t most = 0;
+  size_t with = 0;
+  for (const auto& pp : p.paths)
+    if (pp.capacity_mbps) {
+      most = std::max(most, *pp.capacity_mbps);
+      ++with;
+    }
+  if (with == 0) return;
+  if (with != p.paths.size()) {
+    s.error(line_of(e.key), e.field,
+            "capacity_mbps is given for some paths only: give it for every path or for none");
+    return;
+  }
+  for (size_t k = 0; k < p.paths.size(); ++k) {
+    if (explicit_weight.count(k)) continue;
+    uint64_t w = (*p.paths[k].capacity_mbps * kMaxPathWeight + most / 2) / most;
+    p.paths[k].weight = static_cast<uint32_t>(std::max<uint64_t>(w, 1));
+  }
+}
+
+// paths: [{segments: [...], weight: N, capacity_mbps: C}, ...]: 1..AIGW_MAX_PATHS distinct
 // segment lists. One path is the single-list form (p.paths stays empty).
 void read_paths(Sink& s, const Entry& e, Policy& p) {
   p.lines["paths"] = e.line();
@@ -39,10 +66,11 @@ void read_paths(Sink& s, const Entry& e, Policy& p) {
             fmt::format("{} paths, at most {} are supported", seq.size(), AIGW_MAX_PATHS));
     return;
   }
+  std::set<size_t> explicit_weight;
   for (size_t k = 0; k < seq.size(); ++k) {
     std::string path = index(e.field, k);
-    if (!expect_object(s, seq[k], path, "segments, weight")) continue;
-    MapReader m(s, seq[k], path, {"segments", "weight"});
+    if (!expect_object(s, seq[k], path, "segments, weight, capacity_mbps")) continue;
+    MapReader m(s, seq[k], path, {"segments", "weight", "capacity_mbps"});
     PolicyPath pp;
     std::string key = index("paths", k);
     p.lines[key] = line_of(seq[k]);
@@ -51,6 +79,11 @@ void read_paths(Sink& s, const Entry& e, Policy& p) {
     if (auto we = m.get("weight")) {
       if (auto v = read_uint(s, *we, 1, kMaxPathWeight)) pp.weight = static_cast<uint32_t>(*v);
       p.lines[join(key, "weight")] = we->line();
+      explicit_weight.insert(k);
+    }
+    if (auto ce = m.get("capacity_mbps")) {
+      pp.capacity_mbps = read_uint(s, *ce, 1, kMaxCapacityMbps);
+      p.lines[join(key, "capacity_mbps")] = ce->line();
     }
     for (size_t j = 0; j < p.paths.size(); ++j) {
       if (!pp.segments.empty() && p.paths[j].segments == pp.segments)
@@ -59,6 +92,7 @@ void read_paths(Sink& s, const Entry& e, Policy& p) {
     }
     p.paths.push_back(std::move(pp));
   }
+  weights_from_capacity(s, e, p, explicit_weight);
   if (!p.paths.empty()) p.segments = p.paths.front().segments;
   if (p.paths.size() == 1) p.paths.clear();
 }

@@ -58,7 +58,9 @@ void emit(YAML::Emitter& out, const Policy& p) {
       out << YAML::BeginMap << YAML::Key << "segments" << YAML::Value << YAML::Flow
           << YAML::BeginSeq;
       for (const auto& s : pp.segments) out << s.str();
-      out << YAML::EndSeq << YAML::Key << "weight" << YAML::Value << pp.weight << YAML::EndMap;
+      out << YAML::EndSeq << YAML::Key << "weight" << YAML::Value << pp.weight;
+      if (pp.capacity_mbps) out << YAML::Key << "capacity_mbps" << YAML::Value << *pp.capacity_mbps;
+      out << YAML::EndMap;
     }
     out << YAML::EndSeq;
   }
@@ -146,6 +148,13 @@ void emit_list(YAML::Emitter& out, const char* key, const std::vector<T>& v) {
   out << YAML::EndSeq;
 }
 
+nlohmann::json elephants_json(const ElephantSettings& e) {
+  return {{"enabled", e.enabled},       {"window_ms", e.window_ms},
+          {"enter_mbps", e.enter_mbps}, {"leave_mbps", e.leave_mbps},
+          {"hold_ms", e.hold_ms},       {"place", e.place},
+          {"flowlet_gap_us", e.flowlet_gap_us}};
+}
+
 }  // namespace
 
 std::string to_yaml(const Config& c) {
@@ -212,6 +221,14 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "idle_timeout" << YAML::Value << duration_str(c.flows.idle_timeout_s);
   out << YAML::Key << "active_timeout" << YAML::Value << duration_str(c.flows.active_timeout_s);
   out << YAML::EndMap;
+  out << YAML::Key << "elephants" << YAML::Value << YAML::BeginMap;
+  const nlohmann::json el = elephants_json(c.elephants);
+  for (const auto& [k, v] : el.items()) {
+    out << YAML::Key << k << YAML::Value;
+    if (v.is_boolean()) out << v.get<bool>();
+    else out << v.get<uint64_t>();
+  }
+  out << YAML::EndMap;
   const auto& a = c.accounting;
   out << YAML::Key << "accounting" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "periods" << YAML::Value << YAML::Flow << YAML::BeginSeq;
@@ -262,6 +279,7 @@ nlohmann::json to_json(const Policy& p) {
       nlohmann::json segs = nlohmann::json::array();
       for (const auto& s : pp.segments) segs.push_back(s.str());
       paths.push_back({{"segments", std::move(segs)}, {"weight", pp.weight}});
+      if (pp.capacity_mbps) paths.back()["capacity_mbps"] = *pp.capacity_mbps;
     }
     j["paths"] = std::move(paths);
   }
@@ -355,6 +373,7 @@ nlohmann::json to_json(const Config& c) {
   j["flows"] = {{"enabled", c.flows.enabled},
                 {"idle_timeout", duration_str(c.flows.idle_timeout_s)},
                 {"active_timeout", duration_str(c.flows.active_timeout_s)}};
+  j["elephants"] = elephants_json(c.elephants);
   nlohmann::json periods = nlohmann::json::array();
   for (uint32_t p : c.accounting.periods_s) periods.push_back(duration_str(p));
   j["accounting"] = {

@@ -79,7 +79,9 @@ const std::vector<ObjectSpec>& object_specs() {
        {{"show", {"list", "ls"}}, {"add", {}}, {"del", {"delete", "remove", "rm"}}},
        "local SIDs (endpoint behaviours)"},
       {{"stats", {"statistics"}}, {{"show", {"list", "ls"}}}, "datapath counters"},
-      {{"flow", {"flows"}}, {{"show", {"list", "ls"}}, {"top", {}}}, "tracked flows"},
+      {{"flow", {"flows"}},
+       {{"show", {"list", "ls"}}, {"top", {}}, {"elephants", {"elephant"}}},
+       "tracked flows, elephant flows"},
       {{"usage", {}}, {{"show", {"list", "ls"}}}, "per-tenant usage by period (billing)"},
       {{"tenant", {"tenants"}}, {{"show", {"list", "ls"}}}, "tenants and their totals"},
       {{"class", {"classes"}}, {{"show", {"list", "ls"}}}, "service classes and their totals"},
@@ -293,6 +295,10 @@ std::pair<std::string, json> build_request(const Command& c) {
   if (o == "flow") {
     if (v == "top") return {cmd::kFlowTop, build_flow_top(w)};
     if (v == "show") return {cmd::kFlowShow, build_flow_show(w)};
+    if (v == "elephants") {
+      expect_words(w, 0, 0, "");
+      return {cmd::kFlowElephants, json::object()};
+    }
   }
   if (o == "usage") return {cmd::kUsageShow, build_usage_show(w)};
   if (o == "tenant") {
@@ -325,6 +331,7 @@ void render(const std::string& request, const Command& c, const json& data, std:
   if (request == cmd::kSidShow) return render_sids(data, out);
   if (request == cmd::kStatsShow) return render_stats(data, c.all, out);
   if (request == cmd::kFlowTop || request == cmd::kFlowShow) return render_flows(data, out);
+  if (request == cmd::kFlowElephants) return render_elephants(data, out);
   if (request == cmd::kUsageShow) return render_usage(data, out);
   if (request == cmd::kTenantShow) return render_totals(data, out, false);
   if (request == cmd::kClassShow) return render_totals(data, out, true);

@@ -148,6 +148,33 @@ void render_flows(const json& d, std::ostream& out) {
   t.print(out);
 }
 
+// FLOW as the datapath keys it; PATH where its last packets went, PLACED the
+// path the agent pinned it to (it moves there at its next idle gap).
+void render_elephants(const json& d, std::ostream& out) {
+  const json& el = field(d, "elephants");
+  bool on = !field(d, "enabled").is_boolean() || field(d, "enabled").get<bool>();
+  out << fmt::format("elephants: {} (detection {}; window {} ms, enter {} Mbit/s, leave {} Mbit/s; "
+                     "{} pinned)\n",
+                     el.is_array() ? el.size() : 0, on ? "on" : "off", number(field(d, "window_ms")),
+                     number(field(d, "enter_mbps")), number(field(d, "leave_mbps")),
+                     number(field(d, "pins")));
+  if (!el.is_array() || el.empty()) return;
+  Table t({"DIR", "PROTO", "SRC", "SPORT", "DST", "DPORT", "QP", "RATE", "PEAK", "PATH", "PLACED",
+           "MOVES", "SINCE"},
+          {false, true, false, true, false, true, true, true, true, false, false, true, true});
+  for (const auto& f : el) {
+    bool placed = field(f, "placed").is_string();
+    t.add({text(field(f, "dir")), text(field(f, "proto")), text(field(f, "src")),
+           text(field(f, "sport")), text(field(f, "dst")), text(field(f, "dport")),
+           field(f, "dqp").is_null() ? "-" : text(field(f, "dqp")),
+           rate_text(real(field(f, "bps"))), rate_text(real(field(f, "peak_bps"))),
+           text(field(f, "path")), placed ? text(field(f, "placed")) : "-",
+           placed ? text(field(f, "moves")) : "-",
+           fmt::format("{:.1f}s", real(field(f, "since_s")))});
+  }
+  t.print(out);
+}
+
 void render_usage(const json& d, std::ostream& out) {
   const json& periods = field(d, "periods");
   if (!periods.is_array()) return;
@@ -253,6 +280,12 @@ void add_accounting_commands(CommandTree& t) {
          "  dir in|out     out = customer -> WAN, in = WAN -> customer\n"
          "Example:\n"
          "  aigwctl flow show tenant acme proto udp dir out");
+  t.verb(flow, "elephants", "confirmed elephant flows: rate, path, placement", "[OPTIONS]",
+         "Columns: RATE over the last detection window, PEAK since confirmed, PATH\n"
+         "where its last packets went (policy/path), PLACED the path the agent pinned\n"
+         "it to (it moves there at its next idle gap), MOVES, SINCE confirmed.\n"
+         "Example:\n"
+         "  aigwctl -j flow elephants");
   CLI::App* usage = t.object("usage");
   t.verb(usage, "show", "per-tenant usage: period in progress and last completed",
          "[OPTIONS] [--tenant T] [--period 1m|1h|...]",

@@ -124,6 +124,7 @@ json build_flow_top(const std::vector<std::string>& words);
 json build_flow_show(const std::vector<std::string>& words);
 json build_usage_show(const std::vector<std::string>& words);
 void render_flows(const json& d, std::ostream& out);
+void render_elephants(const json& d, std::ostream& out);
 void render_usage(const json& d, std::ostream& out);
 void render_totals(const json& d, std::ostream& out, bool classes);
 void add_accounting_commands(CommandTree& t);

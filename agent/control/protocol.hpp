@@ -139,6 +139,7 @@ inline constexpr const char* kConfigShow = "config.show";
 inline constexpr const char* kConfigReload = "config.reload";
 inline constexpr const char* kFlowTop = "flow.top";
 inline constexpr const char* kFlowShow = "flow.show";
+inline constexpr const char* kFlowElephants = "flow.elephants";
 inline constexpr const char* kUsageShow = "usage.show";
 inline constexpr const char* kTenantShow = "tenant.show";
 inline constexpr const char* kClassShow = "class.show";

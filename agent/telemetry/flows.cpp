@@ -28,7 +28,7 @@ IpAddr addr_of(const uint8_t* a, uint8_t family) {
 
 }  // namespace
 
-bool FlowTracker::KeyLess::operator()(const aigw_flow_key& a, const aigw_flow_key& b) const {
+bool FlowKeyLess::operator()(const aigw_flow_key& a, const aigw_flow_key& b) const {
   return std::memcmp(&a, &b, sizeof a) < 0;
 }
 
@@ -50,7 +50,7 @@ FlowTick FlowTracker::tick(const std::vector<FlowEntry>& entries, uint64_t now_m
   const uint64_t idle_ns = uint64_t{s_.idle_timeout_s} * 1'000'000'000ull;
   const uint64_t active_ns = uint64_t{s_.active_timeout_s} * 1'000'000'000ull;
   FlowTick out;
-  std::map<aigw_flow_key, Seen, KeyLess> next;
+  std::map<aigw_flow_key, Seen, FlowKeyLess> next;
   view_.clear();
   for (const auto& e : entries) {
     const aigw_flow& f = e.flow;
@@ -146,7 +146,7 @@ nlohmann::json FlowTracker::state_json() const {
 
 void FlowTracker::load_state_json(const nlohmann::json& j) {
   if (j.at("version").get<int>() != 1) throw std::invalid_argument("flow state version");
-  std::map<aigw_flow_key, Seen, KeyLess> seen;
+  std::map<aigw_flow_key, Seen, FlowKeyLess> seen;
   for (const auto& e : j.at("flows")) {
     const auto hex = e.at(0).get<std::string>();
     aigw_flow_key k{};

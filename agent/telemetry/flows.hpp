@@ -43,6 +43,11 @@ struct FlowTick {
   std::vector<aigw_flow_key> ended;
 };
 
+// Byte order of flow keys (std::map keys).
+struct FlowKeyLess {
+  bool operator()(const aigw_flow_key& a, const aigw_flow_key& b) const;
+};
+
 class FlowTracker {
  public:
   explicit FlowTracker(FlowSettings s) : s_(s) {}
@@ -77,11 +82,8 @@ class FlowTracker {
     aigw_flow_key key{};
     std::chrono::system_clock::time_point first_wall{}, last_wall{};
   };
-  struct KeyLess {
-    bool operator()(const aigw_flow_key& a, const aigw_flow_key& b) const;
-  };
   FlowSettings s_;
-  std::map<aigw_flow_key, Seen, KeyLess> seen_;
+  std::map<aigw_flow_key, Seen, FlowKeyLess> seen_;
   std::vector<FlowView> view_;
 };
 

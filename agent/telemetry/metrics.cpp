@@ -304,6 +304,43 @@ void accounting_families(const AccountingFacts& a, std::vector<MetricFamily>& ou
   policy_flow_families(a, out);
 }
 
+// Elephants: present only while detection is on.
+void elephant_families(const ElephantFacts& e, std::vector<MetricFamily>& out) {
+  if (!e.enabled) return;
+  MetricFamily n = family("aigw_elephants",
+                          "Confirmed elephant flows, by the multipath policy that carries them "
+                          "(\"\" for the others).",
+                          MetricType::Gauge);
+  for (const auto& [policy, count] : e.per_policy) add(n, {{"policy", policy}}, count);
+  MetricFamily ev =
+      family("aigw_elephant_events_total",
+             "Flows that became (enter) or stopped being (leave) elephants.", MetricType::Counter);
+  add(ev, {{"event", "enter"}}, as_double(e.entered));
+  add(ev, {{"event", "leave"}}, as_double(e.left));
+  MetricFamily load = family("aigw_policy_path_load_bps",
+                             "Bits per second on each path of a multipath policy over the last "
+                             "detection window.",
+                             MetricType::Gauge);
+  MetricFamily cap =
+      family("aigw_policy_path_capacity_bps",
+             "Configured capacity of each path of a multipath policy.", MetricType::Gauge);
+  MetricFamily w = family("aigw_policy_path_weight",
+                          "Weight of each path of a multipath policy (its share of the mice).",
+                          MetricType::Gauge);
+  MetricFamily pe = family("aigw_policy_path_elephants",
+                           "Elephants on each path of a multipath policy (placed there, or "
+                           "hashed there when not placed).",
+                           MetricType::Gauge);
+  for (const auto& p : e.paths) {
+    std::vector<ClientMetric::Label> l = {{"policy", p.policy}, {"path", std::to_string(p.path)}};
+    add(load, l, p.load_bps);
+    if (p.capacity_bps) add(cap, l, *p.capacity_bps);
+    add(w, l, p.weight);
+    add(pe, l, p.elephants);
+  }
+  for (auto* f : {&n, &ev, &load, &cap, &w, &pe}) out.push_back(std::move(*f));
+}
+
 }  // namespace
 
 std::vector<MetricFamily> exporter_families(std::string_view version, uint64_t scrape_errors) {
@@ -387,6 +424,7 @@ std::vector<MetricFamily> snapshot_families(const Snapshot& s) {
   out.push_back(std::move(events));
   xmit_family(c.interfaces, s.stats, out);
   accounting_families(s.accounting, out);
+  elephant_families(s.elephants, out);
   return out;
 }
 

@@ -74,11 +74,29 @@ struct AccountingFacts {
   std::optional<Ipfix> ipfix;
 };
 
+// Elephant flows (features/elephants.hpp): per multipath policy path, and
+// the count per policy (flows of no multipath policy under "").
+struct ElephantFacts {
+  bool enabled = false;
+  struct Path {
+    std::string policy;
+    uint32_t path = 0;
+    uint32_t weight = 0;
+    double load_bps = 0;
+    std::optional<double> capacity_bps;
+    uint32_t elephants = 0;  // placed (pinned) on it, or hashed there when not placed
+  };
+  std::vector<Path> paths;
+  std::map<std::string, uint32_t> per_policy;
+  uint64_t entered = 0, left = 0;  // since the agent started
+};
+
 // Everything one scrape shows besides the exporter's own facts.
 struct Snapshot {
   ConfigFacts config;
   Stats stats;  // as read by Datapath::read_stats() (per-CPU sums done)
   AccountingFacts accounting;
+  ElephantFacts elephants;
 };
 
 // aigw_build_info and aigw_scrape_errors_total.

@@ -8,6 +8,7 @@
 #define AIGW_BPF_ACCOUNT_H
 
 #include "lib/decision.h"
+#include "lib/hh.h"
 #include "lib/paths.h"
 
 #define AIGW_EEXIST 17 /* errno: BPF_NOEXIST found the key (another CPU won) */
@@ -87,6 +88,7 @@ static __always_inline void aigw_flow_set_decision(struct aigw_flow *f, const st
 	f->apn_len = d->act.apn_len;
 	f->dscp = (d->act.flags & AIGW_ACT_F_REMARK) ? d->act.dscp : k->dscp;
 	f->flags = d->act.flags;
+	f->pinned = d->pinned;
 	__builtin_memcpy(f->apn, d->act.apn, AIGW_APN_MAX_ID_LEN);
 }
 
@@ -124,7 +126,6 @@ static __always_inline void aigw_flow_create(const struct aigw_cls_pkt *k,
 	nf->last_ns = now;
 	aigw_flow_set_decision(nf, k, d, gen);
 	nf->tcp_flags = k->tcp_flags;
-	nf->pad = 0;
 	nf->pad2 = 0;
 	r = bpf_map_update_elem(&aigw_flows, &k->key, nf, BPF_NOEXIST);
 	if (!r)
@@ -139,19 +140,26 @@ static __always_inline void aigw_flow_create(const struct aigw_cls_pkt *k,
 }
 
 /* After the decision: the APN the packet carries, the steering slot (the
- * flow's path when the policy has several), and the usage and APN
- * app-group counters. */
+ * flow's path when the policy has several), the heavy-hitter sketch, and
+ * the usage and APN app-group counters. */
 static __always_inline void aigw_decision_finish(const struct aigw_cls_pkt *k,
 						 const struct aigw_cls_meta *m,
 						 struct aigw_decision *d, bool fresh)
 {
+	__u32 zero = 0;
+	const struct aigw_hh_cfg *hc = bpf_map_lookup_elem(&aigw_hh_cfg, &zero);
+
 	aigw_decision_apn(k, d, fresh);
 	if (d->apn_mode == AIGW_APN_MODE_SEEN) /* endpoint: nothing is applied but the count */
 		d->act.flags &= AIGW_ACT_F_APN;
+	if (fresh)
+		d->pinned = 0;
 	if (d->act.flags & AIGW_ACT_F_POLICY)
 		d->slot = d->act.policy_slot;
 	if (d->slot != AIGW_POLICY_SLOT_NONE) /* the flow entry records the path's slot */
-		d->slot = aigw_path_pick(&k->key, d->slot);
+		aigw_path_pick(&k->key, d, hc, fresh);
+	if (hc && hc->mult)
+		aigw_hh_add(&k->key, k->l3_len, d->slot, d->now, hc->mult);
 	aigw_usage_add(k, &d->act);
 	if (d->act.apn_len)
 		aigw_apn_usage_add(k, d, m->app_group_bits);

@@ -56,6 +56,7 @@ __noinline int aigw_flow_cached(const struct aigw_cls_pkt *k, __u32 bank, struct
 	d->act.flags = f->flags;
 	d->act.dscp = f->dscp;
 	d->act.apn_len = f->apn_len;
+	d->pinned = f->pinned;
 	__builtin_memcpy(d->act.apn, f->apn, AIGW_APN_MAX_ID_LEN);
 	aigw_decision_finish(k, m, d, false);
 	aigw_flow_count(f, k, d->now);

@@ -31,7 +31,9 @@ struct aigw_decision {
 				     * out: the slot that steers (policy override applied,
 				     * then the flow's path: lib/paths.h) */
 	__u8 apn_mode;              /* in: enum aigw_apn_mode */
-	__u8 pad[3];
+	__u8 pinned;                /* in (cached): the flow entry's; out: the flow follows
+				     * an aigw_path_pins entry (lib/paths.h) */
+	__u8 pad[2];
 	__u32 gen;                  /* in: aigw_globals.gen, read BEFORE the bank (the agent
 				     * flips the bank, then bumps gen: a decision stored under
 				     * a gen was made with that gen's bank or a later one) */

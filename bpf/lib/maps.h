@@ -294,6 +294,31 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } aigw_pol_stats SEC(".maps");
 
+/* Elephants (abi.h): the sketch, its settings, the agent's placements. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AIGW_HH_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct aigw_hh_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} aigw_hh SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct aigw_hh_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} aigw_hh_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AIGW_MAX_PINS);
+	__type(key, struct aigw_flow_key);
+	__type(value, struct aigw_path_pin);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} aigw_path_pins SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, AIGW_MAX_IFACES);

@@ -62,6 +62,9 @@
 	X(aigw_usage, "PERCPU_ARRAY usage index -> ctr per direction, tenant and class") \
 	X(aigw_apn_usage, "PERCPU_HASH apn_usage_key -> ctr per direction and APN app-group") \
 	X(aigw_pol_stats, "PERCPU_ARRAY policy slot -> ctr encapsulated by each policy") \
+	X(aigw_hh, "PERCPU_ARRAY half*stage*row -> hh_slot heavy-hitter sketch (HashPipe), last: the carry") \
+	X(aigw_hh_cfg, "ARRAY 0 -> hh_cfg heavy-hitter window, pins in force") \
+	X(aigw_path_pins, "HASH flow_key -> path_pin elephants the agent placed on a path") \
 	X(aigw_xmit_drops, "PERCPU_HASH ifindex -> xmit_drops redirected frames an egress port did not send")
 
 /* Maps defined only by the TC programs (bpf/lib/maps_tc.h), pinned like the
@@ -659,11 +662,72 @@ struct aigw_flow {
 	__u8 apn_len;      /* APN ID carried/imposed, 0 = none */
 	__u8 dscp;         /* DSCP after remarking */
 	__u8 flags;        /* cls_action flags applied */
-	__u8 pad;
+	__u8 pinned;       /* 1: the flow has an aigw_path_pins entry (lib/paths.h) */
 	__u32 pad2;
 	__u8 apn[AIGW_APN_MAX_ID_LEN];
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_flow) == 72, "flow size");
+
+/* ------------------------------------------------------------- elephants
+ * Heavy hitters: a per-CPU HashPipe (Sivaraman et al., SOSR 2017) of
+ * AIGW_HH_STAGES stages of AIGW_HH_ROWS slots, counting L3 bytes per flow key
+ * in windows (epochs) of hh_cfg: epoch = AIGW_HH_EPOCH(ktime, mult). Packets
+ * of epoch e count into half e & 1, so while e runs the agent reads half
+ * (e - 1) & 1, which nothing writes; a slot whose epoch is not the packet's
+ * is empty. Stage 0 always takes the packet's flow (the resident is carried
+ * on); stages 1.. keep the larger of resident and carried; what is carried
+ * past the last stage is forgotten. A count never exceeds the flow's bytes;
+ * a flow may sit in several stages (and CPUs): the agent sums them.
+ * Entry AIGW_HH_CARRY is the per-CPU carry, not a slot. */
+#define AIGW_HH_STAGES 4
+#define AIGW_HH_ROWS 128 /* per stage and half; a power of two, <= 2^16 */
+#define AIGW_HH_SLOTS (2 * AIGW_HH_STAGES * AIGW_HH_ROWS)
+#define AIGW_HH_CARRY AIGW_HH_SLOTS
+#define AIGW_HH_ENTRIES (AIGW_HH_SLOTS + 1)
+/* The window of a time: ((ns >> 10) * mult) >> 32 with mult = 2^42 / window
+ * ns (a multiply, not a division, per packet); exact to 1e-5 of a window,
+ * and the agent computes it the same way. */
+#define AIGW_HH_EPOCH(ns, mult) (((__u64)(ns) >> 10) * (__u64)(mult) >> 32)
+
+struct aigw_hh_slot {
+	struct aigw_flow_key key;
+	__u32 bytes; /* L3 bytes of the flow in the epoch (on this CPU, in this stage) */
+	__u32 epoch; /* low 32 bits of the epoch the count belongs to */
+	__u32 slot;  /* aigw_policies slot the flow's last packet took (its path), 0 = none */
+	__u32 packets;
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_hh_slot) == 64, "hh_slot size");
+AIGW_STATIC_ASSERT((AIGW_HH_ROWS & (AIGW_HH_ROWS - 1)) == 0, "hh rows: a power of two");
+AIGW_STATIC_ASSERT(AIGW_HH_SLOTS * sizeof(struct aigw_hh_slot) <= 64 * 1024, "hh: 64 KiB per CPU");
+
+struct aigw_hh_cfg {
+	__u64 mult;  /* AIGW_HH_EPOCH multiplier; 0 = detection off */
+	__u32 npins; /* entries in aigw_path_pins (0: a new flow skips the lookup) */
+	__u32 pad;
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_hh_cfg) == 16, "hh_cfg size");
+
+/* A flow the agent placed on a path of a multipath policy. The datapath
+ * keeps cur and last_ns: a flow that has a pin takes cur, which becomes
+ * target only after the flow was idle longer than gap_ns (a flowlet gap
+ * longer than the paths' delay difference: no packet overtakes another).
+ * cur = 0: not seen since pinned (that packet keeps the path the flow had).
+ * target = 0: released: the flow goes back to its hash path at its next
+ * gap, and home = 1 once it is there; the agent deletes a released pin when
+ * home or idle, so no release moves a flow without a gap. The flow entry
+ * remembers that a flow is pinned (aigw_flow.pinned), so cached packets of
+ * other flows never look here. */
+struct aigw_path_pin {
+	__u32 head;    /* the policy's first slot (aigw_path_groups key) */
+	__u32 target;  /* slot of the path the agent placed the flow on; 0 = released */
+	__u32 cur;     /* slot the flow takes now; 0 = not seen yet */
+	__u32 gap_ns;  /* idle time that lets the flow move */
+	__u64 last_ns; /* the flow's last packet (bpf_ktime_get_ns) */
+	__u32 moves;   /* times the flow moved */
+	__u32 home;    /* released and back on its hash path */
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_path_pin) == 32, "path_pin size");
+#define AIGW_MAX_PINS 4096 /* elephants placed at once */
 
 /* aigw_usage index: ((dir * AIGW_MAX_TENANTS) + tenant) * AIGW_MAX_CLASSES + cls.
  * Counted for every classified packet, whether or not it has a flow entry. */

@@ -18,7 +18,7 @@
 //   {"cmd":"stats"} -> {"drops":{"<reason>":packets,...},"events":{...},
 //        "ifaces":{"<slot>":{"rx":p,"rx_bytes":b,...}},"slots":{...}}
 //        (slot "0" = packets from interfaces without configuration)
-//   {"cmd":"reset"} -> {"ok":true}   zeroes the counter maps (aigw_if_stats,
+//   {"cmd":"reset"} -> {"ok":true}   zeroes the counter maps (aigw_if_stats, aigw_hh,
 //        aigw_drops, aigw_events, aigw_usage, aigw_pol_stats) and empties
 //        aigw_flows and aigw_apn_usage
 //
@@ -86,6 +86,21 @@
 //   {"cmd":"detach","ifname":"X","hook":"..."} -> {"ok":true}
 //        attach refuses to replace a foreign program ({"error":...});
 //        every attachment left is removed when the runner exits
+// Elephants (abi.h "elephants"; the agent's module is not running here):
+//   {"cmd":"hh_cfg","mult":m} -> {"ok":true}  aigw_hh_cfg.mult = m (default 1:
+//        windows of 2^42 ns, about 73 minutes, so a test sees one window)
+//   {"cmd":"hh_read"} -> {"slots":[{"half":h,"epoch":e,"bytes":b,"packets":p,
+//        "slot":s,"sport":..,"dport":..,"dqp":..,"key":"<hex>"},...]}  every
+//        CPU's non-empty sketch slots (a flow may appear in several)
+//   {"cmd":"pin","key":"<hex flow key>","head":h,"target":t,"gap_ns":g
+//    [,"keep":true (keep cur, last_ns, moves)]} writes aigw_path_pins, sets
+//        npins and bumps the generation; {"cmd":"unpin","key":..} deletes;
+//   {"cmd":"pins"} -> {"pins":[{"key","sport","head","target","cur","gap_ns",
+//        "last_ns","moves","home"},...]}
+//   {"cmd":"run_frames","prog":"headend","ifindex":N,"frames_file":PATH}
+//        runs every frame of PATH ([u16 little-endian length][frame]...) once
+//        -> {"frames":n,"ms":t,"verdicts":{"XDP_REDIRECT":n,...}}
+//   {"cmd":"flows"} entries also carry "key" (hex) and "pinned".
 // Any problem gives {"error":"..."}; the runner keeps reading. On EOF it
 // removes the pins (Datapath::unpin_all) and exits 0.
 // The ready line also carries "apply_ms": the time the first apply took.
@@ -115,6 +130,7 @@
 #include "common/log.hpp"
 #include "config/parse.hpp"
 #include "datapath/datapath.hpp"
+#include "datapath/elephant_maps.hpp"
 #include "datapath/loader.hpp"
 #include "datapath/map_io.hpp"
 #include "netlink/links.hpp"
@@ -386,7 +402,7 @@ std::variant<size_t, std::string> clear_hash_map(const std::string& path) {
 
 json reset_stats(const std::string& pin) {
   for (const char* m :
-       {"aigw_if_stats", "aigw_drops", "aigw_events", "aigw_usage", "aigw_pol_stats"}) {
+       {"aigw_if_stats", "aigw_drops", "aigw_events", "aigw_usage", "aigw_pol_stats", "aigw_hh"}) {
     std::string err = zero_percpu_map(pin + "/" + m);
     if (!err.empty()) return error_json("reset: " + err);
   }
@@ -428,7 +444,108 @@ json flow_json(const aigw::FlowEntry& e) {
               {"tcp_flags", f.tcp_flags},
               {"apn", to_hex(f.apn, std::min<size_t>(f.apn_len, sizeof f.apn))},
               {"dscp", f.dscp},
-              {"flags", f.flags}};
+              {"flags", f.flags},
+              {"pinned", f.pinned},
+              {"key", to_hex(reinterpret_cast<const uint8_t*>(&k), sizeof k)}};
+}
+
+// ---- Elephants (see "hh_cfg" at the top of the file).
+std::optional<aigw_flow_key> key_of(const json& req) {
+  if (!req.contains("key") || !req["key"].is_string()) return std::nullopt;
+  auto b = from_hex(req["key"].get<std::string>());
+  if (!b || b->size() != sizeof(aigw_flow_key)) return std::nullopt;
+  aigw_flow_key k;
+  std::memcpy(&k, b->data(), sizeof k);
+  return k;
+}
+
+json hh_read(const aigw::dp::ElephantMaps& m) {
+  json a = json::array();
+  for (uint32_t half = 0; half < 2; ++half)
+    for (const auto& s : m.read_half(half)) {
+      if (!s.bytes) continue;
+      a.push_back(json{{"half", half},
+                       {"epoch", s.epoch},
+                       {"bytes", s.bytes},
+                       {"packets", s.packets},
+                       {"slot", s.slot},
+                       {"sport", ntohs(s.key.sport)},
+                       {"dport", ntohs(s.key.dport)},
+                       {"dqp", aigw::telemetry::flow_dqp(s.key)},
+                       {"key", to_hex(reinterpret_cast<const uint8_t*>(&s.key), sizeof s.key)}});
+    }
+  return json{{"slots", a}};
+}
+
+json pins_json(const aigw::dp::ElephantMaps& m) {
+  json a = json::array();
+  for (const auto& [k, p] : m.read_pins())
+    a.push_back(json{{"key", to_hex(reinterpret_cast<const uint8_t*>(&k), sizeof k)},
+                     {"sport", ntohs(k.sport)},
+                     {"head", p.head},
+                     {"target", p.target},
+                     {"cur", p.cur},
+                     {"gap_ns", p.gap_ns},
+                     {"last_ns", p.last_ns},
+                     {"moves", p.moves},
+                     {"home", p.home}});
+  return json{{"pins", a}};
+}
+
+// hh_cfg, hh_read, pin, unpin, pins; `mult` is the window in force.
+json elephant_cmd(aigw::Datapath& dp, aigw::dp::ElephantMaps& m, uint64_t& mult,
+                  const std::string& cmd, const json& req) {
+  if (cmd == "hh_cfg") {
+    mult = req.value("mult", uint64_t{1});
+    m.set_cfg(mult, static_cast<uint32_t>(m.read_pins().size()));
+    return json{{"ok", true}};
+  }
+  if (cmd == "hh_read") return hh_read(m);
+  if (cmd == "pins") return pins_json(m);
+  auto k = key_of(req);
+  if (!k) return error_json("\"key\": the flow key, 48 bytes as hex");
+  if (cmd == "pin") {
+    aigw_path_pin p{};
+    if (auto old = m.get_pin(*k); old && req.value("keep", false)) p = *old;
+    p.head = req.value("head", 0u);
+    p.target = req.value("target", 0u);
+    p.gap_ns = req.value("gap_ns", 0u);
+    m.put_pin(*k, p);
+  } else {
+    m.delete_pin(*k);
+  }
+  m.set_cfg(mult, static_cast<uint32_t>(m.read_pins().size()));
+  if (cmd == "pin") dp.invalidate_caches();
+  return json{{"ok", true}};
+}
+
+// run_frames: FILE holds frames as [u16 length, little endian][bytes]...
+json run_frames(const aigw::Datapath& dp, const json& req) {
+  const int fd = prog_fd_of(dp, req.value("prog", std::string("headend")));
+  std::ifstream in(req.value("frames_file", std::string()), std::ios::binary);
+  if (!in) return error_json("run_frames: cannot open frames_file");
+  xdp_md ctx{};
+  ctx.ingress_ifindex = req.value("ifindex", 0u);
+  std::vector<uint8_t> pkt, out(kOutMax);
+  std::map<std::string, uint64_t> verdicts;
+  uint64_t n = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  uint8_t len_le[2];
+  while (in.read(reinterpret_cast<char*>(len_le), 2)) {
+    pkt.resize(len_le[0] | len_le[1] << 8);
+    if (!in.read(reinterpret_cast<char*>(pkt.data()), static_cast<std::streamsize>(pkt.size())))
+      return error_json("run_frames: truncated file");
+    ctx.data_end = static_cast<uint32_t>(pkt.size());
+    LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt.data(),
+                .data_out = out.data(), .data_size_in = static_cast<uint32_t>(pkt.size()),
+                .data_size_out = static_cast<uint32_t>(out.size()), .ctx_in = &ctx,
+                .ctx_size_in = sizeof ctx, .repeat = 1);
+    if (bpf_prog_test_run_opts(fd, &o)) return error_json(std::string("test run: ") + std::strerror(errno));
+    ++verdicts[verdict_name(o.retval)];
+    ++n;
+  }
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return json{{"frames", n}, {"ms", ms}, {"verdicts", verdicts}};
 }
 
 json flows_json(const aigw::Datapath& dp) {
@@ -758,6 +875,8 @@ int main(int argc, char** argv) {
   }
   emit(json{{"ready", true}, {"slots", slots_json(*dp, cfg)}, {"apply_ms", apply_ms}});
 
+  aigw::dp::ElephantMaps elephants(dp->loader());
+  uint64_t hh_mult = 0;
   std::string line;
   while (std::getline(std::cin, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -796,11 +915,16 @@ int main(int argc, char** argv) {
           answer = tc_stats_json(*dp);
         else if (cmd == "attach" || cmd == "detach")
           answer = attach_cmd(*dp, req, cmd == "attach");
+        else if (cmd == "run_frames")
+          answer = run_frames(*dp, req);
+        else if (cmd == "hh_cfg" || cmd == "hh_read" || cmd == "pin" || cmd == "unpin" ||
+                 cmd == "pins")
+          answer = elephant_cmd(*dp, elephants, hh_mult, cmd, req);
         else
           answer = error_json("unknown cmd '" + cmd +
                               "' (stats|reset|flows|usage|apn_usage|pol_stats|flush_flows|"
                               "classify_batch|cls_info|policy_slots|route_events|apply|tc_stats|"
-                              "attach|detach)");
+                              "attach|detach|run_frames|hh_cfg|hh_read|pin|unpin|pins)");
       } else {
         answer = run_packet(*dp, req);
       }

@@ -235,3 +235,36 @@ TEST_CASE("usage show prints the period's other aggregates", "[cli][usage]") {
   CHECK(r.out.find("policies: to-b 200B/2p") != std::string::npos);
   CHECK(r.out.find("interfaces rx: eth1 900B/9p") != std::string::npos);
 }
+
+TEST_CASE("flow elephants: request and rendering", "[cli][flow]") {
+  CHECK(request({"flow", "elephants"}).cmd == cmd::kFlowElephants);
+  usage_error({"flow", "elephants", "extra"}, "extra");
+  json d = {{"enabled", true},
+            {"window_ms", 40},
+            {"enter_mbps", 100},
+            {"leave_mbps", 50},
+            {"place", true},
+            {"pins", 1},
+            {"elephants",
+             {{{"src", "192.0.2.10"},
+               {"dst", "198.51.100.10"},
+               {"sport", 49152},
+               {"dport", 4791},
+               {"proto", 17},
+               {"dir", "out"},
+               {"dqp", 257},
+               {"bps", 2.5e9},
+               {"peak_bps", 3e9},
+               {"path", "mp/0"},
+               {"placed", "mp/2"},
+               {"moves", 1},
+               {"since_s", 12.5}}}}};
+  auto r = run({"flow", "elephants"}, d);
+  REQUIRE(r.code == kExitOk);
+  CHECK(r.out.find("elephants: 1 (detection on; window 40 ms, enter 100 Mbit/s") !=
+        std::string::npos);
+  CHECK(r.out.find("2.50Gbit") != std::string::npos);
+  CHECK(r.out.find("mp/2") != std::string::npos);
+  CHECK(r.out.find("257") != std::string::npos);
+  CHECK(r.out.find("12.5s") != std::string::npos);
+}

@@ -1,0 +1,91 @@
+#include "telemetry/elephants.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace aigw::telemetry {
+
+std::vector<HhSample> sum_window(const std::vector<aigw_hh_slot>& slots, uint32_t epoch) {
+  std::map<aigw_flow_key, HhSample, FlowKeyLess> by;
+  for (const auto& s : slots) {
+    if (s.epoch != epoch || s.bytes == 0) continue;
+    auto [it, fresh] = by.try_emplace(s.key);
+    HhSample& h = it->second;
+    if (fresh) h.key = s.key;
+    h.bytes += s.bytes;
+    h.packets += s.packets;
+    if (s.slot) h.slot = s.slot;
+  }
+  std::vector<HhSample> out;
+  out.reserve(by.size());
+  for (auto& [k, v] : by) out.push_back(v);
+  std::sort(out.begin(), out.end(), [](const HhSample& a, const HhSample& b) {
+    return a.bytes != b.bytes ? a.bytes > b.bytes : FlowKeyLess{}(a.key, b.key);
+  });
+  return out;
+}
+
+uint64_t hh_mult(std::chrono::nanoseconds window) {
+  auto ns = static_cast<uint64_t>(std::max<int64_t>(window.count(), 1));
+  uint64_t m = (uint64_t{1} << 42) / ns;
+  return m ? m : 1;
+}
+
+uint64_t hh_epoch_start(uint64_t e, uint64_t mult) {
+  // smallest ns with ((ns >> 10) * mult) >> 32 >= e
+  unsigned __int128 need = static_cast<unsigned __int128>(e) << 32;
+  uint64_t q = static_cast<uint64_t>((need + mult - 1) / mult);
+  return q << 10;
+}
+
+ElephantSet::Change ElephantSet::window(const std::vector<HhSample>& samples, const HhThresholds& t,
+                                        uint64_t window_ns, uint64_t end_ns) {
+  Change c;
+  std::map<aigw_flow_key, const HhSample*, FlowKeyLess> seen;
+  for (const auto& s : samples) seen[s.key] = &s;
+  for (auto it = set_.begin(); it != set_.end();) {
+    auto f = seen.find(it->first);
+    Elephant& e = it->second;
+    e.window_bytes = f == seen.end() ? 0 : f->second->bytes;
+    e.rate_bps = window_ns ? static_cast<double>(e.window_bytes) * 8e9 / window_ns : 0;
+    e.peak_bps = std::max(e.peak_bps, e.rate_bps);
+    if (f != seen.end() && f->second->slot) e.slot = f->second->slot;
+    e.below = e.window_bytes < t.leave_bytes ? e.below + 1 : 0;
+    if (e.below >= t.leave_windows) {
+      c.left.push_back(it->first);
+      it = set_.erase(it);
+      continue;
+    }
+    ++it;
+  }
+  for (const auto& s : samples) {
+    if (s.bytes < t.enter_bytes) break;  // largest first
+    if (set_.count(s.key)) continue;
+    Elephant e;
+    e.key = s.key;
+    e.window_bytes = s.bytes;
+    e.rate_bps = window_ns ? static_cast<double>(s.bytes) * 8e9 / window_ns : 0;
+    e.peak_bps = e.rate_bps;
+    e.slot = s.slot;
+    e.since_ns = end_ns;
+    set_.emplace(s.key, e);
+    c.entered.push_back(s.key);
+  }
+  return c;
+}
+
+ElephantSet::Change ElephantSet::missed(uint32_t windows, const HhThresholds& t) {
+  Change c;
+  for (auto it = set_.begin(); it != set_.end();) {
+    it->second.below += windows;
+    if (it->second.below >= t.leave_windows) {
+      c.left.push_back(it->first);
+      it = set_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return c;
+}
+
+}  // namespace aigw::telemetry

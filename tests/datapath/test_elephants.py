@@ -1,0 +1,209 @@
+#!/usr/bin/python3
+"""Elephant flows in the datapath (issue 11, items 2 and 3): the heavy-hitter
+sketch against exact ground truth, with the flow table in use and full; the
+per-flow pins the agent writes, followed at flowlet gaps only.
+
+Ground truth is the generator's own byte count per flow
+(tests/tools/aigw_mix.py); the sketch is read raw from the map
+(aigw-dp-run hh_read) and summed per flow as the agent does.
+Run: tests/datapath/test_elephants.py --runner build/tests/tools/aigw-dp-run
+"""
+import os
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+
+import aigw_mix  # noqa: E402
+from dptest import CUST0_MAC, HOST_MAC, DatapathCase, Ether, IPv6, run_module  # noqa: E402
+from test_multipath import PATHS, config, frame  # noqa: E402
+
+SEED, NFLOWS, NPKTS = 7, 100000, 300000
+THRESHOLDS = (0.01, 0.001, 0.0001)
+GAP_NS = 200_000_000  # a flowlet gap no test-run loop stalls for
+
+
+def mac(s: str) -> bytes:
+    return bytes(int(x, 16) for x in s.split(":"))
+
+
+class Sketch:
+    """The mix once for the whole module: frames file and ground truth."""
+    flows = pkts = truth = None
+    path = None
+
+    @classmethod
+    def get(cls):
+        if cls.path is None:
+            cls.flows, cls.pkts = aigw_mix.zipf_mix(SEED, NFLOWS, NPKTS)
+            cls.truth = aigw_mix.truth(cls.flows, cls.pkts)
+            fd, cls.path = tempfile.mkstemp(prefix="aigwt-mix-", suffix=".frames")
+            os.close(fd)
+            aigw_mix.write_frames(cls.path, cls.flows, cls.pkts, mac(CUST0_MAC), mac(HOST_MAC))
+        return cls
+
+
+def key_tuple(hexkey: str):
+    k = bytes.fromhex(hexkey)
+    src, dst = int.from_bytes(k[0:4], "big"), int.from_bytes(k[16:20], "big")
+    sport, dport = int.from_bytes(k[32:34], "big"), int.from_bytes(k[34:36], "big")
+    return (src, dst, sport, dport, k[36], int.from_bytes(k[39:42], "big"))
+
+
+class Detection(DatapathCase):
+    """300k packets of 100k Zipf(1) flows through the headend."""
+    TAG = "hh"
+    CONFIG = config(PATHS)
+
+    def measure(self):
+        mix = Sketch.get()
+        self.runner.request({"cmd": "reset"})
+        self.assertEqual(self.runner.request({"cmd": "hh_cfg", "mult": 1}).get("ok"), True)
+        r = self.runner.request({"cmd": "run_frames", "prog": "headend",
+                                 "ifindex": self.ifindex["cust0"], "frames_file": mix.path})
+        self.assertEqual(r.get("frames"), NPKTS, r)
+        self.assertEqual(r["verdicts"].get("XDP_REDIRECT"), NPKTS, r)
+        slots = self.runner.request({"cmd": "hh_read"})["slots"]
+        epochs = {s["epoch"] for s in slots}
+        self.assertLessEqual(len(epochs), 2, "one window (two if the run crossed a boundary)")
+        counted = {}
+        for s in slots:
+            k = key_tuple(s["key"])
+            counted[k] = counted.get(k, 0) + s["bytes"]
+        exact = {mix.flows[i].key(): b for i, b in mix.truth.items()}
+        total = sum(exact.values())
+        for k, b in counted.items():
+            self.assertIn(k, exact, "the sketch holds only flows that were sent")
+            self.assertLessEqual(b, exact[k], "a count never exceeds the flow's bytes")
+        out = {}
+        for th in THRESHOLDS:
+            want = {k for k, b in exact.items() if b >= th * total}
+            got = {k for k, b in counted.items() if b >= th * total}
+            tp = len(want & got)
+            out[th] = (tp / len(want) if want else 1.0, tp / len(got) if got else 1.0, len(want))
+            missed = sorted((exact[k], counted.get(k, 0)) for k in want - got)
+            print(f"\n  threshold {th:.2%} of bytes: {len(want)} heavy flows, recall "
+                  f"{out[th][0]:.3f}, precision {out[th][1]:.3f}; missed (exact, counted): "
+                  f"{missed[:5]}", end="")
+        return out
+
+    def test_1_recall_and_precision(self):
+        """At 1% of the window's bytes every heavy flow is found; at 0.1%
+        this sketch (512 slots a window per CPU) finds 80 of 84 (0.952:
+        issue 11 asks 0.99, not met: README "Elephant flows"). Precision is
+        1: a count never exceeds the flow's bytes."""
+        r = self.measure()
+        self.assertEqual(r[0.01][0], 1.0)
+        self.assertGreaterEqual(r[0.001][0], 0.9)
+        for th in THRESHOLDS:
+            self.assertEqual(r[th][1], 1.0)
+
+
+class DetectionFullTable(Detection):
+    """The same with a flow table of 1024 entries, full after the first
+    thousand flows: the sketch does not depend on it."""
+    TAG = "hhfull"
+    CONFIG = config(PATHS).replace("datapath:\n", "datapath:\n  map_sizes:\n    flows: 1024\n", 1)
+
+    def test_2_table_full_counted(self):
+        self.measure()
+        ev = self.stats()["events"]
+        self.assertGreater(ev.get("flow_table_full", 0), 0, "the table did fill up")
+
+
+class Pins(DatapathCase):
+    """A pin moves its flow only after an idle gap; other flows stay."""
+    TAG = "pin"
+    CONFIG = config(PATHS)
+
+    def path_slots(self):
+        """nsids -> slot: the three paths have 1, 2 and 3 segments."""
+        v = self.runner.request({"cmd": "policy_slots"})["valid"]
+        return {e["nsids"]: e["slot"] for e in v}
+
+    def sid_of(self, sport):
+        r = self.runner.request({"prog": "headend", "ifindex": self.ifindex["cust0"],
+                                 "pkt": frame(sport).hex()})
+        self.assertEqual(r.get("verdict"), "XDP_REDIRECT", r)
+        return Ether(bytes.fromhex(r["out"]))[IPv6].dst
+
+    def burst(self, sport, n):
+        fd, path = tempfile.mkstemp(prefix="aigwt-burst-")
+        with os.fdopen(fd, "wb") as f:
+            fr = frame(sport)
+            for _ in range(n):
+                f.write(len(fr).to_bytes(2, "little") + fr)
+        before = {s["slot"]: s["packets"] for s in
+                  self.runner.request({"cmd": "pol_stats"})["pol_stats"]}
+        r = self.runner.request({"cmd": "run_frames", "prog": "headend",
+                                 "ifindex": self.ifindex["cust0"], "frames_file": path})
+        os.unlink(path)
+        self.assertEqual(r.get("frames"), n, r)
+        after = {s["slot"]: s["packets"] for s in
+                 self.runner.request({"cmd": "pol_stats"})["pol_stats"]}
+        return {s: after[s] - before.get(s, 0) for s in after if after[s] != before.get(s, 0)}
+
+    def pin_of(self, sport):
+        return [p for p in self.runner.request({"cmd": "pins"})["pins"] if p["sport"] == sport]
+
+    def test_1_moves_at_gap_only(self):
+        slots = self.path_slots()
+        sid_slot = {segs[0]: slots[len(segs)] for segs, _ in PATHS}
+        others = {sp: self.sid_of(sp) for sp in range(20000, 20200)}
+        sport = 30000
+        home = sid_slot[self.sid_of(sport)]
+        key = [f for f in self.runner.request({"cmd": "flows"})["flows"]
+               if f["sport"] == sport][0]["key"]
+        target = [s for s in slots.values() if s != home][0]
+        r = self.runner.request({"cmd": "pin", "key": key, "head": slots[1], "target": target,
+                                 "gap_ns": GAP_NS})
+        self.assertTrue(r.get("ok"), r)
+        # back to back: no gap, so the flow stays where it was
+        self.assertEqual(self.burst(sport, 50), {home: 50})
+        p = self.pin_of(sport)[0]
+        self.assertEqual((p["cur"], p["target"], p["moves"]), (home, target, 0))
+        flow = [f for f in self.runner.request({"cmd": "flows"})["flows"] if f["sport"] == sport]
+        self.assertEqual(flow[0]["pinned"], 1, "the flow entry knows it is pinned")
+        time.sleep(GAP_NS / 1e9 * 1.5)
+        self.assertEqual(self.burst(sport, 10), {target: 10}, "moved after the gap")
+        p = self.pin_of(sport)[0]
+        self.assertEqual((p["cur"], p["moves"]), (target, 1))
+        # the other flows kept their paths (the pin's generation bump included)
+        self.assertEqual({sp: self.sid_of(sp) for sp in others}, others)
+        # released: back to the hash path, again only after a gap
+        self.runner.request({"cmd": "pin", "key": key, "head": slots[1], "target": 0,
+                             "gap_ns": GAP_NS, "keep": True})
+        self.assertEqual(self.burst(sport, 20), {target: 20})
+        self.assertEqual(self.pin_of(sport)[0]["home"], 0)
+        time.sleep(GAP_NS / 1e9 * 1.5)
+        self.assertEqual(self.burst(sport, 10), {home: 10}, "home after the gap")
+        p = self.pin_of(sport)[0]
+        self.assertEqual((p["cur"], p["home"], p["moves"]), (home, 1, 2))
+        self.runner.request({"cmd": "unpin", "key": key})
+
+    def test_2_pin_to_a_foreign_slot_is_ignored(self):
+        """A pin whose target is not a path of the flow's policy (a stale
+        pin after a reload) leaves the flow on its hash path."""
+        slots = self.path_slots()
+        sport = 31000
+        first = self.sid_of(sport)
+        key = [f for f in self.runner.request({"cmd": "flows"})["flows"]
+               if f["sport"] == sport][0]["key"]
+        foreign = max(self.runner.request({"cmd": "policy_slots"})["max_entries"] - 1, 1)
+        self.runner.request({"cmd": "pin", "key": key, "head": slots[1], "target": foreign,
+                             "gap_ns": 0})
+        time.sleep(0.01)
+        for _ in range(3):
+            self.assertEqual(self.sid_of(sport), first)
+        self.runner.request({"cmd": "unpin", "key": key})
+
+
+if __name__ == "__main__":
+    try:
+        run_module()
+    finally:
+        if Sketch.path:
+            os.unlink(Sketch.path)

@@ -1,0 +1,170 @@
+// Elephants: confirmation with hysteresis over windows
+// (telemetry/elephants.hpp), the sketch's window arithmetic, placement on
+// capacity changes and path loss (policy/placement.hpp), and the
+// configuration (elephants:, paths' capacity_mbps).
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <variant>
+
+#include "config/parse.hpp"
+#include "policy/placement.hpp"
+#include "telemetry/elephants.hpp"
+
+using namespace aigw;
+
+namespace {
+
+aigw_flow_key key(uint16_t n) {
+  aigw_flow_key k{};
+  k.family = 4;
+  k.proto = 17;
+  k.sport = n;
+  return k;
+}
+
+aigw_hh_slot slot(uint16_t n, uint32_t bytes, uint32_t epoch, uint32_t pslot = 0) {
+  aigw_hh_slot s{};
+  s.key = key(n);
+  s.bytes = bytes;
+  s.packets = 1;
+  s.epoch = epoch;
+  s.slot = pslot;
+  return s;
+}
+
+constexpr uint64_t kWin = 40000000;  // 40 ms
+
+}  // namespace
+
+TEST_CASE("a window's counts are summed per flow over stages and CPUs", "[elephants]") {
+  std::vector<aigw_hh_slot> slots = {slot(1, 100, 7, 3), slot(2, 500, 7), slot(1, 50, 7),
+                                     slot(3, 9999, 6) /* another window: empty */, slot(1, 25, 7)};
+  auto s = telemetry::sum_window(slots, 7);
+  REQUIRE(s.size() == 2);
+  CHECK(s[0].key.sport == 2);
+  CHECK(s[0].bytes == 500);
+  CHECK(s[1].key.sport == 1);
+  CHECK(s[1].bytes == 175);
+  CHECK(s[1].packets == 3);
+  CHECK(s[1].slot == 3);
+}
+
+TEST_CASE("window numbers: the agent's arithmetic is the datapath's", "[elephants]") {
+  uint64_t m = telemetry::hh_mult(std::chrono::milliseconds(40));
+  for (uint64_t e : {uint64_t{1}, uint64_t{12345}, uint64_t{987654321}}) {
+    uint64_t start = telemetry::hh_epoch_start(e, m);
+    CHECK(telemetry::hh_epoch(start, m) == e);
+    CHECK(telemetry::hh_epoch(start - 1024, m) == e - 1);  // the clock's 1.024 us grain
+  }
+  // windows are 40 ms long within 1e-5
+  uint64_t len = telemetry::hh_epoch_start(1001, m) - telemetry::hh_epoch_start(1, m);
+  CHECK(std::abs(double(len) / 1000 - 40e6) < 40e6 * 1e-5);
+}
+
+TEST_CASE("elephants enter at the enter threshold and leave after the hold", "[elephants]") {
+  telemetry::ElephantSet set;
+  telemetry::HhThresholds t{1000, 500, 3};
+  auto w = [&](std::vector<std::pair<uint16_t, uint64_t>> v, uint64_t end) {
+    std::vector<telemetry::HhSample> s;
+    for (auto [n, b] : v) s.push_back({key(n), b, 1, 0});
+    std::sort(s.begin(), s.end(), [](auto& a, auto& b) { return a.bytes > b.bytes; });
+    return set.window(s, t, kWin, end);
+  };
+  auto c = w({{1, 999}, {2, 1000}}, 1);
+  REQUIRE(c.entered.size() == 1);
+  CHECK(c.entered[0].sport == 2);
+  CHECK(set.elephants().at(key(2)).rate_bps == Approx(1000 * 8 / 0.04));
+  // between the thresholds: stays (no flapping), below leave for 3 windows: goes
+  CHECK(w({{2, 700}}, 2).left.empty());
+  CHECK(w({{2, 400}}, 3).left.empty());
+  CHECK(w({{2, 600}}, 4).left.empty());  // back above leave: the count restarts
+  CHECK(w({{2, 100}}, 5).left.empty());
+  CHECK(w({}, 6).left.empty());
+  c = w({}, 7);
+  REQUIRE(c.left.size() == 1);
+  CHECK(set.elephants().empty());
+  // windows the reader missed count as below
+  w({{3, 5000}}, 8);
+  CHECK(set.missed(3, t).left.size() == 1);
+}
+
+TEST_CASE("placement: largest first onto the most room, in proportion to capacity", "[elephants]") {
+  // 4 paths of 400/100/300/200 (units), no mice, 8 elephants of 100 not
+  // yet placed: every path ends within its capacity (4/1/2/1).
+  std::vector<placement::PathLoad> paths = {{1, 400, 0}, {2, 100, 0}, {3, 300, 0}, {4, 200, 0}};
+  std::vector<placement::Flow> flows;
+  for (uint64_t i = 0; i < 8; ++i) flows.push_back({i, 100, 0, 0});
+  auto got = placement::place(paths, flows);
+  std::map<uint32_t, int> per;
+  for (auto [id, s] : got) ++per[s];
+  CHECK(per == std::map<uint32_t, int>{{1, 4}, {2, 1}, {3, 2}, {4, 1}});
+  // twice the demand: the flows go where the share per flow is largest
+  for (auto& f : flows) f.rate_bps = 200;
+  per.clear();
+  for (auto [id, s] : placement::place(paths, flows)) ++per[s];
+  CHECK(per == std::map<uint32_t, int>{{1, 3}, {2, 1}, {3, 2}, {4, 2}});
+}
+
+TEST_CASE("placement keeps flows where they fit and counts the mice", "[elephants]") {
+  // path 2 carries 150 of mice: its room is 50, so the elephant placed
+  // there before moves; the one on path 1 stays (the room is equal).
+  std::vector<placement::PathLoad> paths = {{1, 200, 100}, {2, 200, 150 + 60}};
+  std::vector<placement::Flow> flows = {{0, 100, 1, 1}, {1, 60, 2, 2}};
+  auto got = placement::place(paths, flows);
+  CHECK(got.at(0) == 1);
+  CHECK(got.at(1) == 1);
+  // capacity change: path 1 shrinks to 50: its elephant goes to path 2
+  paths = {{1, 50, 100}, {2, 400, 0}};
+  flows = {{0, 100, 1, 1}};
+  CHECK(placement::place(paths, flows).at(0) == 2);
+}
+
+TEST_CASE("placement after a path is lost uses the paths left", "[elephants]") {
+  std::vector<placement::PathLoad> paths = {{1, 100, 0}, {3, 100, 0}};
+  std::vector<placement::Flow> flows = {{0, 80, 2, 2}, {1, 80, 2, 2}};  // on the lost path 2
+  auto got = placement::place(paths, flows);
+  CHECK(got.at(0) != got.at(1));
+  for (auto [id, s] : got) CHECK((s == 1 || s == 3));
+  CHECK_THROWS(placement::place({}, flows));
+  auto caps = placement::capacities_from_weights({1, 3}, 400);
+  CHECK(caps == std::vector<double>{100, 300});
+  CHECK(placement::capacities_from_weights({}, 400).empty());
+}
+
+TEST_CASE("elephants: and capacity_mbps in the configuration", "[elephants][config]") {
+  const std::string base =
+      "interfaces:\n  - {name: c0, role: customer}\n  - {name: w0, role: wan}\n"
+      "policies:\n  - name: mp\n    prefixes: [198.51.100.0/24]\n    source: fc00:a::1\n"
+      "    paths:\n";
+  auto ok = parse_config(base +
+                             "      - {segments: [fc00:b::1], capacity_mbps: 10000}\n"
+                             "      - {segments: [fc00:c::1], capacity_mbps: 2500}\n"
+                             "      - {segments: [fc00:d::1], capacity_mbps: 5000, weight: 7}\n"
+                             "elephants: {window_ms: 20, enter_mbps: 500, leave_mbps: 200}\n",
+                         "t.yaml");
+  REQUIRE(std::holds_alternative<Config>(ok));
+  const Config& c = std::get<Config>(ok);
+  REQUIRE(c.policies.at(0).paths.size() == 3);
+  CHECK(c.policies[0].paths[0].weight == 1000);  // from the capacity
+  CHECK(c.policies[0].paths[1].weight == 250);
+  CHECK(c.policies[0].paths[2].weight == 7);  // given
+  CHECK(c.elephants.window_ms == 20);
+  CHECK(c.elephants.enter_mbps == 500);
+  auto bad = [&](const std::string& y) {
+    auto r = parse_config(y, "t.yaml");
+    REQUIRE(std::holds_alternative<std::vector<ConfigError>>(r));
+    return std::get<std::vector<ConfigError>>(r).at(0).str();
+  };
+  CHECK(bad(base + "      - {segments: [fc00:b::1], capacity_mbps: 0}\n"
+                   "      - {segments: [fc00:c::1], capacity_mbps: 1}\n")
+            .find("capacity_mbps") != std::string::npos);
+  CHECK(bad(base + "      - {segments: [fc00:b::1], capacity_mbps: 100}\n"
+                   "      - {segments: [fc00:c::1]}\n")
+            .find("for some paths only") != std::string::npos);
+  CHECK(bad(base + "      - {segments: [fc00:b::1]}\n      - {segments: [fc00:c::1]}\n"
+                   "elephants: {enter_mbps: 10, leave_mbps: 20}\n")
+            .find("t.yaml:11: elephants.leave_mbps: 20 is above enter_mbps") != std::string::npos);
+  CHECK(bad(base + "      - {segments: [fc00:b::1]}\n      - {segments: [fc00:c::1]}\n"
+                   "elephants: {window_ms: 5}\n")
+            .find("window_ms") != std::string::npos);
+}
