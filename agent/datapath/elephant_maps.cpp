@@ -27,14 +27,16 @@ void read_each(int fd, uint32_t first, uint32_t n, size_t per_key, uint8_t* out)
 
 ElephantMaps::ElephantMaps(const Loader& l)
     : fd_hh_(l.map_fd("aigw_hh")),
+      fd_keys_(l.map_fd("aigw_hh_keys")),
       fd_cfg_(l.map_fd("aigw_hh_cfg")),
       fd_pins_(l.map_fd("aigw_path_pins")),
       ncpus_(l.ncpus()) {}
 
-void ElephantMaps::set_cfg(uint64_t mult, uint32_t npins) {
+void ElephantMaps::set_cfg(uint64_t mult, uint32_t npins, uint32_t key_bytes) {
   aigw_hh_cfg c{};
   c.mult = mult;
   c.npins = npins;
+  c.key_bytes = key_bytes;
   uint32_t zero = 0;
   if (bpf_map_update_elem(fd_cfg_, &zero, &c, BPF_ANY) != 0)
     throw ApplyError(fmt::format("aigw_hh_cfg: {}", maps::errstr(errno)));
@@ -57,6 +59,22 @@ std::vector<aigw_hh_slot> ElephantMaps::read_half(uint32_t half) const {
     for (int c = 0; c < ncpus_; ++c)
       out.push_back(
           maps::from_bytes<aigw_hh_slot>(buf.data() + i * per_key + c * sizeof(aigw_hh_slot)));
+  return out;
+}
+
+std::optional<aigw_hh_key> ElephantMaps::key_of(uint64_t fp) const {
+  aigw_hh_key v{};
+  if (bpf_map_lookup_elem(fd_keys_, &fp, &v) != 0) return std::nullopt;
+  return v;
+}
+
+std::vector<std::pair<uint64_t, aigw_hh_key>> ElephantMaps::read_keys() const {
+  std::vector<std::pair<uint64_t, aigw_hh_key>> out;
+  maps::for_each_entry(fd_keys_, sizeof(uint64_t), sizeof(aigw_hh_key),
+                       [&](const uint8_t* k, const uint8_t* v) {
+                         out.emplace_back(maps::from_bytes<uint64_t>(k),
+                                          maps::from_bytes<aigw_hh_key>(v));
+                       });
   return out;
 }
 

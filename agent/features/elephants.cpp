@@ -89,8 +89,13 @@ void ElephantsModule::commit(const core::ApplyContext& ctx) {
   write_cfg();
 }
 
+// A flow is named when one CPU's count reaches half the leave threshold:
+// a flow that enters is named even when two CPUs share it evenly.
 void ElephantsModule::write_cfg() {
-  if (maps_) maps_->set_cfg(mult_, static_cast<uint32_t>(pins_.size()));
+  uint64_t key_bytes = std::max<uint64_t>(thresholds().leave_bytes / 2, 1);
+  if (maps_)
+    maps_->set_cfg(mult_, static_cast<uint32_t>(pins_.size()),
+                   static_cast<uint32_t>(std::min<uint64_t>(key_bytes, UINT32_MAX)));
 }
 
 void ElephantsModule::start() {
@@ -160,7 +165,12 @@ void ElephantsModule::read_window(uint64_t epoch) {
   }
   last_epoch_ = epoch;
   const uint64_t window_ns = uint64_t{s_.window_ms} * kMs;
-  auto samples = telemetry::sum_window(maps_->read_half(epoch & 1), static_cast<uint32_t>(epoch));
+  size_t unnamed = 0;
+  auto samples = telemetry::name_counts(
+      telemetry::sum_window(maps_->read_half(epoch & 1), static_cast<uint32_t>(epoch),
+                            std::max<uint64_t>(t.leave_bytes, 1)),
+      [this](uint64_t fp) { return maps_->key_of(fp); }, &unnamed);
+  if (unnamed) host_.log().debug("elephants: {} heavy count(s) without a flow key", unnamed);
   auto c = set_.window(samples, t, window_ns, telemetry::hh_epoch_start(epoch + 1, mult_));
   change.entered.insert(change.entered.end(), c.entered.begin(), c.entered.end());
   change.left.insert(change.left.end(), c.left.begin(), c.left.end());

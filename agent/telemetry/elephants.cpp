@@ -5,23 +5,33 @@
 
 namespace aigw::telemetry {
 
-std::vector<HhSample> sum_window(const std::vector<aigw_hh_slot>& slots, uint32_t epoch) {
-  std::map<aigw_flow_key, HhSample, FlowKeyLess> by;
-  for (const auto& s : slots) {
-    if (s.epoch != epoch || s.bytes == 0) continue;
-    auto [it, fresh] = by.try_emplace(s.key);
-    HhSample& h = it->second;
-    if (fresh) h.key = s.key;
-    h.bytes += s.bytes;
-    h.packets += s.packets;
-    if (s.slot) h.slot = s.slot;
-  }
-  std::vector<HhSample> out;
-  out.reserve(by.size());
-  for (auto& [k, v] : by) out.push_back(v);
-  std::sort(out.begin(), out.end(), [](const HhSample& a, const HhSample& b) {
-    return a.bytes != b.bytes ? a.bytes > b.bytes : FlowKeyLess{}(a.key, b.key);
+std::vector<HhCount> sum_window(const std::vector<aigw_hh_slot>& slots, uint32_t epoch,
+                                uint64_t min_bytes) {
+  std::map<uint64_t, uint64_t> by;
+  for (const auto& s : slots)
+    if (s.epoch == epoch && s.bytes) by[s.fp] += s.bytes;
+  std::vector<HhCount> out;
+  for (auto [fp, b] : by)
+    if (b >= min_bytes) out.push_back({fp, b});
+  std::sort(out.begin(), out.end(), [](const HhCount& a, const HhCount& b) {
+    return a.bytes != b.bytes ? a.bytes > b.bytes : a.fp < b.fp;
   });
+  return out;
+}
+
+std::vector<HhSample> name_counts(const std::vector<HhCount>& counts, const KeyLookup& key_of,
+                                  size_t* unnamed) {
+  std::vector<HhSample> out;
+  size_t missing = 0;
+  for (const auto& c : counts) {
+    auto k = key_of(c.fp);
+    if (!k) {
+      ++missing;
+      continue;
+    }
+    out.push_back({k->key, c.bytes, k->slot});
+  }
+  if (unnamed) *unnamed = missing;
   return out;
 }
 

@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <map>
 #include <vector>
 
@@ -17,17 +19,30 @@
 
 namespace aigw::telemetry {
 
-// One flow's count in a window.
+// One fingerprint's count in a window (summed over stages and CPUs).
+struct HhCount {
+  uint64_t fp = 0;
+  uint64_t bytes = 0;
+};
+
+// The sketch's slots of one window summed per fingerprint (slots of another
+// epoch are empty), those of at least min_bytes, largest first.
+std::vector<HhCount> sum_window(const std::vector<aigw_hh_slot>& slots, uint32_t epoch,
+                                uint64_t min_bytes = 1);
+
+// One flow's count in a window, named.
 struct HhSample {
   aigw_flow_key key{};
   uint64_t bytes = 0;
-  uint64_t packets = 0;
-  uint32_t slot = 0;  // policy slot (path) its last packet took
+  uint32_t slot = 0;  // policy slot (path) the flow took when named
 };
 
-// The sketch's slots of one window summed per flow (slots of another epoch
-// are empty), largest first.
-std::vector<HhSample> sum_window(const std::vector<aigw_hh_slot>& slots, uint32_t epoch);
+// The counts whose fingerprint `key_of` names (aigw_hh_keys), in order;
+// `unnamed` counts the others (a flow spread so thin over CPUs that none
+// reached key_bytes, or whose name the LRU let go).
+using KeyLookup = std::function<std::optional<aigw_hh_key>(uint64_t fp)>;
+std::vector<HhSample> name_counts(const std::vector<HhCount>& counts, const KeyLookup& key_of,
+                                  size_t* unnamed = nullptr);
 
 // The window of a CLOCK_MONOTONIC time, as the datapath computes it.
 inline uint64_t hh_epoch(uint64_t ns, uint64_t mult) { return AIGW_HH_EPOCH(ns, mult); }

@@ -159,7 +159,7 @@ static __always_inline void aigw_decision_finish(const struct aigw_cls_pkt *k,
 	if (d->slot != AIGW_POLICY_SLOT_NONE) /* the flow entry records the path's slot */
 		aigw_path_pick(&k->key, d, hc, fresh);
 	if (hc && hc->mult)
-		aigw_hh_add(&k->key, k->l3_len, d->slot, d->now, hc->mult);
+		aigw_hh_add(&k->key, k->l3_len, d->slot, hc, d->now);
 	aigw_usage_add(k, &d->act);
 	if (d->act.apn_len)
 		aigw_apn_usage_add(k, d, m->app_group_bits);

@@ -1,21 +1,37 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Heavy hitters (abi.h "elephants"): a per-CPU HashPipe over L3 bytes per
- * flow key and window. Independent of aigw_flows: it counts every decided
- * packet whether or not its flow has an entry, so a full flow table (10^6
- * mice) hides no elephant. Cost per packet: one multiply-hash of the key and
- * one per-CPU slot for a flow that stays in stage 0; up to AIGW_HH_STAGES
- * slots and a 64-byte swap per stage when a new key evicts the resident.
+ * flow fingerprint and window, looked up in every stage before inserting.
+ * Independent of aigw_flows: it counts every decided packet whether or not
+ * its flow has an entry, so a full flow table (10^6 mice) hides no
+ * elephant. Cost per packet: one multiply-hash of the key and one to four
+ * per-CPU slots; a swap of two words per stage when a new flow finds every
+ * row taken; a key written (LRU) once a window per CPU for a flow that
+ * reaches key_bytes.
  */
 #ifndef AIGW_BPF_HH_H
 #define AIGW_BPF_HH_H
 
 #include "lib/maps.h"
 
-/* 64-bit hash of the 48-byte key: three independent multiplies (the key's
- * words paired), then a mix; the rows of the stages are disjoint 16-bit
- * fields of it. Not keyed: an attacker who aims flows at one row can only
- * evict (never inflate) counts, and stage 0 keeps the largest on. */
+/* A name being written (fingerprint and value), off the stack: the
+ * callers' frames fill it. Datapath-private, not pinned. */
+struct aigw_hh_naming {
+	__u64 fp;
+	struct aigw_hh_key v;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct aigw_hh_naming);
+} aigw_hh_scratch SEC(".maps");
+
+/* 64-bit fingerprint of the 48-byte key: three independent multiplies (the
+ * key's words paired), then a mix; the rows of the stages are disjoint
+ * 16-bit fields of it. Not keyed: an attacker who aims flows at one row can
+ * only evict (never inflate) counts. */
 static __always_inline __u64 aigw_hh_hash(const struct aigw_flow_key *k)
 {
 	const __u64 *w = (const __u64 *)k;
@@ -29,30 +45,9 @@ static __always_inline __u64 aigw_hh_hash(const struct aigw_flow_key *k)
 	return h ^ (h >> 32);
 }
 
-static __always_inline __u32 aigw_hh_row(__u64 h, __u32 stage)
+static __always_inline __u32 aigw_hh_row(__u64 fp, __u32 stage)
 {
-	return (__u32)(h >> (16 * stage)) & (AIGW_HH_ROWS - 1);
-}
-
-static __always_inline bool aigw_hh_same(const struct aigw_flow_key *a, const struct aigw_flow_key *b)
-{
-	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
-
-	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4] &&
-	       x[5] == y[5];
-}
-
-static __always_inline void aigw_hh_swap(struct aigw_hh_slot *a, struct aigw_hh_slot *b)
-{
-	__u64 *x = (__u64 *)a, *y = (__u64 *)b;
-
-#pragma unroll
-	for (int i = 0; i < (int)(sizeof(*a) / 8); i++) {
-		__u64 t = x[i];
-
-		x[i] = y[i];
-		y[i] = t;
-	}
+	return (__u32)(fp >> (16 * stage)) & (AIGW_HH_ROWS - 1);
 }
 
 static __always_inline struct aigw_hh_slot *aigw_hh_at(__u32 half, __u32 stage, __u32 row)
@@ -62,23 +57,29 @@ static __always_inline struct aigw_hh_slot *aigw_hh_at(__u32 half, __u32 stage, 
 	return bpf_map_lookup_elem(&aigw_hh, &idx);
 }
 
-/* Stages 1..: the carried flow merges with its own count, takes an empty
- * slot, or swaps with a smaller resident. */
+static __always_inline void aigw_hh_swap(struct aigw_hh_slot *a, struct aigw_hh_slot *b)
+{
+	__u64 *x = (__u64 *)a, *y = (__u64 *)b;
+	__u64 t0 = x[0], t1 = x[1];
+
+	x[0] = y[0];
+	x[1] = y[1];
+	y[0] = t0;
+	y[1] = t1;
+}
+
+/* Stages 1..: the carried flow takes an empty slot or swaps with a smaller
+ * resident. */
 static __always_inline void aigw_hh_carry_on(struct aigw_hh_slot *c, __u32 half, __u32 epoch)
 {
 #pragma unroll
 	for (__u32 st = 1; st < AIGW_HH_STAGES; st++) {
-		struct aigw_hh_slot *s = aigw_hh_at(half, st, aigw_hh_row(aigw_hh_hash(&c->key), st));
+		struct aigw_hh_slot *s = aigw_hh_at(half, st, aigw_hh_row(c->fp, st));
 
 		if (!s)
 			return;
 		if (s->epoch != epoch) {
-			aigw_hh_swap(s, c);
-			return;
-		}
-		if (aigw_hh_same(&s->key, &c->key)) {
-			s->bytes += c->bytes;
-			s->packets += c->packets;
+			*s = *c;
 			return;
 		}
 		if (s->bytes < c->bytes)
@@ -86,42 +87,79 @@ static __always_inline void aigw_hh_carry_on(struct aigw_hh_slot *c, __u32 half,
 	}
 }
 
-/* Count one packet of `key` (l3 bytes, taking policy slot `slot`) at time
- * now. A global function: its own frame. */
-__noinline int aigw_hh_add(const struct aigw_flow_key *key, __u32 bytes, __u32 slot, __u64 now,
-			   __u64 mult)
+/* The flow's key, once its count reaches key_bytes in this window. */
+static __always_inline void aigw_hh_name(const struct aigw_flow_key *key, __u64 fp, __u32 before,
+					 __u32 after, __u32 key_bytes, __u32 epoch, __u32 slot)
 {
-	struct aigw_hh_slot *s, *c;
-	__u32 carry = AIGW_HH_CARRY, epoch, half;
-	__u64 e, h;
+	struct aigw_hh_naming *n;
+	__u32 zero = 0;
 
-	if (!key || !mult)
+	if (before >= key_bytes || after < key_bytes)
+		return;
+	n = bpf_map_lookup_elem(&aigw_hh_scratch, &zero);
+	if (!n)
+		return;
+	n->fp = fp;
+	__builtin_memcpy(&n->v.key, key, sizeof(n->v.key));
+	n->v.slot = slot;
+	n->v.epoch = epoch;
+	bpf_map_update_elem(&aigw_hh_keys, &n->fp, &n->v, BPF_ANY);
+}
+
+/*
+ * Count one packet of `key` (l3 bytes, taking policy slot `slot`) at time
+ * now. Unlike a switch's single pass, every stage is looked at first: a
+ * flow found anywhere is counted there (so a flow is in one slot, not in
+ * fragments that compete with mice), a new flow takes the first empty row;
+ * only when all its rows are taken does it enter stage 0 and push the
+ * resident on (HashPipe). A global function: its own frame.
+ */
+__noinline int aigw_hh_add(const struct aigw_flow_key *key, __u32 bytes, __u32 slot,
+			   const struct aigw_hh_cfg *cfg, __u64 now)
+{
+	struct aigw_hh_slot *s, *c, *empty = 0;
+	__u32 carry = AIGW_HH_CARRY, epoch, half, before;
+	__u64 fp;
+
+	if (!key || !cfg || !cfg->mult)
 		return 0;
-	e = AIGW_HH_EPOCH(now, mult);
-	epoch = (__u32)e;
+	epoch = (__u32)AIGW_HH_EPOCH(now, cfg->mult);
 	half = epoch & 1;
-	h = aigw_hh_hash(key);
-	s = aigw_hh_at(half, 0, aigw_hh_row(h, 0));
-	if (!s)
-		return 0;
-	if (s->epoch == epoch && aigw_hh_same(&s->key, key)) {
-		s->bytes += bytes;
-		s->packets++;
-		s->slot = slot;
+	fp = aigw_hh_hash(key);
+#pragma unroll
+	for (__u32 st = 0; st < AIGW_HH_STAGES; st++) {
+		s = aigw_hh_at(half, st, aigw_hh_row(fp, st));
+		if (!s)
+			return 0;
+		if (s->epoch != epoch) {
+			if (!empty)
+				empty = s;
+			continue;
+		}
+		if (s->fp == fp) {
+			before = s->bytes;
+			s->bytes = before + bytes;
+			aigw_hh_name(key, fp, before, before + bytes, cfg->key_bytes, epoch, slot);
+			return 0;
+		}
+	}
+	aigw_hh_name(key, fp, 0, bytes, cfg->key_bytes, epoch, slot);
+	if (empty) {
+		empty->fp = fp;
+		empty->bytes = bytes;
+		empty->epoch = epoch;
 		return 0;
 	}
+	s = aigw_hh_at(half, 0, aigw_hh_row(fp, 0));
 	c = bpf_map_lookup_elem(&aigw_hh, &carry);
-	if (!c)
+	if (!s || !c)
 		return 0;
-	/* the packet's flow into stage 0 (through the carry), the resident out */
-	__builtin_memcpy(&c->key, key, sizeof(c->key));
+	/* the packet's flow into stage 0 (through the carry), the resident on */
+	c->fp = fp;
 	c->bytes = bytes;
-	c->packets = 1;
 	c->epoch = epoch;
-	c->slot = slot;
 	aigw_hh_swap(s, c);
-	if (c->epoch == epoch)
-		aigw_hh_carry_on(c, half, epoch);
+	aigw_hh_carry_on(c, half, epoch);
 	return 0;
 }
 

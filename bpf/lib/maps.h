@@ -304,6 +304,14 @@ struct {
 } aigw_hh SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AIGW_HH_KEYS);
+	__type(key, __u64);
+	__type(value, struct aigw_hh_key);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} aigw_hh_keys SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);

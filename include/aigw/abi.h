@@ -63,6 +63,7 @@
 	X(aigw_apn_usage, "PERCPU_HASH apn_usage_key -> ctr per direction and APN app-group") \
 	X(aigw_pol_stats, "PERCPU_ARRAY policy slot -> ctr encapsulated by each policy") \
 	X(aigw_hh, "PERCPU_ARRAY half*stage*row -> hh_slot heavy-hitter sketch (HashPipe), last: the carry") \
+	X(aigw_hh_keys, "LRU_HASH __u64 fingerprint -> hh_key the flows the sketch names") \
 	X(aigw_hh_cfg, "ARRAY 0 -> hh_cfg heavy-hitter window, pins in force") \
 	X(aigw_path_pins, "HASH flow_key -> path_pin elephants the agent placed on a path") \
 	X(aigw_xmit_drops, "PERCPU_HASH ifindex -> xmit_drops redirected frames an egress port did not send")
@@ -670,40 +671,50 @@ AIGW_STATIC_ASSERT(sizeof(struct aigw_flow) == 72, "flow size");
 
 /* ------------------------------------------------------------- elephants
  * Heavy hitters: a per-CPU HashPipe (Sivaraman et al., SOSR 2017) of
- * AIGW_HH_STAGES stages of AIGW_HH_ROWS slots, counting L3 bytes per flow key
- * in windows (epochs) of hh_cfg: epoch = AIGW_HH_EPOCH(ktime, mult). Packets
- * of epoch e count into half e & 1, so while e runs the agent reads half
- * (e - 1) & 1, which nothing writes; a slot whose epoch is not the packet's
- * is empty. Stage 0 always takes the packet's flow (the resident is carried
- * on); stages 1.. keep the larger of resident and carried; what is carried
- * past the last stage is forgotten. A count never exceeds the flow's bytes;
- * a flow may sit in several stages (and CPUs): the agent sums them.
+ * AIGW_HH_STAGES stages of AIGW_HH_ROWS slots, counting L3 bytes per flow
+ * fingerprint (a 64-bit hash of the flow key) in windows (epochs) of
+ * hh_cfg: epoch = AIGW_HH_EPOCH(ktime, mult). Packets of epoch e count into
+ * half e & 1, so while e runs the agent reads half (e - 1) & 1, which
+ * nothing writes; a slot whose epoch is not the packet's is empty. A flow
+ * found in any stage counts there; a new flow takes the first empty row,
+ * else stage 0, whose resident is carried on: stages 1.. keep the larger of
+ * resident and carried, and what is carried past the last stage is
+ * forgotten. A count never exceeds the flow's bytes. Keys are kept apart,
+ * once a window per CPU: when a flow's count reaches hh_cfg.key_bytes its
+ * key goes into aigw_hh_keys (LRU, shared), so slots are 16 bytes.
  * Entry AIGW_HH_CARRY is the per-CPU carry, not a slot. */
 #define AIGW_HH_STAGES 4
-#define AIGW_HH_ROWS 128 /* per stage and half; a power of two, <= 2^16 */
+#define AIGW_HH_ROWS 512 /* per stage and half; a power of two, <= 2^16 */
 #define AIGW_HH_SLOTS (2 * AIGW_HH_STAGES * AIGW_HH_ROWS)
 #define AIGW_HH_CARRY AIGW_HH_SLOTS
 #define AIGW_HH_ENTRIES (AIGW_HH_SLOTS + 1)
+#define AIGW_HH_KEYS 4096 /* flows named at once (all CPUs) */
 /* The window of a time: ((ns >> 10) * mult) >> 32 with mult = 2^42 / window
  * ns (a multiply, not a division, per packet); exact to 1e-5 of a window,
  * and the agent computes it the same way. */
 #define AIGW_HH_EPOCH(ns, mult) (((__u64)(ns) >> 10) * (__u64)(mult) >> 32)
 
 struct aigw_hh_slot {
-	struct aigw_flow_key key;
-	__u32 bytes; /* L3 bytes of the flow in the epoch (on this CPU, in this stage) */
+	__u64 fp;    /* fingerprint of the flow key */
+	__u32 bytes; /* L3 bytes of the flow in the epoch (on this CPU) */
 	__u32 epoch; /* low 32 bits of the epoch the count belongs to */
-	__u32 slot;  /* aigw_policies slot the flow's last packet took (its path), 0 = none */
-	__u32 packets;
 };
-AIGW_STATIC_ASSERT(sizeof(struct aigw_hh_slot) == 64, "hh_slot size");
+AIGW_STATIC_ASSERT(sizeof(struct aigw_hh_slot) == 16, "hh_slot size");
 AIGW_STATIC_ASSERT((AIGW_HH_ROWS & (AIGW_HH_ROWS - 1)) == 0, "hh rows: a power of two");
 AIGW_STATIC_ASSERT(AIGW_HH_SLOTS * sizeof(struct aigw_hh_slot) <= 64 * 1024, "hh: 64 KiB per CPU");
 
+/* aigw_hh_keys: fingerprint -> the flow it names. */
+struct aigw_hh_key {
+	struct aigw_flow_key key;
+	__u32 slot;  /* aigw_policies slot (path) the flow took when named, 0 = none */
+	__u32 epoch; /* the epoch it was named in */
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_hh_key) == 56, "hh_key size");
+
 struct aigw_hh_cfg {
-	__u64 mult;  /* AIGW_HH_EPOCH multiplier; 0 = detection off */
-	__u32 npins; /* entries in aigw_path_pins (0: a new flow skips the lookup) */
-	__u32 pad;
+	__u64 mult;      /* AIGW_HH_EPOCH multiplier; 0 = detection off */
+	__u32 npins;     /* entries in aigw_path_pins (0: a new flow skips the lookup) */
+	__u32 key_bytes; /* a flow's count reaching this in a window names it */
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_hh_cfg) == 16, "hh_cfg size");
 

@@ -87,11 +87,13 @@
 //        attach refuses to replace a foreign program ({"error":...});
 //        every attachment left is removed when the runner exits
 // Elephants (abi.h "elephants"; the agent's module is not running here):
-//   {"cmd":"hh_cfg","mult":m} -> {"ok":true}  aigw_hh_cfg.mult = m (default 1:
-//        windows of 2^42 ns, about 73 minutes, so a test sees one window)
-//   {"cmd":"hh_read"} -> {"slots":[{"half":h,"epoch":e,"bytes":b,"packets":p,
-//        "slot":s,"sport":..,"dport":..,"dqp":..,"key":"<hex>"},...]}  every
-//        CPU's non-empty sketch slots (a flow may appear in several)
+//   {"cmd":"hh_cfg","mult":m,"key_bytes":k} -> {"ok":true}  aigw_hh_cfg (mult
+//        default 1: windows of 2^42 ns, about 73 minutes, so a test sees one
+//        window; key_bytes default 1: every flow is named)
+//   {"cmd":"hh_read"} -> {"slots":[{"half":h,"epoch":e,"bytes":b,"fp":f},...],
+//        "keys":[{"fp":f,"slot":s,"epoch":e,"key":"<hex>"},...]}  every CPU's
+//        non-empty sketch slots (a flow may appear on several CPUs) and the
+//        names in aigw_hh_keys
 //   {"cmd":"pin","key":"<hex flow key>","head":h,"target":t,"gap_ns":g
 //    [,"keep":true (keep cur, last_ns, moves)]} writes aigw_path_pins, sets
 //        npins and bumps the generation; {"cmd":"unpin","key":..} deletes;
@@ -464,17 +466,15 @@ json hh_read(const aigw::dp::ElephantMaps& m) {
   for (uint32_t half = 0; half < 2; ++half)
     for (const auto& s : m.read_half(half)) {
       if (!s.bytes) continue;
-      a.push_back(json{{"half", half},
-                       {"epoch", s.epoch},
-                       {"bytes", s.bytes},
-                       {"packets", s.packets},
-                       {"slot", s.slot},
-                       {"sport", ntohs(s.key.sport)},
-                       {"dport", ntohs(s.key.dport)},
-                       {"dqp", aigw::telemetry::flow_dqp(s.key)},
-                       {"key", to_hex(reinterpret_cast<const uint8_t*>(&s.key), sizeof s.key)}});
+      a.push_back(json{{"half", half}, {"epoch", s.epoch}, {"bytes", s.bytes}, {"fp", s.fp}});
     }
-  return json{{"slots", a}};
+  json k = json::array();
+  for (const auto& [fp, v] : m.read_keys())
+    k.push_back(json{{"fp", fp},
+                     {"slot", v.slot},
+                     {"epoch", v.epoch},
+                     {"key", to_hex(reinterpret_cast<const uint8_t*>(&v.key), sizeof v.key)}});
+  return json{{"slots", a}, {"keys", k}};
 }
 
 json pins_json(const aigw::dp::ElephantMaps& m) {
@@ -492,12 +492,13 @@ json pins_json(const aigw::dp::ElephantMaps& m) {
   return json{{"pins", a}};
 }
 
-// hh_cfg, hh_read, pin, unpin, pins; `mult` is the window in force.
+// hh_cfg, hh_read, pin, unpin, pins; `mult` and `key_bytes` are in force.
 json elephant_cmd(aigw::Datapath& dp, aigw::dp::ElephantMaps& m, uint64_t& mult,
-                  const std::string& cmd, const json& req) {
+                  uint32_t& key_bytes, const std::string& cmd, const json& req) {
   if (cmd == "hh_cfg") {
     mult = req.value("mult", uint64_t{1});
-    m.set_cfg(mult, static_cast<uint32_t>(m.read_pins().size()));
+    key_bytes = req.value("key_bytes", 1u);
+    m.set_cfg(mult, static_cast<uint32_t>(m.read_pins().size()), key_bytes);
     return json{{"ok", true}};
   }
   if (cmd == "hh_read") return hh_read(m);
@@ -514,7 +515,7 @@ json elephant_cmd(aigw::Datapath& dp, aigw::dp::ElephantMaps& m, uint64_t& mult,
   } else {
     m.delete_pin(*k);
   }
-  m.set_cfg(mult, static_cast<uint32_t>(m.read_pins().size()));
+  m.set_cfg(mult, static_cast<uint32_t>(m.read_pins().size()), key_bytes);
   if (cmd == "pin") dp.invalidate_caches();
   return json{{"ok", true}};
 }
@@ -877,6 +878,7 @@ int main(int argc, char** argv) {
 
   aigw::dp::ElephantMaps elephants(dp->loader());
   uint64_t hh_mult = 0;
+  uint32_t hh_key_bytes = 1;
   std::string line;
   while (std::getline(std::cin, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -919,7 +921,7 @@ int main(int argc, char** argv) {
           answer = run_frames(*dp, req);
         else if (cmd == "hh_cfg" || cmd == "hh_read" || cmd == "pin" || cmd == "unpin" ||
                  cmd == "pins")
-          answer = elephant_cmd(*dp, elephants, hh_mult, cmd, req);
+          answer = elephant_cmd(*dp, elephants, hh_mult, hh_key_bytes, cmd, req);
         else
           answer = error_json("unknown cmd '" + cmd +
                               "' (stats|reset|flows|usage|apn_usage|pol_stats|flush_flows|"

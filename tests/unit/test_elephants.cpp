@@ -22,31 +22,39 @@ aigw_flow_key key(uint16_t n) {
   return k;
 }
 
-aigw_hh_slot slot(uint16_t n, uint32_t bytes, uint32_t epoch, uint32_t pslot = 0) {
-  aigw_hh_slot s{};
-  s.key = key(n);
-  s.bytes = bytes;
-  s.packets = 1;
-  s.epoch = epoch;
-  s.slot = pslot;
-  return s;
-}
+aigw_hh_slot slot(uint64_t fp, uint32_t bytes, uint32_t epoch) { return {fp, bytes, epoch}; }
 
 constexpr uint64_t kWin = 40000000;  // 40 ms
 
 }  // namespace
 
 TEST_CASE("a window's counts are summed per flow over stages and CPUs", "[elephants]") {
-  std::vector<aigw_hh_slot> slots = {slot(1, 100, 7, 3), slot(2, 500, 7), slot(1, 50, 7),
-                                     slot(3, 9999, 6) /* another window: empty */, slot(1, 25, 7)};
-  auto s = telemetry::sum_window(slots, 7);
-  REQUIRE(s.size() == 2);
-  CHECK(s[0].key.sport == 2);
+  std::vector<aigw_hh_slot> slots = {slot(1, 100, 7), slot(2, 500, 7), slot(1, 50, 7),
+                                     slot(3, 9999, 6) /* another window: empty */,
+                                     slot(1, 25, 7), slot(4, 10, 7)};
+  auto s = telemetry::sum_window(slots, 7, 20);
+  REQUIRE(s.size() == 2);  // fingerprint 4 is under min_bytes
+  CHECK(s[0].fp == 2);
   CHECK(s[0].bytes == 500);
-  CHECK(s[1].key.sport == 1);
+  CHECK(s[1].fp == 1);
   CHECK(s[1].bytes == 175);
-  CHECK(s[1].packets == 3);
-  CHECK(s[1].slot == 3);
+  // named through aigw_hh_keys; a count without a key is counted apart
+  size_t unnamed = 0;
+  auto named = telemetry::name_counts(
+      s,
+      [](uint64_t fp) -> std::optional<aigw_hh_key> {
+        if (fp != 1) return std::nullopt;
+        aigw_hh_key k{};
+        k.key = key(99);
+        k.slot = 3;
+        return k;
+      },
+      &unnamed);
+  REQUIRE(named.size() == 1);
+  CHECK(named[0].key.sport == 99);
+  CHECK(named[0].bytes == 175);
+  CHECK(named[0].slot == 3);
+  CHECK(unnamed == 1);
 }
 
 TEST_CASE("window numbers: the agent's arithmetic is the datapath's", "[elephants]") {
@@ -66,7 +74,7 @@ TEST_CASE("elephants enter at the enter threshold and leave after the hold", "[e
   telemetry::HhThresholds t{1000, 500, 3};
   auto w = [&](std::vector<std::pair<uint16_t, uint64_t>> v, uint64_t end) {
     std::vector<telemetry::HhSample> s;
-    for (auto [n, b] : v) s.push_back({key(n), b, 1, 0});
+    for (auto [n, b] : v) s.push_back({key(n), b, 0});
     std::sort(s.begin(), s.end(), [](auto& a, auto& b) { return a.bytes > b.bytes; });
     return set.window(s, t, kWin, end);
   };
