@@ -4,6 +4,7 @@
 //   aigw-bench-prog --config tests/bench/prog_bench.yaml --pin /sys/fs/bpf/X
 //                   [--repeat 1000000] [--runs 5] [--batch 64] [--cpu N]
 //                   [--only name,name] [--tsv FILE] [--verbose] [--no-restore]
+//                   [--hh WINDOW_MS]   (the elephant sketch on, as aigwd runs it)
 //
 // Run it as root inside the namespace tests/bench/run.sh builds (customer
 // veth bc0/bc0p, WAN veth bw0/bw0p, routes and permanent neighbours so that
@@ -58,6 +59,9 @@
 
 #include <fmt/format.h>
 
+#include "datapath/elephant_maps.hpp"
+#include "telemetry/elephants.hpp"
+
 #include "bench_common.hpp"
 #include "common/log.hpp"
 #include "config/parse.hpp"
@@ -80,6 +84,7 @@ struct Options {
   bool no_restore = false;  // demonstrate why the sink restores frames
   bool cls = false;         // (c) classification / flow counting variants instead of the paths
   uint32_t seed = 1;        // rule generator seed for --cls
+  uint32_t hh_window_ms = 0;  // --hh: the elephant sketch counts (as aigwd sets it), 0 = off
   std::string cust = "bc0", cust_peer = "bc0p", wan = "bw0", wan_peer = "bw0p";
 };
 
@@ -631,6 +636,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: aigw-bench-prog --config FILE --pin DIR [--repeat N] [--runs K]\n"
                "       [--batch B] [--cpu C] [--only a,b] [--tsv FILE] [--verbose] [--no-restore]\n"
+               "       [--hh WINDOW_MS]\n"
                "       [--cust IF --cust-peer IF --wan IF --wan-peer IF] [--cls [--seed N]]\n");
   return 2;
 }
@@ -662,6 +668,7 @@ int main(int argc, char** argv) {
       else if (a == "--no-restore") o.no_restore = true;
       else if (a == "--cls") o.cls = true;
       else if (a == "--seed") o.seed = static_cast<uint32_t>(std::stoul(next()));
+      else if (a == "--hh") o.hh_window_ms = static_cast<uint32_t>(std::stoul(next()));
       else return usage();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "aigw-bench-prog: %s\n", e.what());
@@ -695,6 +702,12 @@ int main(int argc, char** argv) {
       dp = std::make_unique<aigw::Datapath>(cfg.datapath, o.pin, &log);
       aigw::NetlinkLinks links;
       dp->apply(cfg, links);
+      // The elephant sketch as aigwd runs it (its module, not apply, sets
+      // it): names at 1 MB a window, so a hot flow is named once.
+      if (o.hh_window_ms)
+        aigw::dp::ElephantMaps(dp->loader())
+            .set_cfg(aigw::telemetry::hh_mult(std::chrono::milliseconds(o.hh_window_ms)), 0,
+                     1u << 20);
     } catch (...) {
       dp.reset();
       aigw::Datapath::unpin_all(o.pin);
