@@ -229,7 +229,7 @@ void ElephantsModule::place() {
     bool configured = true;
     for (const auto& [slot, p] : paths_)
       if (p.head == head) {
-        paths.push_back({slot, p.capacity_bps.value_or(0), p.load_bps});
+        paths.push_back({slot, p.capacity_bps.value_or(0), p.load_bps, p.weight});
         weights.push_back(p.weight);
         total += p.load_bps;
         configured = configured && p.capacity_bps;
@@ -239,8 +239,8 @@ void ElephantsModule::place() {
     for (size_t i = 0; i < keys.size(); ++i) {
       const auto& el = set_.elephants().at(keys[i]);
       auto pin = pins_.find(keys[i]);
-      flows.push_back({i, el.rate_bps, el.slot, pin != pins_.end() ? pin->second.target : 0});
-      erate += el.rate_bps;
+      flows.push_back({i, el.demand_bps, el.slot, pin != pins_.end() ? pin->second.target : 0});
+      erate += el.demand_bps;
     }
     if (!configured) {  // no capacities: the weights' shares of what flows now
       auto caps = placement::capacities_from_weights(weights, std::max(total, erate));

@@ -7,21 +7,37 @@
 namespace aigw::placement {
 namespace {
 
-// The mice's load of each path: what was measured less the elephants seen
-// on it (never below zero: the two readings are not of the same instant).
+// Each path's room before the elephants: capacity less its weight's share
+// of the mice (the policy's load less the elephants' rates, never below 0).
 std::map<uint32_t, double> residuals(const std::vector<PathLoad>& paths,
                                      const std::vector<Flow>& flows) {
-  std::map<uint32_t, double> elephants_on, room;
-  for (const auto& f : flows)
-    if (f.on) elephants_on[f.on] += f.rate_bps;
+  double load = 0, elephants = 0, weights = 0;
   for (const auto& p : paths) {
-    double mice = std::max(0.0, p.load_bps - elephants_on[p.slot]);
-    room[p.slot] = p.capacity_bps - mice;
+    load += p.load_bps;
+    weights += p.weight;
   }
+  for (const auto& f : flows) elephants += f.rate_bps;
+  const double mice = std::max(0.0, load - elephants);
+  std::map<uint32_t, double> room;
+  for (const auto& p : paths)
+    room[p.slot] = p.capacity_bps - (weights > 0 ? mice * p.weight / weights : 0);
   return room;
 }
 
 }  // namespace
+
+// The largest flow on `from` whose move to `to` leaves both with more room
+// than `from` has now, by the margin; none: flows.end().
+std::vector<Flow>::const_iterator best_move(const std::vector<Flow>& flows,
+                                            const std::map<uint64_t, uint32_t>& at, uint32_t from,
+                                            double gap, double margin) {
+  auto best = flows.end();
+  for (auto f = flows.begin(); f != flows.end(); ++f)
+    if (at.at(f->id) == from && f->rate_bps < gap - margin &&
+        (best == flows.end() || f->rate_bps > best->rate_bps))
+      best = f;
+  return best;
+}
 
 std::map<uint64_t, uint32_t> place(const std::vector<PathLoad>& paths, std::vector<Flow> flows,
                                    double stick) {
@@ -32,17 +48,45 @@ std::map<uint64_t, uint32_t> place(const std::vector<PathLoad>& paths, std::vect
   std::stable_sort(flows.begin(), flows.end(), [](const Flow& a, const Flow& b) {
     return a.rate_bps != b.rate_bps ? a.rate_bps > b.rate_bps : a.id < b.id;
   });
-  std::map<uint64_t, uint32_t> out;
-  for (const auto& f : flows) {
+  auto most_room = [&] {
     uint32_t best = paths.front().slot;
     for (const auto& p : paths)
       if (room[p.slot] > room[best]) best = p.slot;
+    return best;
+  };
+  // Every flow where it is (placed, or where its hash put it); a flow whose
+  // path is gone, largest first onto the most room.
+  std::map<uint64_t, uint32_t> at;
+  for (const auto& f : flows) {
     uint32_t now = f.target ? f.target : f.on;
-    if (now && cap.count(now) && room[now] >= room[best] - stick * cap[now]) best = now;
-    out[f.id] = best;
-    room[best] -= f.rate_bps;
+    if (now && cap.count(now)) {
+      at[f.id] = now;
+      room[now] -= f.rate_bps;
+    }
   }
-  return out;
+  for (const auto& f : flows) {
+    if (at.count(f.id)) continue;
+    uint32_t p = most_room();
+    at[f.id] = p;
+    room[p] -= f.rate_bps;
+  }
+  // Then moves from the path with the least room to the one with the most,
+  // while a move raises the smaller room by more than the margin: a move
+  // never undoes the one before, so nothing flaps. Bounded by the moves
+  // a flow can make.
+  for (size_t round = 0; round < flows.size() * paths.size(); ++round) {
+    uint32_t lo = paths.front().slot, hi = lo;
+    for (const auto& p : paths) {
+      if (room[p.slot] < room[lo]) lo = p.slot;
+      if (room[p.slot] > room[hi]) hi = p.slot;
+    }
+    auto f = best_move(flows, at, lo, room[hi] - room[lo], stick * std::min(cap[lo], cap[hi]));
+    if (lo == hi || f == flows.end()) break;
+    at[f->id] = hi;
+    room[lo] += f->rate_bps;
+    room[hi] -= f->rate_bps;
+  }
+  return at;
 }
 
 std::vector<double> capacities_from_weights(const std::vector<uint32_t>& weights,

@@ -1,11 +1,14 @@
 // Placement of elephant flows on the paths of a multipath policy. The mice
-// stay hashed (by weight); the elephants are placed on top: largest first
-// onto the path with the most residual capacity (capacity minus the mice's
-// load minus the elephants placed there before it): the LPT rule, within
-// 4/3 of the best makespan, and it needs only measured rates. A flow keeps
-// its current path unless another has clearly more room (`stick`), so a
-// re-placement moves only flows that gain: every move waits for a flowlet
-// gap, and a flow that moves back and forth gains nothing.
+// stay hashed, so each path carries the weight's share of them (the mice's
+// total is what the policy carries less the elephants: independent of where
+// the elephants were during the window). The elephants start where they
+// are (placed, or on their hash path; a flow whose path is gone goes, largest
+// first, onto the most room: the LPT rule); then the flow that helps most
+// moves from the path with the least residual capacity to the one with the
+// most, while that raises the smaller room by more than a margin (`stick` of
+// the smaller path's capacity). Few moves, none that a later re-placement
+// with the same rates undoes: every move waits for a flowlet gap, and a
+// flow that goes back and forth gains nothing.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +21,7 @@ struct PathLoad {
   uint32_t slot = 0;        // policy slot of the path
   double capacity_bps = 0;  // > 0
   double load_bps = 0;      // measured over the last window, every flow on it
+  uint32_t weight = 1;      // its share of the mice (the bucket table's weight)
 };
 
 struct Flow {
@@ -27,9 +31,7 @@ struct Flow {
   uint32_t target = 0;  // slot it is placed on now, 0 = not placed
 };
 
-// Flow id -> slot, for every flow (paths must not be empty). `stick` is the
-// share of a path's capacity by which another path must have more room for
-// a flow to leave it.
+// Flow id -> slot, for every flow (paths must not be empty).
 std::map<uint64_t, uint32_t> place(const std::vector<PathLoad>& paths, std::vector<Flow> flows,
                                    double stick = 0.1);
 

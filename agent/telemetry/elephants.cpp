@@ -1,6 +1,7 @@
 #include "telemetry/elephants.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace aigw::telemetry {
@@ -51,6 +52,7 @@ uint64_t hh_epoch_start(uint64_t e, uint64_t mult) {
 ElephantSet::Change ElephantSet::window(const std::vector<HhSample>& samples, const HhThresholds& t,
                                         uint64_t window_ns, uint64_t end_ns) {
   Change c;
+  const double decay = std::pow(0.5, 1.0 / std::max<uint32_t>(t.leave_windows, 1));
   std::map<aigw_flow_key, const HhSample*, FlowKeyLess> seen;
   for (const auto& s : samples) seen[s.key] = &s;
   for (auto it = set_.begin(); it != set_.end();) {
@@ -59,6 +61,7 @@ ElephantSet::Change ElephantSet::window(const std::vector<HhSample>& samples, co
     e.window_bytes = f == seen.end() ? 0 : f->second->bytes;
     e.rate_bps = window_ns ? static_cast<double>(e.window_bytes) * 8e9 / window_ns : 0;
     e.peak_bps = std::max(e.peak_bps, e.rate_bps);
+    e.demand_bps = std::max(e.rate_bps, e.demand_bps * decay);
     if (f != seen.end() && f->second->slot) e.slot = f->second->slot;
     e.below = e.window_bytes < t.leave_bytes ? e.below + 1 : 0;
     if (e.below >= t.leave_windows) {
@@ -76,6 +79,7 @@ ElephantSet::Change ElephantSet::window(const std::vector<HhSample>& samples, co
     e.window_bytes = s.bytes;
     e.rate_bps = window_ns ? static_cast<double>(s.bytes) * 8e9 / window_ns : 0;
     e.peak_bps = e.rate_bps;
+    e.demand_bps = e.rate_bps;
     e.slot = s.slot;
     e.since_ns = end_ns;
     set_.emplace(s.key, e);

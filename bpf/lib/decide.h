@@ -59,6 +59,8 @@ __noinline int aigw_flow_cached(const struct aigw_cls_pkt *k, __u32 bank, struct
 	d->pinned = f->pinned;
 	__builtin_memcpy(d->act.apn, f->apn, AIGW_APN_MAX_ID_LEN);
 	aigw_decision_finish(k, m, d, false);
+	if (d->pinned && f->policy_slot != d->slot) /* moved to its placed path */
+		f->policy_slot = d->slot;
 	aigw_flow_count(f, k, d->now);
 	return 1;
 }

@@ -3,17 +3,19 @@
 Each prints one JSON object on stdout when done.
 
   udp-send --dst A --port P --rate PPS --count N [--size B] [--bind SRC]
-           [--no-end] [--hbh HEX]
+           [--no-end] [--hbh HEX] [--pause-every N --pause-ms MS]
       N datagrams carrying sequence numbers 0..N-1 at a fixed rate, then END
       markers (not counted) that tell the receiver the total (--no-end: none,
       the receiver stops when idle). --hbh: an IPv6 Hop-by-Hop options header
       (whole header, next-header byte filled in by the kernel) on every
-      datagram (IPV6_HOPOPTS). Reports the L3 bytes sent (IP header, options,
-      UDP header and payload of the counted datagrams).
+      datagram (IPV6_HOPOPTS). --pause-every: a silence of MS after every N
+      datagrams (flowlet gaps). Reports the L3 bytes sent (IP header,
+      options, UDP header and payload of the counted datagrams).
   udp-recv --bind A --port P [--idle S] [--max-time S]
       counts datagrams by sequence number until an END marker (or S idle
       seconds after the first packet, or max-time): received, unique,
-      duplicates, missing (count and the first few), the sender's total.
+      duplicates, reordered (arrived after a higher sequence number),
+      missing (count and the first few), the sender's total.
   tcp-recv --bind A --port P [--max-time S]
       accepts one connection, reads to EOF: bytes and sha256.
   tcp-send --dst A --port P --bytes N [--seed S]
@@ -53,6 +55,8 @@ def udp_send(a):
     nxt = t0
     sent = errors = 0
     for seq in range(a.count):
+        if a.pause_every and seq and seq % a.pause_every == 0:
+            nxt += a.pause_ms / 1000.0
         now = time.monotonic()
         if nxt > now:
             time.sleep(nxt - now)
@@ -75,7 +79,8 @@ def udp_recv(a):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     s.bind((a.bind, a.port))
     seen = bytearray()
-    received = dups = 0
+    received = dups = reordered = 0
+    highest = -1
     total = None
     first = None
     deadline = time.monotonic() + a.max_time
@@ -97,6 +102,9 @@ def udp_recv(a):
         if first is None:
             first = last
         seq = struct.unpack("!Q", data[4:12])[0]
+        if seq < highest:
+            reordered += 1
+        highest = max(highest, seq)
         if seq >= len(seen):
             seen.extend(b"\0" * (seq + 1 - len(seen)))
         if seen[seq]:
@@ -107,7 +115,7 @@ def udp_recv(a):
     n = total if total is not None else len(seen)
     missing = [i for i in range(n) if i >= len(seen) or not seen[i]]
     print(json.dumps({"received": received, "unique": received - dups, "duplicates": dups,
-                      "sender_total": total, "missing": len(missing),
+                      "reordered": reordered, "sender_total": total, "missing": len(missing),
                       "missing_first": missing[:20]}))
 
 
@@ -166,6 +174,8 @@ def main():
     p.add_argument("--bind", default="")
     p.add_argument("--no-end", action="store_true")
     p.add_argument("--hbh", default="")
+    p.add_argument("--pause-every", type=int, default=0)
+    p.add_argument("--pause-ms", type=float, default=0.0)
     p = sub.add_parser("udp-recv")
     p.add_argument("--bind", required=True)
     p.add_argument("--port", type=int, required=True)

@@ -113,16 +113,24 @@ TEST_CASE("placement: largest first onto the most room, in proportion to capacit
   CHECK(per == std::map<uint32_t, int>{{1, 3}, {2, 1}, {3, 2}, {4, 2}});
 }
 
-TEST_CASE("placement keeps flows where they fit and counts the mice", "[elephants]") {
-  // path 2 carries 150 of mice: its room is 50, so the elephant placed
-  // there before moves; the one on path 1 stays (the room is equal).
-  std::vector<placement::PathLoad> paths = {{1, 200, 100}, {2, 200, 150 + 60}};
+TEST_CASE("placement counts the mice by weight and keeps flows where they fit",
+          "[elephants]") {
+  // The policy carries 310, of which 160 are the elephants: 150 of mice,
+  // 1:3 by weight (37.5 / 112.5). Path 2 (capacity 100) has no room left:
+  // its elephant moves; the one on path 1 stays.
+  std::vector<placement::PathLoad> paths = {{1, 200, 100, 1}, {2, 100, 210, 3}};
   std::vector<placement::Flow> flows = {{0, 100, 1, 1}, {1, 60, 2, 2}};
   auto got = placement::place(paths, flows);
   CHECK(got.at(0) == 1);
   CHECK(got.at(1) == 1);
+  // where it fits, a flow stays even when another path has a little more
+  // room (less than half its rate): wobbling rates move nothing
+  paths = {{1, 100, 0, 1}, {2, 100, 0, 1}};
+  flows = {{0, 40, 2, 2}, {1, 30, 1, 1}, {2, 20, 2, 2}};
+  got = placement::place(paths, flows);
+  CHECK(got == std::map<uint64_t, uint32_t>{{0, 2}, {1, 1}, {2, 2}});
   // capacity change: path 1 shrinks to 50: its elephant goes to path 2
-  paths = {{1, 50, 100}, {2, 400, 0}};
+  paths = {{1, 50, 100, 1}, {2, 400, 0, 1}};
   flows = {{0, 100, 1, 1}};
   CHECK(placement::place(paths, flows).at(0) == 2);
 }
