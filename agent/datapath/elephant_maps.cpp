@@ -12,16 +12,7 @@
 namespace aigw::dp {
 namespace {
 
-constexpr uint32_t kHalfSlots = AIGW_HH_STAGES * AIGW_HH_ROWS;
-
-// One key at a time: the fallback where batched lookups are refused.
-void read_each(int fd, uint32_t first, uint32_t n, size_t per_key, uint8_t* out) {
-  for (uint32_t i = 0; i < n; ++i) {
-    uint32_t k = first + i;
-    if (bpf_map_lookup_elem(fd, &k, out + i * per_key) != 0)
-      std::memset(out + i * per_key, 0, per_key);
-  }
-}
+constexpr uint32_t kHalfSlots = AIGW_HH_HALF_SLOTS;
 
 }  // namespace
 
@@ -42,23 +33,16 @@ void ElephantMaps::set_cfg(uint64_t mult, uint32_t npins, uint32_t key_bytes) {
     throw ApplyError(fmt::format("aigw_hh_cfg: {}", maps::errstr(errno)));
 }
 
-// A batched read from key `first` (a batch starts after its in_batch key).
 std::vector<aigw_hh_slot> ElephantMaps::read_half(uint32_t half) const {
-  const size_t per_key = maps::percpu_value_size(sizeof(aigw_hh_slot), ncpus_);
-  std::vector<uint8_t> buf(per_key * kHalfSlots);
-  std::vector<uint32_t> keys(kHalfSlots);
-  uint32_t first = (half & 1) * kHalfSlots, count = kHalfSlots, token = first - 1;
-  LIBBPF_OPTS(bpf_map_batch_opts, o);
-  int r = bpf_map_lookup_batch(fd_hh_, first ? &token : nullptr, &token, keys.data(), buf.data(),
-                               &count, &o);
-  bool whole = (r == 0 || errno == ENOENT) && count == kHalfSlots && keys[0] == first;
-  if (!whole) read_each(fd_hh_, first, kHalfSlots, per_key, buf.data());
-  std::vector<aigw_hh_slot> out;
-  out.reserve(size_t(kHalfSlots) * ncpus_);
-  for (uint32_t i = 0; i < kHalfSlots; ++i)
-    for (int c = 0; c < ncpus_; ++c)
-      out.push_back(
-          maps::from_bytes<aigw_hh_slot>(buf.data() + i * per_key + c * sizeof(aigw_hh_slot)));
+  const size_t per_cpu = (sizeof(aigw_hh_half) + 7) / 8 * 8;
+  std::vector<uint8_t> buf(per_cpu * static_cast<size_t>(ncpus_));
+  uint32_t k = half & 1;
+  if (bpf_map_lookup_elem(fd_hh_, &k, buf.data()) != 0)
+    throw ApplyError(fmt::format("aigw_hh[{}]: {}", k, maps::errstr(errno)));
+  std::vector<aigw_hh_slot> out(size_t(kHalfSlots) * ncpus_);
+  for (int c = 0; c < ncpus_; ++c)
+    std::memcpy(&out[size_t(c) * kHalfSlots], buf.data() + size_t(c) * per_cpu,
+                sizeof(aigw_hh_half));
   return out;
 }
 
@@ -70,11 +54,10 @@ std::optional<aigw_hh_key> ElephantMaps::key_of(uint64_t fp) const {
 
 std::vector<std::pair<uint64_t, aigw_hh_key>> ElephantMaps::read_keys() const {
   std::vector<std::pair<uint64_t, aigw_hh_key>> out;
-  maps::for_each_entry(fd_keys_, sizeof(uint64_t), sizeof(aigw_hh_key),
-                       [&](const uint8_t* k, const uint8_t* v) {
-                         out.emplace_back(maps::from_bytes<uint64_t>(k),
-                                          maps::from_bytes<aigw_hh_key>(v));
-                       });
+  maps::for_each_entry(
+      fd_keys_, sizeof(uint64_t), sizeof(aigw_hh_key), [&](const uint8_t* k, const uint8_t* v) {
+        out.emplace_back(maps::from_bytes<uint64_t>(k), maps::from_bytes<aigw_hh_key>(v));
+      });
   return out;
 }
 

@@ -11,8 +11,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "telemetry/flows.hpp"
@@ -56,8 +56,8 @@ struct Elephant {
   uint64_t window_bytes = 0;  // bytes in the last window read
   double rate_bps = 0;        // bits/s over the last window read
   double peak_bps = 0;
-  double demand_bps = 0;       // the rate, its dips smoothed: max(rate, demand decaying
-                               // by half every hold time), what placement uses
+  double demand_bps = 0;  // the rate, its dips smoothed: max(rate, demand decaying
+                          // by half every hold time), what placement uses
   uint32_t slot = 0;      // path (policy slot) of its last packet
   uint64_t since_ns = 0;  // CLOCK_MONOTONIC end of the window that confirmed it
   uint32_t below = 0;     // windows in a row below the leave threshold

@@ -14,11 +14,13 @@
 
 #include "lib/maps.h"
 
-/* A name being written (fingerprint and value), off the stack: the
- * callers' frames fill it. Datapath-private, not pinned. */
+/* A name being written (fingerprint and value) and the slot carried from
+ * stage to stage, off the stack: the callers' frames fill it.
+ * Datapath-private, not pinned. */
 struct aigw_hh_naming {
 	__u64 fp;
 	struct aigw_hh_key v;
+	struct aigw_hh_slot carry;
 };
 
 struct {
@@ -50,11 +52,10 @@ static __always_inline __u32 aigw_hh_row(__u64 fp, __u32 stage)
 	return (__u32)(fp >> (16 * stage)) & (AIGW_HH_ROWS - 1);
 }
 
-static __always_inline struct aigw_hh_slot *aigw_hh_at(__u32 half, __u32 stage, __u32 row)
+static __always_inline struct aigw_hh_slot *aigw_hh_at(struct aigw_hh_half *h, __u32 stage,
+						       __u32 row)
 {
-	__u32 idx = (half * AIGW_HH_STAGES + stage) * AIGW_HH_ROWS + row;
-
-	return bpf_map_lookup_elem(&aigw_hh, &idx);
+	return &h->slot[(stage * AIGW_HH_ROWS + row) & (AIGW_HH_HALF_SLOTS - 1)];
 }
 
 static __always_inline void aigw_hh_swap(struct aigw_hh_slot *a, struct aigw_hh_slot *b)
@@ -70,14 +71,13 @@ static __always_inline void aigw_hh_swap(struct aigw_hh_slot *a, struct aigw_hh_
 
 /* Stages 1..: the carried flow takes an empty slot or swaps with a smaller
  * resident. */
-static __always_inline void aigw_hh_carry_on(struct aigw_hh_slot *c, __u32 half, __u32 epoch)
+static __always_inline void aigw_hh_carry_on(struct aigw_hh_slot *c, struct aigw_hh_half *h,
+					     __u32 epoch)
 {
 #pragma unroll
 	for (__u32 st = 1; st < AIGW_HH_STAGES; st++) {
-		struct aigw_hh_slot *s = aigw_hh_at(half, st, aigw_hh_row(c->fp, st));
+		struct aigw_hh_slot *s = aigw_hh_at(h, st, aigw_hh_row(c->fp, st));
 
-		if (!s)
-			return;
 		if (s->epoch != epoch) {
 			*s = *c;
 			return;
@@ -117,20 +117,23 @@ static __always_inline void aigw_hh_name(const struct aigw_flow_key *key, __u64 
 __noinline int aigw_hh_add(const struct aigw_flow_key *key, __u32 bytes, __u32 slot,
 			   const struct aigw_hh_cfg *cfg, __u64 now)
 {
-	struct aigw_hh_slot *s, *c, *empty = 0;
-	__u32 carry = AIGW_HH_CARRY, epoch, half, before;
+	struct aigw_hh_slot *s, *empty = 0;
+	struct aigw_hh_naming *n;
+	struct aigw_hh_half *h;
+	__u32 epoch, half, before, zero = 0;
 	__u64 fp;
 
 	if (!key || !cfg || !cfg->mult)
 		return 0;
 	epoch = (__u32)AIGW_HH_EPOCH(now, cfg->mult);
 	half = epoch & 1;
+	h = bpf_map_lookup_elem(&aigw_hh, &half);
+	if (!h)
+		return 0;
 	fp = aigw_hh_hash(key);
 #pragma unroll
 	for (__u32 st = 0; st < AIGW_HH_STAGES; st++) {
-		s = aigw_hh_at(half, st, aigw_hh_row(fp, st));
-		if (!s)
-			return 0;
+		s = aigw_hh_at(h, st, aigw_hh_row(fp, st));
 		if (s->epoch != epoch) {
 			if (!empty)
 				empty = s;
@@ -150,16 +153,15 @@ __noinline int aigw_hh_add(const struct aigw_flow_key *key, __u32 bytes, __u32 s
 		empty->epoch = epoch;
 		return 0;
 	}
-	s = aigw_hh_at(half, 0, aigw_hh_row(fp, 0));
-	c = bpf_map_lookup_elem(&aigw_hh, &carry);
-	if (!s || !c)
+	n = bpf_map_lookup_elem(&aigw_hh_scratch, &zero);
+	if (!n)
 		return 0;
 	/* the packet's flow into stage 0 (through the carry), the resident on */
-	c->fp = fp;
-	c->bytes = bytes;
-	c->epoch = epoch;
-	aigw_hh_swap(s, c);
-	aigw_hh_carry_on(c, half, epoch);
+	n->carry.fp = fp;
+	n->carry.bytes = bytes;
+	n->carry.epoch = epoch;
+	aigw_hh_swap(aigw_hh_at(h, 0, aigw_hh_row(fp, 0)), &n->carry);
+	aigw_hh_carry_on(&n->carry, h, epoch);
 	return 0;
 }
 

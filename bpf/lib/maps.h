@@ -297,9 +297,9 @@ struct {
 /* Elephants (abi.h): the sketch, its settings, the agent's placements. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, AIGW_HH_ENTRIES);
+	__uint(max_entries, 2);
 	__type(key, __u32);
-	__type(value, struct aigw_hh_slot);
+	__type(value, struct aigw_hh_half);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } aigw_hh SEC(".maps");
 

@@ -62,7 +62,7 @@
 	X(aigw_usage, "PERCPU_ARRAY usage index -> ctr per direction, tenant and class") \
 	X(aigw_apn_usage, "PERCPU_HASH apn_usage_key -> ctr per direction and APN app-group") \
 	X(aigw_pol_stats, "PERCPU_ARRAY policy slot -> ctr encapsulated by each policy") \
-	X(aigw_hh, "PERCPU_ARRAY half*stage*row -> hh_slot heavy-hitter sketch (HashPipe), last: the carry") \
+	X(aigw_hh, "PERCPU_ARRAY half (0/1) -> hh_half heavy-hitter sketch (HashPipe) of the windows of that parity") \
 	X(aigw_hh_keys, "LRU_HASH __u64 fingerprint -> hh_key the flows the sketch names") \
 	X(aigw_hh_cfg, "ARRAY 0 -> hh_cfg heavy-hitter window, pins in force") \
 	X(aigw_path_pins, "HASH flow_key -> path_pin elephants the agent placed on a path") \
@@ -681,13 +681,13 @@ AIGW_STATIC_ASSERT(sizeof(struct aigw_flow) == 72, "flow size");
  * resident and carried, and what is carried past the last stage is
  * forgotten. A count never exceeds the flow's bytes. Keys are kept apart,
  * once a window per CPU: when a flow's count reaches hh_cfg.key_bytes its
- * key goes into aigw_hh_keys (LRU, shared), so slots are 16 bytes.
- * Entry AIGW_HH_CARRY is the per-CPU carry, not a slot. */
+ * key goes into aigw_hh_keys (LRU, shared), so slots are 16 bytes. A half
+ * is one per-CPU value (32 KiB, the most a per-CPU value may hold): one
+ * lookup a packet, the slots in one block. */
 #define AIGW_HH_STAGES 4
 #define AIGW_HH_ROWS 512 /* per stage and half; a power of two, <= 2^16 */
-#define AIGW_HH_SLOTS (2 * AIGW_HH_STAGES * AIGW_HH_ROWS)
-#define AIGW_HH_CARRY AIGW_HH_SLOTS
-#define AIGW_HH_ENTRIES (AIGW_HH_SLOTS + 1)
+#define AIGW_HH_HALF_SLOTS (AIGW_HH_STAGES * AIGW_HH_ROWS)
+#define AIGW_HH_SLOTS (2 * AIGW_HH_HALF_SLOTS)
 #define AIGW_HH_KEYS 4096 /* flows named at once (all CPUs) */
 /* The window of a time: ((ns >> 10) * mult) >> 32 with mult = 2^42 / window
  * ns (a multiply, not a division, per packet); exact to 1e-5 of a window,
@@ -702,6 +702,12 @@ struct aigw_hh_slot {
 AIGW_STATIC_ASSERT(sizeof(struct aigw_hh_slot) == 16, "hh_slot size");
 AIGW_STATIC_ASSERT((AIGW_HH_ROWS & (AIGW_HH_ROWS - 1)) == 0, "hh rows: a power of two");
 AIGW_STATIC_ASSERT(AIGW_HH_SLOTS * sizeof(struct aigw_hh_slot) <= 64 * 1024, "hh: 64 KiB per CPU");
+
+/* aigw_hh value: one half of the sketch, slot[stage * AIGW_HH_ROWS + row]. */
+struct aigw_hh_half {
+	struct aigw_hh_slot slot[AIGW_HH_HALF_SLOTS];
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_hh_half) <= 32768, "hh half: a per-CPU value");
 
 /* aigw_hh_keys: fingerprint -> the flow it names. */
 struct aigw_hh_key {

@@ -45,11 +45,14 @@ def frames_file(flows, pkts) -> str:
 
 
 def count_min(flows, pkts, truth):
-    """Estimates of a conservative-free Count-Min over the same bytes."""
+    """Estimates of a plain Count-Min (no conservative update) over the same
+    bytes."""
     import hashlib
-    seeds = [hashlib.blake2b(str(r).encode(), digest_size=8).digest() for r in range(CM_ROWS)]
-    cols = [[hash((seeds[r], flows[i].key())) % CM_COLS for r in range(CM_ROWS)]
-            for i in range(len(flows))]
+
+    def col(r, key):  # seeded per row, the same in every run
+        h = hashlib.blake2b(repr((r, key)).encode(), digest_size=8).digest()
+        return int.from_bytes(h, "little") % CM_COLS
+    cols = [[col(r, flows[i].key()) for r in range(CM_ROWS)] for i in range(len(flows))]
     table = [[0] * CM_COLS for _ in range(CM_ROWS)]
     for i, b in truth.items():  # the same as adding packet by packet
         for r in range(CM_ROWS):
@@ -92,8 +95,8 @@ def run(r, ifindex, runs):
     cold_flows = aigw_mix.mice_flows(__import__("random").Random(5), 100000,
                                      aigw_mix.ip4("192.0.2.0"), aigw_mix.ip4("198.51.100.9"))
     cold = (cold_flows, [(i, 576) for i in range(len(cold_flows))])
-    print("per-packet cost of the headend (BPF_PROG_TEST_RUN, the kernel's timing), median of "
-          f"{runs} alternating runs:")
+    print("per-packet cost of the headend (BPF_PROG_TEST_RUN, the kernel's timing of single "
+          f"runs: cache-cold, noisy), median of {runs} alternating runs:")
     for name, (flows, pkts) in (("hot: 1,000 Zipf(1.2) flows", hot),
                                 ("cold: every packet a new flow", cold)):
         path = frames_file(flows, pkts)
@@ -107,8 +110,11 @@ def run(r, ifindex, runs):
                 ns[on].append(res["prog_ns"] / res["frames"])
         os.unlink(path)
         off, on = statistics.median(ns[0]), statistics.median(ns[1])
-        print(f"  {name:<32} sketch off {off:6.1f} ns   on {on:6.1f} ns   "
-              f"+{on - off:5.1f} ns  (x{on / off:.3f})")
+        diffs = sorted(b - a for a, b in zip(ns[0], ns[1]))  # paired: one run pair each
+        q = statistics.quantiles(diffs, n=4) if len(diffs) >= 2 else [diffs[0]] * 3
+        print(f"  {name:<32} sketch off {off:6.1f} ns   on {on:6.1f} ns   added "
+              f"{statistics.median(diffs):+5.1f} ns (run pairs: quartiles {q[0]:+.1f} .. "
+              f"{q[2]:+.1f})")
     flows, pkts = aigw_mix.zipf_mix(7, 100000, 300000)
     truth = aigw_mix.truth(flows, pkts)
     exact = {flows[i].key(): b for i, b in truth.items()}

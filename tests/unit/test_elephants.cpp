@@ -29,9 +29,9 @@ constexpr uint64_t kWin = 40000000;  // 40 ms
 }  // namespace
 
 TEST_CASE("a window's counts are summed per flow over stages and CPUs", "[elephants]") {
-  std::vector<aigw_hh_slot> slots = {slot(1, 100, 7), slot(2, 500, 7), slot(1, 50, 7),
-                                     slot(3, 9999, 6) /* another window: empty */,
-                                     slot(1, 25, 7), slot(4, 10, 7)};
+  std::vector<aigw_hh_slot> slots = {slot(1, 100, 7), slot(2, 500, 7),
+                                     slot(1, 50, 7),  slot(3, 9999, 6) /* another window: empty */,
+                                     slot(1, 25, 7),  slot(4, 10, 7)};
   auto s = telemetry::sum_window(slots, 7, 20);
   REQUIRE(s.size() == 2);  // fingerprint 4 is under min_bytes
   CHECK(s[0].fp == 2);
@@ -113,8 +113,7 @@ TEST_CASE("placement: largest first onto the most room, in proportion to capacit
   CHECK(per == std::map<uint32_t, int>{{1, 3}, {2, 1}, {3, 2}, {4, 2}});
 }
 
-TEST_CASE("placement counts the mice by weight and keeps flows where they fit",
-          "[elephants]") {
+TEST_CASE("placement counts the mice by weight and keeps flows where they fit", "[elephants]") {
   // The policy carries 310, of which 160 are the elephants: 150 of mice,
   // 1:3 by weight (37.5 / 112.5). Path 2 (capacity 100) has no room left:
   // its elephant moves; the one on path 1 stays.
