@@ -120,7 +120,7 @@ __noinline int aigw_hh_add(const struct aigw_flow_key *key, __u32 bytes, __u32 s
 	struct aigw_hh_slot *s, *empty = 0;
 	struct aigw_hh_naming *n;
 	struct aigw_hh_half *h;
-	__u32 epoch, half, before, zero = 0;
+	__u32 epoch, half, before, after, zero = 0;
 	__u64 fp;
 
 	if (!key || !cfg || !cfg->mult)
@@ -141,8 +141,11 @@ __noinline int aigw_hh_add(const struct aigw_flow_key *key, __u32 bytes, __u32 s
 		}
 		if (s->fp == fp) {
 			before = s->bytes;
-			s->bytes = before + bytes;
-			aigw_hh_name(key, fp, before, before + bytes, cfg->key_bytes, epoch, slot);
+			after = before + bytes;
+			if (after < before) /* 4 GiB in a window on one CPU: saturate */
+				after = ~0U;
+			s->bytes = after;
+			aigw_hh_name(key, fp, before, after, cfg->key_bytes, epoch, slot);
 			return 0;
 		}
 	}
