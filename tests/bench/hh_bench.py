@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 
 import aigw_mix  # noqa: E402
 import dptest  # noqa: E402
-from test_elephants import THRESHOLDS, key_tuple, mac  # noqa: E402
+from test_elephants import THRESHOLDS, mac, named_counts, scores  # noqa: E402
 from test_multipath import PATHS, config  # noqa: E402
 
 CM_ROWS, CM_COLS = 2, 4096  # 32 KiB: one window's half of the sketch's 64 KiB
@@ -58,16 +58,6 @@ def count_min(flows, pkts, truth):
         for r in range(CM_ROWS):
             table[r][cols[i][r]] += b
     return {flows[i].key(): min(table[r][cols[i][r]] for r in range(CM_ROWS)) for i in truth}
-
-
-def scores(exact, est, total):
-    out = {}
-    for th in THRESHOLDS:
-        want = {k for k, b in exact.items() if b >= th * total}
-        got = {k for k, b in est.items() if b >= th * total}
-        tp = len(want & got)
-        out[th] = (tp / len(want) if want else 1.0, tp / len(got) if got else 1.0, len(want))
-    return out
 
 
 def main():
@@ -124,15 +114,7 @@ def run(r, ifindex, runs):
     r.request({"cmd": "hh_cfg", "mult": 1, "key_bytes": int(min(THRESHOLDS) * total / 2)})
     r.request({"cmd": "run_frames", "prog": "headend", "ifindex": ifindex, "frames_file": path})
     os.unlink(path)
-    sk = r.request({"cmd": "hh_read"})
-    by_fp = {}
-    for s in sk["slots"]:
-        by_fp[s["fp"]] = by_fp.get(s["fp"], 0) + s["bytes"]
-    names = {k["fp"]: key_tuple(k["key"]) for k in sk["keys"]}
-    counted = {}
-    for fp, b in by_fp.items():
-        if fp in names:
-            counted[names[fp]] = counted.get(names[fp], 0) + b
+    counted = named_counts(r.request({"cmd": "hh_read"}))
     ours, cm = scores(exact, counted, total), scores(exact, count_min(flows, pkts, truth), total)
     print("detection, 100,000 Zipf(1) flows, 300,000 packets in one window "
           "(recall / precision against exact counts):")

@@ -54,6 +54,35 @@ def key_tuple(hexkey: str):
     return (src, dst, sport, dport, k[36], int.from_bytes(k[39:42], "big"))
 
 
+def named_counts(sk: dict) -> dict:
+    """The sketch as the agent reads it (aigw-dp-run hh_read): bytes summed
+    per fingerprint over stages and CPUs, named through aigw_hh_keys (flow
+    tuple -> bytes; unnamed counts are left out)."""
+    by_fp = {}
+    for s in sk["slots"]:
+        by_fp[s["fp"]] = by_fp.get(s["fp"], 0) + s["bytes"]
+    names = {k["fp"]: key_tuple(k["key"]) for k in sk["keys"]}
+    counted = {}
+    for fp, b in by_fp.items():
+        if fp in names:
+            counted[names[fp]] = counted.get(names[fp], 0) + b
+    return counted
+
+
+def scores(exact: dict, est: dict, total: int) -> dict:
+    """threshold -> (recall, precision, heavy flows, missed [(exact, est)])
+    of the flows est reports at or above each threshold of the bytes."""
+    out = {}
+    for th in THRESHOLDS:
+        want = {k for k, b in exact.items() if b >= th * total}
+        got = {k for k, b in est.items() if b >= th * total}
+        tp = len(want & got)
+        missed = sorted((exact[k], est.get(k, 0)) for k in want - got)
+        out[th] = (tp / len(want) if want else 1.0, tp / len(got) if got else 1.0, len(want),
+                   missed)
+    return out
+
+
 class Detection(DatapathCase):
     """300k packets of 100k Zipf(1) flows through the headend."""
     TAG = "hh"
@@ -76,27 +105,14 @@ class Detection(DatapathCase):
         sk = self.runner.request({"cmd": "hh_read"})
         epochs = {s["epoch"] for s in sk["slots"]}
         self.assertLessEqual(len(epochs), 2, "one window (two if the run crossed a boundary)")
-        by_fp = {}
-        for s in sk["slots"]:
-            by_fp[s["fp"]] = by_fp.get(s["fp"], 0) + s["bytes"]
-        names = {k["fp"]: key_tuple(k["key"]) for k in sk["keys"]}
-        counted = {}
-        for fp, b in by_fp.items():
-            if fp in names:
-                counted[names[fp]] = counted.get(names[fp], 0) + b
+        counted = named_counts(sk)
         for k, b in counted.items():
             self.assertIn(k, exact, "the sketch names only flows that were sent")
             self.assertLessEqual(b, exact[k], "a count never exceeds the flow's bytes")
-        out = {}
-        for th in THRESHOLDS:
-            want = {k for k, b in exact.items() if b >= th * total}
-            got = {k for k, b in counted.items() if b >= th * total}
-            tp = len(want & got)
-            out[th] = (tp / len(want) if want else 1.0, tp / len(got) if got else 1.0, len(want))
-            missed = sorted((exact[k], counted.get(k, 0)) for k in want - got)
-            print(f"\n  threshold {th:.2%} of bytes: {len(want)} heavy flows, recall "
-                  f"{out[th][0]:.3f}, precision {out[th][1]:.3f}; missed (exact, counted): "
-                  f"{missed[:5]}", end="")
+        out = scores(exact, counted, total)
+        for th, (rec, prec, n, missed) in out.items():
+            print(f"\n  threshold {th:.2%} of bytes: {n} heavy flows, recall {rec:.3f}, "
+                  f"precision {prec:.3f}; missed (exact, counted): {missed[:5]}", end="")
         return out
 
     def test_1_recall_and_precision(self):
