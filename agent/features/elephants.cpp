@@ -180,7 +180,7 @@ void ElephantsModule::read_window(uint64_t epoch) {
                      path_name(el.slot));
   }
   for (const auto& k : change.left) host_.log().info("elephant gone: {}", flow_text(k));
-  measure_paths(window_ns);
+  measure_paths();
   if (s_.place)
     place();
   else if (!pins_.empty())
@@ -188,7 +188,6 @@ void ElephantsModule::read_window(uint64_t epoch) {
   std::lock_guard lock(mu_);
   facts_.entered += change.entered.size();
   facts_.left += change.left.size();
-  facts_.enabled = true;
   facts_.per_policy.clear();
   facts_.paths.clear();
   std::map<uint32_t, uint32_t> on;  // slot -> elephants
@@ -203,15 +202,20 @@ void ElephantsModule::read_window(uint64_t epoch) {
     facts_.paths.push_back({p.policy, p.index, p.weight, p.load_bps, p.capacity_bps, on[slot]});
 }
 
-// Each path's rate since the last read, from its policy slot's counters.
-void ElephantsModule::measure_paths(uint64_t window_ns) {
+// Each path's rate since the last read (over the time that really passed:
+// a late or missed read must not count two windows' bytes as one), from its
+// policy slot's counters.
+void ElephantsModule::measure_paths() {
+  const uint64_t now = telemetry::monotonic_ns();
+  const uint64_t since = last_measure_ns_;
+  last_measure_ns_ = now;
   if (paths_.empty()) return;
   auto stats = host_.datapath().read_policy_stats();
   for (auto& [slot, p] : paths_) {
     auto it = stats.find(slot);
     uint64_t b = it == stats.end() ? 0 : it->second.bytes;
-    if (p.bytes_seen && b >= p.bytes_seen)
-      p.load_bps = static_cast<double>(b - p.bytes_seen) * 8e9 / static_cast<double>(window_ns);
+    if (since && now > since && p.bytes_seen && b >= p.bytes_seen)
+      p.load_bps = static_cast<double>(b - p.bytes_seen) * 8e9 / static_cast<double>(now - since);
     p.bytes_seen = b;
   }
 }
@@ -224,14 +228,10 @@ void ElephantsModule::place() {
   std::map<aigw_flow_key, Pin, telemetry::FlowKeyLess> want;
   for (const auto& [head, keys] : by_head) {
     std::vector<placement::PathLoad> paths;
-    std::vector<uint32_t> weights;
-    double total = 0;
     bool configured = true;
     for (const auto& [slot, p] : paths_)
       if (p.head == head) {
         paths.push_back({slot, p.capacity_bps.value_or(0), p.load_bps, p.weight});
-        weights.push_back(p.weight);
-        total += p.load_bps;
         configured = configured && p.capacity_bps;
       }
     std::vector<placement::Flow> flows;
@@ -243,6 +243,12 @@ void ElephantsModule::place() {
       erate += el.demand_bps;
     }
     if (!configured) {  // no capacities: the weights' shares of what flows now
+      double total = 0;
+      std::vector<uint32_t> weights;
+      for (const auto& p : paths) {
+        total += p.load_bps;
+        weights.push_back(p.weight);
+      }
       auto caps = placement::capacities_from_weights(weights, std::max(total, erate));
       for (size_t i = 0; i < paths.size(); ++i) paths[i].capacity_bps = caps[i];
     }
@@ -263,11 +269,11 @@ void ElephantsModule::write_pins(const std::map<aigw_flow_key, Pin, telemetry::F
   bool added = false, removed = false;
   const uint64_t now = telemetry::monotonic_ns();
   for (auto it = pins_.begin(); it != pins_.end();) {
-    auto v = want.count(it->first) ? std::nullopt : maps_->get_pin(it->first);
     if (want.count(it->first)) {
       ++it;
       continue;
     }
+    auto v = maps_->get_pin(it->first);
     bool idle = !v || !v->cur || now > v->last_ns + 2 * uint64_t{v->gap_ns};
     if (idle || (v->target == 0 && v->home)) {
       maps_->delete_pin(it->first);

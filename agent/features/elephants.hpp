@@ -54,7 +54,7 @@ class ElephantsModule : public core::Module {
   void schedule();
   void on_window();
   void read_window(uint64_t epoch);
-  void measure_paths(uint64_t window_ns);
+  void measure_paths();
   void place();
   void write_pins(const std::map<aigw_flow_key, Pin, telemetry::FlowKeyLess>& want);
   void adopt_pins();
@@ -74,6 +74,7 @@ class ElephantsModule : public core::Module {
   telemetry::ElephantSet set_;
   std::map<uint32_t, PathInfo> paths_;  // slot -> path of a multipath policy
   std::map<aigw_flow_key, Pin, telemetry::FlowKeyLess> pins_;
+  uint64_t last_measure_ns_ = 0;   // when measure_paths last read the counters
   uint64_t adopted_until_ns_ = 0;  // pins of an earlier agent kept until then
   // Read by scrapes on other threads.
   mutable std::mutex mu_;
