@@ -226,6 +226,7 @@ void ElephantsModule::place() {
   for (const auto& [k, el] : set_.elephants())
     if (auto p = paths_.find(el.slot); p != paths_.end()) by_head[p->second.head].push_back(k);
   std::map<aigw_flow_key, Pin, telemetry::FlowKeyLess> want;
+  const uint64_t now = telemetry::monotonic_ns();
   for (const auto& [head, keys] : by_head) {
     std::vector<placement::PathLoad> paths;
     bool configured = true;
@@ -239,7 +240,10 @@ void ElephantsModule::place() {
     for (size_t i = 0; i < keys.size(); ++i) {
       const auto& el = set_.elephants().at(keys[i]);
       auto pin = pins_.find(keys[i]);
-      flows.push_back({i, el.demand_bps, el.slot, pin != pins_.end() ? pin->second.target : 0});
+      bool pinned = pin != pins_.end();
+      bool settled = pinned && now < pin->second.set_ns + uint64_t{s_.hold_ms} * kMs;
+      flows.push_back(
+          {i, el.demand_bps, el.slot, pinned ? pin->second.target : 0, el.mean_bps, settled});
       erate += el.demand_bps;
     }
     if (!configured) {  // no capacities: the weights' shares of what flows now
@@ -252,7 +256,8 @@ void ElephantsModule::place() {
       auto caps = placement::capacities_from_weights(weights, std::max(total, erate));
       for (size_t i = 0; i < paths.size(); ++i) paths[i].capacity_bps = caps[i];
     }
-    for (const auto& [id, slot] : placement::place(paths, flows)) want[keys[id]] = Pin{head, slot};
+    for (const auto& [id, slot] : placement::place(paths, flows, configured))
+      want[keys[id]] = Pin{head, slot, 0};
   }
   if (telemetry::monotonic_ns() < adopted_until_ns_)
     for (const auto& [k, p] : pins_) want.try_emplace(k, p);
@@ -312,7 +317,10 @@ void ElephantsModule::write_pins(const std::map<aigw_flow_key, Pin, telemetry::F
       continue;
     }
     if (cur == pins_.end()) added = true;
-    pins_[k] = p;
+    // A flow pinned where it already is has not moved: it may move soon.
+    auto el = set_.elephants().find(k);
+    bool stays = cur == pins_.end() && el != set_.elephants().end() && el->second.slot == p.target;
+    pins_[k] = Pin{p.head, p.target, stays ? 0 : now};
     host_.log().debug("elephants: {} placed on {}", flow_text(k), path_name(p.target));
   }
   if (!added && !removed) return;

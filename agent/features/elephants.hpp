@@ -49,6 +49,7 @@ class ElephantsModule : public core::Module {
   };
   struct Pin {
     uint32_t head = 0, target = 0;
+    uint64_t set_ns = 0;  // when the target was last set (CLOCK_MONOTONIC)
   };
 
   void schedule();

@@ -7,24 +7,60 @@
 namespace aigw::placement {
 namespace {
 
-// Each path's room before the elephants: capacity less its weight's share
-// of the mice (the policy's load less the elephants' rates, never below 0).
-std::map<uint32_t, double> residuals(const std::vector<PathLoad>& paths,
-                                     const std::vector<Flow>& flows) {
-  double load = 0, elephants = 0, weights = 0;
-  for (const auto& p : paths) {
-    load += p.load_bps;
-    weights += p.weight;
-  }
+// A path whose load is at least this share of its capacity is full.
+constexpr double kFull = 0.85;
+
+// The mice: the policy's load less the elephants' rates, never below 0.
+double mice_bps(const std::vector<PathLoad>& paths, const std::vector<Flow>& flows) {
+  double load = 0, elephants = 0;
+  for (const auto& p : paths) load += p.load_bps;
   for (const auto& f : flows) elephants += f.rate_bps;
-  const double mice = std::max(0.0, load - elephants);
+  return std::max(0.0, load - elephants);
+}
+
+// Each path's room before the elephants: capacity less its weight's share
+// of the mice.
+std::map<uint32_t, double> residuals(const std::vector<PathLoad>& paths, double mice) {
+  double weights = 0;
+  for (const auto& p : paths) weights += p.weight;
   std::map<uint32_t, double> room;
   for (const auto& p : paths)
     room[p.slot] = p.capacity_bps - (weights > 0 ? mice * p.weight / weights : 0);
   return room;
 }
 
-}  // namespace
+// A flow on a full path is held back by it: its rate says only that it
+// wants at least as much. Such a flow's demand is estimated as Hedera does
+// (Al-Fares et al., NSDI 2010) for flows limited by the network: an equal
+// share of what the policy's capacity leaves after the mice and the flows
+// limited elsewhere (on paths with room), or its mean rate if that is more
+// (not its peaks: an elastic flow's rate swings from window to window).
+// Without this, elastic flows (TCP) that fill their paths look like they
+// fit, and a path with no elephant stays empty.
+void estimate_elastic(const std::vector<PathLoad>& paths, std::vector<Flow>& flows, double mice) {
+  std::map<uint32_t, bool> full;
+  double capacity = 0;
+  for (const auto& p : paths) {
+    full[p.slot] = p.load_bps >= kFull * p.capacity_bps;
+    capacity += p.capacity_bps;
+  }
+  auto held = [&](const Flow& f) {
+    auto it = full.find(f.target ? f.target : f.on);
+    return it != full.end() && it->second;
+  };
+  double fixed = 0;
+  size_t elastic = 0;
+  for (const auto& f : flows) {
+    if (held(f))
+      ++elastic;
+    else
+      fixed += f.rate_bps;
+  }
+  if (!elastic) return;
+  const double share = (capacity - mice - fixed) / static_cast<double>(elastic);
+  for (auto& f : flows)
+    if (held(f)) f.rate_bps = std::max(f.mean_bps > 0 ? f.mean_bps : f.rate_bps, share);
+}
 
 // The largest flow on `from` whose move to `to` leaves both with more room
 // than `from` has now, by the margin; none: flows.end().
@@ -33,18 +69,22 @@ std::vector<Flow>::const_iterator best_move(const std::vector<Flow>& flows,
                                             double gap, double margin) {
   auto best = flows.end();
   for (auto f = flows.begin(); f != flows.end(); ++f)
-    if (at.at(f->id) == from && f->rate_bps < gap - margin &&
+    if (!f->settled && at.at(f->id) == from && f->rate_bps < gap - margin &&
         (best == flows.end() || f->rate_bps > best->rate_bps))
       best = f;
   return best;
 }
 
+}  // namespace
+
 std::map<uint64_t, uint32_t> place(const std::vector<PathLoad>& paths, std::vector<Flow> flows,
-                                   double stick) {
+                                   bool elastic, double stick) {
   if (paths.empty()) throw std::invalid_argument("placement needs at least one path");
   std::map<uint32_t, double> cap;
   for (const auto& p : paths) cap[p.slot] = p.capacity_bps;
-  auto room = residuals(paths, flows);
+  const double mice = mice_bps(paths, flows);
+  auto room = residuals(paths, mice);
+  if (elastic) estimate_elastic(paths, flows, mice);
   std::stable_sort(flows.begin(), flows.end(), [](const Flow& a, const Flow& b) {
     return a.rate_bps != b.rate_bps ? a.rate_bps > b.rate_bps : a.id < b.id;
   });

@@ -8,7 +8,9 @@
 // most, while that raises the smaller room by more than a margin (`stick` of
 // the smaller path's capacity). Few moves, none that a later re-placement
 // with the same rates undoes: every move waits for a flowlet gap, and a
-// flow that goes back and forth gains nothing.
+// flow that goes back and forth gains nothing. A flow held back by a full
+// path is given the demand of an elastic flow (TCP): an equal share of the
+// capacity left, so that no path stays empty while others are full.
 #pragma once
 
 #include <cstdint>
@@ -25,15 +27,19 @@ struct PathLoad {
 };
 
 struct Flow {
-  uint64_t id = 0;      // the caller's handle
-  double rate_bps = 0;  // measured over the last window
-  uint32_t on = 0;      // slot it takes now (its hash path or pin), 0 = unknown
-  uint32_t target = 0;  // slot it is placed on now, 0 = not placed
+  uint64_t id = 0;       // the caller's handle
+  double rate_bps = 0;   // its demand: the rate, dips smoothed
+  uint32_t on = 0;       // slot it takes now (its hash path or pin), 0 = unknown
+  uint32_t target = 0;   // slot it is placed on now, 0 = not placed
+  double mean_bps = 0;   // its rate on average (0: rate_bps)
+  bool settled = false;  // moved a short while ago: stays unless its path is gone
 };
 
-// Flow id -> slot, for every flow (paths must not be empty).
+// Flow id -> slot, for every flow (paths must not be empty). elastic: the
+// capacities are real (configured), so a flow on a path loaded to 85 % of
+// its capacity or more is taken to be held back by it (see placement.cpp).
 std::map<uint64_t, uint32_t> place(const std::vector<PathLoad>& paths, std::vector<Flow> flows,
-                                   double stick = 0.1);
+                                   bool elastic = true, double stick = 0.1);
 
 // Capacities for paths that have none configured: the weights' shares of
 // `total_bps`.

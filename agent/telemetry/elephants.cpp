@@ -62,6 +62,7 @@ ElephantSet::Change ElephantSet::window(const std::vector<HhSample>& samples, co
     e.rate_bps = window_ns ? static_cast<double>(e.window_bytes) * 8e9 / window_ns : 0;
     e.peak_bps = std::max(e.peak_bps, e.rate_bps);
     e.demand_bps = std::max(e.rate_bps, e.demand_bps * decay);
+    e.mean_bps += (e.rate_bps - e.mean_bps) / std::max<uint32_t>(t.leave_windows, 1);
     if (f != seen.end() && f->second->slot) e.slot = f->second->slot;
     e.below = e.window_bytes < t.leave_bytes ? e.below + 1 : 0;
     if (e.below >= t.leave_windows) {
@@ -80,6 +81,7 @@ ElephantSet::Change ElephantSet::window(const std::vector<HhSample>& samples, co
     e.rate_bps = window_ns ? static_cast<double>(s.bytes) * 8e9 / window_ns : 0;
     e.peak_bps = e.rate_bps;
     e.demand_bps = e.rate_bps;
+    e.mean_bps = e.rate_bps;
     e.slot = s.slot;
     e.since_ns = end_ns;
     set_.emplace(s.key, e);

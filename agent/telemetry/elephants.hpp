@@ -58,6 +58,7 @@ struct Elephant {
   double peak_bps = 0;
   double demand_bps = 0;  // the rate, its dips smoothed: max(rate, demand decaying
                           // by half every hold time), what placement uses
+  double mean_bps = 0;    // the rate averaged over about a hold time (EWMA)
   uint32_t slot = 0;      // path (policy slot) of its last packet
   uint64_t since_ns = 0;  // CLOCK_MONOTONIC end of the window that confirmed it
   uint32_t below = 0;     // windows in a row below the leave threshold

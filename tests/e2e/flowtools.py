@@ -71,7 +71,7 @@ def udp_send(a):
         s.sendto(END + struct.pack("!Q", sent), (a.dst, a.port))
         time.sleep(0.01)
     print(json.dumps({"sent": sent, "send_errors": errors, "duration": round(dur, 3),
-                      "l3_bytes": sent * l3_each}))
+                      "l3_bytes": sent * l3_each, "first_monotonic": t0}))
 
 
 def udp_recv(a):

@@ -134,6 +134,38 @@ TEST_CASE("placement counts the mice by weight and keeps flows where they fit", 
   CHECK(placement::place(paths, flows).at(0) == 2);
 }
 
+TEST_CASE("placement: elastic flows held back by full paths fill an empty one", "[elephants]") {
+  // 4 paths of 40/30/20/10; 8 TCP flows hashed 4/3/1/0, each path full
+  // (its rate shared by its flows), the 10 empty. Their rates alone say
+  // they fit where they are; as elastic flows (an equal share, 12.5, of
+  // the capacity) one moves to the empty path, and nothing else moves.
+  std::vector<placement::PathLoad> paths = {
+      {1, 40, 38, 4}, {2, 30, 28.5, 3}, {3, 20, 19, 2}, {4, 10, 0, 1}};
+  std::vector<placement::Flow> flows;
+  for (uint64_t i = 0; i < 4; ++i) flows.push_back({i, 9.5, 1, 0});
+  for (uint64_t i = 4; i < 7; ++i) flows.push_back({i, 9.5, 2, 0});
+  flows.push_back({7, 19, 3, 0});
+  auto count = [](const std::map<uint64_t, uint32_t>& at) {
+    std::map<uint32_t, int> per;
+    for (auto [id, s] : at) ++per[s];
+    return per;
+  };
+  CHECK(count(placement::place(paths, flows, false)) ==
+        std::map<uint32_t, int>{{1, 4}, {2, 3}, {3, 1}});
+  auto got = placement::place(paths, flows);
+  CHECK(count(got) == std::map<uint32_t, int>{{1, 3}, {2, 3}, {3, 1}, {4, 1}});
+  // and once there (every path full, rates shared anew), nothing moves
+  for (auto& f : flows) f.target = got.at(f.id);
+  std::map<uint32_t, int> per = count(got);
+  for (auto& p : paths) p.load_bps = p.capacity_bps * 0.95;
+  for (auto& f : flows) f.rate_bps = paths[f.target - 1].load_bps / per[f.target];
+  CHECK(placement::place(paths, flows) == got);
+  // a path with room holds back nobody: a flow there keeps its rate as demand
+  paths = {{1, 100, 50, 1}, {2, 100, 0, 1}};
+  flows = {{0, 50, 1, 0}};
+  CHECK(placement::place(paths, flows).at(0) == 1);
+}
+
 TEST_CASE("placement after a path is lost uses the paths left", "[elephants]") {
   std::vector<placement::PathLoad> paths = {{1, 100, 0}, {3, 100, 0}};
   std::vector<placement::Flow> flows = {{0, 80, 2, 2}, {1, 80, 2, 2}};  // on the lost path 2
