@@ -366,7 +366,7 @@ void add_commands(CLI::App& app, Formatter& formatter, Command& c) {
   CLI::App* iface = t.object("interface");
   t.verb(iface, "show", "list the configured interfaces and their XDP attachment", "[OPTIONS]");
 
-  add_policy_commands(t);
+  add_policy_commands(t, c.all);
   add_sid_commands(t);
 
   CLI::App* stats = t.object("stats");
@@ -410,7 +410,14 @@ int call_agent(const Command& c, const std::string& where, std::ostream& out, st
     err << fmt::format("aigwctl: agent refused: {}\n", resp["error"].get<std::string>());
     return kExitRefused;
   }
-  render(req.first, c, field(resp, "data"), out);
+  json data = field(resp, "data");
+  if (req.first == cmd::kPolicyShow && c.all) try {
+      json e = transport.call(c.socket, cmd::kFlowElephants, json::object());
+      if (e.is_object() && field(e, "ok") == true) merge_path_loads(data, field(e, "data"));
+    } catch (const std::exception&) {
+      // an agent without elephants: the policies without loads
+    }
+  render(req.first, c, data, out);
   return kExitOk;
 }
 

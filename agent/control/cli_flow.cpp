@@ -5,8 +5,8 @@
 #include <ostream>
 
 #include "common/net.hpp"
-#include "control/cli_internal.hpp"
 #include "common/period.hpp"
+#include "control/cli_internal.hpp"
 
 namespace aigw::cli {
 
@@ -21,6 +21,10 @@ uint8_t parse_proto(const std::string& v) {
   return static_cast<uint8_t>(parse_uint(v, "proto", 0, 255));
 }
 
+double real(const json& v) { return v.is_number() ? v.get<double>() : 0.0; }
+
+}  // namespace
+
 std::string rate_text(double bps) {
   static constexpr const char* units[] = {"bit", "Kbit", "Mbit", "Gbit", "Tbit"};
   int u = 0;
@@ -30,10 +34,6 @@ std::string rate_text(double bps) {
   }
   return u == 0 ? fmt::format("{:.0f}{}", bps, units[u]) : fmt::format("{:.2f}{}", bps, units[u]);
 }
-
-double real(const json& v) { return v.is_number() ? v.get<double>() : 0.0; }
-
-}  // namespace
 
 json build_flow_top(const std::vector<std::string>& words) {
   auto w = split_equals(words);
@@ -153,11 +153,11 @@ void render_flows(const json& d, std::ostream& out) {
 void render_elephants(const json& d, std::ostream& out) {
   const json& el = field(d, "elephants");
   bool on = !field(d, "enabled").is_boolean() || field(d, "enabled").get<bool>();
-  out << fmt::format("elephants: {} (detection {}; window {} ms, enter {} Mbit/s, leave {} Mbit/s; "
-                     "{} pinned)\n",
-                     el.is_array() ? el.size() : 0, on ? "on" : "off", number(field(d, "window_ms")),
-                     number(field(d, "enter_mbps")), number(field(d, "leave_mbps")),
-                     number(field(d, "pins")));
+  out << fmt::format(
+      "elephants: {} (detection {}; window {} ms, enter {} Mbit/s, leave {} Mbit/s; "
+      "{} pinned)\n",
+      el.is_array() ? el.size() : 0, on ? "on" : "off", number(field(d, "window_ms")),
+      number(field(d, "enter_mbps")), number(field(d, "leave_mbps")), number(field(d, "pins")));
   if (!el.is_array() || el.empty()) return;
   Table t({"DIR", "PROTO", "SRC", "SPORT", "DST", "DPORT", "QP", "RATE", "PEAK", "PATH", "PLACED",
            "MOVES", "SINCE"},

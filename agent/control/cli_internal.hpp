@@ -110,7 +110,12 @@ class CommandTree {
 // cli_policy.cpp
 json build_policy(const std::vector<std::string>& w);
 void render_policies(const json& d, std::ostream& out);
-void add_policy_commands(CommandTree& t);
+void add_policy_commands(CommandTree& t, bool& stats);
+// "12.50Mbit" (iproute2 style).
+std::string rate_text(double bps);
+// `policy show -s`: each multipath path's load, capacity and elephants (the
+// `paths` of a flow.elephants answer) merged into the policies' paths.
+void merge_path_loads(json& policies, const json& elephants);
 
 // cli_sid.cpp
 // A SID argument: an IPv6 prefix, "/128" added to a bare address.

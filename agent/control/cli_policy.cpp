@@ -2,6 +2,7 @@
 #include <aigw/abi.h>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <ostream>
 
 #include "config/model.hpp"
@@ -128,13 +129,35 @@ void render_policies(const json& d, std::ostream& out) {
       out << fmt::format("    path {}    weight {}  packets {}  bytes {}  {}\n", i++,
                          text(field(pp, "weight")), text(field(pp, "packets")),
                          text(field(pp, "bytes")), fmt::join(ps, " -> "));
+      if (!field(pp, "load_bps").is_number()) continue;
+      const json& cap = field(pp, "capacity_bps");
+      out << fmt::format("              load {}  capacity {}  elephants {}\n",
+                         rate_text(field(pp, "load_bps").get<double>()),
+                         cap.is_number() ? rate_text(cap.get<double>()) : "-",
+                         text(field(pp, "elephants")));
     }
   }
 }
 
-void add_policy_commands(CommandTree& t) {
+void merge_path_loads(json& policies, const json& elephants) {
+  if (!policies.is_array() || !field(elephants, "paths").is_array()) return;
+  for (auto& p : policies) {
+    if (!p.is_object() || !p.contains("paths") || !p["paths"].is_array()) continue;
+    for (const auto& l : field(elephants, "paths")) {
+      if (field(l, "policy") != field(p, "name") || !field(l, "path").is_number_integer()) continue;
+      auto i = field(l, "path").get<int64_t>();
+      if (i < 0 || static_cast<size_t>(i) >= p["paths"].size()) continue;
+      for (const char* k : {"load_bps", "capacity_bps", "elephants"})
+        if (!field(l, k).is_null()) p["paths"][i][k] = field(l, k);
+    }
+  }
+}
+
+void add_policy_commands(CommandTree& t, bool& stats) {
   CLI::App* policy = t.object("policy");
-  t.verb(policy, "show", "list policies (or one)", "[OPTIONS] [NAME]");
+  CLI::App* show = t.verb(policy, "show", "list policies (or one)", "[OPTIONS] [NAME]");
+  show->add_flag("-s,--stats", stats,
+                 "also each path's load (about the last second), capacity and elephants");
   t.verb(policy, "add", "add a policy",
          "[OPTIONS] NAME prefix PFX [prefix PFX...] segs SID[,SID...] src ADDR\n"
          "           | ... path SID[,SID...] [weight N] [path ...] src ADDR\n"

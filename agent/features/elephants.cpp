@@ -71,6 +71,7 @@ void ElephantsModule::commit(const core::ApplyContext& ctx) {
       if (p.paths[i].capacity_mbps) pi.capacity_bps = double(*p.paths[i].capacity_mbps) * 1e6;
       if (auto old = paths_.find(slots[i]); old != paths_.end() && old->second.head == slots[0]) {
         pi.load_bps = old->second.load_bps;
+        pi.avg_bps = old->second.avg_bps;
         pi.bytes_seen = old->second.bytes_seen;
       }
       next[slots[i]] = pi;
@@ -199,7 +200,7 @@ void ElephantsModule::read_window(uint64_t epoch) {
     ++facts_.per_policy[p == paths_.end() ? std::string{} : p->second.policy];
   }
   for (const auto& [slot, p] : paths_)
-    facts_.paths.push_back({p.policy, p.index, p.weight, p.load_bps, p.capacity_bps, on[slot]});
+    facts_.paths.push_back({p.policy, p.index, p.weight, p.avg_bps, p.capacity_bps, on[slot]});
 }
 
 // Each path's rate since the last read (over the time that really passed:
@@ -214,8 +215,11 @@ void ElephantsModule::measure_paths() {
   for (auto& [slot, p] : paths_) {
     auto it = stats.find(slot);
     uint64_t b = it == stats.end() ? 0 : it->second.bytes;
-    if (since && now > since && p.bytes_seen && b >= p.bytes_seen)
-      p.load_bps = static_cast<double>(b - p.bytes_seen) * 8e9 / static_cast<double>(now - since);
+    if (since && now > since && p.bytes_seen && b >= p.bytes_seen) {
+      const double dt = static_cast<double>(now - since);
+      p.load_bps = static_cast<double>(b - p.bytes_seen) * 8e9 / dt;
+      p.avg_bps += std::min(1.0, dt / 1e9) * (p.load_bps - p.avg_bps);
+    }
     p.bytes_seen = b;
   }
 }
@@ -370,9 +374,23 @@ nlohmann::json ElephantsModule::elephants_json() const {
     }
     list.push_back(std::move(j));
   }
-  return {{"enabled", s_.enabled},       {"window_ms", s_.window_ms}, {"enter_mbps", s_.enter_mbps},
-          {"leave_mbps", s_.leave_mbps}, {"place", s_.place},         {"pins", pins.size()},
-          {"elephants", std::move(list)}};
+  nlohmann::json paths = nlohmann::json::array();
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& p : facts_.paths) {
+      nlohmann::json j = {{"policy", p.policy},
+                          {"path", p.path},
+                          {"weight", p.weight},
+                          {"load_bps", p.load_bps},
+                          {"elephants", p.elephants}};
+      if (p.capacity_bps) j["capacity_bps"] = *p.capacity_bps;
+      paths.push_back(std::move(j));
+    }
+  }
+  return {
+      {"enabled", s_.enabled},        {"window_ms", s_.window_ms}, {"enter_mbps", s_.enter_mbps},
+      {"leave_mbps", s_.leave_mbps},  {"place", s_.place},         {"pins", pins.size()},
+      {"elephants", std::move(list)}, {"paths", std::move(paths)}};
 }
 
 void ElephantsModule::collect(telemetry::Snapshot& s) const {

@@ -45,6 +45,7 @@ class ElephantsModule : public core::Module {
     uint32_t index = 0, head = 0, weight = 1;
     std::optional<double> capacity_bps;  // configured
     double load_bps = 0;                 // over the last window read
+    double avg_bps = 0;                  // over about a second (EWMA): what operators see
     uint64_t bytes_seen = 0;             // cumulative counter at that read
   };
   struct Pin {

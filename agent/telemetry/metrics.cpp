@@ -318,8 +318,8 @@ void elephant_families(const ElephantFacts& e, std::vector<MetricFamily>& out) {
   add(ev, {{"event", "enter"}}, as_double(e.entered));
   add(ev, {{"event", "leave"}}, as_double(e.left));
   MetricFamily load = family("aigw_policy_path_load_bps",
-                             "Bits per second on each path of a multipath policy over the last "
-                             "detection window.",
+                             "Bits per second on each path of a multipath policy, averaged over "
+                             "about the last second.",
                              MetricType::Gauge);
   MetricFamily cap =
       family("aigw_policy_path_capacity_bps",

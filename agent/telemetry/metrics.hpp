@@ -82,7 +82,7 @@ struct ElephantFacts {
     std::string policy;
     uint32_t path = 0;
     uint32_t weight = 0;
-    double load_bps = 0;
+    double load_bps = 0;  // over about the last second
     std::optional<double> capacity_bps;
     uint32_t elephants = 0;  // placed (pinned) on it, or hashed there when not placed
   };

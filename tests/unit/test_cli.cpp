@@ -2,15 +2,15 @@
 // driven through run_cli() with a fake transport (no daemon).
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 
 #include "control/cli.hpp"
 #include "control/client.hpp"
@@ -31,6 +31,7 @@ class FakeTransport : public CliTransport {
   enum class Mode { Ok, Refuse, Unreachable, Garbage };
   Mode mode = Mode::Ok;
   json data = nullptr;
+  std::map<std::string, json> by_cmd;  // answers of some commands (else data)
   std::string error = "no policy named x";
   std::vector<Call> calls;
 
@@ -38,7 +39,7 @@ class FakeTransport : public CliTransport {
     calls.push_back({socket, cmd, args});
     switch (mode) {
       case Mode::Ok:
-        return make_ok(data);
+        return make_ok(by_cmd.count(cmd) ? by_cmd.at(cmd) : data);
       case Mode::Refuse:
         return make_error(error);
       case Mode::Unreachable:
@@ -291,7 +292,7 @@ TEST_CASE("cli: bad or missing arguments are usage errors", "[cli]") {
   expect_usage_error({"st"}, "ambiguous object 'st'");
   expect_usage_error({"policy", "frob"}, "unknown command 'frob'");
   expect_usage_error({"--frob", "status"}, "--frob");
-  expect_usage_error({"policy", "show", "-s"}, "-s");
+  expect_usage_error({"interface", "show", "-s"}, "-s");
   expect_usage_error({"-S"}, "missing object");
   expect_usage_error({"status", "-S"}, "socket");
 }
@@ -493,6 +494,36 @@ TEST_CASE("cli: interface, policy and sid rendering", "[cli]") {
         "    prefixes  203.0.113.0/24\n"
         "    path 0    weight 3  packets 30  bytes 3000  fc00:c::1\n"
         "    path 1    weight 1  packets 10  bytes 1000  fc00:d::1 -> fc00:d::2\n");
+  // -s: each path's load, capacity and elephants (from flow.elephants)
+  t.by_cmd[cmd::kFlowElephants] = {
+      {"elephants", json::array()},
+      {"paths",
+       {{{"policy", "mp"}, {"path", 0}, {"weight", 3}, {"load_bps", 2.5e7}, {"elephants", 2}},
+        {{"policy", "mp"},
+         {"path", 1},
+         {"weight", 1},
+         {"load_bps", 1e6},
+         {"capacity_bps", 1e7},
+         {"elephants", 0}},
+        {{"policy", "other"}, {"path", 0}, {"load_bps", 5.0}, {"elephants", 0}}}}};
+  auto before = t.calls.size();
+  r = run({"policy", "show", "-s"}, t);
+  CHECK(t.calls.size() == before + 2);
+  CHECK(t.calls.back().cmd == cmd::kFlowElephants);
+  CHECK(r.out ==
+        "policy mp (slot 4)\n"
+        "    vrf 0  mode encap  src fc00:a::1  packets 40  bytes 4000\n"
+        "    prefixes  203.0.113.0/24\n"
+        "    path 0    weight 3  packets 30  bytes 3000  fc00:c::1\n"
+        "              load 25.00Mbit  capacity -  elephants 2\n"
+        "    path 1    weight 1  packets 10  bytes 1000  fc00:d::1 -> fc00:d::2\n"
+        "              load 1.00Mbit  capacity 10.00Mbit  elephants 0\n");
+  r = run({"policy", "show", "-s", "-j"}, t);
+  auto j = json::parse(r.out);
+  CHECK(j[0]["paths"][1]["capacity_bps"] == 1e7);
+  CHECK(j[0]["paths"][0]["load_bps"] == 2.5e7);
+  CHECK_FALSE(j[0]["paths"][0].contains("capacity_bps"));
+  t.by_cmd.clear();
 
   t.data = json::array({{{"sid", "fc00:a::d46/128"}, {"behavior", "End.DT46"}, {"table", 254}},
                         {{"sid", "fc00:a::c0/128"},
