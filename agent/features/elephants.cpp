@@ -191,6 +191,7 @@ void ElephantsModule::read_window(uint64_t epoch) {
   facts_.left += change.left.size();
   facts_.per_policy.clear();
   facts_.paths.clear();
+  for (const auto& [slot, p] : paths_) facts_.per_policy[p.policy] = 0;  // a series per policy
   std::map<uint32_t, uint32_t> on;  // slot -> elephants
   for (const auto& [k, el] : set_.elephants()) {
     auto pin = pins_.find(k);

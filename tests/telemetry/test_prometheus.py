@@ -78,14 +78,16 @@ policies:
     prefixes: [198.51.100.0/24]
     source: fc00:a::1
     segments: [fc00:b::d46]
-  # Two paths: the per-path series (and the dashboard's path panel) exist.
+  # Two paths: the per-path series (and the dashboard's path panels) exist.
   - name: spread
     prefixes: [203.0.113.0/24]
     source: fc00:a::1
     paths:
       - segments: [fc00:b::d46]
         weight: 2
+        capacity_mbps: 200
       - segments: [fc00:c::e, fc00:b::d46]
+        capacity_mbps: 100
 sids:
   - sid: fc00:a::d46/128
     behavior: End.DT46
