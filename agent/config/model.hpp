@@ -28,19 +28,19 @@ enum class EncapMode { Encap, EncapRed };  // H.Encaps, H.Encaps.Red
 // attributes and encoding are rows of config/behaviors.hpp (a behaviour
 // without a name here is still valid when it has a row).
 enum class Behavior : uint16_t { End = 1, EndX, EndDX4, EndDX6, EndDT4, EndDT6, EndDT46 };
-enum class ApnHeader { HopByHop, DestOpts };   // where the headend imposes the APN option
+enum class ApnHeader { HopByHop, DestOpts };    // where the headend imposes the APN option
 enum class ApnTrust { Trust, Rewrite, Strip };  // what a customer port does with hosts' APN IDs
 enum class UsageFormat { JsonLines, Csv };
 
 struct MapSizes {
-  uint32_t policies = 1024;   // aigw_policies (slot 0 reserved)
-  uint32_t prefixes4 = 16384; // aigw_pfx4
-  uint32_t prefixes6 = 16384; // aigw_pfx6
-  uint32_t sids = 1024;       // aigw_sid_exact and aigw_sids, each
-  uint32_t flows = 65536;     // aigw_flows (admission control when full)
-  uint32_t class_prefixes = 32768;  // each aigw_cls_{src,dst}{4,6} (both banks)
+  uint32_t policies = 1024;             // aigw_policies (slot 0 reserved)
+  uint32_t prefixes4 = 16384;           // aigw_pfx4
+  uint32_t prefixes6 = 16384;           // aigw_pfx6
+  uint32_t sids = 1024;                 // aigw_sid_exact and aigw_sids, each
+  uint32_t flows = 65536;               // aigw_flows (admission control when full)
+  uint32_t class_prefixes = 32768;      // each aigw_cls_{src,dst}{4,6} (both banks)
   uint32_t class_port_bitmaps = 65536;  // aigw_cls_portbv (both banks, both fields)
-  uint32_t apn_groups = 4096;  // aigw_apn_usage
+  uint32_t apn_groups = 4096;           // aigw_apn_usage
   bool operator==(const MapSizes&) const = default;
 };
 
@@ -68,7 +68,7 @@ inline constexpr uint16_t kMssOff = 0xffff;
 struct DatapathSettings {
   XdpMode xdp_mode = XdpMode::Native;
   MapSizes map_sizes;
-  uint8_t hop_limit = 64;        // outer hop limit default for policies
+  uint8_t hop_limit = 64;  // outer hop limit default for policies
   uint16_t tcp_mss_clamp = kMssAuto;
   uint32_t icmp_rate_limit = 1000;  // ICMP errors from XDP per second per CPU, 0 = unlimited
   uint32_t icmp_burst = 50;         // rate limiter bucket depth
@@ -79,13 +79,13 @@ struct DatapathSettings {
 struct Interface {
   std::string name;
   IfRole role = IfRole::Customer;
-  uint32_t vrf = 0;                       // customer: VRF for policy lookup
-  std::optional<XdpMode> xdp_mode;        // overrides datapath.xdp_mode
-  std::optional<uint16_t> vlan;           // match one 802.1Q VID on this port (customer)
-  bool mss_clamp = true;                  // clamp SYNs entering tunnels here
-  ApnTrust apn = ApnTrust::Rewrite;       // customer: hosts' APN IDs (YAML key apn_trust)
-  int line = 0;                           // where it was defined (0 = runtime)
-  FieldLines lines;                       // per-field source lines (see FieldLines)
+  uint32_t vrf = 0;                  // customer: VRF for policy lookup
+  std::optional<XdpMode> xdp_mode;   // overrides datapath.xdp_mode
+  std::optional<uint16_t> vlan;      // match one 802.1Q VID on this port (customer)
+  bool mss_clamp = true;             // clamp SYNs entering tunnels here
+  ApnTrust apn = ApnTrust::Rewrite;  // customer: hosts' APN IDs (YAML key apn_trust)
+  int line = 0;                      // where it was defined (0 = runtime)
+  FieldLines lines;                  // per-field source lines (see FieldLines)
   bool operator==(const Interface& o) const {
     return name == o.name && role == o.role && vrf == o.vrf && xdp_mode == o.xdp_mode &&
            vlan == o.vlan && mss_clamp == o.mss_clamp && apn == o.apn;
@@ -96,8 +96,8 @@ struct Interface {
 inline constexpr uint32_t kMaxPathWeight = 1000;
 inline constexpr uint64_t kMaxCapacityMbps = 10000000;  // 10 Tbit/s
 struct PolicyPath {
-  std::vector<Ip6> segments;  // in travel order, as Policy::segments
-  uint32_t weight = 1;        // share of the policy's flows, 1..kMaxPathWeight
+  std::vector<Ip6> segments;              // in travel order, as Policy::segments
+  uint32_t weight = 1;                    // share of the policy's flows, 1..kMaxPathWeight
   std::optional<uint64_t> capacity_mbps;  // for elephant placement; without an explicit
                                           // weight, the weight follows it
   bool operator==(const PolicyPath&) const = default;
@@ -106,15 +106,15 @@ struct PolicyPath {
 struct Policy {
   std::string name;
   uint32_t vrf = 0;
-  std::vector<Prefix> prefixes;        // IPv4 and/or IPv6 destinations steered
+  std::vector<Prefix> prefixes;  // IPv4 and/or IPv6 destinations steered
   EncapMode mode = EncapMode::Encap;
-  Ip6 source;                          // outer source address
-  std::vector<Ip6> segments;           // in travel order: segments[0] is the first SID;
-                                       // with paths, the first path's (kept equal)
-  std::vector<PolicyPath> paths;       // two or more candidate lists (YAML paths:), or
-                                       // empty: one path, `segments`, weight 1
-  std::optional<uint8_t> hop_limit;    // outer hop limit (default datapath.hop_limit)
-  std::optional<uint16_t> tcp_mss;     // overrides datapath.tcp_mss_clamp
+  Ip6 source;                        // outer source address
+  std::vector<Ip6> segments;         // in travel order: segments[0] is the first SID;
+                                     // with paths, the first path's (kept equal)
+  std::vector<PolicyPath> paths;     // two or more candidate lists (YAML paths:), or
+                                     // empty: one path, `segments`, weight 1
+  std::optional<uint8_t> hop_limit;  // outer hop limit (default datapath.hop_limit)
+  std::optional<uint16_t> tcp_mss;   // overrides datapath.tcp_mss_clamp
   int line = 0;
   FieldLines lines;
   bool operator==(const Policy& o) const {
@@ -125,11 +125,11 @@ struct Policy {
 };
 
 struct Sid {
-  Prefix sid;                          // /128 exact SID or locator+function prefix
+  Prefix sid;  // /128 exact SID or locator+function prefix
   Behavior behavior = Behavior::End;
-  std::optional<uint32_t> table;       // End.DT4/DT6/DT46 (default 254 = main)
-  std::optional<IpAddr> nexthop;       // End.X (v6), End.DX4 (v4), End.DX6 (v6)
-  std::optional<std::string> interface;// End.X / End.DX*: egress interface
+  std::optional<uint32_t> table;         // End.DT4/DT6/DT46 (default 254 = main)
+  std::optional<IpAddr> nexthop;         // End.X (v6), End.DX4 (v4), End.DX6 (v6)
+  std::optional<std::string> interface;  // End.X / End.DX*: egress interface
   int line = 0;
   FieldLines lines;
   bool operator==(const Sid& o) const {
@@ -149,11 +149,11 @@ struct ApnId {
 };
 
 struct ApnSettings {
-  uint8_t option_type = 0x13;            // HBH/Dest option type (no IANA code point yet)
+  uint8_t option_type = 0x13;  // HBH/Dest option type (no IANA code point yet)
   ApnHeader header = ApnHeader::HopByHop;
-  uint8_t id_bits = 64;                  // 32 | 64 | 128: the APN ID template's length
-  uint8_t app_group_bits = 32;           // leading bits = APP-Group-ID
-  uint8_t user_group_bits = 32;          // next bits = USER-Group-ID (app + user <= id_bits)
+  uint8_t id_bits = 64;          // 32 | 64 | 128: the APN ID template's length
+  uint8_t app_group_bits = 32;   // leading bits = APP-Group-ID
+  uint8_t user_group_bits = 32;  // next bits = USER-Group-ID (app + user <= id_bits)
   bool operator==(const ApnSettings&) const = default;
 };
 
@@ -192,21 +192,21 @@ struct ApnMatch {
 // classification.default. Rules are written from the customer side (src = the
 // customer's host); WAN->customer traffic is matched with src/dst swapped.
 struct ClassRule {
-  std::string name;                     // unique
+  std::string name;  // unique
   uint32_t priority = 100;
   // match
-  std::optional<std::string> interface; // interface_key() of a customer interface
-  std::vector<Prefix> src, dst;         // any of; empty = any address (both families)
-  std::optional<uint8_t> protocol;      // IP protocol number (YAML: tcp|udp|icmp|icmpv6|sctp|N)
-  std::optional<PortRange> sport, dport;// TCP/UDP/SCTP only
-  std::optional<uint8_t> dscp;          // 0..63
+  std::optional<std::string> interface;   // interface_key() of a customer interface
+  std::vector<Prefix> src, dst;           // any of; empty = any address (both families)
+  std::optional<uint8_t> protocol;        // IP protocol number (YAML: tcp|udp|icmp|icmpv6|sctp|N)
+  std::optional<PortRange> sport, dport;  // TCP/UDP/SCTP only
+  std::optional<uint8_t> dscp;            // 0..63
   std::optional<ApnMatch> apn;
   // actions
-  std::optional<std::string> tenant;        // Tenant::name
-  std::optional<std::string> service_class; // built-in or ServiceClass::name (YAML: class)
-  std::optional<uint8_t> set_dscp;          // remark the customer packet's DSCP
-  std::optional<std::string> policy;        // steer into this SRv6 policy (same VRF)
-  std::optional<ApnId> set_apn;             // APN ID the headend imposes
+  std::optional<std::string> tenant;         // Tenant::name
+  std::optional<std::string> service_class;  // built-in or ServiceClass::name (YAML: class)
+  std::optional<uint8_t> set_dscp;           // remark the customer packet's DSCP
+  std::optional<std::string> policy;         // steer into this SRv6 policy (same VRF)
+  std::optional<ApnId> set_apn;              // APN ID the headend imposes
   int line = 0;
   FieldLines lines;
   bool operator==(const ClassRule& o) const {
@@ -221,7 +221,7 @@ struct ClassRule {
 struct Classification {
   std::optional<std::string> default_tenant;  // none = "unclassified" (id 0)
   std::string default_class = "best-effort";
-  std::optional<ApnId> default_apn;           // imposed when no rule sets one
+  std::optional<ApnId> default_apn;  // imposed when no rule sets one
   std::vector<ClassRule> rules;
   bool operator==(const Classification&) const = default;
 };
@@ -236,10 +236,14 @@ struct FlowSettings {
 // Elephant flows (agent/features/elephants.hpp): detection in the datapath,
 // confirmation over windows, placement on multipath policies' paths.
 struct ElephantSettings {
-  bool enabled = true;            // the datapath's sketch counts (a few ns per packet)
-  uint32_t window_ms = 40;        // detection window, 10..1000
-  uint64_t enter_mbps = 100;      // a window at or above this rate makes an elephant
-  uint64_t leave_mbps = 50;       // <= enter; below it for hold_ms, a flow stops being one
+  bool enabled = true;        // the datapath's sketch counts (a few ns per packet)
+  uint32_t window_ms = 40;    // detection window, 10..1000
+  uint64_t enter_mbps = 100;  // a window at or above this rate makes an elephant
+  uint64_t leave_mbps = 50;   // <= enter; below it for hold_ms, a flow stops being one
+  // For flows of a policy whose paths have capacities: shares of the policy's
+  // capacity instead of enter/leave_mbps, in hundredths of a percent (0 = not set).
+  uint32_t enter_pct_x100 = 0;
+  uint32_t leave_pct_x100 = 0;  // <= enter; 0 with enter set: half of enter
   uint32_t hold_ms = 500;
   bool place = true;              // pin elephants of multipath policies to paths
   uint32_t flowlet_gap_us = 500;  // idle time before a pinned flow moves (> the paths'
@@ -248,20 +252,20 @@ struct ElephantSettings {
 };
 
 struct AccountingSettings {
-  std::vector<uint32_t> periods_s = {60, 3600};  // aggregation periods (YAML "1m", "1h", "30s")
-  uint32_t sample_interval_s = 1;                // rate samples for peak / p95
-  std::string usage_dir = "/var/lib/aigw/usage"; // usage records; "" = off
+  std::vector<uint32_t> periods_s = {60, 3600};   // aggregation periods (YAML "1m", "1h", "30s")
+  uint32_t sample_interval_s = 1;                 // rate samples for peak / p95
+  std::string usage_dir = "/var/lib/aigw/usage";  // usage records; "" = off
   UsageFormat usage_format = UsageFormat::JsonLines;
-  std::string state_dir = "/var/lib/aigw/state"; // last-read counters (restart safety)
-  uint32_t retention_s = 30 * 86400;             // usage files older than this go; 0 = keep
+  std::string state_dir = "/var/lib/aigw/state";  // last-read counters (restart safety)
+  uint32_t retention_s = 30 * 86400;              // usage files older than this go; 0 = keep
   bool operator==(const AccountingSettings&) const = default;
 };
 
 struct IpfixSettings {
-  std::vector<std::string> collectors;   // "ADDR:PORT" / "[V6]:PORT" (UDP); empty = off
+  std::vector<std::string> collectors;  // "ADDR:PORT" / "[V6]:PORT" (UDP); empty = off
   uint32_t observation_domain = 1;
-  uint32_t template_refresh_s = 60;      // templates re-sent this often (UDP)
-  uint32_t enterprise = 32473;           // PEN of the tenant/APN elements (RFC 5612 documentation PEN)
+  uint32_t template_refresh_s = 60;  // templates re-sent this often (UDP)
+  uint32_t enterprise = 32473;       // PEN of the tenant/APN elements (RFC 5612 documentation PEN)
   bool operator==(const IpfixSettings&) const = default;
 };
 
@@ -272,8 +276,8 @@ struct Config {
   std::vector<Policy> policies;  // names unique
   std::vector<Sid> sids;         // SID prefixes unique
   ApnSettings apn;
-  std::vector<Tenant> tenants;          // names and ids unique
-  std::vector<ServiceClass> classes;    // user-defined; names and ids unique
+  std::vector<Tenant> tenants;        // names and ids unique
+  std::vector<ServiceClass> classes;  // user-defined; names and ids unique
   Classification classification;
   FlowSettings flows;
   ElephantSettings elephants;

@@ -19,11 +19,38 @@ void parse_flows(Sink& s, const Entry& e, FlowSettings& f) {
   }
 }
 
+namespace {
+
+std::string pct_text(uint32_t x100) {
+  return x100 % 100 ? fmt::format("{}.{:02}", x100 / 100, x100 % 100) : std::to_string(x100 / 100);
+}
+
+// enter_pct / leave_pct: shares of a policy's capacity.
+void parse_elephant_shares(Sink& s, const Entry& e, MapReader& m, ElephantSettings& x) {
+  auto enter = m.get("enter_pct");
+  auto leave = m.get("leave_pct");
+  if (enter)
+    if (auto v = read_percent(s, *enter)) x.enter_pct_x100 = *v;
+  if (leave)
+    if (auto v = read_percent(s, *leave)) x.leave_pct_x100 = *v;
+  if (leave && !enter) {
+    s.error(leave->line(), join(e.field, "leave_pct"), "needs enter_pct");
+    return;
+  }
+  if (x.enter_pct_x100 && !leave) x.leave_pct_x100 = std::max<uint32_t>(1, x.enter_pct_x100 / 2);
+  if (x.leave_pct_x100 > x.enter_pct_x100)
+    s.error(leave ? leave->line() : e.line(), join(e.field, "leave_pct"),
+            fmt::format("{} is above enter_pct ({}): a flow must leave below where it enters",
+                        pct_text(x.leave_pct_x100), pct_text(x.enter_pct_x100)));
+}
+
+}  // namespace
+
 void parse_elephants(Sink& s, const Entry& e, ElephantSettings& x) {
   if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
   MapReader m(s, e.value, e.field,
-              {"enabled", "window_ms", "enter_mbps", "leave_mbps", "hold_ms", "place",
-               "flowlet_gap_us"});
+              {"enabled", "window_ms", "enter_mbps", "leave_mbps", "enter_pct", "leave_pct",
+               "hold_ms", "place", "flowlet_gap_us"});
   auto num = [&](const char* key, uint64_t lo, uint64_t hi, auto& out) -> std::optional<Entry> {
     auto g = m.get(key);
     if (!g) return std::nullopt;
@@ -45,6 +72,7 @@ void parse_elephants(Sink& s, const Entry& e, ElephantSettings& x) {
     s.error(leave ? leave->line() : e.line(), join(e.field, "leave_mbps"),
             fmt::format("{} is above enter_mbps ({}): a flow must leave below where it enters",
                         x.leave_mbps, x.enter_mbps));
+  parse_elephant_shares(s, e, m, x);
 }
 
 // "", "off" -> "" (off), or an absolute path.
@@ -56,9 +84,9 @@ std::optional<std::string> read_dir_or_off(Sink& s, const Entry& e) {
 
 void parse_accounting(Sink& s, const Entry& e, AccountingSettings& a) {
   if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
-  MapReader m(s, e.value, e.field,
-              {"periods", "sample_interval", "usage_dir", "usage_format", "state_dir",
-               "retention"});
+  MapReader m(
+      s, e.value, e.field,
+      {"periods", "sample_interval", "usage_dir", "usage_format", "state_dir", "retention"});
   auto periods = m.get("periods");
   if (periods && expect_list(s, *periods, "durations")) {
     a.periods_s.clear();

@@ -167,6 +167,29 @@ std::optional<uint64_t> read_uint(Sink& s, const Entry& e, uint64_t lo, uint64_t
   return v;
 }
 
+std::optional<uint32_t> read_percent(Sink& s, const Entry& e) {
+  constexpr std::string_view expected = "a percentage 0.01..100 (at most two decimals)";
+  auto t = scalar(s, e, expected);
+  if (!t) return std::nullopt;
+  std::string_view v = *t;
+  auto dot = v.find('.');
+  std::string_view whole = v.substr(0, dot);
+  std::string_view frac = dot == std::string_view::npos ? "" : v.substr(dot + 1);
+  auto w = parse_decimal(whole);
+  bool digits = frac.find_first_not_of("0123456789") == std::string_view::npos;
+  bool frac_ok = dot == std::string_view::npos || (!frac.empty() && frac.size() <= 2 && digits);
+  uint64_t hundredths = 0;
+  if (w && frac_ok && *w <= 100) {
+    hundredths = *w * 100;
+    if (!frac.empty()) hundredths += (frac[0] - '0') * 10 + (frac.size() > 1 ? frac[1] - '0' : 0);
+  }
+  if (hundredths < 1 || hundredths > 10000) {
+    s.error(e.line(), e.field, fmt::format("expected {}, got '{}'", expected, *t));
+    return std::nullopt;
+  }
+  return static_cast<uint32_t>(hundredths);
+}
+
 std::optional<bool> read_bool(Sink& s, const Entry& e) {
   auto t = scalar(s, e, "true or false");
   if (!t) return std::nullopt;

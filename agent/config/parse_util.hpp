@@ -98,6 +98,9 @@ std::optional<uint64_t> parse_decimal(std::string_view t);
 // Decimal, or hexadecimal with 0x (option types, APN group values).
 std::optional<uint64_t> parse_number(std::string_view t);
 std::optional<uint64_t> read_uint(Sink& s, const Entry& e, uint64_t lo, uint64_t hi);
+// A percentage 0.01..100 with at most two decimals ("5", "0.25"), in
+// hundredths of a percent (1..10000).
+std::optional<uint32_t> read_percent(Sink& s, const Entry& e);
 std::optional<uint64_t> read_number(Sink& s, const Entry& e, uint64_t lo, uint64_t hi);
 std::optional<bool> read_bool(Sink& s, const Entry& e);
 // "auto" -> kMssAuto, "off" -> kMssOff, or 536..65534.

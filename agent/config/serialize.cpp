@@ -149,10 +149,18 @@ void emit_list(YAML::Emitter& out, const char* key, const std::vector<T>& v) {
 }
 
 nlohmann::json elephants_json(const ElephantSettings& e) {
-  return {{"enabled", e.enabled},       {"window_ms", e.window_ms},
-          {"enter_mbps", e.enter_mbps}, {"leave_mbps", e.leave_mbps},
-          {"hold_ms", e.hold_ms},       {"place", e.place},
-          {"flowlet_gap_us", e.flowlet_gap_us}};
+  nlohmann::json j = {{"enabled", e.enabled},
+                      {"window_ms", e.window_ms},
+                      {"enter_mbps", e.enter_mbps},
+                      {"leave_mbps", e.leave_mbps},
+                      {"hold_ms", e.hold_ms},
+                      {"place", e.place},
+                      {"flowlet_gap_us", e.flowlet_gap_us}};
+  if (e.enter_pct_x100) {
+    j["enter_pct"] = e.enter_pct_x100 / 100.0;
+    j["leave_pct"] = e.leave_pct_x100 / 100.0;
+  }
+  return j;
 }
 
 }  // namespace
@@ -225,8 +233,12 @@ std::string to_yaml(const Config& c) {
   const nlohmann::json el = elephants_json(c.elephants);
   for (const auto& [k, v] : el.items()) {
     out << YAML::Key << k << YAML::Value;
-    if (v.is_boolean()) out << v.get<bool>();
-    else out << v.get<uint64_t>();
+    if (v.is_boolean())
+      out << v.get<bool>();
+    else if (v.is_number_float())
+      out << fmt::format("{}", v.get<double>());
+    else
+      out << v.get<uint64_t>();
   }
   out << YAML::EndMap;
   const auto& a = c.accounting;
@@ -238,8 +250,7 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "usage_dir" << YAML::Value << (a.usage_dir.empty() ? "off" : a.usage_dir);
   out << YAML::Key << "usage_format" << YAML::Value << to_string(a.usage_format);
   out << YAML::Key << "state_dir" << YAML::Value << (a.state_dir.empty() ? "off" : a.state_dir);
-  out << YAML::Key << "retention" << YAML::Value
-      << retention_str(a.retention_s);
+  out << YAML::Key << "retention" << YAML::Value << retention_str(a.retention_s);
   out << YAML::EndMap;
   out << YAML::Key << "ipfix" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "collectors" << YAML::Value << YAML::Flow << YAML::BeginSeq;
@@ -376,13 +387,12 @@ nlohmann::json to_json(const Config& c) {
   j["elephants"] = elephants_json(c.elephants);
   nlohmann::json periods = nlohmann::json::array();
   for (uint32_t p : c.accounting.periods_s) periods.push_back(duration_str(p));
-  j["accounting"] = {
-      {"periods", periods},
-      {"sample_interval", duration_str(c.accounting.sample_interval_s)},
-      {"usage_dir", c.accounting.usage_dir.empty() ? "off" : c.accounting.usage_dir},
-      {"usage_format", to_string(c.accounting.usage_format)},
-      {"state_dir", c.accounting.state_dir.empty() ? "off" : c.accounting.state_dir},
-      {"retention", retention_str(c.accounting.retention_s)}};
+  j["accounting"] = {{"periods", periods},
+                     {"sample_interval", duration_str(c.accounting.sample_interval_s)},
+                     {"usage_dir", c.accounting.usage_dir.empty() ? "off" : c.accounting.usage_dir},
+                     {"usage_format", to_string(c.accounting.usage_format)},
+                     {"state_dir", c.accounting.state_dir.empty() ? "off" : c.accounting.state_dir},
+                     {"retention", retention_str(c.accounting.retention_s)}};
   j["ipfix"] = {{"collectors", c.ipfix.collectors},
                 {"observation_domain", c.ipfix.observation_domain},
                 {"template_refresh", duration_str(c.ipfix.template_refresh_s)},

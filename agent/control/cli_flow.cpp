@@ -153,11 +153,16 @@ void render_flows(const json& d, std::ostream& out) {
 void render_elephants(const json& d, std::ostream& out) {
   const json& el = field(d, "elephants");
   bool on = !field(d, "enabled").is_boolean() || field(d, "enabled").get<bool>();
+  std::string shares;
+  if (field(d, "enter_pct").is_number())
+    shares = fmt::format(" (policies with capacities: {}% / {}% of it)",
+                         field(d, "enter_pct").get<double>(), field(d, "leave_pct").get<double>());
   out << fmt::format(
-      "elephants: {} (detection {}; window {} ms, enter {} Mbit/s, leave {} Mbit/s; "
+      "elephants: {} (detection {}; window {} ms, enter {} Mbit/s, leave {} Mbit/s{}; "
       "{} pinned)\n",
       el.is_array() ? el.size() : 0, on ? "on" : "off", number(field(d, "window_ms")),
-      number(field(d, "enter_mbps")), number(field(d, "leave_mbps")), number(field(d, "pins")));
+      number(field(d, "enter_mbps")), number(field(d, "leave_mbps")), shares,
+      number(field(d, "pins")));
   if (!el.is_array() || el.empty()) return;
   Table t({"DIR", "PROTO", "SRC", "SPORT", "DST", "DPORT", "QP", "RATE", "PEAK", "PATH", "PLACED",
            "MOVES", "SINCE"},

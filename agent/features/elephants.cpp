@@ -46,6 +46,19 @@ telemetry::HhThresholds ElephantsModule::thresholds() const {
   t.enter_bytes = s_.enter_mbps * 125 * s_.window_ms;  // Mbit/s * ms -> bytes
   t.leave_bytes = s_.leave_mbps * 125 * s_.window_ms;
   t.leave_windows = std::max<uint32_t>(1, (s_.hold_ms + s_.window_ms - 1) / s_.window_ms);
+  if (!s_.enter_pct_x100) return t;
+  // Shares of the policy's capacity (the sum of its paths'), for the flows of
+  // policies whose paths have one.
+  std::map<uint32_t, double> policy_bps;  // head -> capacity
+  for (const auto& [slot, p] : paths_)
+    if (p.capacity_bps) policy_bps[p.head] += *p.capacity_bps;
+  const double window_s = s_.window_ms / 1e3;
+  auto bytes = [&](uint32_t x100, double bps) {
+    return std::max<uint64_t>(1, static_cast<uint64_t>(bps / 8 * window_s * x100 / 1e4));
+  };
+  for (const auto& [slot, p] : paths_)
+    if (auto c = policy_bps.find(p.head); c != policy_bps.end())
+      t.per_slot[slot] = {bytes(s_.enter_pct_x100, c->second), bytes(s_.leave_pct_x100, c->second)};
   return t;
 }
 
@@ -93,7 +106,7 @@ void ElephantsModule::commit(const core::ApplyContext& ctx) {
 // A flow is named when one CPU's count reaches half the leave threshold:
 // a flow that enters is named even when two CPUs share it evenly.
 void ElephantsModule::write_cfg() {
-  uint64_t key_bytes = std::max<uint64_t>(thresholds().leave_bytes / 2, 1);
+  uint64_t key_bytes = std::max<uint64_t>(thresholds().min_leave() / 2, 1);
   if (maps_)
     maps_->set_cfg(mult_, static_cast<uint32_t>(pins_.size()),
                    static_cast<uint32_t>(std::min<uint64_t>(key_bytes, UINT32_MAX)));
@@ -169,7 +182,7 @@ void ElephantsModule::read_window(uint64_t epoch) {
   size_t unnamed = 0;
   auto samples = telemetry::name_counts(
       telemetry::sum_window(maps_->read_half(epoch & 1), static_cast<uint32_t>(epoch),
-                            std::max<uint64_t>(t.leave_bytes, 1)),
+                            std::max<uint64_t>(t.min_leave(), 1)),
       [this](uint64_t fp) { return maps_->key_of(fp); }, &unnamed);
   if (unnamed) host_.log().debug("elephants: {} heavy count(s) without a flow key", unnamed);
   auto c = set_.window(samples, t, window_ns, telemetry::hh_epoch_start(epoch + 1, mult_));
@@ -192,7 +205,7 @@ void ElephantsModule::read_window(uint64_t epoch) {
   facts_.per_policy.clear();
   facts_.paths.clear();
   for (const auto& [slot, p] : paths_) facts_.per_policy[p.policy] = 0;  // a series per policy
-  std::map<uint32_t, uint32_t> on;  // slot -> elephants
+  std::map<uint32_t, uint32_t> on;                                       // slot -> elephants
   for (const auto& [k, el] : set_.elephants()) {
     auto pin = pins_.find(k);
     uint32_t slot = pin != pins_.end() && pin->second.target ? pin->second.target : el.slot;
@@ -388,10 +401,15 @@ nlohmann::json ElephantsModule::elephants_json() const {
       paths.push_back(std::move(j));
     }
   }
-  return {
+  nlohmann::json out = {
       {"enabled", s_.enabled},        {"window_ms", s_.window_ms}, {"enter_mbps", s_.enter_mbps},
       {"leave_mbps", s_.leave_mbps},  {"place", s_.place},         {"pins", pins.size()},
       {"elephants", std::move(list)}, {"paths", std::move(paths)}};
+  if (s_.enter_pct_x100) {
+    out["enter_pct"] = s_.enter_pct_x100 / 100.0;
+    out["leave_pct"] = s_.leave_pct_x100 / 100.0;
+  }
+  return out;
 }
 
 void ElephantsModule::collect(telemetry::Snapshot& s) const {

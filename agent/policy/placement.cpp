@@ -110,18 +110,29 @@ std::map<uint64_t, uint32_t> place(const std::vector<PathLoad>& paths, std::vect
     at[f.id] = p;
     room[p] -= f.rate_bps;
   }
-  // Then moves from the path with the least room to the one with the most,
-  // while a move raises the smaller room by more than the margin: a move
-  // never undoes the one before, so nothing flaps. Bounded by the moves
-  // a flow can make.
+  // Then moves from the path with the least room (that has a flow free to
+  // move) to the one with the most, while a move raises the smaller room by
+  // more than the margin: a move never undoes the one before, so nothing
+  // flaps. Bounded by the moves a flow can make.
   for (size_t round = 0; round < flows.size() * paths.size(); ++round) {
-    uint32_t lo = paths.front().slot, hi = lo;
-    for (const auto& p : paths) {
-      if (room[p.slot] < room[lo]) lo = p.slot;
+    uint32_t hi = paths.front().slot;
+    for (const auto& p : paths)
       if (room[p.slot] > room[hi]) hi = p.slot;
+    std::vector<uint32_t> from;
+    for (const auto& p : paths)
+      if (p.slot != hi) from.push_back(p.slot);
+    std::stable_sort(from.begin(), from.end(),
+                     [&](uint32_t a, uint32_t b) { return room[a] < room[b]; });
+    auto f = flows.cend();
+    uint32_t lo = hi;
+    for (uint32_t p : from) {
+      f = best_move(flows, at, p, room[hi] - room[p], stick * std::min(cap[p], cap[hi]));
+      if (f != flows.end()) {
+        lo = p;
+        break;
+      }
     }
-    auto f = best_move(flows, at, lo, room[hi] - room[lo], stick * std::min(cap[lo], cap[hi]));
-    if (lo == hi || f == flows.end()) break;
+    if (f == flows.end()) break;
     at[f->id] = hi;
     room[lo] += f->rate_bps;
     room[hi] -= f->rate_bps;

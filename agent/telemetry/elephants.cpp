@@ -49,6 +49,28 @@ uint64_t hh_epoch_start(uint64_t e, uint64_t mult) {
   return q << 10;
 }
 
+uint64_t HhThresholds::enter_for(uint32_t slot) const {
+  auto it = per_slot.find(slot);
+  return it == per_slot.end() ? enter_bytes : it->second.first;
+}
+
+uint64_t HhThresholds::leave_for(uint32_t slot) const {
+  auto it = per_slot.find(slot);
+  return it == per_slot.end() ? leave_bytes : it->second.second;
+}
+
+uint64_t HhThresholds::min_enter() const {
+  uint64_t m = enter_bytes;
+  for (const auto& [slot, t] : per_slot) m = std::min(m, t.first);
+  return m;
+}
+
+uint64_t HhThresholds::min_leave() const {
+  uint64_t m = leave_bytes;
+  for (const auto& [slot, t] : per_slot) m = std::min(m, t.second);
+  return m;
+}
+
 ElephantSet::Change ElephantSet::window(const std::vector<HhSample>& samples, const HhThresholds& t,
                                         uint64_t window_ns, uint64_t end_ns) {
   Change c;
@@ -64,7 +86,7 @@ ElephantSet::Change ElephantSet::window(const std::vector<HhSample>& samples, co
     e.demand_bps = std::max(e.rate_bps, e.demand_bps * decay);
     e.mean_bps += (e.rate_bps - e.mean_bps) / std::max<uint32_t>(t.leave_windows, 1);
     if (f != seen.end() && f->second->slot) e.slot = f->second->slot;
-    e.below = e.window_bytes < t.leave_bytes ? e.below + 1 : 0;
+    e.below = e.window_bytes < t.leave_for(e.slot) ? e.below + 1 : 0;
     if (e.below >= t.leave_windows) {
       c.left.push_back(it->first);
       it = set_.erase(it);
@@ -72,9 +94,10 @@ ElephantSet::Change ElephantSet::window(const std::vector<HhSample>& samples, co
     }
     ++it;
   }
+  const uint64_t lowest = t.min_enter();
   for (const auto& s : samples) {
-    if (s.bytes < t.enter_bytes) break;  // largest first
-    if (set_.count(s.key)) continue;
+    if (s.bytes < lowest) break;  // largest first
+    if (s.bytes < t.enter_for(s.slot) || set_.count(s.key)) continue;
     Elephant e;
     e.key = s.key;
     e.window_bytes = s.bytes;

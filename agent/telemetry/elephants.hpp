@@ -68,6 +68,14 @@ struct HhThresholds {
   uint64_t enter_bytes = 0;  // per window
   uint64_t leave_bytes = 0;  // per window, <= enter_bytes
   uint32_t leave_windows = 1;
+  // Flows on these policy slots: their own (enter, leave) bytes per window
+  // (a share of their policy's capacity).
+  std::map<uint32_t, std::pair<uint64_t, uint64_t>> per_slot;
+
+  uint64_t enter_for(uint32_t slot) const;
+  uint64_t leave_for(uint32_t slot) const;
+  uint64_t min_enter() const;
+  uint64_t min_leave() const;
 };
 
 class ElephantSet {

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "config/parse.hpp"
+#include "config/serialize.hpp"
 #include "policy/placement.hpp"
 #include "telemetry/elephants.hpp"
 
@@ -160,6 +161,19 @@ TEST_CASE("placement: elastic flows held back by full paths fill an empty one", 
   for (auto& p : paths) p.load_bps = p.capacity_bps * 0.95;
   for (auto& f : flows) f.rate_bps = paths[f.target - 1].load_bps / per[f.target];
   CHECK(placement::place(paths, flows) == got);
+  // a flow that moved a short while ago (settled) stays, even where a move
+  // would help; one whose path is gone moves all the same
+  paths = {{1, 40, 38, 4}, {2, 30, 28.5, 3}, {3, 20, 19, 2}, {4, 10, 0, 1}};
+  for (auto& f : flows) {
+    f.target = 0;
+    f.settled = f.on == 1;
+  }
+  for (uint64_t i = 0; i < 4; ++i) flows[i].rate_bps = 9.5;
+  CHECK(count(placement::place(paths, flows)).count(4) == 1);  // one of path 2's moves
+  for (auto& f : flows) f.settled = true;
+  CHECK(count(placement::place(paths, flows)).count(4) == 0);
+  flows[7].on = 9;  // its path is gone
+  CHECK(placement::place(paths, flows).at(7) != 9);
   // a path with room holds back nobody: a flow there keeps its rate as demand
   paths = {{1, 100, 50, 1}, {2, 100, 0, 1}};
   flows = {{0, 50, 1, 0}};
@@ -214,4 +228,52 @@ TEST_CASE("elephants: and capacity_mbps in the configuration", "[elephants][conf
   CHECK(bad(base + "      - {segments: [fc00:b::1]}\n      - {segments: [fc00:c::1]}\n"
                    "elephants: {window_ms: 5}\n")
             .find("window_ms") != std::string::npos);
+  // shares of a policy's capacity: percentages with up to two decimals
+  const std::string two =
+      base + "      - {segments: [fc00:b::1]}\n      - {segments: [fc00:c::1]}\n";
+  auto pct = parse_config(two + "elephants: {enter_pct: 2.5}\n", "t.yaml");
+  REQUIRE(std::holds_alternative<Config>(pct));
+  CHECK(std::get<Config>(pct).elephants.enter_pct_x100 == 250);
+  CHECK(std::get<Config>(pct).elephants.leave_pct_x100 == 125);  // half, when not given
+  auto both = parse_config(two + "elephants: {enter_pct: 10, leave_pct: 0.05}\n", "t.yaml");
+  REQUIRE(std::holds_alternative<Config>(both));
+  CHECK(std::get<Config>(both).elephants.leave_pct_x100 == 5);
+  // the running configuration written out reads back the same
+  auto again = parse_config(to_yaml(std::get<Config>(both)), "t.yaml");
+  REQUIRE(std::holds_alternative<Config>(again));
+  CHECK(std::get<Config>(again).elephants == std::get<Config>(both).elephants);
+  for (const char* v : {"0", "100.5", "0.001", "-1", "5.", "abc", "1e2"})
+    CHECK(bad(two + "elephants: {enter_pct: " + v + "}\n")
+              .find("elephants.enter_pct: expected a "
+                    "percentage") != std::string::npos);
+  CHECK(bad(two + "elephants: {leave_pct: 1}\n").find("needs enter_pct") != std::string::npos);
+  CHECK(bad(two + "elephants: {enter_pct: 1, leave_pct: 2}\n")
+            .find("t.yaml:11: elephants.leave_pct: 2 is above enter_pct (1)") != std::string::npos);
+}
+
+TEST_CASE("elephants: thresholds per policy slot", "[elephants]") {
+  // slot 5 has its own thresholds (a share of its policy's capacity): a flow
+  // there enters at 100 bytes a window; elsewhere at 1000
+  telemetry::HhThresholds t;
+  t.enter_bytes = 1000;
+  t.leave_bytes = 500;
+  t.leave_windows = 2;
+  t.per_slot[5] = {100, 50};
+  CHECK(t.min_enter() == 100);
+  CHECK(t.min_leave() == 50);
+  auto key = [](uint16_t port) {
+    aigw_flow_key k{};
+    k.dport = port;
+    return k;
+  };
+  telemetry::ElephantSet set;
+  std::vector<telemetry::HhSample> w = {{key(1), 800, 3}, {key(2), 200, 5}, {key(3), 80, 5}};
+  auto c = set.window(w, t, 1000000, 1);
+  CHECK(c.entered.size() == 1);
+  CHECK(set.elephants().count(key(2)) == 1);
+  // 60 bytes a window keeps it (above its leave threshold of 50)
+  for (int i = 0; i < 3; ++i) set.window({{key(2), 60, 5}}, t, 1000000, 2 + i);
+  CHECK(set.elephants().count(key(2)) == 1);
+  set.window({{key(2), 40, 5}}, t, 1000000, 9);
+  CHECK(set.window({{key(2), 40, 5}}, t, 1000000, 10).left.size() == 1);
 }
