@@ -246,6 +246,8 @@ struct ElephantSettings {
   uint32_t leave_pct_x100 = 0;  // <= enter; 0 with enter set: half of enter
   uint32_t hold_ms = 500;
   bool place = true;              // pin elephants of multipath policies to paths
+  bool adapt_weights = true;      // paths with capacities: weights follow capacity less the
+                                  // elephants' load
   uint32_t flowlet_gap_us = 500;  // idle time before a pinned flow moves (> the paths'
                                   // delay difference)
   bool operator==(const ElephantSettings&) const = default;

@@ -50,7 +50,7 @@ void parse_elephants(Sink& s, const Entry& e, ElephantSettings& x) {
   if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
   MapReader m(s, e.value, e.field,
               {"enabled", "window_ms", "enter_mbps", "leave_mbps", "enter_pct", "leave_pct",
-               "hold_ms", "place", "flowlet_gap_us"});
+               "hold_ms", "place", "adapt_weights", "flowlet_gap_us"});
   auto num = [&](const char* key, uint64_t lo, uint64_t hi, auto& out) -> std::optional<Entry> {
     auto g = m.get(key);
     if (!g) return std::nullopt;
@@ -62,6 +62,9 @@ void parse_elephants(Sink& s, const Entry& e, ElephantSettings& x) {
   }
   if (auto g = m.get("place")) {
     if (auto v = read_bool(s, *g)) x.place = *v;
+  }
+  if (auto g = m.get("adapt_weights")) {
+    if (auto v = read_bool(s, *g)) x.adapt_weights = *v;
   }
   num("window_ms", 10, 1000, x.window_ms);
   num("enter_mbps", 1, kMaxCapacityMbps, x.enter_mbps);

@@ -155,6 +155,7 @@ nlohmann::json elephants_json(const ElephantSettings& e) {
                       {"leave_mbps", e.leave_mbps},
                       {"hold_ms", e.hold_ms},
                       {"place", e.place},
+                      {"adapt_weights", e.adapt_weights},
                       {"flowlet_gap_us", e.flowlet_gap_us}};
   if (e.enter_pct_x100) {
     j["enter_pct"] = e.enter_pct_x100 / 100.0;

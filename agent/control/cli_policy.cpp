@@ -131,10 +131,10 @@ void render_policies(const json& d, std::ostream& out) {
                          text(field(pp, "bytes")), fmt::join(ps, " -> "));
       if (!field(pp, "load_bps").is_number()) continue;
       const json& cap = field(pp, "capacity_bps");
-      out << fmt::format("              load {}  capacity {}  elephants {}\n",
+      out << fmt::format("              load {}  capacity {}  elephants {}  mice weight {}\n",
                          rate_text(field(pp, "load_bps").get<double>()),
                          cap.is_number() ? rate_text(cap.get<double>()) : "-",
-                         text(field(pp, "elephants")));
+                         text(field(pp, "elephants")), text(field(pp, "mice_weight")));
     }
   }
 }
@@ -149,6 +149,8 @@ void merge_path_loads(json& policies, const json& elephants) {
       if (i < 0 || static_cast<size_t>(i) >= p["paths"].size()) continue;
       for (const char* k : {"load_bps", "capacity_bps", "elephants"})
         if (!field(l, k).is_null()) p["paths"][i][k] = field(l, k);
+      // the weight new flows hash over now (adapt_weights), beside the configured one
+      if (!field(l, "weight").is_null()) p["paths"][i]["mice_weight"] = field(l, "weight");
     }
   }
 }

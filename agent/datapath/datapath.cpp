@@ -221,6 +221,10 @@ std::vector<uint32_t> Datapath::policy_slots(const std::string& name) const {
   return impl_->policies.slots_of(name);
 }
 
+void Datapath::set_path_weights(const Policy& policy, const std::vector<uint32_t>& weights) {
+  impl_->policies.set_weights(policy, weights);
+}
+
 const CompiledClassifier& Datapath::classifier() const { return impl_->cls.in_force(); }
 
 void Datapath::unpin_all(const std::string& pin_path, const std::vector<std::string>& ifnames) {

@@ -100,6 +100,9 @@ class Datapath {
   std::optional<std::pair<std::string, uint32_t>> path_at(uint32_t slot) const;
   // The slots of a policy's paths, in configuration order.
   std::vector<uint32_t> policy_slots(const std::string& name) const;
+  // Another set of weights for a running multipath policy's bucket table
+  // (new flows, and flows whose cached decision is stale, hash over them).
+  void set_path_weights(const Policy& policy, const std::vector<uint32_t>& weights);
   // The classifier in force (compiled at the last successful apply).
   const CompiledClassifier& classifier() const;
 

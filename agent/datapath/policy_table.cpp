@@ -328,6 +328,18 @@ std::optional<std::pair<std::string, uint32_t>> PolicyTable::path_at(uint32_t sl
   return std::nullopt;
 }
 
+void PolicyTable::set_weights(const Policy& policy, const std::vector<uint32_t>& weights) {
+  auto slots = slots_of(policy.name);
+  if (slots.size() != policy.paths.size() || weights.size() != policy.paths.size())
+    throw ApplyError(fmt::format("policy {}: {} weights for {} paths ({} running)", policy.name,
+                                 weights.size(), policy.paths.size(), slots.size()));
+  Policy p = policy;
+  for (size_t i = 0; i < weights.size(); ++i) p.paths[i].weight = weights[i];
+  maps::upsert(fd_groups_, groups_,
+               {{maps::to_bytes(slots[0]), maps::to_bytes(encode_path_group(p, slots))}},
+               "path group");
+}
+
 std::vector<uint32_t> PolicyTable::slots_of(const std::string& policy) const {
   std::vector<uint32_t> out;
   for (size_t i = 0;; ++i) {

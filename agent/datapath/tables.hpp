@@ -141,6 +141,10 @@ class PolicyTable : public core::Module {
   std::optional<std::pair<std::string, uint32_t>> path_at(uint32_t slot) const;
   // The slots of the policy's paths in the order of its configuration.
   std::vector<uint32_t> slots_of(const std::string& policy) const;
+  // Rewrite a running multipath policy's bucket table with other weights
+  // (one per path, 1..kMaxPathWeight); the next apply writes the
+  // configured ones again.
+  void set_weights(const Policy& policy, const std::vector<uint32_t>& weights);
 
  private:
   struct State {

@@ -91,6 +91,7 @@ void ElephantsModule::commit(const core::ApplyContext& ctx) {
     }
   }
   paths_ = std::move(next);
+  weights_set_ns_.clear();  // the apply wrote the configured weights
   if (!s_.enabled) set_.clear();
   // Pins whose policy or path is gone go now; the others wait for the
   // next window's placement.
@@ -199,6 +200,7 @@ void ElephantsModule::read_window(uint64_t epoch) {
     place();
   else if (!pins_.empty())
     write_pins({});
+  if (s_.adapt_weights) adapt_weights();
   std::lock_guard lock(mu_);
   facts_.entered += change.entered.size();
   facts_.left += change.left.size();
@@ -280,6 +282,57 @@ void ElephantsModule::place() {
   if (telemetry::monotonic_ns() < adopted_until_ns_)
     for (const auto& [k, p] : pins_) want.try_emplace(k, p);
   write_pins(want);
+}
+
+// Paths with capacities: the mice's weights follow each path's capacity less
+// the elephants on it (their mean rates), at most once a hold time per
+// policy and only when a weight changes by more than a fifth. Flows keep
+// their cached path; new flows (and flows whose decision is stale) hash
+// over the new weights.
+void ElephantsModule::adapt_weights() {
+  std::map<uint32_t, double> on;  // slot -> elephants' rate
+  for (const auto& [k, el] : set_.elephants()) {
+    auto pin = pins_.find(k);
+    on[pin != pins_.end() && pin->second.target ? pin->second.target : el.slot] += el.mean_bps;
+  }
+  std::map<uint32_t, std::vector<uint32_t>> heads;  // head -> slots in path order
+  for (const auto& [slot, p] : paths_) {
+    auto& v = heads[p.head];
+    if (v.size() <= p.index) v.resize(p.index + 1);
+    v[p.index] = slot;
+  }
+  const uint64_t now = telemetry::monotonic_ns();
+  for (const auto& [head, slots] : heads) {
+    std::vector<double> cap, load;
+    std::vector<uint32_t> cur;
+    for (uint32_t s : slots) {
+      const auto& p = paths_.at(s);
+      if (!p.capacity_bps) break;
+      cap.push_back(*p.capacity_bps);
+      load.push_back(on[s]);
+      cur.push_back(p.weight);
+    }
+    if (cap.size() != slots.size()) continue;
+    auto next = placement::adapted_weights(cap, load);
+    auto last = weights_set_ns_.find(head);
+    if (!placement::weights_differ(cur, next) ||
+        (last != weights_set_ns_.end() && now < last->second + uint64_t{s_.hold_ms} * kMs))
+      continue;
+    const std::string& name = paths_.at(slots[0]).policy;
+    auto pol = std::find_if(host_.running().policies.begin(), host_.running().policies.end(),
+                            [&](const Policy& p) { return p.name == name; });
+    if (pol == host_.running().policies.end()) continue;
+    try {
+      host_.datapath().set_path_weights(*pol, next);
+    } catch (const std::exception& e) {
+      host_.log().warn("elephants: policy {}: weights not changed: {}", name, e.what());
+      continue;
+    }
+    for (size_t i = 0; i < slots.size(); ++i) paths_.at(slots[i]).weight = next[i];
+    weights_set_ns_[head] = now;
+    host_.log().info("elephants: policy {}: mice weights {} (capacity less elephants)", name,
+                     fmt::join(next, "/"));
+  }
 }
 
 // Make the pin map hold `want`: a new pin starts where the flow is (cur 0),

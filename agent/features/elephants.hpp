@@ -58,6 +58,7 @@ class ElephantsModule : public core::Module {
   void read_window(uint64_t epoch);
   void measure_paths();
   void place();
+  void adapt_weights();
   void write_pins(const std::map<aigw_flow_key, Pin, telemetry::FlowKeyLess>& want);
   void adopt_pins();
   void drop_all_pins();
@@ -76,8 +77,9 @@ class ElephantsModule : public core::Module {
   telemetry::ElephantSet set_;
   std::map<uint32_t, PathInfo> paths_;  // slot -> path of a multipath policy
   std::map<aigw_flow_key, Pin, telemetry::FlowKeyLess> pins_;
-  uint64_t last_measure_ns_ = 0;   // when measure_paths last read the counters
-  uint64_t adopted_until_ns_ = 0;  // pins of an earlier agent kept until then
+  uint64_t last_measure_ns_ = 0;                 // when measure_paths last read the counters
+  uint64_t adopted_until_ns_ = 0;                // pins of an earlier agent kept until then
+  std::map<uint32_t, uint64_t> weights_set_ns_;  // policy head -> when its weights last changed
   // Read by scrapes on other threads.
   mutable std::mutex mu_;
   telemetry::ElephantFacts facts_;

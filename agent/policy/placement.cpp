@@ -1,6 +1,7 @@
 #include "policy/placement.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <stdexcept>
 
@@ -138,6 +139,39 @@ std::map<uint64_t, uint32_t> place(const std::vector<PathLoad>& paths, std::vect
     room[hi] -= f->rate_bps;
   }
   return at;
+}
+
+std::vector<uint32_t> adapted_weights(const std::vector<double>& capacity_bps,
+                                      const std::vector<double>& elephants_bps, double floor,
+                                      uint32_t scale) {
+  if (capacity_bps.size() != elephants_bps.size())
+    throw std::invalid_argument("a load per capacity");
+  std::vector<double> room;
+  double top = 0;
+  for (size_t i = 0; i < capacity_bps.size(); ++i) {
+    double c = std::max(capacity_bps[i], 0.0);
+    room.push_back(std::max(c - elephants_bps[i], floor * c));
+    top = std::max(top, room.back());
+  }
+  std::vector<uint32_t> out;
+  for (double r : room)
+    out.push_back(
+        top > 0 ? std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(scale * r / top))) : 1);
+  return out;
+}
+
+bool weights_differ(const std::vector<uint32_t>& now, const std::vector<uint32_t>& next,
+                    double tolerance) {
+  if (now.size() != next.size()) return true;
+  if (now.empty()) return false;
+  // as shares of the largest: 400/200 is 1000/500
+  const double ma = *std::max_element(now.begin(), now.end());
+  const double mb = *std::max_element(next.begin(), next.end());
+  for (size_t i = 0; i < now.size(); ++i) {
+    double a = ma > 0 ? now[i] / ma : 0, b = mb > 0 ? next[i] / mb : 0;
+    if (std::abs(a - b) > tolerance * std::max(a, b)) return true;
+  }
+  return false;
 }
 
 std::vector<double> capacities_from_weights(const std::vector<uint32_t>& weights,

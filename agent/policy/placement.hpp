@@ -41,6 +41,19 @@ struct Flow {
 std::map<uint64_t, uint32_t> place(const std::vector<PathLoad>& paths, std::vector<Flow> flows,
                                    bool elastic = true, double stick = 0.1);
 
+// The mice's weights of paths with capacities: each path's capacity less the
+// elephants on it, at least `floor` of its capacity (no path is ever left out,
+// no weight is 0), scaled so that the largest is `scale`.
+std::vector<uint32_t> adapted_weights(const std::vector<double>& capacity_bps,
+                                      const std::vector<double>& elephants_bps, double floor = 0.05,
+                                      uint32_t scale = 1000);
+
+// Whether any weight of `next` differs from `now` by more than `tolerance`
+// of the larger, both as shares of their largest weight (small changes are
+// not worth moving the mice's buckets).
+bool weights_differ(const std::vector<uint32_t>& now, const std::vector<uint32_t>& next,
+                    double tolerance = 0.2);
+
 // Capacities for paths that have none configured: the weights' shares of
 // `total_bps`.
 std::vector<double> capacities_from_weights(const std::vector<uint32_t>& weights, double total_bps);

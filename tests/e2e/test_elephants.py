@@ -13,6 +13,10 @@ at a gap); the mice are not elephants; once the streams stop, the
 elephants leave and the pins go. The paths are not shaped here (no HTB on
 the core links): capacity is what the configuration says."""
 
+import json
+import os
+import struct
+import subprocess
 import time
 
 import e2e_common as E
@@ -22,6 +26,7 @@ T = E.T
 DST4, PFX4, PFX6 = E.EXTRA4, E.EXTRA_PFX4, E.EXTRA_PFX6
 STREAMS, RATE, SIZE, COUNT = 3, 2500, 1000, 15000  # 2500 pps x ~1 kB: ~20 Mbit/s, 6 s
 MICE = 4
+BUCKETS = 1021  # AIGW_PATH_BUCKETS
 
 
 class Elephants(E.TopoCase):
@@ -37,6 +42,58 @@ class Elephants(E.TopoCase):
             "name": "ele", "prefixes": [PFX4, PFX6], "source": A.loopback,
             "paths": [{"segments": [T.CORE_END, B.sid("d46")], "capacity_mbps": 40},
                       {"segments": [B.sid("d46")], "capacity_mbps": 20}]})
+
+    def buckets(self):
+        """Buckets per path in gwa's bucket table of policy ele (bpftool)."""
+        slot = self.topo.ctl("gwa", "policy", "show", "ele")[0]["slot"]
+        path = os.path.join(self.topo.pin_dir_outside("gwa"), "aigw_path_groups")
+        cp = subprocess.run(["bpftool", "-j", "map", "lookup", "pinned", path, "key",
+                             *[str(b) for b in struct.pack("<I", slot)]],
+                            capture_output=True, text=True, timeout=30)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        v = json.loads(cp.stdout)
+        v = v.get("formatted", v)["value"] if "formatted" in v else v["value"]
+        if isinstance(v, dict):
+            table = [int(b) for b in v["bucket"]]
+        else:  # hex bytes: npaths, 8 slots, then the buckets
+            table = list(bytes(int(x, 16) for x in v)[4 + 4 * 8:])
+        return [table[:BUCKETS].count(i) for i in range(2)]
+
+    def mice_weights(self):
+        return [p.get("mice_weight") for p in
+                self.topo.ctl("gwa", "policy", "show", "-s", "ele")[0]["paths"]]
+
+    def wait_weights(self, pred, timeout):
+        deadline, w = time.monotonic() + timeout, None
+        while time.monotonic() < deadline:
+            w = self.mice_weights()
+            if None not in w and pred(w):
+                return w
+            time.sleep(0.2)
+        self.fail(f"mice weights {w}{self.diag(['gwa'])}")
+
+    def test_mice_weights_follow_room(self):
+        """adapt_weights: one ~20 Mbit/s elephant fills its path's room, so
+        the mice's weights move away from the configured 2:1 (40 and 20
+        Mbit/s); the bucket table the headend hashes new flows over follows
+        them (bpftool), and goes back to 2:1 once the elephant is gone."""
+        t = self.topo
+        self.assertEqual(self.wait_weights(lambda w: w[0] == 2 * w[1], 5), [1000, 500])
+        self.assertAlmostEqual(self.buckets()[0] / BUCKETS, 2 / 3, delta=0.01)
+        port = 9390
+        recv = self.start_flow("host2", "udp-recv", "--bind", DST4, "--port", str(port),
+                               "--max-time", "30")
+        self.assertTrue(t.wait_listen("host2", port, proto="udp"), "udp-recv")
+        send = self.start_flow("host1", "udp-send", "--dst", DST4, "--port", str(port),
+                               "--rate", str(RATE), "--count", str(RATE * 3), "--size", str(SIZE))
+        w = self.wait_weights(lambda w: w[0] != 2 * w[1], 3)
+        b = self.buckets()
+        print(f"\n  with the elephant: mice weights {w}, buckets {b}", end="")
+        self.assertAlmostEqual(b[0] / BUCKETS, w[0] / sum(w), delta=0.01, msg=f"{w} {b}")
+        self.finish_flow(send, 30)
+        self.finish_flow(recv, 30)
+        w = self.wait_weights(lambda w: w[0] == 2 * w[1], 5)
+        self.assertAlmostEqual(self.buckets()[0] / BUCKETS, 2 / 3, delta=0.01)
 
     def elephants(self):
         d = self.topo.ctl("gwa", "flow", "elephants")

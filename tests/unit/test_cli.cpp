@@ -515,9 +515,9 @@ TEST_CASE("cli: interface, policy and sid rendering", "[cli]") {
         "    vrf 0  mode encap  src fc00:a::1  packets 40  bytes 4000\n"
         "    prefixes  203.0.113.0/24\n"
         "    path 0    weight 3  packets 30  bytes 3000  fc00:c::1\n"
-        "              load 25.00Mbit  capacity -  elephants 2\n"
+        "              load 25.00Mbit  capacity -  elephants 2  mice weight 3\n"
         "    path 1    weight 1  packets 10  bytes 1000  fc00:d::1 -> fc00:d::2\n"
-        "              load 1.00Mbit  capacity 10.00Mbit  elephants 0\n");
+        "              load 1.00Mbit  capacity 10.00Mbit  elephants 0  mice weight 1\n");
   r = run({"policy", "show", "-s", "-j"}, t);
   auto j = json::parse(r.out);
   CHECK(j[0]["paths"][1]["capacity_bps"] == 1e7);

@@ -180,6 +180,22 @@ TEST_CASE("placement: elastic flows held back by full paths fill an empty one", 
   CHECK(placement::place(paths, flows).at(0) == 1);
 }
 
+TEST_CASE("mice weights follow capacity less the elephants", "[elephants]") {
+  // 40/30/20/10 with 30 of elephants on the 40 and 25 on the 30: rooms
+  // 10/5/20/10 -> 500/250/1000/500; a path full of elephants keeps 5 %
+  CHECK(placement::adapted_weights({40, 30, 20, 10}, {30, 25, 0, 0}) ==
+        std::vector<uint32_t>{500, 250, 1000, 500});
+  CHECK(placement::adapted_weights({100, 100}, {200, 0}) == std::vector<uint32_t>{50, 1000});
+  CHECK(placement::adapted_weights({100, 100}, {0, 0}) == std::vector<uint32_t>{1000, 1000});
+  CHECK(placement::adapted_weights({0, 0}, {0, 0}) == std::vector<uint32_t>{1, 1});
+  CHECK_THROWS(placement::adapted_weights({1}, {}));
+  // shares, not numbers: 400/200 is 1000/500; a change of a fifth or less is none
+  CHECK_FALSE(placement::weights_differ({400, 200}, {1000, 500}));
+  CHECK_FALSE(placement::weights_differ({1000, 500}, {1000, 420}));
+  CHECK(placement::weights_differ({1000, 500}, {1000, 380}));
+  CHECK(placement::weights_differ({1000, 500}, {1000}));
+}
+
 TEST_CASE("placement after a path is lost uses the paths left", "[elephants]") {
   std::vector<placement::PathLoad> paths = {{1, 100, 0}, {3, 100, 0}};
   std::vector<placement::Flow> flows = {{0, 80, 2, 2}, {1, 80, 2, 2}};  // on the lost path 2
