@@ -262,8 +262,13 @@ void ElephantsModule::place() {
       auto pin = pins_.find(keys[i]);
       bool pinned = pin != pins_.end();
       bool settled = pinned && now < pin->second.set_ns + uint64_t{s_.hold_ms} * kMs;
+      // A move that found no gap for a hold time (a flow that never pauses,
+      // e.g. TCP on a full path): the flow stays where it is for a while,
+      // and another flow of its path may go in its place.
+      uint32_t target = pinned ? pin->second.target : 0;
+      bool stuck = target && target != el.slot && !settled;
       flows.push_back(
-          {i, el.demand_bps, el.slot, pinned ? pin->second.target : 0, el.mean_bps, settled});
+          {i, el.demand_bps, el.slot, stuck ? el.slot : target, el.mean_bps, settled || stuck});
       erate += el.demand_bps;
     }
     if (!configured) {  // no capacities: the weights' shares of what flows now
@@ -284,6 +289,17 @@ void ElephantsModule::place() {
   write_pins(want);
 }
 
+// Each multipath policy's path slots in path order, by its head slot.
+std::map<uint32_t, std::vector<uint32_t>> ElephantsModule::policy_paths() const {
+  std::map<uint32_t, std::vector<uint32_t>> heads;
+  for (const auto& [slot, p] : paths_) {
+    auto& v = heads[p.head];
+    if (v.size() <= p.index) v.resize(p.index + 1);
+    v[p.index] = slot;
+  }
+  return heads;
+}
+
 // Paths with capacities: the mice's weights follow each path's capacity less
 // the elephants on it (their mean rates), at most once a hold time per
 // policy and only when a weight changes by more than a fifth. Flows keep
@@ -295,14 +311,8 @@ void ElephantsModule::adapt_weights() {
     auto pin = pins_.find(k);
     on[pin != pins_.end() && pin->second.target ? pin->second.target : el.slot] += el.mean_bps;
   }
-  std::map<uint32_t, std::vector<uint32_t>> heads;  // head -> slots in path order
-  for (const auto& [slot, p] : paths_) {
-    auto& v = heads[p.head];
-    if (v.size() <= p.index) v.resize(p.index + 1);
-    v[p.index] = slot;
-  }
   const uint64_t now = telemetry::monotonic_ns();
-  for (const auto& [head, slots] : heads) {
+  for (const auto& [head, slots] : policy_paths()) {
     std::vector<double> cap, load;
     std::vector<uint32_t> cur;
     for (uint32_t s : slots) {
@@ -315,24 +325,30 @@ void ElephantsModule::adapt_weights() {
     if (cap.size() != slots.size()) continue;
     auto next = placement::adapted_weights(cap, load);
     auto last = weights_set_ns_.find(head);
-    if (!placement::weights_differ(cur, next) ||
-        (last != weights_set_ns_.end() && now < last->second + uint64_t{s_.hold_ms} * kMs))
-      continue;
-    const std::string& name = paths_.at(slots[0]).policy;
-    auto pol = std::find_if(host_.running().policies.begin(), host_.running().policies.end(),
-                            [&](const Policy& p) { return p.name == name; });
-    if (pol == host_.running().policies.end()) continue;
-    try {
-      host_.datapath().set_path_weights(*pol, next);
-    } catch (const std::exception& e) {
-      host_.log().warn("elephants: policy {}: weights not changed: {}", name, e.what());
-      continue;
-    }
-    for (size_t i = 0; i < slots.size(); ++i) paths_.at(slots[i]).weight = next[i];
-    weights_set_ns_[head] = now;
-    host_.log().info("elephants: policy {}: mice weights {} (capacity less elephants)", name,
-                     fmt::join(next, "/"));
+    bool recent = last != weights_set_ns_.end() && now < last->second + uint64_t{s_.hold_ms} * kMs;
+    if (!recent && placement::weights_differ(cur, next) && write_weights(slots, next))
+      weights_set_ns_[head] = now;
   }
+}
+
+// The bucket table of the policy whose paths are `slots`, over `weights`.
+bool ElephantsModule::write_weights(const std::vector<uint32_t>& slots,
+                                    const std::vector<uint32_t>& weights) {
+  const std::string& name = paths_.at(slots[0]).policy;
+  const auto& pols = host_.running().policies;
+  auto pol =
+      std::find_if(pols.begin(), pols.end(), [&](const Policy& p) { return p.name == name; });
+  if (pol == pols.end()) return false;
+  try {
+    host_.datapath().set_path_weights(*pol, weights);
+  } catch (const std::exception& e) {
+    host_.log().warn("elephants: policy {}: weights not changed: {}", name, e.what());
+    return false;
+  }
+  for (size_t i = 0; i < slots.size(); ++i) paths_.at(slots[i]).weight = weights[i];
+  host_.log().info("elephants: policy {}: mice weights {} (capacity less elephants)", name,
+                   fmt::join(weights, "/"));
+  return true;
 }
 
 // Make the pin map hold `want`: a new pin starts where the flow is (cur 0),

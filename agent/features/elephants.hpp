@@ -59,6 +59,8 @@ class ElephantsModule : public core::Module {
   void measure_paths();
   void place();
   void adapt_weights();
+  std::map<uint32_t, std::vector<uint32_t>> policy_paths() const;
+  bool write_weights(const std::vector<uint32_t>& slots, const std::vector<uint32_t>& weights);
   void write_pins(const std::map<aigw_flow_key, Pin, telemetry::FlowKeyLess>& want);
   void adopt_pins();
   void drop_all_pins();

@@ -190,7 +190,9 @@ class Ucmp(E.TopoCase):
         return {
             "used": sum((b1 - b0) * 8 / span for b0, b1 in zip(wire[1], w1[1])) / (sum(RATES) * 1e6),
             "per_path": used,
-            "goodput_bps": sum(r["end"]["sum_received"]["bits_per_second"] for r in res),
+            # bytes over the common run time (a sum of per-flow rates over
+            # their own receive times would overstate it)
+            "goodput_bps": sum(r["end"]["sum_received"]["bytes"] for r in res) * 8 / SECONDS,
             "elephants": els, "ever": set(confirmed), "udp": udp_res[len(send):],
             "ports": ports, "policy": pol, "timeline": timeline,
             "tcp_delays": sorted(confirmed[p] - t0 for p in ports if p in confirmed),
@@ -271,13 +273,16 @@ class Ucmp(E.TopoCase):
                       f"{r['used']:.3f}, goodput {r['goodput_bps'] / 1e6:5.1f} Mbit/s, "
                       f"elephants per path {dict(sorted(paths.items()))}", end="")
         self.set_place(True)
-        med = {p: statistics.median(x["used"] for x in rows[p]) for p in rows}
+        used = {p: [x["used"] for x in rows[p]] for p in rows}
         good = {p: statistics.median(x["goodput_bps"] for x in rows[p]) for p in rows}
-        print(f"\n  median of {runs}: capacity used placed {med[True]:.3f}, hashing "
-              f"{med[False]:.3f} (worst {min(x['used'] for x in rows[False]):.3f}); ratio "
-              f"{med[True] / med[False]:.3f}; goodput placed {good[True] / 1e6:.1f} Mbit/s, "
-              f"hashing {good[False] / 1e6:.1f} Mbit/s of {sum(RATES)} Mbit/s shaped", end="")
-
+        med = {p: statistics.median(used[p]) for p in rows}
+        mean = {p: statistics.mean(used[p]) for p in rows}
+        print(f"\n  {runs} rounds: capacity used, placed median {med[True]:.3f} mean "
+              f"{mean[True]:.3f} worst {min(used[True]):.3f}; hashing median {med[False]:.3f} "
+              f"mean {mean[False]:.3f} worst {min(used[False]):.3f}; ratio of the means "
+              f"{mean[True] / mean[False]:.3f}, of the worst {min(used[True]) / min(used[False]):.3f}"
+              f"; goodput median placed {good[True] / 1e6:.1f} Mbit/s, hashing "
+              f"{good[False] / 1e6:.1f} Mbit/s of {sum(RATES)} Mbit/s shaped", end="")
 
 if __name__ == "__main__":
     E.main()
