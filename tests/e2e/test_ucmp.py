@@ -14,8 +14,8 @@ not elephants. The time from the first packet to confirmation (detection
 delay) and the placement are printed.
 
 The benchmark (tests/bench/ucmp.sh: AIGW_UCMP_RUNS=N, -k bench) runs N
-rounds of placement against plain hashing (`place: false`, the same
-weights 4:3:2:1) and prints the capacity used, the goodput and their
+rounds of placement against plain hashing (`place: false`,
+`adapt_weights: false`: the configured weights 4:3:2:1) and prints the capacity used, the goodput and their
 ratio, medians over the rounds."""
 
 import os
@@ -114,10 +114,13 @@ class Ucmp(E.TopoCase):
         return out
 
     def set_place(self, place):
+        """place: false is plain hashing over the configured weights (no
+        pins, no adapted weights)."""
         g = self.topo.configs["gwa"]
         if g["elephants"].get("place", True) == place:
             return
         g["elephants"]["place"] = place
+        g["elephants"]["adapt_weights"] = place
         self.topo.write_config("gwa")
         cp = self.topo.ctl_raw("gwa", "config", "reload")
         self.assertEqual(cp.returncode, 0, f"reload: {cp.stdout}{cp.stderr}")
