@@ -76,31 +76,21 @@ std::vector<Flow>::const_iterator best_move(const std::vector<Flow>& flows,
   return best;
 }
 
-}  // namespace
-
-std::map<uint64_t, uint32_t> place(const std::vector<PathLoad>& paths, std::vector<Flow> flows,
-                                   bool elastic, double stick) {
-  if (paths.empty()) throw std::invalid_argument("placement needs at least one path");
-  std::map<uint32_t, double> cap;
-  for (const auto& p : paths) cap[p.slot] = p.capacity_bps;
-  const double mice = mice_bps(paths, flows);
-  auto room = residuals(paths, mice);
-  if (elastic) estimate_elastic(paths, flows, mice);
-  std::stable_sort(flows.begin(), flows.end(), [](const Flow& a, const Flow& b) {
-    return a.rate_bps != b.rate_bps ? a.rate_bps > b.rate_bps : a.id < b.id;
-  });
+// Every flow where it is (placed, or where its hash put it); a flow whose
+// path is gone, largest first onto the most room. `flows` sorted largest first.
+std::map<uint64_t, uint32_t> start_where_they_are(const std::vector<PathLoad>& paths,
+                                                  const std::vector<Flow>& flows,
+                                                  std::map<uint32_t, double>& room) {
   auto most_room = [&] {
     uint32_t best = paths.front().slot;
     for (const auto& p : paths)
       if (room[p.slot] > room[best]) best = p.slot;
     return best;
   };
-  // Every flow where it is (placed, or where its hash put it); a flow whose
-  // path is gone, largest first onto the most room.
   std::map<uint64_t, uint32_t> at;
   for (const auto& f : flows) {
     uint32_t now = f.target ? f.target : f.on;
-    if (now && cap.count(now)) {
+    if (now && room.count(now)) {
       at[f.id] = now;
       room[now] -= f.rate_bps;
     }
@@ -111,33 +101,53 @@ std::map<uint64_t, uint32_t> place(const std::vector<PathLoad>& paths, std::vect
     at[f.id] = p;
     room[p] -= f.rate_bps;
   }
-  // Then moves from the path with the least room (that has a flow free to
-  // move) to the one with the most, while a move raises the smaller room by
-  // more than the margin: a move never undoes the one before, so nothing
-  // flaps. Bounded by the moves a flow can make.
-  for (size_t round = 0; round < flows.size() * paths.size(); ++round) {
-    uint32_t hi = paths.front().slot;
-    for (const auto& p : paths)
-      if (room[p.slot] > room[hi]) hi = p.slot;
-    std::vector<uint32_t> from;
-    for (const auto& p : paths)
-      if (p.slot != hi) from.push_back(p.slot);
-    std::stable_sort(from.begin(), from.end(),
-                     [&](uint32_t a, uint32_t b) { return room[a] < room[b]; });
-    auto f = flows.cend();
-    uint32_t lo = hi;
-    for (uint32_t p : from) {
-      f = best_move(flows, at, p, room[hi] - room[p], stick * std::min(cap[p], cap[hi]));
-      if (f != flows.end()) {
-        lo = p;
-        break;
-      }
-    }
-    if (f == flows.end()) break;
+  return at;
+}
+
+// One move onto the path with the most room, from the path with the least
+// room that has a flow free to move there by the margin (`stick` of the
+// smaller capacity); false when none is left.
+bool move_once(const std::vector<PathLoad>& paths, const std::vector<Flow>& flows, double stick,
+               std::map<uint64_t, uint32_t>& at, std::map<uint32_t, double>& room) {
+  std::map<uint32_t, double> cap;
+  uint32_t hi = paths.front().slot;
+  for (const auto& p : paths) {
+    cap[p.slot] = p.capacity_bps;
+    if (room[p.slot] > room[hi]) hi = p.slot;
+  }
+  std::vector<uint32_t> from;
+  for (const auto& p : paths)
+    if (p.slot != hi) from.push_back(p.slot);
+  std::stable_sort(from.begin(), from.end(),
+                   [&](uint32_t a, uint32_t b) { return room[a] < room[b]; });
+  for (uint32_t lo : from) {
+    auto f = best_move(flows, at, lo, room[hi] - room[lo], stick * std::min(cap[lo], cap[hi]));
+    if (f == flows.end()) continue;
     at[f->id] = hi;
     room[lo] += f->rate_bps;
     room[hi] -= f->rate_bps;
+    return true;
   }
+  return false;
+}
+
+}  // namespace
+
+std::map<uint64_t, uint32_t> place(const std::vector<PathLoad>& paths, std::vector<Flow> flows,
+                                   bool elastic, double stick) {
+  if (paths.empty()) throw std::invalid_argument("placement needs at least one path");
+  const double mice = mice_bps(paths, flows);
+  auto room = residuals(paths, mice);
+  if (elastic) estimate_elastic(paths, flows, mice);
+  std::stable_sort(flows.begin(), flows.end(), [](const Flow& a, const Flow& b) {
+    return a.rate_bps != b.rate_bps ? a.rate_bps > b.rate_bps : a.id < b.id;
+  });
+  auto at = start_where_they_are(paths, flows, room);
+  // Then moves while a move raises the smaller room by more than the margin:
+  // a move never undoes the one before (the rooms only draw closer), so
+  // nothing flaps. Bounded by the moves a flow can make.
+  for (size_t round = 0; round < flows.size() * paths.size(); ++round)
+    if (!move_once(paths, flows, stick, at, room)) break;
   return at;
 }
 

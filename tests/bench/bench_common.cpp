@@ -68,6 +68,7 @@ int BenchXdp::prog_fd(BenchProg p) const {
     case BenchProg::Redirect: return bpf_program__fd(skel_->progs.bench_redirect);
     case BenchProg::Encap: return bpf_program__fd(skel_->progs.bench_encap);
     case BenchProg::Sink: return bpf_program__fd(skel_->progs.bench_sink);
+    case BenchProg::Vary: return bpf_program__fd(skel_->progs.bench_vary);
   }
   return -1;
 }
@@ -97,6 +98,12 @@ void BenchXdp::set_encap(const uint8_t* hdr, uint32_t len, bool has_srh) {
   uint32_t k = 0;
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.bench_encap_tmpl), &k, &e, BPF_ANY))
     throw Error("bench_encap_tmpl: " + errstr(errno));
+}
+
+void BenchXdp::set_next(int prog_fd) {
+  uint32_t k = 0;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.bench_next), &k, &prog_fd, BPF_ANY))
+    throw Error("bench_next: " + errstr(errno));
 }
 
 void BenchXdp::set_restore(const std::vector<uint8_t>& frame) {

@@ -24,7 +24,7 @@ struct SinkCounters {
   SinkCounters operator-(const SinkCounters& o) const;
 };
 
-enum class BenchProg { Drop, Pass, Redirect, Encap, Sink };
+enum class BenchProg { Drop, Pass, Redirect, Encap, Sink, Vary };
 
 // The loaded bench_xdp object. Attachments made through it are removed by
 // the destructor.
@@ -43,6 +43,8 @@ class BenchXdp {
   void set_expect_dst(const std::array<uint8_t, 16>* dst);  // nullptr = no check
   // bench_encap's outer headers (an aigw policy template) and egress port.
   void set_encap(const uint8_t* hdr, uint32_t len, bool has_srh);
+  // The program bench_vary hands each frame to (a tail call).
+  void set_next(int prog_fd);
   // Frame the sink writes back (empty = no restore).
   void set_restore(const std::vector<uint8_t>& frame);
   SinkCounters read_sink() const;

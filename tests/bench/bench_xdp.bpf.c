@@ -15,6 +15,10 @@
  *                   for the first SID (same parameters as aigw's headend),
  *                   MACs from the FIB, bpf_redirect_map() - no policy lookup,
  *                   no counters, no TTL/MSS/MTU handling
+ *   bench_vary      a new flow every frame: the inner UDP ports of an
+ *                   IPv4 frame from a per-CPU counter, then a tail call
+ *                   into the program under test (bench_next[0]); to
+ *                   measure the cost of per-flow state for new keys
  *   bench_sink      on the peer of an egress veth: counts every frame,
  *                   classifies it (length as expected? SRv6 with the
  *                   expected outer destination?), restores the original
@@ -74,6 +78,20 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } bench_tx SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} bench_next SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} bench_vary_ctr SEC(".maps");
 
 SEC("xdp")
 int bench_drop(struct xdp_md *ctx)
@@ -155,6 +173,29 @@ int bench_encap(struct xdp_md *ctx)
 	__builtin_memcpy(eth->h_source, fib.smac, 6);
 	eth->h_proto = bpf_htons(ETH_P_IPV6_);
 	return bpf_redirect_map(&bench_tx, fib.ifindex, XDP_DROP);
+}
+
+/* Source port = the counter's low 16 bits, destination port 1024 + the
+ * next 15: 2^31 flows before one comes back. The UDP checksum goes stale:
+ * nothing on the forwarding path checks it. */
+SEC("xdp")
+int bench_vary(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(ip + 1);
+	__u32 key = 0, *n = bpf_map_lookup_elem(&bench_vary_ctr, &key);
+
+	if (!n || (void *)(udp + 1) > data_end || eth->h_proto != bpf_htons(0x0800) ||
+	    ip->ihl != 5 || ip->protocol != 17)
+		return XDP_DROP;
+	*n += 1;
+	udp->source = bpf_htons((__u16)*n);
+	udp->dest = bpf_htons((__u16)(1024 + ((*n >> 16) & 0x7fff)));
+	bpf_tail_call(ctx, &bench_next, 0);
+	return XDP_DROP;
 }
 
 static __always_inline void bench_classify(struct bench_sink_ctr *c, void *data, void *data_end)

@@ -5,6 +5,8 @@
 //                   [--repeat 1000000] [--runs 5] [--batch 64] [--cpu N]
 //                   [--only name,name] [--tsv FILE] [--verbose] [--no-restore]
 //                   [--hh WINDOW_MS]   (the elephant sketch on, as aigwd runs it)
+//                   [--new-flows]      (a new flow every frame: bench_vary in front
+//                                       of the program under test; IPv4 UDP rows only)
 //
 // Run it as root inside the namespace tests/bench/run.sh builds (customer
 // veth bc0/bc0p, WAN veth bw0/bw0p, routes and permanent neighbours so that
@@ -85,6 +87,7 @@ struct Options {
   bool cls = false;         // (c) classification / flow counting variants instead of the paths
   uint32_t seed = 1;        // rule generator seed for --cls
   uint32_t hh_window_ms = 0;  // --hh: the elephant sketch counts (as aigwd sets it), 0 = off
+  bool new_flows = false;     // --new-flows: bench_vary changes the ports of every frame
   std::string cust = "bc0", cust_peer = "bc0p", wan = "bw0", wan_peer = "bw0p";
 };
 
@@ -150,7 +153,10 @@ class Bench {
   std::string check_ctrs(const Fixture& f, const Snapshot& a, const Snapshot& b, uint64_t n) const;
   std::string verify_single(const Fixture& f, int fd);
   int measured_fd(const Fixture& f) const {
-    return f.reference ? bx_.prog_fd(bench::BenchProg::Encap) : dp_.prog_fd(f.prog);
+    if (f.reference) return bx_.prog_fd(bench::BenchProg::Encap);
+    if (!o_.new_flows) return dp_.prog_fd(f.prog);
+    bx_.set_next(dp_.prog_fd(f.prog));
+    return bx_.prog_fd(bench::BenchProg::Vary);
   }
   std::string verify_baseline_single(const Fixture& f, int fd, uint32_t want);
   // One live run; returns ns/packet, sets err on a failed check.
@@ -368,7 +374,10 @@ Snapshot Bench::snap(const Fixture& f) const {
   if (!slot) throw Error("no counter slot for " + f.ingress_key);
   if (auto it = st.by_slot.find(*slot); it != st.by_slot.end()) s.slot = it->second;
   for (const auto& d : st.drops) s.drops += d.packets;
-  for (const auto& e : st.events) s.events += e.packets;
+  // --new-flows fills aigw_flows on purpose: packets past it are counted
+  // under flow_table_full (and still forwarded).
+  for (size_t i = 0; i < st.events.size(); ++i)
+    if (!(o_.new_flows && i == AIGW_EV_FLOW_TABLE_FULL)) s.events += st.events[i].packets;
   return s;
 }
 
@@ -636,7 +645,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: aigw-bench-prog --config FILE --pin DIR [--repeat N] [--runs K]\n"
                "       [--batch B] [--cpu C] [--only a,b] [--tsv FILE] [--verbose] [--no-restore]\n"
-               "       [--hh WINDOW_MS]\n"
+               "       [--hh WINDOW_MS] [--new-flows]\n"
                "       [--cust IF --cust-peer IF --wan IF --wan-peer IF] [--cls [--seed N]]\n");
   return 2;
 }
@@ -669,6 +678,7 @@ int main(int argc, char** argv) {
       else if (a == "--cls") o.cls = true;
       else if (a == "--seed") o.seed = static_cast<uint32_t>(std::stoul(next()));
       else if (a == "--hh") o.hh_window_ms = static_cast<uint32_t>(std::stoul(next()));
+      else if (a == "--new-flows") o.new_flows = true;
       else return usage();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "aigw-bench-prog: %s\n", e.what());
