@@ -4,9 +4,9 @@
 // the elephants were during the window). The elephants start where they
 // are (placed, or on their hash path; a flow whose path is gone goes, largest
 // first, onto the most room: the LPT rule); then the flow that helps most
-// moves from the path with the least residual capacity to the one with the
-// most, while that raises the smaller room by more than a margin (`stick` of
-// the smaller path's capacity). Few moves, none that a later re-placement
+// moves from the path with the least residual capacity (that has a flow not
+// settled) to the one with the most, while that raises the smaller room by
+// more than a margin (`stick` of the smaller path's capacity). Few moves, none that a later re-placement
 // with the same rates undoes: every move waits for a flowlet gap, and a
 // flow that goes back and forth gains nothing. A flow held back by a full
 // path is given the demand of an elastic flow (TCP): an equal share of the

@@ -7,17 +7,19 @@ behind one link). Eight TCP elephants (iperf3) run together with a
 sequence-numbered UDP stream and a few mice.
 
 Judged (test_placed_by_capacity): every path carries elephants (at least
-a quarter of its capacity used, where mice alone fill well under 1 %); together
-they use at least 90 % of the shaped capacity (wire bytes); the UDP
-stream arrives whole in order (moves happen only at gaps); the mice are
-not elephants. The time from the first packet to confirmation (detection
+a quarter of its capacity used, where mice alone fill well under 1 %);
+together they use at least 90 % of the shaped capacity (wire bytes); the
+UDP stream arrives without reordering (moves happen only at gaps); the
+mice are never elephants; `policy show -s` reports the paths' loads. The time from the first packet to confirmation (detection
 delay) and the placement are printed.
 
 The benchmark (tests/bench/ucmp.sh: AIGW_UCMP_RUNS=N, -k bench) runs N
 rounds of placement against plain hashing (`place: false`,
-`adapt_weights: false`: the configured weights 4:3:2:1) and prints the capacity used, the goodput and their
-ratio, medians over the rounds."""
+`adapt_weights: false`: the configured weights 4:3:2:1) and prints the
+capacity used and the goodput of each round, then the median, mean and
+worst of each mode and their ratios."""
 
+import json
 import os
 import re
 import statistics
@@ -203,9 +205,9 @@ class Ucmp(E.TopoCase):
             if udp and UDP_PORT in confirmed else None}
 
     def finish_iperf(self, p):
-        import json
         out, err = p.communicate(timeout=SECONDS + 30)
-        self.topo.procs.remove(p) if p in self.topo.procs else None
+        if p in self.topo.procs:
+            self.topo.procs.remove(p)
         self.assertEqual(p.returncode, 0, f"iperf3: {out[-400:]} {err[-400:]}")
         return json.loads(out)
 
