@@ -80,7 +80,7 @@ void ElephantsModule::commit(const core::ApplyContext& ctx) {
       pi.policy = p.name;
       pi.index = static_cast<uint32_t>(i);
       pi.head = slots[0];
-      pi.weight = p.paths[i].weight;
+      pi.weight = pi.configured_weight = p.paths[i].weight;
       if (p.paths[i].capacity_mbps) pi.capacity_bps = double(*p.paths[i].capacity_mbps) * 1e6;
       if (auto old = paths_.find(slots[i]); old != paths_.end() && old->second.head == slots[0]) {
         pi.load_bps = old->second.load_bps;
@@ -314,19 +314,26 @@ void ElephantsModule::adapt_weights() {
   const uint64_t now = telemetry::monotonic_ns();
   for (const auto& [head, slots] : policy_paths()) {
     std::vector<double> cap, load;
-    std::vector<uint32_t> cur;
+    std::vector<uint32_t> cur, configured;
+    double elephants = 0;
     for (uint32_t s : slots) {
       const auto& p = paths_.at(s);
       if (!p.capacity_bps) break;
       cap.push_back(*p.capacity_bps);
       load.push_back(on[s]);
+      elephants += on[s];
       cur.push_back(p.weight);
+      configured.push_back(p.configured_weight);
     }
     if (cap.size() != slots.size()) continue;
-    auto next = placement::adapted_weights(cap, load);
+    // No elephant left: exactly the configured weights again (the tolerance
+    // must not keep an adapted table that is close to them).
+    const bool none = elephants <= 0;
+    auto next = none ? configured : placement::adapted_weights(cap, load);
     auto last = weights_set_ns_.find(head);
     bool recent = last != weights_set_ns_.end() && now < last->second + uint64_t{s_.hold_ms} * kMs;
-    if (!recent && placement::weights_differ(cur, next) && write_weights(slots, next))
+    if (!recent && placement::weights_differ(cur, next, none ? 0.0 : 0.2) &&
+        write_weights(slots, next))
       weights_set_ns_[head] = now;
   }
 }

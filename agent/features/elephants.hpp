@@ -42,7 +42,8 @@ class ElephantsModule : public core::Module {
   // A multipath policy's paths as the placement sees them.
   struct PathInfo {
     std::string policy;
-    uint32_t index = 0, head = 0, weight = 1;
+    uint32_t index = 0, head = 0, weight = 1;  // weight: what new flows hash over now
+    uint32_t configured_weight = 1;
     std::optional<double> capacity_bps;  // configured
     double load_bps = 0;                 // over the last window read
     double avg_bps = 0;                  // over about a second (EWMA): what operators see
