@@ -209,8 +209,7 @@ void ElephantsModule::read_window(uint64_t epoch) {
   for (const auto& [slot, p] : paths_) facts_.per_policy[p.policy] = 0;  // a series per policy
   std::map<uint32_t, uint32_t> on;                                       // slot -> elephants
   for (const auto& [k, el] : set_.elephants()) {
-    auto pin = pins_.find(k);
-    uint32_t slot = pin != pins_.end() && pin->second.target ? pin->second.target : el.slot;
+    uint32_t slot = path_of(k, el);
     ++on[slot];
     auto p = paths_.find(slot);
     ++facts_.per_policy[p == paths_.end() ? std::string{} : p->second.policy];
@@ -307,10 +306,7 @@ std::map<uint32_t, std::vector<uint32_t>> ElephantsModule::policy_paths() const 
 // over the new weights.
 void ElephantsModule::adapt_weights() {
   std::map<uint32_t, double> on;  // slot -> elephants' rate
-  for (const auto& [k, el] : set_.elephants()) {
-    auto pin = pins_.find(k);
-    on[pin != pins_.end() && pin->second.target ? pin->second.target : el.slot] += el.mean_bps;
-  }
+  for (const auto& [k, el] : set_.elephants()) on[path_of(k, el)] += el.mean_bps;
   const uint64_t now = telemetry::monotonic_ns();
   for (const auto& [head, slots] : policy_paths()) {
     std::vector<double> cap, load;
@@ -420,6 +416,11 @@ void ElephantsModule::write_pins(const std::map<aigw_flow_key, Pin, telemetry::F
   if (!added && !removed) return;
   write_cfg();
   if (added) host_.datapath().invalidate_caches();
+}
+
+uint32_t ElephantsModule::path_of(const aigw_flow_key& k, const telemetry::Elephant& el) const {
+  auto pin = pins_.find(k);
+  return pin != pins_.end() && pin->second.target ? pin->second.target : el.slot;
 }
 
 std::string ElephantsModule::path_name(uint32_t slot) const {

@@ -68,6 +68,8 @@ class ElephantsModule : public core::Module {
   void write_cfg();
   telemetry::HhThresholds thresholds() const;
   std::string path_name(uint32_t slot) const;
+  // The path an elephant is on, or is placed on and waits to move to.
+  uint32_t path_of(const aigw_flow_key& k, const telemetry::Elephant& el) const;
   nlohmann::json elephants_json() const;
 
   Host& host_;
