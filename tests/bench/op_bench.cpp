@@ -10,12 +10,15 @@
 // runs; ns/op = (program - op_base) / 16, median of --runs, program and
 // base measured alternately. The maps are filled the way a deployment fills
 // the datapath's: SIDs (/128 and /64 locators) in the LPM trie, a thousand
-// flows in the next-hop caches. Run it as root in a namespace where IFNAME
+// flows in the next-hop caches. Last, the heavy-hitter sketch
+// (hh_cost.bpf.c): aigw_hh_add for a hot flow and for a new flow every call.
+// Run it as root in a namespace where IFNAME
 // has a route and a resolved neighbour for --fib-dst (tests/bench/run.sh
 // does); it attaches nothing.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fmt/format.h>
 #include <net/if.h>
 
 #include <algorithm>
@@ -25,11 +28,10 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "aigw/abi.h"
 #include "bench_abi.h"
 #include "bench_common.hpp"
+#include "hh_cost.skel.h"
 #include "op_cost.skel.h"
 
 namespace {
@@ -54,6 +56,11 @@ void check(int rc, const std::string& what) {
 struct Skel {
   op_cost* s = nullptr;
   ~Skel() { op_cost__destroy(s); }
+};
+
+struct HhSkel {
+  hh_cost* s = nullptr;
+  ~HhSkel() { hh_cost__destroy(s); }
 };
 
 double median(std::vector<double> v) {
@@ -144,6 +151,34 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
+// (program - base) / kOps, median of o.runs, program and base alternately.
+void print_row(const Row& r, int base, const Options& o) {
+  std::vector<double> per_op;
+  for (int i = 0; i < o.runs; i++) {
+    double b = timed(base, o.repeat);
+    double x = timed(bpf_program__fd(r.prog), o.repeat);
+    per_op.push_back((x - b) / kOps);
+  }
+  auto [mn, mx] = std::minmax_element(per_op.begin(), per_op.end());
+  fmt::print("{:<46} {:>8.1f} {:>8.1f}\n", r.label, median(per_op), (*mx - *mn) / 2);
+}
+
+// The heavy-hitter sketch (hh_cost.bpf.c): the datapath's maps, unpinned,
+// 40 ms windows and the key threshold of a 50 Mbit/s leave threshold.
+void run_hh(const Options& o) {
+  HhSkel k;
+  k.s = hh_cost__open();
+  if (!k.s) fail("hh_cost: open failed");
+  bpf_map* m;
+  bpf_object__for_each_map(m, k.s->obj) check(bpf_map__set_pin_path(m, nullptr), "unpin");
+  k.s->bss->hh_bench_cfg.mult = (uint64_t{1} << 42) / 40'000'000;
+  k.s->bss->hh_bench_cfg.key_bytes = 50'000'000 / 8 / 25;
+  check(hh_cost__load(k.s), "hh_cost: load");
+  int base = bpf_program__fd(k.s->progs.hh_base);
+  print_row({"heavy-hitter sketch, a hot flow", k.s->progs.hh_hot}, base, o);
+  print_row({"heavy-hitter sketch, a new flow every packet", k.s->progs.hh_new}, base, o);
+}
+
 void run(const Options& o) {
   bench::pin_cpu(o.cpu);
   Skel k;
@@ -176,16 +211,8 @@ void run(const Options& o) {
   fmt::print("aigw-bench-ops: {} runs x {} repeats, {} ops per program, median; CPU {}\n", o.runs,
              o.repeat, kOps, o.cpu < 0 ? std::string("any") : std::to_string(o.cpu));
   fmt::print("{:<46} {:>8} {:>8}\n", "operation", "ns/op", "+-ns");
-  for (const auto& r : rows) {
-    std::vector<double> per_op;
-    for (int i = 0; i < o.runs; i++) {
-      double b = timed(base, o.repeat);
-      double x = timed(bpf_program__fd(r.prog), o.repeat);
-      per_op.push_back((x - b) / kOps);
-    }
-    auto [mn, mx] = std::minmax_element(per_op.begin(), per_op.end());
-    fmt::print("{:<46} {:>8.1f} {:>8.1f}\n", r.label, median(per_op), (*mx - *mn) / 2);
-  }
+  for (const auto& r : rows) print_row(r, base, o);
+  run_hh(o);
   std::vector<double> floor;
   for (int i = 0; i < o.runs; i++) floor.push_back(timed(base, o.repeat));
   fmt::print("{:<46} {:>8.1f}   (per run, not per op)\n", "op_base: a program that drops", median(floor));

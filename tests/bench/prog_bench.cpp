@@ -7,6 +7,10 @@
 //                   [--hh WINDOW_MS]   (the elephant sketch on, as aigwd runs it)
 //                   [--new-flows]      (a new flow every frame: bench_vary in front
 //                                       of the program under test; IPv4 UDP rows only)
+//                   [--hh-ab]          (with --hh: the baseline is the same aigw
+//                                       program with the sketch off, runs
+//                                       alternating; the table adds the median of
+//                                       the paired differences: what the sketch adds)
 //
 // Run it as root inside the namespace tests/bench/run.sh builds (customer
 // veth bc0/bc0p, WAN veth bw0/bw0p, routes and permanent neighbours so that
@@ -42,6 +46,7 @@
 // then fail their counter checks.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fmt/format.h>
 #include <linux/bpf.h>
 #include <unistd.h>
 
@@ -49,6 +54,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,17 +65,14 @@
 #include <variant>
 #include <vector>
 
-#include <fmt/format.h>
-
-#include "datapath/elephant_maps.hpp"
-#include "telemetry/elephants.hpp"
-
 #include "bench_common.hpp"
 #include "common/log.hpp"
 #include "config/parse.hpp"
 #include "datapath/datapath.hpp"
+#include "datapath/elephant_maps.hpp"
 #include "datapath/encode.hpp"
 #include "netlink/links.hpp"
+#include "telemetry/elephants.hpp"
 
 namespace {
 
@@ -88,6 +91,7 @@ struct Options {
   uint32_t seed = 1;        // rule generator seed for --cls
   uint32_t hh_window_ms = 0;  // --hh: the elephant sketch counts (as aigwd sets it), 0 = off
   bool new_flows = false;     // --new-flows: bench_vary changes the ports of every frame
+  bool hh_ab = false;         // --hh-ab: baseline = aigw with the sketch off
   std::string cust = "bc0", cust_peer = "bc0p", wan = "bw0", wan_peer = "bw0p";
 };
 
@@ -551,13 +555,19 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-
 // ---------------------------------------------------------------- (c) --cls
 // Classification and flow-counting variants of the he_encap4_1 path, each
 // programmed into the same loaded datapath by apply() and measured in turn,
 // rounds alternating the order. The frame (UDP 192.0.2.2:9 -> 198.51.100.1:9)
 // matches only the LAST rule of every rule set (lowest precedence), so a
 // first-match scan would be at its worst.
+// Median of a[i] - b[i] (runs i taken back to back: slow drifts cancel).
+double paired_delta(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> d;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); i++) d.push_back(a[i] - b[i]);
+  return median(d);
+}
+
 struct ClsVariant {
   std::string label;
   uint32_t rules = 0;
@@ -645,7 +655,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: aigw-bench-prog --config FILE --pin DIR [--repeat N] [--runs K]\n"
                "       [--batch B] [--cpu C] [--only a,b] [--tsv FILE] [--verbose] [--no-restore]\n"
-               "       [--hh WINDOW_MS] [--new-flows]\n"
+               "       [--hh WINDOW_MS [--hh-ab]] [--new-flows]\n"
                "       [--cust IF --cust-peer IF --wan IF --wan-peer IF] [--cls [--seed N]]\n");
   return 2;
 }
@@ -679,6 +689,8 @@ int main(int argc, char** argv) {
       else if (a == "--seed") o.seed = static_cast<uint32_t>(std::stoul(next()));
       else if (a == "--hh") o.hh_window_ms = static_cast<uint32_t>(std::stoul(next()));
       else if (a == "--new-flows") o.new_flows = true;
+      else if (a == "--hh-ab")
+        o.hh_ab = true;
       else return usage();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "aigw-bench-prog: %s\n", e.what());
@@ -686,6 +698,7 @@ int main(int argc, char** argv) {
     }
   }
   if (o.config.empty() || o.pin.empty() || o.runs < 1 || o.repeat < 1) return usage();
+  if (o.hh_ab && (!o.hh_window_ms || o.cls)) return usage();
   std::set<std::string> only;
   {
     std::stringstream ss(o.only);
@@ -708,16 +721,18 @@ int main(int argc, char** argv) {
   try {
     bench::pin_cpu(o.cpu);
     std::unique_ptr<aigw::Datapath> dp;
+    std::function<void(bool)> set_hh;  // the sketch on or off
     try {
       dp = std::make_unique<aigw::Datapath>(cfg.datapath, o.pin, &log);
       aigw::NetlinkLinks links;
       dp->apply(cfg, links);
       // The elephant sketch as aigwd runs it (its module, not apply, sets
       // it): names at 1 MB a window, so a hot flow is named once.
-      if (o.hh_window_ms)
-        aigw::dp::ElephantMaps(dp->loader())
-            .set_cfg(aigw::telemetry::hh_mult(std::chrono::milliseconds(o.hh_window_ms)), 0,
-                     1u << 20);
+      set_hh = [&dp, &o](bool on) {
+        auto mult = on ? aigw::telemetry::hh_mult(std::chrono::milliseconds(o.hh_window_ms)) : 0;
+        aigw::dp::ElephantMaps(dp->loader()).set_cfg(mult, 0, 1u << 20);
+      };
+      if (o.hh_window_ms) set_hh(true);
     } catch (...) {
       dp.reset();
       aigw::Datapath::unpin_all(o.pin);
@@ -863,7 +878,9 @@ int main(int argc, char** argv) {
           for (int k = 0; k < 2; k++) {
             bool is_aigw = (k == 0) == (r % 2 == 0);
             std::string e;
-            double ns = b.live(f, is_aigw ? b.measured_fd(f) : bfd, is_aigw, e);
+            if (o.hh_ab) set_hh(is_aigw);
+            double ns = o.hh_ab ? b.live(f, b.measured_fd(f), true, e)
+                                : b.live(f, is_aigw ? b.measured_fd(f) : bfd, is_aigw, e);
             if (!e.empty()) {
               row.err = fmt::format("{} live run {}: {}", is_aigw ? "aigw" : "baseline", r + 1, e);
               break;
@@ -891,7 +908,9 @@ int main(int argc, char** argv) {
       std::fprintf(tsv, "name\tpath\tverdict\tin\tout\taigw_ns\tbase_ns\tratio\tdelta_ns\tstatus\n");
     for (const auto& r : rows) {
       const Fixture& f = *r.f;
-      const char* bname = f.verdict == XDP_REDIRECT ? "trivial redirect" : "trivial XDP_PASS";
+      const char* bname = o.hh_ab                     ? "sketch off"
+                          : f.verdict == XDP_REDIRECT ? "trivial redirect"
+                                                      : "trivial XDP_PASS";
       std::string bytes = fmt::format("{}>{}", f.in.size(), f.out_len);
       if (!r.err.empty()) {
         fmt::print("{:<38} {:<8} {:>9}  FAILED: {}\n", f.path, verdict_name(f.verdict), bytes, r.err);
@@ -911,6 +930,11 @@ int main(int argc, char** argv) {
                      f.path.c_str(), verdict_name(f.verdict), f.in.size(), f.out_len, a, base,
                      base > 0 ? a / base : 0, a - base);
     }
+    if (o.hh_ab)
+      for (const auto& r : rows)
+        if (r.err.empty())
+          fmt::print("{:<38} sketch on - off, median of {} run pairs: {:+.1f} ns\n", r.f->path,
+                     r.aigw.size(), paired_delta(r.aigw, r.base));
     fmt::print("{:<38} {:<8} {:>9}  {:>8.0f}\n", "harness floor: trivial XDP_DROP", "DROP",
                fmt::format("{}", fx.empty() ? 0 : fx.front().in.size()), floor);
     if (tsv) {

@@ -6,7 +6,7 @@
 #
 #   tests/bench/run.sh [--build-dir DIR] [--no-build] [--smoke]
 #                      [--repeat N] [--runs K] [--pps-runs N] [--pps-seconds S]
-#                      [--skip-prog] [--skip-pps] [--only he_encap4_1,ep_end,...] [--hh WINDOW_MS] [--new-flows] [--keep]
+#                      [--skip-prog] [--skip-pps] [--only he_encap4_1,ep_end,...] [--hh WINDOW_MS [--hh-ab]] [--new-flows] [--keep]
 #                      [--generator trafgen|xdp|both] [--skip-cls] [--spine-build DIR]
 #                      [--isolated | --skip-iso] [--route-change]
 #
@@ -83,6 +83,7 @@ SMOKE=0
 ONLY=
 HH=
 NEW_FLOWS=
+HH_AB=
 GENERATOR=both
 ISO=0
 ROUTE=0
@@ -107,6 +108,7 @@ while [[ $# -gt 0 ]]; do
     --only) ONLY=$2; shift 2 ;;
     --hh) HH=$2; shift 2 ;;
     --new-flows) NEW_FLOWS=--new-flows; shift ;;
+    --hh-ab) HH_AB=--hh-ab; shift ;;
     --generator) GENERATOR=$2; shift 2 ;;
     --isolated) ISO=1; shift ;;
     --skip-iso) ISO=0; shift ;;
@@ -215,7 +217,7 @@ if [[ $SKIP_PROG == 0 ]]; then
   set +e
   timeout 240 nsenter --net="/run/netns/$NS_DUT" "$PROG" --config "$HERE/prog_bench.yaml" \
     --pin "$PIN/prog" --repeat "$REPEAT" --runs "$RUNS" --cpu "$PROG_CPU" --tsv "$PROG_TSV" \
-    ${ONLY:+--only "$ONLY"} ${HH:+--hh "$HH"} $NEW_FLOWS \
+    ${ONLY:+--only "$ONLY"} ${HH:+--hh "$HH"} $HH_AB $NEW_FLOWS \
     >"$PROG_OUT" 2>"$WORK/prog.err"
   PROG_RC=$?
   set -e
