@@ -21,7 +21,7 @@ class ElephantMaps {
   // Detection window multiplier (0 = off), the pins in force, and the
   // count at which a flow's key is written to aigw_hh_keys.
   void set_cfg(uint64_t mult, uint32_t npins, uint32_t key_bytes);
-  // Every CPU's slots of sketch half `half` (AIGW_HH_STAGES * AIGW_HH_ROWS
+  // Every CPU's slots of sketch half `half` (AIGW_HH_HALF_SLOTS
   // per CPU, back to back).
   std::vector<aigw_hh_slot> read_half(uint32_t half) const;
   // The flow a fingerprint names, if aigw_hh_keys has it.

@@ -1,26 +1,24 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Heavy hitters (abi.h "elephants"): a per-CPU HashPipe over L3 bytes per
- * flow fingerprint and window, looked up in every stage before inserting.
- * Independent of aigw_flows: it counts every decided packet whether or not
- * its flow has an entry, so a full flow table (10^6 mice) hides no
- * elephant. Cost per packet: one multiply-hash of the key and one to four
- * per-CPU slots; a swap of two words per stage when a new flow finds every
- * row taken; a key written (LRU) once a window per CPU for a flow that
- * reaches key_bytes.
+ * Heavy hitters (abi.h "elephants"): a per-CPU set-associative table over
+ * L3 bytes per flow fingerprint and window. Independent of aigw_flows: it
+ * counts every decided packet whether or not its flow has an entry, so a
+ * full flow table (10^6 mice) hides no elephant. Cost per packet: one
+ * multiply-hash of the key and one bucket of AIGW_HH_WAYS slots, 64 bytes
+ * (a new flow reads the one block, not one row per stage: the cost of a
+ * flood of new flows is the cache misses); a key written (LRU) once a
+ * window per CPU for a flow that reaches key_bytes.
  */
 #ifndef AIGW_BPF_HH_H
 #define AIGW_BPF_HH_H
 
 #include "lib/maps.h"
 
-/* A name being written (fingerprint and value) and the slot carried from
- * stage to stage, off the stack: the callers' frames fill it.
+/* A name being written (fingerprint and value), off the stack.
  * Datapath-private, not pinned. */
 struct aigw_hh_naming {
 	__u64 fp;
 	struct aigw_hh_key v;
-	struct aigw_hh_slot carry;
 };
 
 struct {
@@ -31,9 +29,8 @@ struct {
 } aigw_hh_scratch SEC(".maps");
 
 /* 64-bit fingerprint of the 48-byte key: three independent multiplies (the
- * key's words paired), then a mix; the rows of the stages are disjoint
- * 16-bit fields of it. Not keyed: an attacker who aims flows at one row can
- * only evict (never inflate) counts. */
+ * key's words paired), then a mix. Not keyed: an attacker who aims flows at
+ * one bucket can only evict (never inflate) counts. */
 static __always_inline __u64 aigw_hh_hash(const struct aigw_flow_key *k)
 {
 	const __u64 *w = (const __u64 *)k;
@@ -47,44 +44,11 @@ static __always_inline __u64 aigw_hh_hash(const struct aigw_flow_key *k)
 	return h ^ (h >> 32);
 }
 
-static __always_inline __u32 aigw_hh_row(__u64 fp, __u32 stage)
+/* The bucket of a fingerprint: its low bits (the fingerprint's high bits
+ * stay for telling flows apart within it). */
+static __always_inline struct aigw_hh_slot *aigw_hh_bucket(struct aigw_hh_half *h, __u64 fp)
 {
-	return (__u32)(fp >> (16 * stage)) & (AIGW_HH_ROWS - 1);
-}
-
-static __always_inline struct aigw_hh_slot *aigw_hh_at(struct aigw_hh_half *h, __u32 stage,
-						       __u32 row)
-{
-	return &h->slot[(stage * AIGW_HH_ROWS + row) & (AIGW_HH_HALF_SLOTS - 1)];
-}
-
-static __always_inline void aigw_hh_swap(struct aigw_hh_slot *a, struct aigw_hh_slot *b)
-{
-	__u64 *x = (__u64 *)a, *y = (__u64 *)b;
-	__u64 t0 = x[0], t1 = x[1];
-
-	x[0] = y[0];
-	x[1] = y[1];
-	y[0] = t0;
-	y[1] = t1;
-}
-
-/* Stages 1..: the carried flow takes an empty slot or swaps with a smaller
- * resident. */
-static __always_inline void aigw_hh_carry_on(struct aigw_hh_slot *c, struct aigw_hh_half *h,
-					     __u32 epoch)
-{
-#pragma unroll
-	for (__u32 st = 1; st < AIGW_HH_STAGES; st++) {
-		struct aigw_hh_slot *s = aigw_hh_at(h, st, aigw_hh_row(c->fp, st));
-
-		if (s->epoch != epoch) {
-			*s = *c;
-			return;
-		}
-		if (s->bytes < c->bytes)
-			aigw_hh_swap(s, c);
-	}
+	return &h->slot[((__u32)fp & (AIGW_HH_BUCKETS - 1)) * AIGW_HH_WAYS];
 }
 
 /* The flow's key, once its count reaches key_bytes in this window. */
@@ -108,19 +72,18 @@ static __always_inline void aigw_hh_name(const struct aigw_flow_key *key, __u64 
 
 /*
  * Count one packet of `key` (l3 bytes, taking policy slot `slot`) at time
- * now. Unlike a switch's single pass, every stage is looked at first: a
- * flow found anywhere is counted there (so a flow is in one slot, not in
- * fragments that compete with mice), a new flow takes the first empty row;
- * only when all its rows are taken does it enter stage 0 and push the
- * resident on (HashPipe). A global function: its own frame.
+ * now: a flow found in its bucket counts there; a new flow takes a slot
+ * whose window is over, else the slot of the smallest resident (which has
+ * fewer bytes than an elephant of the window, unless the bucket holds
+ * AIGW_HH_WAYS larger flows). A count never exceeds the flow's bytes. A
+ * global function: its own frame.
  */
 __noinline int aigw_hh_add(const struct aigw_flow_key *key, __u32 bytes, __u32 slot,
 			   const struct aigw_hh_cfg *cfg, __u64 now)
 {
-	struct aigw_hh_slot *s, *empty = 0;
-	struct aigw_hh_naming *n;
+	struct aigw_hh_slot *b, *s, *victim;
 	struct aigw_hh_half *h;
-	__u32 epoch, half, before, after, zero = 0;
+	__u32 epoch, half, before, after, low = ~0U;
 	__u64 fp;
 
 	if (!key || !cfg || !cfg->mult)
@@ -131,12 +94,16 @@ __noinline int aigw_hh_add(const struct aigw_flow_key *key, __u32 bytes, __u32 s
 	if (!h)
 		return 0;
 	fp = aigw_hh_hash(key);
+	b = aigw_hh_bucket(h, fp);
+	victim = b;
 #pragma unroll
-	for (__u32 st = 0; st < AIGW_HH_STAGES; st++) {
-		s = aigw_hh_at(h, st, aigw_hh_row(fp, st));
-		if (s->epoch != epoch) {
-			if (!empty)
-				empty = s;
+	for (__u32 w = 0; w < AIGW_HH_WAYS; w++) {
+		s = &b[w];
+		if (s->epoch != epoch) { /* free: taken unless the flow is further on */
+			if (low) {
+				victim = s;
+				low = 0;
+			}
 			continue;
 		}
 		if (s->fp == fp) {
@@ -148,23 +115,15 @@ __noinline int aigw_hh_add(const struct aigw_flow_key *key, __u32 bytes, __u32 s
 			aigw_hh_name(key, fp, before, after, cfg->key_bytes, epoch, slot);
 			return 0;
 		}
+		if (s->bytes < low) {
+			victim = s;
+			low = s->bytes;
+		}
 	}
 	aigw_hh_name(key, fp, 0, bytes, cfg->key_bytes, epoch, slot);
-	if (empty) {
-		empty->fp = fp;
-		empty->bytes = bytes;
-		empty->epoch = epoch;
-		return 0;
-	}
-	n = bpf_map_lookup_elem(&aigw_hh_scratch, &zero);
-	if (!n)
-		return 0;
-	/* the packet's flow into stage 0 (through the carry), the resident on */
-	n->carry.fp = fp;
-	n->carry.bytes = bytes;
-	n->carry.epoch = epoch;
-	aigw_hh_swap(aigw_hh_at(h, 0, aigw_hh_row(fp, 0)), &n->carry);
-	aigw_hh_carry_on(&n->carry, h, epoch);
+	victim->fp = fp;
+	victim->bytes = bytes;
+	victim->epoch = epoch;
 	return 0;
 }
 

@@ -62,7 +62,7 @@
 	X(aigw_usage, "PERCPU_ARRAY usage index -> ctr per direction, tenant and class") \
 	X(aigw_apn_usage, "PERCPU_HASH apn_usage_key -> ctr per direction and APN app-group") \
 	X(aigw_pol_stats, "PERCPU_ARRAY policy slot -> ctr encapsulated by each policy") \
-	X(aigw_hh, "PERCPU_ARRAY half (0/1) -> hh_half heavy-hitter sketch (HashPipe) of the windows of that parity") \
+	X(aigw_hh, "PERCPU_ARRAY half (0/1) -> hh_half heavy-hitter sketch (4-way buckets) of the windows of that parity") \
 	X(aigw_hh_keys, "LRU_HASH __u64 fingerprint -> hh_key the flows the sketch names") \
 	X(aigw_hh_cfg, "ARRAY 0 -> hh_cfg heavy-hitter window, pins in force") \
 	X(aigw_path_pins, "HASH flow_key -> path_pin elephants the agent placed on a path") \
@@ -670,23 +670,24 @@ struct aigw_flow {
 AIGW_STATIC_ASSERT(sizeof(struct aigw_flow) == 72, "flow size");
 
 /* ------------------------------------------------------------- elephants
- * Heavy hitters: a per-CPU HashPipe (Sivaraman et al., SOSR 2017) of
- * AIGW_HH_STAGES stages of AIGW_HH_ROWS slots, counting L3 bytes per flow
- * fingerprint (a 64-bit hash of the flow key) in windows (epochs) of
- * hh_cfg: epoch = AIGW_HH_EPOCH(ktime, mult). Packets of epoch e count into
- * half e & 1, so while e runs the agent reads half (e - 1) & 1, which
- * nothing writes; a slot whose epoch is not the packet's is empty. A flow
- * found in any stage counts there; a new flow takes the first empty row,
- * else stage 0, whose resident is carried on: stages 1.. keep the larger of
- * resident and carried, and what is carried past the last stage is
- * forgotten. A count never exceeds the flow's bytes. Keys are kept apart,
- * once a window per CPU: when a flow's count reaches hh_cfg.key_bytes its
- * key goes into aigw_hh_keys (LRU, shared), so slots are 16 bytes. A half
- * is one per-CPU value (32 KiB, the most a per-CPU value may hold): one
- * lookup a packet, the slots in one block. */
-#define AIGW_HH_STAGES 4
-#define AIGW_HH_ROWS 512 /* per stage and half; a power of two, <= 2^16 */
-#define AIGW_HH_HALF_SLOTS (AIGW_HH_STAGES * AIGW_HH_ROWS)
+ * Heavy hitters: a per-CPU set-associative table of AIGW_HH_BUCKETS
+ * buckets of AIGW_HH_WAYS slots (one 64-byte block each), counting L3 bytes
+ * per flow fingerprint (a 64-bit hash of the flow key; its low bits pick the
+ * bucket) in windows (epochs) of hh_cfg: epoch = AIGW_HH_EPOCH(ktime, mult).
+ * Packets of epoch e count into half e & 1, so while e runs the agent reads
+ * half (e - 1) & 1, which nothing writes; a slot whose epoch is not the
+ * packet's is empty. A flow found in its bucket counts there; a new flow
+ * takes an empty slot, else the smallest resident's (the smallest count is
+ * forgotten, as in Space-Saving, without inheriting it: a count never
+ * exceeds the flow's bytes). Keys are kept apart, once a window per CPU:
+ * when a flow's count reaches hh_cfg.key_bytes its key goes into
+ * aigw_hh_keys (LRU, shared), so slots are 16 bytes. A half is one per-CPU
+ * value (32 KiB, the most a per-CPU value may hold): one lookup a packet.
+ * (Until December 2026 this was a HashPipe of 4 stages of 512 rows; the
+ * buckets cost a new flow one block instead of four.) */
+#define AIGW_HH_WAYS 4       /* slots per bucket: 4 x 16 bytes, one cache line */
+#define AIGW_HH_BUCKETS 512  /* per half; a power of two */
+#define AIGW_HH_HALF_SLOTS (AIGW_HH_WAYS * AIGW_HH_BUCKETS)
 #define AIGW_HH_SLOTS (2 * AIGW_HH_HALF_SLOTS)
 #define AIGW_HH_KEYS 4096 /* flows named at once (all CPUs) */
 /* The window of a time: ((ns >> 10) * mult) >> 32 with mult = 2^42 / window
@@ -700,10 +701,11 @@ struct aigw_hh_slot {
 	__u32 epoch; /* low 32 bits of the epoch the count belongs to */
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_hh_slot) == 16, "hh_slot size");
-AIGW_STATIC_ASSERT((AIGW_HH_ROWS & (AIGW_HH_ROWS - 1)) == 0, "hh rows: a power of two");
+AIGW_STATIC_ASSERT((AIGW_HH_BUCKETS & (AIGW_HH_BUCKETS - 1)) == 0, "hh buckets: a power of two");
+AIGW_STATIC_ASSERT(AIGW_HH_WAYS * sizeof(struct aigw_hh_slot) == 64, "hh bucket: one cache line");
 AIGW_STATIC_ASSERT(AIGW_HH_SLOTS * sizeof(struct aigw_hh_slot) <= 64 * 1024, "hh: 64 KiB per CPU");
 
-/* aigw_hh value: one half of the sketch, slot[stage * AIGW_HH_ROWS + row]. */
+/* aigw_hh value: one half of the sketch, slot[bucket * AIGW_HH_WAYS + way]. */
 struct aigw_hh_half {
 	struct aigw_hh_slot slot[AIGW_HH_HALF_SLOTS];
 };
