@@ -1,0 +1,93 @@
+#include "rdma/nack.hpp"
+
+#include <algorithm>
+
+namespace aigw::rdma {
+
+namespace {
+
+void put16(std::vector<uint8_t>& b, uint16_t v) {
+  b.push_back(static_cast<uint8_t>(v >> 8));
+  b.push_back(static_cast<uint8_t>(v));
+}
+void put32(std::vector<uint8_t>& b, uint32_t v) {
+  put16(b, static_cast<uint16_t>(v >> 16));
+  put16(b, static_cast<uint16_t>(v));
+}
+uint16_t get16(std::span<const uint8_t> b, size_t off) {
+  return static_cast<uint16_t>(b[off] << 8 | b[off + 1]);
+}
+uint32_t get32(std::span<const uint8_t> b, size_t off) {
+  return static_cast<uint32_t>(get16(b, off)) << 16 | get16(b, off + 2);
+}
+
+}  // namespace
+
+std::string_view name(NackError e) {
+  switch (e) {
+    case NackError::truncated:
+      return "truncated";
+    case NackError::bad_magic:
+      return "bad_magic";
+    case NackError::bad_version:
+      return "bad_version";
+    case NackError::bad_type:
+      return "bad_type";
+    case NackError::bad_family:
+      return "bad_family";
+    case NackError::bad_ranges:
+      return "bad_ranges";
+    case NackError::bad_range:
+      return "bad_range";
+  }
+  return "unknown";
+}
+
+std::vector<uint8_t> encode(const Nack& n) {
+  size_t nr = std::min(n.ranges.size(), kNackMaxRanges);
+  std::vector<uint8_t> b;
+  b.reserve(kNackHeaderLen + nr * kNackRangeLen);
+  put16(b, kNackMagic);
+  b.push_back(kNackVersion);
+  b.push_back(kNackType);
+  put32(b, n.seq);
+  b.push_back(n.family);
+  b.push_back(static_cast<uint8_t>(nr));
+  put16(b, 0);
+  put32(b, n.dqp & kPsnMask);
+  b.insert(b.end(), n.src.begin(), n.src.end());
+  b.insert(b.end(), n.dst.begin(), n.dst.end());
+  for (size_t i = 0; i < nr; i++) {
+    put32(b, n.ranges[i].first & kPsnMask);
+    put32(b, n.ranges[i].count);
+  }
+  return b;
+}
+
+std::variant<Nack, NackError> decode_nack(std::span<const uint8_t> b) {
+  if (b.size() < kNackHeaderLen) return NackError::truncated;
+  if (get16(b, 0) != kNackMagic) return NackError::bad_magic;
+  if (b[2] != kNackVersion) return NackError::bad_version;
+  if (b[3] != kNackType) return NackError::bad_type;
+  Nack n;
+  n.seq = get32(b, 4);
+  n.family = b[8];
+  if (n.family != 4 && n.family != 6) return NackError::bad_family;
+  size_t nr = b[9];
+  if (nr == 0 || nr > kNackMaxRanges) return NackError::bad_ranges;
+  if (b.size() < kNackHeaderLen + nr * kNackRangeLen) return NackError::truncated;
+  if (b.size() > kNackHeaderLen + nr * kNackRangeLen) return NackError::bad_ranges;
+  n.dqp = get32(b, 12);
+  if (n.dqp > kPsnMask) return NackError::bad_range;
+  std::copy_n(b.begin() + 16, 16, n.src.begin());
+  std::copy_n(b.begin() + 32, 16, n.dst.begin());
+  for (size_t i = 0; i < nr; i++) {
+    size_t off = kNackHeaderLen + i * kNackRangeLen;
+    PsnRange r{get32(b, off), get32(b, off + 4)};
+    if (r.first > kPsnMask || r.count == 0 || r.count >= kPsnHalf) return NackError::bad_range;
+    n.ranges.push_back(r);
+  }
+  return n;
+}
+
+}  // namespace aigw::rdma

@@ -1,0 +1,68 @@
+// The selective NACK, gateway to gateway: the receiving gateway of a RoCEv2
+// flow names the PSN ranges it misses; the sending gateway resends them
+// from its cache. It travels inside the SRv6 tunnel between the two
+// gateways as a UDP datagram to the proxy port (network byte order):
+//
+//    0  magic    u16  0xa16e
+//    2  version  u8   1
+//    3  type     u8   1 = NACK
+//    4  seq      u32  the receiving gateway's NACK counter for this flow
+//    8  family   u8   4 or 6: the RoCEv2 flow's addresses
+//    9  nranges  u8   1..kNackMaxRanges
+//   10  reserved u16  0
+//   12  dqp      u32  the destination QP (24 bits, top byte 0)
+//   16  src      16 bytes: the flow's source (IPv4 in the first 4 bytes)
+//   32  dst      16 bytes: its destination (the responder)
+//   48  ranges   nranges x { first u32 (24 bits), count u32 (1..2^23) }
+//
+// The flow (src, dst, dqp) is the requester-to-responder stream the sending
+// gateway cached; seq lets it ignore a NACK older than one it answered.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "rdma/psn.hpp"
+
+namespace aigw::rdma {
+
+inline constexpr uint16_t kNackMagic = 0xa16e;
+inline constexpr uint8_t kNackVersion = 1;
+inline constexpr uint8_t kNackType = 1;
+inline constexpr size_t kNackHeaderLen = 48;
+inline constexpr size_t kNackRangeLen = 8;
+inline constexpr size_t kNackMaxRanges = 32;
+inline constexpr size_t kNackMaxLen = kNackHeaderLen + kNackMaxRanges * kNackRangeLen;
+
+struct Nack {
+  uint32_t seq = 0;
+  uint8_t family = 6;
+  std::array<uint8_t, 16> src{};
+  std::array<uint8_t, 16> dst{};
+  uint32_t dqp = 0;
+  std::vector<PsnRange> ranges;
+  friend bool operator==(const Nack&, const Nack&) = default;
+};
+
+enum class NackError {
+  truncated,  // shorter than its header or its ranges
+  bad_magic,
+  bad_version,
+  bad_type,
+  bad_family,
+  bad_ranges,  // 0 or more than kNackMaxRanges, or the length disagrees
+  bad_range,   // a PSN or QP over 24 bits, a count of 0 or half the PSN space
+};
+std::string_view name(NackError e);
+
+// Encoded; ranges beyond kNackMaxRanges are not sent (the next NACK names
+// them).
+std::vector<uint8_t> encode(const Nack& n);
+std::variant<Nack, NackError> decode_nack(std::span<const uint8_t> b);
+
+}  // namespace aigw::rdma

@@ -1,0 +1,190 @@
+// The receiving gateway's view of one queue pair: the PSN the responder
+// expects next, and the packets that arrived past a hole, held in order
+// until the hole fills (from the sending gateway's cache, asked for by a
+// selective NACK) or is given up.
+//
+// What reaches the responder is always in PSN order, except in the cases
+// where the gateway steps aside and lets the hosts' own go-back-N recover:
+//   - a packet behind the expected PSN (a host's retransmission, or a PSN
+//     jump of half the space or more) passes at once: the responder takes it
+//     as a duplicate, never as a sequence error;
+//   - a hole older than give_up, more than max_held packets held, or a PSN
+//     more than max_ahead ahead: everything held is released in order (the
+//     responder sees the gap, NAKs, and the requester goes back N).
+// So no packet is held longer than give_up, and the held state is bounded.
+// T is the packet (bytes, a UMEM frame...), moved through.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "rdma/clock.hpp"
+#include "rdma/psn.hpp"
+
+namespace aigw::rdma {
+
+struct ReorderLimits {
+  uint32_t max_held = 256;    // packets held per queue pair
+  uint32_t max_ahead = 4096;  // a PSN further ahead than this is a resync, never held
+  Clock::duration nack_interval = std::chrono::milliseconds(2);  // re-send while a hole stays
+  Clock::duration give_up = std::chrono::milliseconds(50);       // a hole older than this
+};
+
+struct ReorderCounters {
+  uint64_t delivered = 0;   // packets handed on in order
+  uint64_t late = 0;        // behind the expected PSN: passed on (duplicates to the responder)
+  uint64_t duplicates = 0;  // a second copy of a held packet: dropped
+  uint64_t holes = 0;       // holes opened
+  uint64_t filled = 0;      // holes closed by the packets arriving
+  uint64_t nacks = 0;       // NACKs asked for (first and repeated)
+  uint64_t given_up = 0;    // holes released after give_up
+  uint64_t overflows = 0;   // released because max_held was reached
+  uint64_t resyncs = 0;     // released because a PSN jumped more than max_ahead
+  uint32_t max_depth = 0;   // most packets held at once
+};
+
+template <class T>
+class ReorderQp {
+ public:
+  // What to do now: hand `deliver` on, in this order; send a NACK listing
+  // holes() if `nack`.
+  struct Step {
+    std::vector<T> deliver;
+    bool nack = false;
+  };
+
+  explicit ReorderQp(ReorderLimits lim = {}) : lim_(lim) {}
+
+  Step push(uint32_t psn, T pkt, Clock::time_point now) {
+    Step s;
+    psn &= kPsnMask;
+    if (!expected_) expected_ = psn;
+    int32_t d = psn_diff(psn, *expected_);
+    if (d < 0) {
+      c_.late++;
+      deliver(s, std::move(pkt));
+    } else if (d == 0) {
+      expected_ = psn_add(psn, 1);
+      deliver(s, std::move(pkt));
+      drain(s, now);
+    } else if (static_cast<uint32_t>(d) > lim_.max_ahead) {
+      c_.resyncs++;
+      release(s);
+      expected_ = psn_add(psn, 1);
+      deliver(s, std::move(pkt));
+    } else {
+      hold(s, psn, std::move(pkt), now);
+    }
+    return s;
+  }
+
+  // Timers: re-send the NACK, or give the hole up.
+  Step tick(Clock::time_point now) {
+    Step s;
+    if (held_.empty()) return s;
+    if (now - hole_since_ >= lim_.give_up) {
+      c_.given_up++;
+      release(s);
+    } else if (now - nacked_at_ >= lim_.nack_interval) {
+      ask(s, now);
+    }
+    return s;
+  }
+
+  // The missing PSNs between the expected one and the last held, at most
+  // `max` ranges, in order.
+  std::vector<PsnRange> holes(size_t max) const {
+    std::vector<PsnRange> out;
+    if (!expected_) return out;
+    uint32_t next = *expected_;
+    for (const auto& [psn, pkt] : held_) {
+      if (out.size() >= max) break;
+      int32_t gap = psn_diff(psn, next);
+      if (gap > 0) out.push_back({next, static_cast<uint32_t>(gap)});
+      next = psn_add(psn, 1);
+    }
+    return out;
+  }
+
+  std::optional<uint32_t> expected() const { return expected_; }
+  size_t held() const { return held_.size(); }
+  const ReorderCounters& counters() const { return c_; }
+  // The next time tick() has something to do (none while nothing is held).
+  std::optional<Clock::time_point> deadline() const {
+    if (held_.empty()) return std::nullopt;
+    return std::min(hole_since_ + lim_.give_up, nacked_at_ + lim_.nack_interval);
+  }
+
+ private:
+  void deliver(Step& s, T&& pkt) {
+    c_.delivered++;
+    s.deliver.push_back(std::move(pkt));
+  }
+
+  void ask(Step& s, Clock::time_point now) {
+    s.nack = true;
+    nacked_at_ = now;
+    c_.nacks++;
+  }
+
+  // Hand on what became contiguous; a hole that stays is new from now.
+  void drain(Step& s, Clock::time_point now) {
+    if (held_.empty()) return;
+    size_t n = 0;
+    while (n < held_.size() && held_[n].first == *expected_) {
+      deliver(s, std::move(held_[n].second));
+      expected_ = psn_add(*expected_, 1);
+      n++;
+    }
+    held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(n));
+    if (held_.empty()) {
+      c_.filled++;
+    } else if (n) {
+      hole_since_ = now;
+    }
+  }
+
+  void hold(Step& s, uint32_t psn, T&& pkt, Clock::time_point now) {
+    auto at = std::lower_bound(held_.begin(), held_.end(), psn, [this](const auto& e, uint32_t p) {
+      return psn_diff(e.first, *expected_) < psn_diff(p, *expected_);
+    });
+    if (at != held_.end() && at->first == psn) {
+      c_.duplicates++;
+      return;
+    }
+    bool opens = held_.empty() || psn_diff(psn, held_.back().first) > 1;
+    bool first = held_.empty();
+    held_.insert(at, {psn, std::move(pkt)});
+    c_.max_depth = std::max(c_.max_depth, static_cast<uint32_t>(held_.size()));
+    if (first) hole_since_ = now;
+    if (opens) {
+      c_.holes++;
+      ask(s, now);
+    }
+    if (held_.size() > lim_.max_held) {
+      c_.overflows++;
+      release(s);
+    }
+  }
+
+  // Everything held, in order; the responder will see the holes.
+  void release(Step& s) {
+    for (auto& [psn, pkt] : held_) {
+      deliver(s, std::move(pkt));
+      expected_ = psn_add(psn, 1);
+    }
+    held_.clear();
+  }
+
+  ReorderLimits lim_;
+  std::optional<uint32_t> expected_;
+  std::vector<std::pair<uint32_t, T>> held_;  // by distance from expected_
+  Clock::time_point hole_since_{}, nacked_at_{};
+  ReorderCounters c_;
+};
+
+}  // namespace aigw::rdma

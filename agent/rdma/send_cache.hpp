@@ -1,0 +1,120 @@
+// The sending gateway's copy of one queue pair's packets, in PSN order, for
+// as long as the receiving gateway may ask for them again: until an ACK of
+// the responder covers them, until they are older than `keep` (about twice
+// the WAN round trip), or until the queue pair's byte budget needs their
+// room (oldest first). A resend is the packet as it was first sent, byte for
+// byte, so its ICRC stays valid. T is the packet (bytes, a UMEM frame...).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "rdma/clock.hpp"
+#include "rdma/psn.hpp"
+
+namespace aigw::rdma {
+
+struct SendCacheLimits {
+  size_t max_bytes = 4u << 20;  // per queue pair
+  size_t max_packets = 8192;
+  Clock::duration keep = std::chrono::milliseconds(20);
+};
+
+struct SendCacheCounters {
+  uint64_t cached = 0;
+  uint64_t acked = 0;         // freed by an ACK
+  uint64_t expired = 0;       // freed by age
+  uint64_t evicted = 0;       // freed for room (the budget)
+  uint64_t host_resends = 0;  // a PSN not after the newest cached: the host went back N
+  uint64_t hits = 0;          // asked for and found
+  uint64_t misses = 0;        // asked for, not (or no longer) cached
+};
+
+template <class T>
+class SendCache {
+ public:
+  explicit SendCache(SendCacheLimits lim = {}) : lim_(lim) {}
+
+  // A packet forwarded towards the WAN. Packets the host sends again (its
+  // go-back-N) are not cached twice: the first copy is the one a NACK
+  // gets, and a new stream after the newest PSN starts where it left off.
+  void put(uint32_t psn, T pkt, size_t bytes, Clock::time_point now) {
+    psn &= kPsnMask;
+    if (!q_.empty() && psn_diff(psn, q_.back().psn) <= 0) {
+      c_.host_resends++;
+      return;
+    }
+    q_.push_back({psn, std::move(pkt), bytes, now});
+    bytes_ += bytes;
+    c_.cached++;
+    while (!q_.empty() && (bytes_ > lim_.max_bytes || q_.size() > lim_.max_packets)) {
+      c_.evicted++;
+      pop();
+    }
+  }
+
+  // The responder acknowledged everything up to and including psn.
+  void ack(uint32_t psn) {
+    while (!q_.empty() && psn_diff(q_.front().psn, psn & kPsnMask) <= 0) {
+      c_.acked++;
+      pop();
+    }
+  }
+
+  void expire(Clock::time_point now) {
+    while (!q_.empty() && now - q_.front().at >= lim_.keep) {
+      c_.expired++;
+      pop();
+    }
+  }
+
+  // The cached packet of psn, or null.
+  const T* find(uint32_t psn) {
+    psn &= kPsnMask;
+    auto at = std::lower_bound(q_.begin(), q_.end(), psn, [this](const Entry& e, uint32_t p) {
+      return psn_diff(e.psn, q_.front().psn) < psn_diff(p, q_.front().psn);
+    });
+    bool hit = at != q_.end() && at->psn == psn;
+    (hit ? c_.hits : c_.misses)++;
+    return hit ? &at->pkt : nullptr;
+  }
+
+  // The cached packets of the ranges, in order, looking at no more than
+  // max_psns PSNs in all (a NACK may name PSNs never sent); misses counted.
+  std::vector<const T*> find(const std::vector<PsnRange>& ranges, size_t max_psns) {
+    std::vector<const T*> out;
+    size_t looked = 0;
+    for (const auto& r : ranges)
+      for (uint32_t i = 0; i < r.count && looked < max_psns; i++, looked++)
+        if (const T* p = find(psn_add(r.first, i))) out.push_back(p);
+    return out;
+  }
+
+  size_t packets() const { return q_.size(); }
+  size_t bytes() const { return bytes_; }
+  const SendCacheCounters& counters() const { return c_; }
+
+ private:
+  struct Entry {
+    uint32_t psn;
+    T pkt;
+    size_t bytes;
+    Clock::time_point at;
+  };
+
+  void pop() {
+    bytes_ -= q_.front().bytes;
+    q_.pop_front();
+  }
+
+  SendCacheLimits lim_;
+  std::deque<Entry> q_;  // PSN order: only PSNs after the newest are added
+  size_t bytes_ = 0;
+  SendCacheCounters c_;
+};
+
+}  // namespace aigw::rdma

@@ -1,0 +1,341 @@
+// The RoCEv2 proxy's protocol logic (agent/rdma): 24-bit PSN arithmetic
+// across the wrap, the receiving gateway's reorder buffer (in-order
+// delivery, NACKs, and every way it lets go), the sending gateway's cache
+// (ACKs, age, budget, resends) and the gateway-to-gateway NACK message
+// (round trip and every malformed form). The ICRC is checked against
+// scapy's by tests/tools/test_roce_icrc.py.
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "rdma/nack.hpp"
+#include "rdma/psn.hpp"
+#include "rdma/reorder.hpp"
+#include "rdma/roce.hpp"
+#include "rdma/send_cache.hpp"
+
+using namespace aigw::rdma;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr uint32_t kTop = kPsnMask;  // the last PSN before the wrap
+
+// PSNs of what a step delivered (the packets are their PSNs).
+std::vector<uint32_t> psns(const ReorderQp<uint32_t>::Step& s) { return s.deliver; }
+
+}  // namespace
+
+TEST_CASE("PSN arithmetic wraps at 2^24", "[rdma]") {
+  CHECK(psn_add(kTop, 1) == 0);
+  CHECK(psn_add(0, -1) == kTop);
+  CHECK(psn_diff(0, kTop) == 1);
+  CHECK(psn_diff(kTop, 0) == -1);
+  CHECK(psn_diff(5, 5) == 0);
+  CHECK(psn_before(kTop, 2));
+  CHECK_FALSE(psn_before(2, kTop));
+  // half the space ahead counts as behind
+  CHECK(psn_diff(kPsnHalf, 0) == -static_cast<int32_t>(kPsnHalf));
+  CHECK(psn_diff(kPsnHalf - 1, 0) == static_cast<int32_t>(kPsnHalf - 1));
+  PsnRange r{kTop - 1, 4};
+  CHECK(r.last() == 1);
+  CHECK(r.contains(kTop));
+  CHECK(r.contains(0));
+  CHECK(r.contains(1));
+  CHECK_FALSE(r.contains(2));
+  CHECK_FALSE(r.contains(kTop - 2));
+}
+
+TEST_CASE("Reorder: in order passes straight through, across the wrap", "[rdma]") {
+  ReorderQp<uint32_t> q;
+  auto t = Clock::now();
+  for (uint32_t i = 0; i < 6; i++) {
+    uint32_t p = psn_add(kTop - 2, i);
+    auto s = q.push(p, p, t);
+    CHECK(psns(s) == std::vector<uint32_t>{p});
+    CHECK_FALSE(s.nack);
+  }
+  CHECK(q.expected() == 3u);
+  CHECK(q.held() == 0);
+  CHECK(q.counters().delivered == 6);
+}
+
+TEST_CASE("Reorder: a hole is held, NACKed, and filled in order", "[rdma]") {
+  ReorderQp<uint32_t> q;
+  auto t = Clock::now();
+  q.push(kTop - 1, kTop - 1, t);
+  // kTop and 0 lost; 1 and 2 arrive
+  auto s = q.push(1, 1, t);
+  CHECK(s.deliver.empty());
+  CHECK(s.nack);
+  CHECK(q.holes(8) == std::vector<PsnRange>{{kTop, 2}});
+  s = q.push(2, 2, t);
+  CHECK(s.deliver.empty());
+  CHECK_FALSE(s.nack);  // no new hole
+  // a second hole further on
+  s = q.push(5, 5, t);
+  CHECK(s.nack);
+  CHECK(q.holes(8) == std::vector<PsnRange>{{kTop, 2}, {3, 2}});
+  CHECK(q.holes(1) == std::vector<PsnRange>{{kTop, 2}});
+  // a held packet again: dropped, not delivered twice
+  s = q.push(2, 2, t);
+  CHECK(s.deliver.empty());
+  CHECK(q.counters().duplicates == 1);
+  // the first hole fills (out of order itself)
+  s = q.push(0, 0, t);
+  CHECK(s.deliver.empty());
+  s = q.push(kTop, kTop, t + 1ms);
+  CHECK(psns(s) == std::vector<uint32_t>{kTop, 0, 1, 2});
+  CHECK(q.expected() == 3u);
+  CHECK(q.holes(8) == std::vector<PsnRange>{{3, 2}});
+  s = q.push(3, 3, t);
+  s = q.push(4, 4, t);
+  CHECK(psns(s) == std::vector<uint32_t>{4, 5});
+  CHECK(q.held() == 0);
+  CHECK(q.counters().holes == 2);
+  CHECK(q.counters().filled == 1);
+  CHECK(q.counters().max_depth == 4);  // 1, 2, 5 and 0
+}
+
+TEST_CASE("Reorder: NACK repeated while the hole stays, then given up", "[rdma]") {
+  ReorderLimits lim;
+  lim.nack_interval = 2ms;
+  lim.give_up = 10ms;
+  ReorderQp<uint32_t> q(lim);
+  auto t = Clock::now();
+  q.push(10, 10, t);
+  CHECK(q.push(12, 12, t).nack);
+  CHECK(q.push(13, 13, t).deliver.empty());
+  CHECK(q.deadline() == t + 2ms);
+  CHECK_FALSE(q.tick(t + 1ms).nack);
+  CHECK(q.tick(t + 2ms).nack);
+  CHECK_FALSE(q.tick(t + 3ms).nack);
+  CHECK(q.tick(t + 4ms).nack);
+  auto s = q.tick(t + 10ms);
+  // released in order with the hole left for the hosts' go-back-N
+  CHECK(psns(s) == std::vector<uint32_t>{12, 13});
+  CHECK(q.expected() == 14u);
+  CHECK(q.held() == 0);
+  CHECK(q.deadline() == std::nullopt);
+  CHECK(q.counters().given_up == 1);
+  // the requester goes back to 11: passed on, the responder takes the
+  // repeats as duplicates
+  CHECK(psns(q.push(11, 11, t + 11ms)) == std::vector<uint32_t>{11});
+  CHECK(psns(q.push(12, 12, t + 11ms)) == std::vector<uint32_t>{12});
+  CHECK(q.counters().late == 2);
+  CHECK(psns(q.push(14, 14, t + 11ms)) == std::vector<uint32_t>{14});
+}
+
+TEST_CASE("Reorder: the held state is bounded", "[rdma]") {
+  ReorderLimits lim;
+  lim.max_held = 4;
+  lim.max_ahead = 100;
+  ReorderQp<uint32_t> q(lim);
+  auto t = Clock::now();
+  q.push(0, 0, t);
+  for (uint32_t p = 2; p <= 5; p++) CHECK(q.push(p, p, t).deliver.empty());
+  auto s = q.push(6, 6, t);  // a fifth: everything goes
+  CHECK(psns(s) == std::vector<uint32_t>{2, 3, 4, 5, 6});
+  CHECK(q.counters().overflows == 1);
+  CHECK(q.expected() == 7u);
+  // a jump beyond max_ahead: a resync, nothing held
+  q.push(9, 9, t);
+  s = q.push(500, 500, t);
+  CHECK(psns(s) == std::vector<uint32_t>{9, 500});
+  CHECK(q.expected() == 501u);
+  CHECK(q.counters().resyncs == 1);
+  // a jump of half the space or more is behind: passed on, state unchanged
+  s = q.push(psn_add(501, kPsnHalf), 1, t);
+  CHECK(s.deliver.size() == 1);
+  CHECK(q.expected() == 501u);
+}
+
+TEST_CASE("Send cache: ACKs, age and budget free entries; NACKed PSNs found", "[rdma]") {
+  SendCacheLimits lim;
+  lim.max_bytes = 10'000;
+  lim.keep = 20ms;
+  SendCache<std::string> c(lim);
+  auto t = Clock::now();
+  for (uint32_t i = 0; i < 6; i++) {
+    uint32_t p = psn_add(kTop - 2, i);
+    c.put(p, std::to_string(p), 1000, t + std::chrono::milliseconds(i));
+  }
+  CHECK(c.packets() == 6);
+  REQUIRE(c.find(0) != nullptr);
+  CHECK(*c.find(0) == "0");
+  CHECK(c.find(7) == nullptr);
+  auto got = c.find({{kTop, 2}, {2, 5}}, 100);
+  REQUIRE(got.size() == 3);
+  CHECK(*got[0] == std::to_string(kTop));
+  CHECK(*got[1] == "0");
+  CHECK(*got[2] == "2");
+  // a host resend (go-back-N) is not cached again
+  c.put(1, "again", 1000, t);
+  CHECK(c.counters().host_resends == 1);
+  CHECK(*c.find(1) == "1");
+  // an ACK of kTop frees kTop-2..kTop
+  c.ack(kTop);
+  CHECK(c.packets() == 3);
+  CHECK(c.find(kTop) == nullptr);
+  // age
+  c.expire(t + 21ms);  // entries put at t+3ms.. stay until t+23ms
+  CHECK(c.packets() == 3);
+  c.expire(t + 24ms);
+  CHECK(c.packets() == 1);
+  CHECK(c.counters().expired == 2);
+  // budget: the oldest go first
+  for (uint32_t p = 3; p < 20; p++) c.put(p, "x", 1000, t + 30ms);
+  CHECK(c.bytes() <= 10'000);
+  CHECK(c.packets() == 10);
+  CHECK(c.find(10) != nullptr);
+  CHECK(c.find(9) == nullptr);
+  CHECK(c.counters().evicted == 8);
+  // a NACK naming 2^23 PSNs never sent costs at most its bound
+  auto before = c.counters().misses;
+  CHECK(c.find({{1000, kPsnHalf - 1}}, 64).empty());
+  CHECK(c.counters().misses - before == 64);
+}
+
+TEST_CASE("NACK message: round trip", "[rdma]") {
+  Nack n;
+  n.seq = 0x01020304;
+  n.family = 4;
+  n.src = {192, 0, 2, 1};
+  n.dst = {198, 51, 100, 7};
+  n.dqp = 0xabcdef;
+  n.ranges = {{kTop, 3}, {100, 1}};
+  auto b = encode(n);
+  CHECK(b.size() == kNackHeaderLen + 2 * kNackRangeLen);
+  auto d = decode_nack(b);
+  REQUIRE(std::holds_alternative<Nack>(d));
+  CHECK(std::get<Nack>(d) == n);
+  // more ranges than a message holds: the first kNackMaxRanges go
+  n.ranges.assign(40, PsnRange{1, 1});
+  auto big = encode(n);
+  CHECK(big.size() == kNackMaxLen);
+  CHECK(std::get<Nack>(decode_nack(big)).ranges.size() == kNackMaxRanges);
+}
+
+TEST_CASE("NACK message: every malformed form has its named error", "[rdma]") {
+  Nack n;
+  n.dqp = 7;
+  n.ranges = {{5, 2}};
+  const auto good = encode(n);
+  auto err = [](std::vector<uint8_t> b) {
+    auto d = decode_nack(b);
+    REQUIRE(std::holds_alternative<NackError>(d));
+    return std::string(name(std::get<NackError>(d)));
+  };
+  CHECK(err({}) == "truncated");
+  CHECK(err(std::vector<uint8_t>(good.begin(), good.end() - 1)) == "truncated");
+  auto b = good;
+  b.push_back(0);
+  CHECK(err(b) == "bad_ranges");
+  b = good;
+  b[0] ^= 1;
+  CHECK(err(b) == "bad_magic");
+  b = good;
+  b[2] = 2;
+  CHECK(err(b) == "bad_version");
+  b = good;
+  b[3] = 9;
+  CHECK(err(b) == "bad_type");
+  b = good;
+  b[8] = 5;
+  CHECK(err(b) == "bad_family");
+  b = good;
+  b[9] = 0;
+  CHECK(err(b) == "bad_ranges");
+  b = good;
+  b[9] = kNackMaxRanges + 1;
+  CHECK(err(b) == "bad_ranges");
+  b = good;
+  b[12] = 1;  // QP over 24 bits
+  CHECK(err(b) == "bad_range");
+  b = good;
+  b[kNackHeaderLen] = 1;  // first PSN over 24 bits
+  CHECK(err(b) == "bad_range");
+  b = good;
+  for (int i = 4; i < 8; i++) b[kNackHeaderLen + i] = 0;  // count 0
+  CHECK(err(b) == "bad_range");
+  b = good;
+  b[kNackHeaderLen + 5] = 0x80;  // count 2^23
+  CHECK(err(b) == "bad_range");
+}
+
+TEST_CASE("RoCEv2 parse: headers found, malformed packets named", "[rdma]") {
+  // IPv4 / UDP 4791 / BTH (RC SEND only, dqp 0x000102, psn 0x0a0b0c) / 4 bytes / ICRC
+  std::vector<uint8_t> ip = {
+      0x45, 0x00, 0x00, 0x30, 0,    0,    0x40, 0,    64,   17,   0,    0,    192, 0, 2,
+      1,    198,  51,   100,  2,    0x12, 0x34, 0x12, 0xb7, 0x00, 0x1c, 0,    0,  // UDP, len 28
+      0x04, 0x40, 0xff, 0xff, 0xc0, 0x00, 0x01, 0x02, 0x80, 0x0a, 0x0b, 0x0c,     // BTH
+      1,    2,    3,    4,    0,    0,    0,    0};
+  auto r = parse_roce(ip);
+  REQUIRE(std::holds_alternative<RocePacket>(r));
+  auto p = std::get<RocePacket>(r);
+  CHECK(p.family == 4);
+  CHECK(p.bth_off == 28);
+  CHECK(p.icrc_off == 44);
+  CHECK(p.bth.opcode == 4);
+  CHECK(p.bth.migreq);
+  CHECK(p.bth.fecn);
+  CHECK(p.bth.becn);
+  CHECK(p.bth.dqp == 0x000102);
+  CHECK(p.bth.ackreq);
+  CHECK(p.bth.psn == 0x0a0b0c);
+  CHECK(rc_sequenced(p.bth.opcode));
+  CHECK_FALSE(rc_sequenced(kOpRcAck));
+  CHECK_FALSE(rc_sequenced(kOpCnp));
+  // the ICRC ignores what routers change, not what they do not
+  icrc_write(ip, p);
+  CHECK(icrc_ok(ip, p));
+  auto routed = ip;
+  routed[1] = 0xb8;   // DSCP/ECN
+  routed[8] = 3;      // TTL
+  routed[11] = 0x55;  // checksum
+  routed[26] = 0x99;  // UDP checksum
+  routed[32] = 0x00;  // FECN/BECN
+  CHECK(icrc_ok(routed, p));
+  auto bad = ip;
+  bad[41] ^= 1;  // payload
+  CHECK_FALSE(icrc_ok(bad, p));
+  bad = ip;
+  bad[37] ^= 1;  // PSN
+  CHECK_FALSE(icrc_ok(bad, p));
+  // Ethernet padding after the IP length is not part of it
+  auto padded = ip;
+  padded.resize(60, 0);
+  REQUIRE(std::holds_alternative<RocePacket>(parse_roce(padded)));
+  CHECK(icrc_ok(padded, std::get<RocePacket>(parse_roce(padded))));
+
+  auto err = [](std::vector<uint8_t> b) {
+    auto d = parse_roce(b);
+    REQUIRE(std::holds_alternative<RoceError>(d));
+    return std::string(name(std::get<RoceError>(d)));
+  };
+  CHECK(err({}) == "truncated");
+  CHECK(err(std::vector<uint8_t>(ip.begin(), ip.begin() + 40)) == "truncated");
+  auto b = ip;
+  b[0] = 0x55;
+  CHECK(err(b) == "not_ip");
+  b = ip;
+  b[6] = 0x20;  // more fragments
+  CHECK(err(b) == "ip_options");
+  b = ip;
+  b[9] = 6;
+  CHECK(err(b) == "not_udp");
+  b = ip;
+  b[23] = 0xb8;  // port 4792
+  CHECK(err(b) == "not_roce");
+  b = ip;
+  b[25] = 0x1b;
+  CHECK(err(b) == "bad_udp_length");
+  b = ip;
+  b[29] = 0x41;  // transport header version 1
+  CHECK(err(b) == "bad_version");
+  // a UDP datagram too short for a BTH and an ICRC
+  std::vector<uint8_t> shortp(ip.begin(), ip.begin() + 28 + 12);
+  shortp[3] = 40;
+  shortp[25] = 20;
+  CHECK(err(shortp) == "truncated");
+}
