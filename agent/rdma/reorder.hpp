@@ -28,8 +28,11 @@
 namespace aigw::rdma {
 
 struct ReorderLimits {
-  uint32_t max_held = 256;    // packets held per queue pair
-  uint32_t max_ahead = 4096;  // a PSN further ahead than this is a resync, never held
+  // Packets held per queue pair: at least the stream's packets in a round
+  // trip and a NACK interval (a hole lasts that long when its resend is
+  // not lost), else a hole overflows it and the hosts go back N.
+  uint32_t max_held = 4096;
+  uint32_t max_ahead = 1u << 16;  // a PSN further ahead than this is a resync, never held
   Clock::duration nack_interval = std::chrono::milliseconds(2);  // re-send while a hole stays
   Clock::duration give_up = std::chrono::milliseconds(50);       // a hole older than this
 };

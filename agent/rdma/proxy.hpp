@@ -1,0 +1,186 @@
+// The proxy's logic for both gateways of a RoCEv2 stream, without I/O:
+//   - sending side (egress: local requester -> WAN): every sequenced RC
+//     packet is cached (SendCache) and forwarded as usual; the responder's
+//     ACKs coming back free what they cover; a NACK from the peer gateway
+//     returns the cached packets to send again;
+//   - receiving side (ingress: WAN -> local responder): sequenced RC packets
+//     go through the stream's ReorderQp; the proxy asks for holes with
+//     NACKs (first at once, then on the timer) and releases what it holds
+//     when a hole cannot be filled.
+// Streams on each side live in bounded tables (least recently used out,
+// counted). T is the packet (bytes, a UMEM frame...): the caller keeps what
+// the proxy returns by pointer alive until its next call.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "rdma/flow.hpp"
+#include "rdma/lru_table.hpp"
+#include "rdma/nack.hpp"
+#include "rdma/reorder.hpp"
+#include "rdma/roce.hpp"
+#include "rdma/send_cache.hpp"
+
+namespace aigw::rdma {
+
+struct ProxyLimits {
+  size_t max_tx_streams = 4096;  // streams cached (sending side)
+  size_t max_rx_streams = 4096;  // streams reordered (receiving side)
+  size_t max_resend = 1024;      // PSNs looked up for one NACK
+  ReorderLimits reorder;
+  SendCacheLimits cache;
+};
+
+struct ProxyCounters {
+  uint64_t nacks_sent = 0;
+  uint64_t nacks_received = 0;
+  uint64_t nacks_stale = 0;    // a NACK older than one answered
+  uint64_t nacks_unknown = 0;  // for a stream this gateway does not cache
+  uint64_t resent = 0;
+  uint64_t acks_matched = 0;    // ACKs that freed a stream's cache
+  uint64_t acks_ambiguous = 0;  // ACKs of an address pair with several streams (left to age)
+};
+
+template <class T>
+class Proxy {
+ public:
+  // What the caller does next: hand `deliver` on to the local host in
+  // order, send each of `nacks` to the stream's sending gateway.
+  struct Out {
+    std::vector<T> deliver;
+    std::vector<Nack> nacks;
+  };
+
+  explicit Proxy(ProxyLimits lim = {})
+      : lim_(lim),
+        tx_(lim.max_tx_streams, [this](const FlowKey& k, Tx&) { forget_pair(k); }),
+        rx_(lim.max_rx_streams) {}
+
+  // A packet from a local host towards the WAN; forwarded by the caller
+  // in any case. `copy` is what a resend sends.
+  void egress(std::span<const uint8_t> ip, const RocePacket& p, T copy, Clock::time_point now) {
+    if (!rc_sequenced(p.bth.opcode)) return;
+    FlowKey k = flow_of(ip, p);
+    Tx& t = tx_.get(k, [&] {
+      Pair& pr = pairs_[k.pair()];
+      pr.streams++;
+      pr.dqp = k.dqp;
+      return Tx{SendCache<T>(lim_.cache), 0, false};
+    });
+    t.cache.put(p.bth.psn, std::move(copy), ip.size(), now);
+  }
+
+  // A packet from the WAN towards a local host.
+  Out ingress(std::span<const uint8_t> ip, const RocePacket& p, T pkt, Clock::time_point now) {
+    Out out;
+    FlowKey k = flow_of(ip, p);
+    if (p.bth.opcode == kOpRcAck || p.bth.opcode == kOpRcAtomicAck) ack(k, p.bth.psn);
+    if (!rc_sequenced(p.bth.opcode)) {
+      out.deliver.push_back(std::move(pkt));
+      return out;
+    }
+    Rx& r = rx_.get(k, [&] { return Rx{ReorderQp<T>(lim_.reorder), 0}; });
+    auto s = r.q.push(p.bth.psn, std::move(pkt), now);
+    out.deliver = std::move(s.deliver);
+    if (s.nack) out.nacks.push_back(nack_of(k, r));
+    return out;
+  }
+
+  // A NACK from a receiving gateway: the cached packets it names, in order.
+  std::vector<const T*> on_nack(const Nack& n) {
+    c_.nacks_received++;
+    FlowKey k{n.family, n.src, n.dst, n.dqp};
+    Tx* t = tx_.find(k);
+    if (!t) {
+      c_.nacks_unknown++;
+      return {};
+    }
+    if (t->answered && static_cast<int32_t>(n.seq - t->last_seq) <= 0) {
+      c_.nacks_stale++;
+      return {};
+    }
+    t->answered = true;
+    t->last_seq = n.seq;
+    auto got = t->cache.find(n.ranges, lim_.max_resend);
+    c_.resent += got.size();
+    return got;
+  }
+
+  // Timers: NACKs again, holes given up, cached packets aged out.
+  Out tick(Clock::time_point now) {
+    Out out;
+    rx_.for_each([&](const FlowKey& k, Rx& r) {
+      auto s = r.q.tick(now);
+      for (auto& x : s.deliver) out.deliver.push_back(std::move(x));
+      if (s.nack) out.nacks.push_back(nack_of(k, r));
+    });
+    tx_.for_each([&](const FlowKey&, Tx& t) { t.cache.expire(now); });
+    return out;
+  }
+
+  const ProxyCounters& counters() const { return c_; }
+  uint64_t tx_evicted() const { return tx_.evicted(); }
+  uint64_t rx_evicted() const { return rx_.evicted(); }
+  template <class F>
+  void for_each_rx(F&& f) {
+    rx_.for_each([&](const FlowKey& k, Rx& r) { f(k, r.q); });
+  }
+  template <class F>
+  void for_each_tx(F&& f) {
+    tx_.for_each([&](const FlowKey& k, Tx& t) { f(k, t.cache); });
+  }
+
+ private:
+  struct Tx {
+    SendCache<T> cache;
+    uint32_t last_seq = 0;
+    bool answered = false;
+  };
+  struct Rx {
+    ReorderQp<T> q;
+    uint32_t seq = 0;
+  };
+  struct Pair {
+    uint32_t streams = 0;
+    uint32_t dqp = 0;  // the stream's, when there is one
+  };
+
+  Nack nack_of(const FlowKey& k, Rx& r) {
+    c_.nacks_sent++;
+    return Nack{++r.seq, k.family, k.src, k.dst, k.dqp, r.q.holes(kNackMaxRanges)};
+  }
+
+  // An ACK from the responder: RoCEv2 names the requester's QP in it, not
+  // the stream's, so it frees the stream of its address pair when that
+  // pair has one stream; otherwise the cache ages out.
+  void ack(const FlowKey& k, uint32_t psn) {
+    FlowKey stream = k.reversed_pair();
+    auto it = pairs_.find(stream);
+    if (it == pairs_.end()) return;
+    if (it->second.streams != 1) {
+      c_.acks_ambiguous++;
+      return;
+    }
+    stream.dqp = it->second.dqp;
+    if (Tx* t = tx_.find(stream)) {
+      t->cache.ack(psn);
+      c_.acks_matched++;
+    }
+  }
+
+  void forget_pair(const FlowKey& k) {
+    auto it = pairs_.find(k.pair());
+    if (it != pairs_.end() && --it->second.streams == 0) pairs_.erase(it);
+  }
+
+  ProxyLimits lim_;
+  LruTable<FlowKey, Tx, FlowKeyHash> tx_;
+  LruTable<FlowKey, Rx, FlowKeyHash> rx_;
+  std::unordered_map<FlowKey, Pair, FlowKeyHash> pairs_;  // cached streams per address pair
+  ProxyCounters c_;
+};
+
+}  // namespace aigw::rdma

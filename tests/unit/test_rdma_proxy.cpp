@@ -1,0 +1,252 @@
+// The proxy's two sides together (agent/rdma/proxy.hpp), in memory: a
+// requester's stream through gateway A, a WAN with a fixed delay and seeded
+// loss (data, NACKs and resends alike), gateway B, and a responder that
+// counts every PSN it would reject as a sequence error. Plus the ways the
+// proxy lets go: a peer that never answers, a flood of queue pairs, NACKs
+// for PSNs never sent, stale NACKs, ACKs freeing the cache.
+#include <catch2/catch.hpp>
+#include <deque>
+#include <random>
+#include <vector>
+
+#include "rdma/proxy.hpp"
+
+using namespace aigw::rdma;
+using namespace std::chrono_literals;
+using Pkt = std::vector<uint8_t>;
+
+namespace {
+
+// IPv4 / UDP 4791 / BTH / 64-byte payload / ICRC.
+Pkt roce(uint8_t opcode, uint32_t dqp, uint32_t psn) {
+  Pkt ip = {0x45, 0, 0,   0,  0,   0, 0x40, 0,    64,   17,   0, 0, 192, 0,
+            2,    1, 198, 51, 100, 2, 0xc0, 0x00, 0x12, 0xb7, 0, 0, 0,   0};
+  Pkt bth = {opcode, 0, 0xff, 0xff, 0, 0, 0, 0, 0x80, 0, 0, 0};
+  bth[5] = static_cast<uint8_t>(dqp >> 16);
+  bth[6] = static_cast<uint8_t>(dqp >> 8);
+  bth[7] = static_cast<uint8_t>(dqp);
+  bth[9] = static_cast<uint8_t>(psn >> 16);
+  bth[10] = static_cast<uint8_t>(psn >> 8);
+  bth[11] = static_cast<uint8_t>(psn);
+  ip.insert(ip.end(), bth.begin(), bth.end());
+  ip.resize(ip.size() + 64 + kIcrcLen, 0xab);
+  ip[2] = static_cast<uint8_t>(ip.size() >> 8);
+  ip[3] = static_cast<uint8_t>(ip.size());
+  ip[24] = static_cast<uint8_t>((ip.size() - 20) >> 8);
+  ip[25] = static_cast<uint8_t>(ip.size() - 20);
+  auto p = std::get<RocePacket>(parse_roce(ip));
+  icrc_write(ip, p);
+  return ip;
+}
+
+RocePacket parsed(const Pkt& ip) { return std::get<RocePacket>(parse_roce(ip)); }
+
+// A one-way link: fixed delay, seeded loss.
+struct Link {
+  Clock::duration delay;
+  double loss;
+  std::mt19937 rng;
+  std::deque<std::pair<Clock::time_point, Pkt>> q;
+  uint64_t lost = 0;
+  void send(Pkt p, Clock::time_point now) {
+    if (std::uniform_real_distribution<>(0, 1)(rng) < loss) {
+      lost++;
+      return;
+    }
+    q.emplace_back(now + delay, std::move(p));
+  }
+  template <class F>
+  void arrive(Clock::time_point now, F&& f) {
+    while (!q.empty() && q.front().first <= now) {
+      Pkt p = std::move(q.front().second);
+      q.pop_front();
+      f(std::move(p));
+    }
+  }
+};
+
+// The responder: in order or a duplicate; anything else is the sequence
+// error the proxy exists to prevent.
+struct Responder {
+  uint32_t expected;
+  uint64_t received = 0, duplicates = 0, out_of_order = 0;
+  void take(const Pkt& ip) {
+    uint32_t psn = parsed(ip).bth.psn;
+    int32_t d = psn_diff(psn, expected);
+    if (d == 0) {
+      received++;
+      expected = psn_add(expected, 1);
+    } else if (d < 0) {
+      duplicates++;
+    } else {
+      out_of_order++;
+    }
+  }
+};
+
+struct Run {
+  uint64_t received, out_of_order, lost, given_up, nacks, resent;
+};
+
+// n packets of one stream at one every 10 us over a link of `loss` with a
+// 1 ms delay each way; NACKs go back as NACK messages (encoded and decoded).
+Run transfer(uint32_t n, double loss, double nack_loss, uint32_t seed) {
+  ProxyLimits lim;
+  lim.reorder.nack_interval = 3ms;  // above the 2 ms round trip
+  lim.reorder.give_up = 60ms;
+  Proxy<Pkt> a(lim), b(lim);
+  Link wan{1ms, loss, std::mt19937(seed)}, back{1ms, nack_loss, std::mt19937(seed + 1)};
+  const uint32_t first = kPsnMask - n / 2;  // across the wrap
+  Responder resp{first};
+  auto t = Clock::time_point{} + 1s;
+  auto to_b = [&](Pkt p) {
+    auto out = b.ingress(p, parsed(p), p, t);
+    for (auto& d : out.deliver) resp.take(d);
+    for (auto& nk : out.nacks) back.send(encode(nk), t);
+  };
+  auto to_a = [&](Pkt m) {
+    auto nk = decode_nack(m);
+    REQUIRE(std::holds_alternative<Nack>(nk));
+    for (const Pkt* p : a.on_nack(std::get<Nack>(nk))) wan.send(*p, t);
+  };
+  for (uint32_t i = 0; i < n || !wan.q.empty() || !back.q.empty() || resp.received < n; i++) {
+    if (i < n) {
+      Pkt p = roce(0x04, 0x123, psn_add(first, i));
+      a.egress(p, parsed(p), p, t);
+      wan.send(std::move(p), t);
+    }
+    wan.arrive(t, to_b);
+    back.arrive(t, to_a);
+    if (i % 10 == 0) {
+      auto out = b.tick(t);
+      for (auto& d : out.deliver) resp.take(d);
+      for (auto& nk : out.nacks) back.send(encode(nk), t);
+      a.tick(t);
+    }
+    t += 10us;
+    if (i > n + 100'000) break;  // bounded: 1 s of simulated time after the last packet
+  }
+  uint64_t given_up = 0;
+  b.for_each_rx(
+      [&](const FlowKey&, const ReorderQp<Pkt>& q) { given_up += q.counters().given_up; });
+  return {resp.received, resp.out_of_order,       wan.lost,
+          given_up,      b.counters().nacks_sent, a.counters().resent};
+}
+
+}  // namespace
+
+TEST_CASE("Proxy: 0.1%, 1% and 5% loss, the responder sees every PSN in order", "[rdma]") {
+  // 5%: holes stay about 2-5 ms, ~500 packets at this rate: within max_held
+  for (double loss : {0.001, 0.01, 0.05}) {
+    auto r = transfer(20'000, loss, loss, 7);
+    INFO("loss " << loss << ": lost " << r.lost << ", nacks " << r.nacks << ", resent "
+                 << r.resent);
+    CHECK(r.received == 20'000);
+    CHECK(r.out_of_order == 0);
+    CHECK(r.given_up == 0);
+    CHECK(r.lost > 0);
+    CHECK(r.resent >= r.lost - r.lost / 2);  // resends are lost too, and sent again
+  }
+}
+
+TEST_CASE("Proxy: a peer that never answers: held packets are released, not kept", "[rdma]") {
+  ProxyLimits lim;
+  lim.reorder.give_up = 20ms;
+  Proxy<Pkt> b(lim);
+  auto t = Clock::time_point{} + 1s;
+  std::vector<uint32_t> seen;
+  auto take = [&](const Proxy<Pkt>::Out& o) {
+    for (auto& d : o.deliver) seen.push_back(parsed(d).bth.psn);
+  };
+  for (uint32_t psn : {10u, 12u, 13u}) {
+    Pkt p = roce(0x04, 9, psn);
+    take(b.ingress(p, parsed(p), p, t));
+  }
+  CHECK(seen == std::vector<uint32_t>{10});
+  uint32_t nacks = 0;
+  for (int ms = 1; ms <= 25; ms++) {
+    auto o = b.tick(t + std::chrono::milliseconds(ms));
+    nacks += o.nacks.size();
+    take(o);
+  }
+  CHECK(seen == std::vector<uint32_t>{10, 12, 13});
+  CHECK(nacks >= 5);
+  // the NACKs named the hole
+  CHECK(b.counters().nacks_sent == nacks + 1);
+}
+
+TEST_CASE("Proxy: state is bounded under a flood of queue pairs", "[rdma]") {
+  ProxyLimits lim;
+  lim.max_tx_streams = 100;
+  lim.max_rx_streams = 100;
+  Proxy<Pkt> g(lim);
+  auto t = Clock::time_point{} + 1s;
+  for (uint32_t qp = 0; qp < 5000; qp++) {
+    Pkt p = roce(0x04, qp, 1);
+    g.egress(p, parsed(p), p, t);
+    Pkt q = roce(0x04, qp, 5);
+    g.ingress(q, parsed(q), q, t);
+    Pkt r = roce(0x04, qp, 7);  // a hole: something held
+    g.ingress(r, parsed(r), r, t);
+  }
+  CHECK(g.tx_evicted() == 4900);
+  CHECK(g.rx_evicted() == 4900);
+  size_t tx = 0, rx = 0;
+  g.for_each_tx([&](const FlowKey&, const SendCache<Pkt>&) { tx++; });
+  g.for_each_rx([&](const FlowKey&, const ReorderQp<Pkt>&) { rx++; });
+  CHECK(tx == 100);
+  CHECK(rx == 100);
+}
+
+TEST_CASE("Proxy: NACKs for unknown streams, PSNs never sent, stale NACKs", "[rdma]") {
+  Proxy<Pkt> a;
+  auto t = Clock::time_point{} + 1s;
+  for (uint32_t psn = 100; psn < 110; psn++) {
+    Pkt p = roce(0x04, 0x42, psn);
+    a.egress(p, parsed(p), p, t);
+  }
+  FlowKey k = flow_of(roce(0x04, 0x42, 0), parsed(roce(0x04, 0x42, 0)));
+  Nack n{1, k.family, k.src, k.dst, 0x43, {{100, 2}}};
+  CHECK(a.on_nack(n).empty());
+  CHECK(a.counters().nacks_unknown == 1);
+  n.dqp = 0x42;
+  n.ranges = {{5000, kPsnHalf - 1}, {105, 2}};
+  CHECK(a.on_nack(n).empty());  // the first range alone uses the lookup bound
+  n.seq = 2;
+  n.ranges = {{105, 2}, {200, 3}};
+  auto got = a.on_nack(n);
+  REQUIRE(got.size() == 2);
+  CHECK(parsed(*got[0]).bth.psn == 105);
+  CHECK(parsed(*got[1]).bth.psn == 106);
+  // an older NACK arriving late is not answered again
+  n.seq = 1;
+  CHECK(a.on_nack(n).empty());
+  CHECK(a.counters().nacks_stale == 1);
+}
+
+TEST_CASE("Proxy: the responder's ACKs free the cache of its address pair", "[rdma]") {
+  Proxy<Pkt> a;
+  auto t = Clock::time_point{} + 1s;
+  for (uint32_t psn = 0; psn < 10; psn++) {
+    Pkt p = roce(0x04, 0x42, psn);
+    a.egress(p, parsed(p), p, t);
+  }
+  size_t cached = 0;
+  a.for_each_tx([&](const FlowKey&, const SendCache<Pkt>& c) { cached = c.packets(); });
+  CHECK(cached == 10);
+  // the ACK comes back from the responder (198.51.100.2 -> 192.0.2.1) to
+  // the requester's QP, a number the stream does not carry
+  Pkt ack = roce(kOpRcAck, 0x777, 6);
+  std::swap_ranges(ack.begin() + 12, ack.begin() + 16, ack.begin() + 16);
+  auto pa = parsed(ack);
+  auto out = a.ingress(ack, pa, ack, t);
+  CHECK(out.deliver.size() == 1);
+  a.for_each_tx([&](const FlowKey&, const SendCache<Pkt>& c) { cached = c.packets(); });
+  CHECK(cached == 3);
+  CHECK(a.counters().acks_matched == 1);
+  // a second stream between the same hosts: ACKs are ambiguous, left to age
+  Pkt p = roce(0x04, 0x43, 0);
+  a.egress(p, parsed(p), p, t);
+  a.ingress(ack, pa, ack, t);
+  CHECK(a.counters().acks_ambiguous == 1);
+}
