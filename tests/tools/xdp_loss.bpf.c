@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The WAN impairment stage's loss (this kernel has no netem): drops RoCEv2
+ * datagrams (UDP to port 4791, IPv4 or IPv6 without extension headers)
+ * with probability loss / 2^32, from a seeded generator, so a run is
+ * repeatable packet for packet on one CPU. Everything else passes.
+ * aigw-xdp-loss sets loss and seed, attaches it, and reads the counters.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#define ETH_P_IP_ 0x0800
+#define ETH_P_IPV6_ 0x86DD
+#define IPPROTO_UDP_ 17
+#define ROCEV2_PORT 4791
+
+__u64 seed = 0;
+__u32 loss = 0;    /* drop probability x 2^32 */
+__u64 state = 0;   /* xorshift64* state; 0 = take seed */
+__u64 seen = 0;    /* RoCEv2 datagrams looked at */
+__u64 dropped = 0;
+
+static __always_inline __u32 next_random(void)
+{
+	__u64 x = state ? state : (seed | 1);
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	state = x;
+	return (__u32)((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+static __always_inline struct udphdr *udp_of(void *data, void *end)
+{
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > end)
+		return 0;
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6_)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > end || ip6->nexthdr != IPPROTO_UDP_)
+			return 0;
+		return (void *)(ip6 + 1);
+	}
+	if (eth->h_proto == bpf_htons(ETH_P_IP_)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_UDP_ || ip->ihl < 5)
+			return 0;
+		return (void *)ip + ip->ihl * 4;
+	}
+	return 0;
+}
+
+SEC("xdp")
+int xdp_loss(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct udphdr *udp = udp_of(data, end);
+
+	if (!udp || (void *)(udp + 1) > end || udp->dest != bpf_htons(ROCEV2_PORT))
+		return XDP_PASS;
+	__sync_fetch_and_add(&seen, 1);
+	if (loss && next_random() < loss) {
+		__sync_fetch_and_add(&dropped, 1);
+		return XDP_DROP;
+	}
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
