@@ -37,6 +37,20 @@ class LruTable {
     return order_.front().second;
   }
 
+  // Remove the least recently used entries while idle(key, value) says so
+  // (the rest were used later); on_evict is told. How many went.
+  template <class Idle>
+  size_t drop_idle(Idle&& idle) {
+    size_t n = 0;
+    while (!order_.empty() && idle(order_.back().first, order_.back().second)) {
+      if (on_evict_) on_evict_(order_.back().first, order_.back().second);
+      index_.erase(order_.back().first);
+      order_.pop_back();
+      n++;
+    }
+    return n;
+  }
+
   V* find(const K& k) {
     auto it = index_.find(k);
     return it == index_.end() ? nullptr : &it->second->second;

@@ -30,6 +30,10 @@ struct ProxyLimits {
   size_t max_tx_streams = 4096;  // streams cached (sending side)
   size_t max_rx_streams = 4096;  // streams reordered (receiving side)
   size_t max_resend = 1024;      // PSNs looked up for one NACK
+  // A stream with no packet for this long is forgotten (its next packet
+  // starts it afresh: a QP made again with a new PSN is not taken for an
+  // old one's late packets).
+  Clock::duration idle = std::chrono::seconds(1);
   ReorderLimits reorder;
   SendCacheLimits cache;
 };
@@ -42,6 +46,7 @@ struct ProxyCounters {
   uint64_t resent = 0;
   uint64_t acks_matched = 0;    // ACKs that freed a stream's cache
   uint64_t acks_ambiguous = 0;  // ACKs of an address pair with several streams (left to age)
+  uint64_t idled = 0;           // streams forgotten after `idle` without a packet
 };
 
 template <class T>
@@ -68,8 +73,9 @@ class Proxy {
       Pair& pr = pairs_[k.pair()];
       pr.streams++;
       pr.dqp = k.dqp;
-      return Tx{SendCache<T>(lim_.cache), 0, false};
+      return Tx{SendCache<T>(lim_.cache)};
     });
+    t.seen = now;
     t.cache.put(p.bth.psn, std::move(copy), ip.size(), now);
   }
 
@@ -82,10 +88,11 @@ class Proxy {
       out.deliver.push_back(std::move(pkt));
       return out;
     }
-    Rx& r = rx_.get(k, [&] { return Rx{ReorderQp<T>(lim_.reorder), 0}; });
+    Rx& r = rx_.get(k, [&] { return Rx{ReorderQp<T>(lim_.reorder)}; });
+    r.seen = now;
     auto s = r.q.push(p.bth.psn, std::move(pkt), now);
     out.deliver = std::move(s.deliver);
-    if (s.nack) out.nacks.push_back(nack_of(k, r));
+    if (s.nack) out.nacks.push_back(nack_of(k, r, s.fresh));
     return out;
   }
 
@@ -118,6 +125,10 @@ class Proxy {
       if (s.nack) out.nacks.push_back(nack_of(k, r));
     });
     tx_.for_each([&](const FlowKey&, Tx& t) { t.cache.expire(now); });
+    // idle: nothing held (tick released it after give_up < idle) or cached
+    c_.idled += rx_.drop_idle(
+        [&](const FlowKey&, Rx& r) { return now - r.seen >= lim_.idle && r.q.held() == 0; });
+    c_.idled += tx_.drop_idle([&](const FlowKey&, Tx& t) { return now - t.seen >= lim_.idle; });
     return out;
   }
 
@@ -138,19 +149,22 @@ class Proxy {
     SendCache<T> cache;
     uint32_t last_seq = 0;
     bool answered = false;
+    Clock::time_point seen{};
   };
   struct Rx {
     ReorderQp<T> q;
     uint32_t seq = 0;
+    Clock::time_point seen{};
   };
   struct Pair {
     uint32_t streams = 0;
     uint32_t dqp = 0;  // the stream's, when there is one
   };
 
-  Nack nack_of(const FlowKey& k, Rx& r) {
+  Nack nack_of(const FlowKey& k, Rx& r, std::optional<PsnRange> only = std::nullopt) {
     c_.nacks_sent++;
-    return Nack{++r.seq, k.family, k.src, k.dst, k.dqp, r.q.holes(kNackMaxRanges)};
+    std::vector<PsnRange> ranges = only ? std::vector<PsnRange>{*only} : r.q.holes(kNackMaxRanges);
+    return Nack{++r.seq, k.family, k.src, k.dst, k.dqp, std::move(ranges)};
   }
 
   // An ACK from the responder: RoCEv2 names the requester's QP in it, not

@@ -53,11 +53,13 @@ struct ReorderCounters {
 template <class T>
 class ReorderQp {
  public:
-  // What to do now: hand `deliver` on, in this order; send a NACK listing
-  // holes() if `nack`.
+  // What to do now: hand `deliver` on, in this order; if `nack`, send a
+  // NACK listing `fresh` when set (a packet opened that one hole: the
+  // others were asked for already and may be on their way), else holes().
   struct Step {
     std::vector<T> deliver;
     bool nack = false;
+    std::optional<PsnRange> fresh;
   };
 
   explicit ReorderQp(ReorderLimits lim = {}) : lim_(lim) {}
@@ -93,7 +95,7 @@ class ReorderQp {
       c_.given_up++;
       release(s);
     } else if (now - nacked_at_ >= lim_.nack_interval) {
-      ask(s, now);
+      ask(s, now, true);
     }
     return s;
   }
@@ -128,9 +130,12 @@ class ReorderQp {
     s.deliver.push_back(std::move(pkt));
   }
 
-  void ask(Step& s, Clock::time_point now) {
+  // A NACK now. Only one that names every hole (the timer's, or the first
+  // hole's) restarts the timer: a NACK of a fresh hole alone does not, or
+  // a stream that keeps losing would never ask again for lost resends.
+  void ask(Step& s, Clock::time_point now, bool all) {
     s.nack = true;
-    nacked_at_ = now;
+    if (all) nacked_at_ = now;
     c_.nacks++;
   }
 
@@ -159,14 +164,16 @@ class ReorderQp {
       c_.duplicates++;
       return;
     }
-    bool opens = held_.empty() || psn_diff(psn, held_.back().first) > 1;
+    uint32_t from = held_.empty() ? *expected_ : psn_add(held_.back().first, 1);
+    bool opens = psn_diff(psn, from) > 0;  // past the last held (or the expected) + 1
     bool first = held_.empty();
     held_.insert(at, {psn, std::move(pkt)});
     c_.max_depth = std::max(c_.max_depth, static_cast<uint32_t>(held_.size()));
     if (first) hole_since_ = now;
     if (opens) {
       c_.holes++;
-      ask(s, now);
+      ask(s, now, first);
+      s.fresh = PsnRange{from, static_cast<uint32_t>(psn_diff(psn, from))};
     }
     if (held_.size() > lim_.max_held) {
       c_.overflows++;

@@ -9,11 +9,7 @@
 // Frames beyond --queue per direction are dropped and counted. On SIGTERM,
 // SIGINT or after --seconds, prints
 //   {"a_to_b":N,"b_to_a":N,"dropped":N} and exits 0.
-#include <arpa/inet.h>
 #include <fmt/format.h>
-#include <linux/if_packet.h>
-#include <net/ethernet.h>
-#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -30,6 +26,7 @@
 #include <vector>
 
 #include "common/fd.hpp"
+#include "packet_port.hpp"
 
 namespace {
 
@@ -37,29 +34,6 @@ using Clock = std::chrono::steady_clock;
 volatile std::sig_atomic_t g_stop = 0;  // set by the signal handler only
 
 [[noreturn]] void fail(const std::string& s) { throw std::runtime_error(s); }
-
-aigw::Fd open_port(const std::string& dev) {
-  int ifindex = static_cast<int>(if_nametoindex(dev.c_str()));
-  if (!ifindex) fail("no interface " + dev);
-  aigw::Fd fd(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ALL)));
-  if (fd.get() < 0) fail(fmt::format("socket: {}", strerror(errno)));
-  int one = 1, buf = 16 << 20;
-  // not our own transmissions back
-  if (setsockopt(fd.get(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)))
-    fail(fmt::format("PACKET_IGNORE_OUTGOING: {}", strerror(errno)));
-  // past net.core.rmem_max (root): the line must not be the loss
-  if (setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)))
-    setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-  if (setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)))
-    setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-  sockaddr_ll sa{};
-  sa.sll_family = AF_PACKET;
-  sa.sll_protocol = htons(ETH_P_ALL);
-  sa.sll_ifindex = ifindex;
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)))
-    fail(fmt::format("bind {}: {}", dev, strerror(errno)));
-  return fd;
-}
 
 struct Direction {
   int in, out;
@@ -120,7 +94,7 @@ int main(int argc, char** argv) {
     if (a.empty() || b.empty() || delay_us < 0) fail("usage: --a DEV --b DEV --delay-us N");
     std::signal(SIGTERM, [](int) { g_stop = 1; });
     std::signal(SIGINT, [](int) { g_stop = 1; });
-    aigw::Fd fa = open_port(a), fb = open_port(b);
+    aigw::Fd fa = aigw::tools::open_packet_port(a), fb = aigw::tools::open_packet_port(b);
     Direction ab{fa.get(), fb.get(), {}}, ba{fb.get(), fa.get(), {}};
     auto delay = std::chrono::microseconds(delay_us);
     auto end = Clock::now() + std::chrono::seconds(seconds ? seconds : 86400);

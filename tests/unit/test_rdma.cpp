@@ -4,11 +4,14 @@
 // (ACKs, age, budget, resends) and the gateway-to-gateway NACK message
 // (round trip and every malformed form). The ICRC is checked against
 // scapy's by tests/tools/test_roce_icrc.py.
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "rdma/nack.hpp"
+#include "rdma/nack_packet.hpp"
 #include "rdma/psn.hpp"
 #include "rdma/reorder.hpp"
 #include "rdma/roce.hpp"
@@ -68,6 +71,7 @@ TEST_CASE("Reorder: a hole is held, NACKed, and filled in order", "[rdma]") {
   auto s = q.push(1, 1, t);
   CHECK(s.deliver.empty());
   CHECK(s.nack);
+  CHECK(s.fresh == PsnRange{kTop, 2});
   CHECK(q.holes(8) == std::vector<PsnRange>{{kTop, 2}});
   s = q.push(2, 2, t);
   CHECK(s.deliver.empty());
@@ -75,6 +79,7 @@ TEST_CASE("Reorder: a hole is held, NACKed, and filled in order", "[rdma]") {
   // a second hole further on
   s = q.push(5, 5, t);
   CHECK(s.nack);
+  CHECK(s.fresh == PsnRange{3, 2});  // only the new hole: the first was asked for
   CHECK(q.holes(8) == std::vector<PsnRange>{{kTop, 2}, {3, 2}});
   CHECK(q.holes(1) == std::vector<PsnRange>{{kTop, 2}});
   // a held packet again: dropped, not delivered twice
@@ -338,4 +343,48 @@ TEST_CASE("RoCEv2 parse: headers found, malformed packets named", "[rdma]") {
   shortp[3] = 40;
   shortp[25] = 20;
   CHECK(err(shortp) == "truncated");
+}
+
+TEST_CASE("NACK packet: from the responder to the requester, read back", "[rdma]") {
+  for (uint8_t fam : {4, 6}) {
+    Nack n;
+    n.family = fam;
+    n.src = {0xfc, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    n.dst = {0xfc, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+    if (fam == 4) {
+      n.src = {192, 0, 2, 1};
+      n.dst = {198, 51, 100, 2};
+    }
+    n.dqp = 0x21;
+    n.seq = 9;
+    n.ranges = {{100, 3}};
+    auto ip = nack_packet(n);
+    size_t off = fam == 4 ? 12 : 8, len = fam == 4 ? 4 : 16;
+    // from the stream's destination to its source
+    CHECK(std::equal(ip.begin() + off, ip.begin() + off + len, n.dst.begin()));
+    CHECK(std::equal(ip.begin() + off + len, ip.begin() + off + 2 * len, n.src.begin()));
+    if (fam == 4) {  // a valid IPv4 header checksum: the sum folds to 0xffff
+      uint32_t s = 0;
+      for (size_t i = 0; i < 20; i += 2) s += static_cast<uint32_t>(ip[i] << 8 | ip[i + 1]);
+      while (s >> 16) s = (s & 0xffff) + (s >> 16);
+      CHECK(s == 0xffff);
+    }
+    std::optional<NackError> err;
+    auto back = nack_of_packet(ip, &err);
+    REQUIRE(back);
+    CHECK(*back == n);
+    CHECK_FALSE(err);
+    // a datagram to the NACK port that is not a NACK: named, not taken
+    size_t msg = (fam == 4 ? 20 : 40) + 8;
+    ip[msg] ^= 0xff;
+    CHECK_FALSE(nack_of_packet(ip, &err));
+    REQUIRE(err);
+    CHECK(name(*err) == "bad_magic");
+  }
+  // a RoCEv2 packet is not a NACK
+  std::optional<NackError> err;
+  std::vector<uint8_t> v4(60, 0);
+  v4[0] = 0x45, v4[3] = 60, v4[9] = 17, v4[22] = 0x12, v4[23] = 0xb7;
+  CHECK_FALSE(nack_of_packet(v4, &err));
+  CHECK_FALSE(err);
 }

@@ -250,3 +250,26 @@ TEST_CASE("Proxy: the responder's ACKs free the cache of its address pair", "[rd
   a.ingress(ack, pa, ack, t);
   CHECK(a.counters().acks_ambiguous == 1);
 }
+
+TEST_CASE("Proxy: an idle stream is forgotten, so a QP made again starts afresh", "[rdma]") {
+  ProxyLimits lim;
+  lim.idle = 1s;
+  Proxy<Pkt> b(lim);
+  auto t = Clock::time_point{} + 1s;
+  for (uint32_t psn = 1000; psn < 1010; psn++) {
+    Pkt p = roce(0x04, 0x42, psn);
+    b.ingress(p, parsed(p), p, t);
+  }
+  b.tick(t + 500ms);
+  CHECK(b.counters().idled == 0);
+  b.tick(t + 1s);
+  CHECK(b.counters().idled == 1);
+  // the same QP again from PSN 5: not 995 behind, a new stream whose gap
+  // at 7 is held and NACKed
+  Pkt p5 = roce(0x04, 0x42, 5), p7 = roce(0x04, 0x42, 7);
+  CHECK(b.ingress(p5, parsed(p5), p5, t + 2s).deliver.size() == 1);
+  auto out = b.ingress(p7, parsed(p7), p7, t + 2s);
+  CHECK(out.deliver.empty());
+  REQUIRE(out.nacks.size() == 1);
+  CHECK(out.nacks[0].ranges == std::vector<PsnRange>{{6, 1}});
+}
