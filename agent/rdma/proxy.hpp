@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <span>
 #include <unordered_map>
-#include <utility>
 #include <vector>
 
 #include "rdma/flow.hpp"
@@ -45,10 +44,9 @@ struct ProxyCounters {
   uint64_t nacks_stale = 0;    // a NACK older than one answered
   uint64_t nacks_unknown = 0;  // for a stream this gateway does not cache
   uint64_t resent = 0;
-  uint64_t acks_matched = 0;       // ACKs that freed a stream's cache
-  uint64_t acks_ambiguous = 0;     // ACKs of an address pair with several streams (left to age)
-  uint64_t released_on_evict = 0;  // streams evicted while holding packets (released)
-  uint64_t idled = 0;              // streams forgotten after `idle` without a packet
+  uint64_t acks_matched = 0;    // ACKs that freed a stream's cache
+  uint64_t acks_ambiguous = 0;  // ACKs of an address pair with several streams (left to age)
+  uint64_t idled = 0;           // streams forgotten after `idle` without a packet
 };
 
 template <class T>
@@ -64,7 +62,7 @@ class Proxy {
   explicit Proxy(ProxyLimits lim = {})
       : lim_(lim),
         tx_(lim.max_tx_streams, [this](const FlowKey& k, Tx&) { forget_pair(k); }),
-        rx_(lim.max_rx_streams, [this](const FlowKey&, Rx& r) { orphans(r); }) {}
+        rx_(lim.max_rx_streams) {}
 
   // A packet from a local host towards the WAN; forwarded by the caller
   // in any case. `copy` is what a resend sends.
@@ -83,7 +81,7 @@ class Proxy {
 
   // A packet from the WAN towards a local host.
   Out ingress(std::span<const uint8_t> ip, const RocePacket& p, T pkt, Clock::time_point now) {
-    Out out{std::exchange(orphans_, {}), {}};
+    Out out;
     FlowKey k = flow_of(ip, p);
     if (p.bth.opcode == kOpRcAck || p.bth.opcode == kOpRcAtomicAck) ack(k, p.bth.psn);
     if (!rc_sequenced(p.bth.opcode)) {
@@ -93,7 +91,7 @@ class Proxy {
     Rx& r = rx_.get(k, [&] { return Rx{ReorderQp<T>(lim_.reorder)}; });
     r.seen = now;
     auto s = r.q.push(p.bth.psn, std::move(pkt), now);
-    for (auto& x : s.deliver) out.deliver.push_back(std::move(x));
+    out.deliver = std::move(s.deliver);
     if (s.nack) out.nacks.push_back(nack_of(k, r, s.fresh));
     return out;
   }
@@ -120,7 +118,7 @@ class Proxy {
 
   // Timers: NACKs again, holes given up, cached packets aged out.
   Out tick(Clock::time_point now) {
-    Out out{std::exchange(orphans_, {}), {}};
+    Out out;
     rx_.for_each([&](const FlowKey& k, Rx& r) {
       auto s = r.q.tick(now);
       for (auto& x : s.deliver) out.deliver.push_back(std::move(x));
@@ -187,13 +185,6 @@ class Proxy {
     }
   }
 
-  // A stream pushed out of a full table: what it held still goes to the
-  // host, in order (with the next call's packets), never dropped.
-  void orphans(Rx& r) {
-    for (auto& x : r.q.release_all()) orphans_.push_back(std::move(x));
-    c_.released_on_evict++;
-  }
-
   void forget_pair(const FlowKey& k) {
     auto it = pairs_.find(k.pair());
     if (it != pairs_.end() && --it->second.streams == 0) pairs_.erase(it);
@@ -203,7 +194,6 @@ class Proxy {
   LruTable<FlowKey, Tx, FlowKeyHash> tx_;
   LruTable<FlowKey, Rx, FlowKeyHash> rx_;
   std::unordered_map<FlowKey, Pair, FlowKeyHash> pairs_;  // cached streams per address pair
-  std::vector<T> orphans_;  // released by evicted streams, handed on by the next call
   ProxyCounters c_;
 };
 

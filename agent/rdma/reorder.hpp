@@ -115,13 +115,6 @@ class ReorderQp {
     return out;
   }
 
-  // Everything held, in order (the stream is being dropped).
-  std::vector<T> release_all() {
-    Step s;
-    release(s);
-    return std::move(s.deliver);
-  }
-
   std::optional<uint32_t> expected() const { return expected_; }
   size_t held() const { return held_.size(); }
   const ReorderCounters& counters() const { return c_; }

