@@ -2,26 +2,11 @@
 
 #include <algorithm>
 
+#include "rdma/wire.hpp"
+
 namespace aigw::rdma {
 
-namespace {
-
-void put16(std::vector<uint8_t>& b, uint16_t v) {
-  b.push_back(static_cast<uint8_t>(v >> 8));
-  b.push_back(static_cast<uint8_t>(v));
-}
-void put32(std::vector<uint8_t>& b, uint32_t v) {
-  put16(b, static_cast<uint16_t>(v >> 16));
-  put16(b, static_cast<uint16_t>(v));
-}
-uint16_t get16(std::span<const uint8_t> b, size_t off) {
-  return static_cast<uint16_t>(b[off] << 8 | b[off + 1]);
-}
-uint32_t get32(std::span<const uint8_t> b, size_t off) {
-  return static_cast<uint32_t>(get16(b, off)) << 16 | get16(b, off + 2);
-}
-
-}  // namespace
+using namespace wire;
 
 std::string_view name(NackError e) {
   switch (e) {
@@ -47,19 +32,19 @@ std::vector<uint8_t> encode(const Nack& n) {
   size_t nr = std::min(n.ranges.size(), kNackMaxRanges);
   std::vector<uint8_t> b;
   b.reserve(kNackHeaderLen + nr * kNackRangeLen);
-  put16(b, kNackMagic);
+  append16(b, kNackMagic);
   b.push_back(kNackVersion);
   b.push_back(kNackType);
-  put32(b, n.seq);
+  append32(b, n.seq);
   b.push_back(n.family);
   b.push_back(static_cast<uint8_t>(nr));
-  put16(b, 0);
-  put32(b, n.dqp & kPsnMask);
+  append16(b, 0);
+  append32(b, n.dqp & kPsnMask);
   b.insert(b.end(), n.src.begin(), n.src.end());
   b.insert(b.end(), n.dst.begin(), n.dst.end());
   for (size_t i = 0; i < nr; i++) {
-    put32(b, n.ranges[i].first & kPsnMask);
-    put32(b, n.ranges[i].count);
+    append32(b, n.ranges[i].first & kPsnMask);
+    append32(b, n.ranges[i].count);
   }
   return b;
 }

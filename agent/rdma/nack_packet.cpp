@@ -2,17 +2,16 @@
 
 #include <cstring>
 
+#include "rdma/wire.hpp"
+
 namespace aigw::rdma {
+
+using wire::put16;
 
 namespace {
 
 constexpr size_t kIp4Len = 20, kIp6Len = 40, kUdpHdr = 8;
 constexpr uint8_t kProtoUdp = 17;
-
-void put16(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
 
 uint32_t sum16(std::span<const uint8_t> b, uint32_t s = 0) {
   for (size_t i = 0; i + 1 < b.size(); i += 2) s += static_cast<uint32_t>(b[i] << 8 | b[i + 1]);

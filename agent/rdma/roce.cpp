@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 
+#include "rdma/wire.hpp"
+
 namespace aigw::rdma {
 
 namespace {
@@ -10,13 +12,6 @@ namespace {
 constexpr size_t kIpv4MinLen = 20;
 constexpr size_t kIpv6Len = 40;
 constexpr uint8_t kProtoUdp = 17;
-
-uint16_t be16(std::span<const uint8_t> b, size_t off) {
-  return static_cast<uint16_t>(b[off] << 8 | b[off + 1]);
-}
-uint32_t be24(std::span<const uint8_t> b, size_t off) {
-  return static_cast<uint32_t>(b[off]) << 16 | static_cast<uint32_t>(b[off + 1]) << 8 | b[off + 2];
-}
 
 // CRC-32 (IEEE 802.3, reflected 0xedb88320), byte at a time.
 constexpr std::array<uint32_t, 256> make_crc_table() {
@@ -45,16 +40,16 @@ struct IpView {
 std::variant<IpView, RoceError> ipv4_view(std::span<const uint8_t> ip) {
   if (ip.size() < kIpv4MinLen) return RoceError::truncated;
   size_t hlen = static_cast<size_t>(ip[0] & 0x0f) * 4;
-  size_t total = be16(ip, 2);
+  size_t total = wire::get16(ip, 2);
   if (hlen < kIpv4MinLen || total < hlen || total > ip.size()) return RoceError::truncated;
-  if (be16(ip, 6) & 0x3fff) return RoceError::ip_options;  // a fragment (MF or offset)
+  if (wire::get16(ip, 6) & 0x3fff) return RoceError::ip_options;  // a fragment (MF or offset)
   if (ip[9] != kProtoUdp) return RoceError::not_udp;
   return IpView{hlen, total - hlen};
 }
 
 std::variant<IpView, RoceError> ipv6_view(std::span<const uint8_t> ip) {
   if (ip.size() < kIpv6Len) return RoceError::truncated;
-  size_t payload = be16(ip, 4);
+  size_t payload = wire::get16(ip, 4);
   if (kIpv6Len + payload > ip.size()) return RoceError::truncated;
   if (ip[6] != kProtoUdp) return RoceError::ip_options;  // extension headers (or not UDP)
   return IpView{kIpv6Len, payload};
@@ -67,12 +62,12 @@ Bth read_bth(std::span<const uint8_t> b) {
   h.migreq = b[1] & 0x40;
   h.padcount = (b[1] >> 4) & 0x3;
   h.version = b[1] & 0x0f;
-  h.pkey = be16(b, 2);
+  h.pkey = wire::get16(b, 2);
   h.fecn = b[4] & 0x80;
   h.becn = b[4] & 0x40;
-  h.dqp = be24(b, 5);
+  h.dqp = wire::get24(b, 5);
   h.ackreq = b[8] & 0x80;
-  h.psn = be24(b, 9);
+  h.psn = wire::get24(b, 9);
   return h;
 }
 
@@ -109,8 +104,8 @@ std::variant<RocePacket, RoceError> parse_roce(std::span<const uint8_t> ip) {
   auto [hlen, payload] = std::get<IpView>(v);
   if (payload < kUdpLen) return RoceError::truncated;
   p.udp_off = hlen;
-  if (be16(ip, p.udp_off + 2) != kRoceV2Port) return RoceError::not_roce;
-  if (be16(ip, p.udp_off + 4) != payload) return RoceError::bad_udp_length;
+  if (wire::get16(ip, p.udp_off + 2) != kRoceV2Port) return RoceError::not_roce;
+  if (wire::get16(ip, p.udp_off + 4) != payload) return RoceError::bad_udp_length;
   if (payload < kUdpLen + kBthLen + kIcrcLen) return RoceError::truncated;
   p.bth_off = p.udp_off + kUdpLen;
   p.icrc_off = hlen + payload - kIcrcLen;
