@@ -60,8 +60,10 @@ static __always_inline void hh_bench_ports(struct aigw_flow_key *k, __u32 n)
 	k->dport = (__u16)(n >> 16);
 }
 
-SEC("xdp")
-int hh_base(struct xdp_md *ctx)
+enum hh_bench_mode { HH_BASE, HH_HOT, HH_NEW };
+
+/* OPS keys of the run (the hot one, or new ones), each counted unless base. */
+static __always_inline int hh_bench_run(enum hh_bench_mode mode)
 {
 	struct aigw_flow_key k;
 	__u32 n;
@@ -71,44 +73,31 @@ int hh_base(struct xdp_md *ctx)
 	__u64 now = bpf_ktime_get_ns();
 #pragma unroll
 	for (int i = 0; i < OPS; i++) {
-		hh_bench_ports(&k, n + i);
-		barrier_var(k.sport);
+		hh_bench_ports(&k, mode == HH_HOT ? 7 : n + i);
+		if (mode == HH_BASE)
+			barrier_var(k.sport);
+		else
+			aigw_hh_add(&k, 1000, 1, &hh_bench_cfg, now);
 	}
 	return now ? XDP_DROP : XDP_ABORTED;
 }
 
 SEC("xdp")
+int hh_base(struct xdp_md *ctx)
+{
+	return hh_bench_run(HH_BASE);
+}
+
+SEC("xdp")
 int hh_hot(struct xdp_md *ctx)
 {
-	struct aigw_flow_key k;
-	__u32 n;
-
-	if (hh_bench_key(&k, &n))
-		return XDP_ABORTED;
-	__u64 now = bpf_ktime_get_ns();
-#pragma unroll
-	for (int i = 0; i < OPS; i++) {
-		hh_bench_ports(&k, 7);
-		aigw_hh_add(&k, 1000, 1, &hh_bench_cfg, now);
-	}
-	return XDP_DROP;
+	return hh_bench_run(HH_HOT);
 }
 
 SEC("xdp")
 int hh_new(struct xdp_md *ctx)
 {
-	struct aigw_flow_key k;
-	__u32 n;
-
-	if (hh_bench_key(&k, &n))
-		return XDP_ABORTED;
-	__u64 now = bpf_ktime_get_ns();
-#pragma unroll
-	for (int i = 0; i < OPS; i++) {
-		hh_bench_ports(&k, n + i);
-		aigw_hh_add(&k, 1000, 1, &hh_bench_cfg, now);
-	}
-	return XDP_DROP;
+	return hh_bench_run(HH_NEW);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
