@@ -21,6 +21,7 @@
 #include "lib/icmp.h"
 #include "lib/nhcache.h"
 #include "lib/memo.h"
+#include "lib/rdma.h"
 
 /* Does a decapsulating behaviour with flags bf (aigw_behavior_flags) take
  * this payload (4 or 41)? */
@@ -336,6 +337,24 @@ static __always_inline int aigw_ep_reply_route(struct __ctx_buff *ctx, const str
 	return ctx_fib_lookup(ctx, fib, CTX_FIB_TABLE_FLAGS);
 }
 
+/* After aigw_redirect to egress: into the RDMA proxy's socket instead if
+ * it takes the inner packet that aigw_ep_account just parsed and
+ * classified (lib/rdma.h). A global function, like aigw_ep_account; it
+ * reads the port's slot itself (the callers keeping the port's entry to
+ * the end doubles what the verifier walks). */
+__noinline int aigw_ep_rdma(struct xdp_md *ctx, __u32 egress, __u32 rx_len)
+{
+	const struct aigw_iface_cfg *cfg =
+		aigw_iface_get(ctx_ingress_ifindex(ctx), 0, AIGW_IF_MEMO_RX);
+	__u32 zero = 0;
+	const struct aigw_acct_state *st = bpf_map_lookup_elem(&aigw_acct_state, &zero);
+	__u8 kind = st ? aigw_rdma_kind(&st->p, &st->d.act, AIGW_XSK_INGRESS) : 0;
+
+	if (!kind || !cfg)
+		return 0;
+	return aigw_rdma_take(ctx, egress, cfg->slot, AIGW_RDMA_HOW(kind, ETH_HLEN), rx_len);
+}
+
 /*
  * The decapsulated packet expires here (RFC 1812 5.3.1, RFC 8200 3): turn it
  * into ICMP Time Exceeded to its source, routed like any packet of this
@@ -387,8 +406,12 @@ static __always_inline int aigw_ep_forward_inner(struct __ctx_buff *ctx, struct 
 
 	if (r > 0)
 		return aigw_ret_drop(c, r);
-	if (r == 0)
-		return aigw_redirect(ctx, c, fib);
+	if (r == 0) {
+		r = aigw_redirect(ctx, c, fib);
+		if (r == XDP_REDIRECT)
+			aigw_ep_rdma(ctx, fib->ifindex, c->rx_len);
+		return r;
+	}
 	r = aigw_ep_expired(ctx, fib, c->ifindex, fib->ifindex, tbid);
 	if (r == AIGW_EXPIRED_KERNEL)
 		return aigw_ret_pass_ev(c, AIGW_EV_TTL_TO_KERNEL);

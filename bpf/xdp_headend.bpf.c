@@ -21,7 +21,8 @@
  *   7. inner TTL / hop limit decrement
  *   8. trim L2 padding
  *   9. encapsulate (with the APN option the decision carries)
- *  10. rewrite MACs and redirect
+ *  10. rewrite MACs and redirect (RoCEv2 the RDMA proxy takes: to its
+ *      AF_XDP socket, lib/rdma.h)
  */
 #include "lib/ctx/xdp.h"
 #include "lib/fwd.h"
@@ -37,6 +38,7 @@
 #include "lib/decide.h"
 #include "lib/nhcache.h"
 #include "lib/memo.h"
+#include "lib/rdma.h"
 
 #define AIGW_PFX_VRF_BITS 32       /* the VRF id leads every prefix key */
 #define AIGW_POL_MSS_OFF 0xffff    /* policy.tcp_mss: no clamping */
@@ -581,10 +583,13 @@ int xdp_headend(struct xdp_md *ctx)
 		aigw_event(AIGW_EV_APN_IMPOSED, c.rx_len);
 	aigw_pol_count(slot, in.len);
 
-	/* 10. Forward; an unresolved next hop is the kernel's to resolve. */
+	/* 10. Forward (RoCEv2 the RDMA proxy takes: to its socket); an
+	 * unresolved next hop is the kernel's to resolve. */
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return aigw_ret_pass_ev(&c, AIGW_EV_NO_NEIGH_TO_KERNEL);
-	return aigw_redirect(ctx, &c, &u.fib);
+	return aigw_rdma_redirect(ctx, &c, &u.fib, cfg->slot,
+				  aigw_rdma_kind(&p, &d.act, AIGW_XSK_EGRESS),
+				  ETH_HLEN + pol->encap_len + in.extra);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -335,6 +335,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } aigw_xmit_drops SEC(".maps");
 
+/* RDMA proxy (abi.h): its AF_XDP sockets, and what it takes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, AIGW_XSK_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} aigw_xsks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AIGW_MAX_TENANTS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} aigw_rdma_sel SEC(".maps");
+
 /* Every map abi.h lists (AIGW_MAPS) is defined above: a name in the list
  * without its definition does not compile. (The other direction, every
  * pinned map listed, is checked by tests/bpf/bpf_unit.cpp.) */

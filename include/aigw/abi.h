@@ -66,7 +66,9 @@
 	X(aigw_hh_keys, "LRU_HASH __u64 fingerprint -> hh_key the flows the sketch names") \
 	X(aigw_hh_cfg, "ARRAY 0 -> hh_cfg heavy-hitter window, pins in force") \
 	X(aigw_path_pins, "HASH flow_key -> path_pin elephants the agent placed on a path") \
-	X(aigw_xmit_drops, "PERCPU_HASH ifindex -> xmit_drops redirected frames an egress port did not send")
+	X(aigw_xmit_drops, "PERCPU_HASH ifindex -> xmit_drops redirected frames an egress port did not send") \
+	X(aigw_xsks, "XSKMAP port slot*XSK_QUEUES+queue -> AF_XDP socket of the RDMA proxy") \
+	X(aigw_rdma_sel, "ARRAY tenant -> __u32 class bitmap: RoCEv2 the RDMA proxy takes")
 
 /* Maps defined only by the TC programs (bpf/lib/maps_tc.h), pinned like the
  * others once a loader attaches them. */
@@ -252,7 +254,9 @@ enum aigw_drop_reason {
 	X(APN_NO_ROOM, "apn_no_room", "APN due but encap + option exceeds headroom: sent without it") \
 	X(PORT_NOT_WAN, "port_not_wan", "endpoint program on a port not configured as WAN: to the kernel untouched") \
 	X(VLAN_UNKNOWN, "vlan_unknown", "tagged frame whose VID has no entry on the port: to the kernel untouched") \
-	X(ICMP_PARAM_SENT, "icmp_param_sent", "parameter problem sent from XDP about a bad SRH (packet discarded)")
+	X(ICMP_PARAM_SENT, "icmp_param_sent", "parameter problem sent from XDP about a bad SRH (packet discarded)") \
+	X(RDMA_TO_PROXY, "rdma_to_proxy", "RoCEv2 or a proxy NACK handed to the RDMA proxy's AF_XDP socket") \
+	X(RDMA_NO_SOCKET, "rdma_no_socket", "RoCEv2 the proxy selects, but no proxy socket on the port and queue (or no room for metadata): fast path")
 
 enum aigw_event {
 	AIGW_EV_NONE = 0,
@@ -760,6 +764,38 @@ struct aigw_apn_usage_key {
 	__u8 pad[7];
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_apn_usage_key) == 16, "apn_usage_key size");
+
+/* ---------------------------------------------------------------- RDMA proxy */
+/* RoCEv2 (UDP 4791) of the tenants and classes in aigw_rdma_sel goes to the
+ * agent's AF_XDP sockets (aigw_xsks) instead of the fast path, once the
+ * program has done its work on it:
+ *   - headend: encapsulated, MACs set for the WAN next hop (kind EGRESS);
+ *   - endpoint: decapsulated, MACs set for the customer next hop (kind
+ *     INGRESS); a proxy NACK (UDP AIGW_RDMA_NACK_PORT) decapsulated there
+ *     goes to the proxy whatever its class (kind NACK).
+ * The socket is the one bound to the port and queue the frame arrived on
+ * (AF_XDP takes nothing else): key = iface slot * AIGW_XSK_QUEUES + queue.
+ * Ahead of the frame, in the XDP metadata area, struct aigw_xsk_meta tells
+ * the proxy where the frame goes and where its RoCEv2 packet starts. */
+#define AIGW_XSK_QUEUES 16 /* queues per port the proxy can serve */
+#define AIGW_XSK_ENTRIES (AIGW_MAX_IFACES * AIGW_XSK_QUEUES)
+#define AIGW_RDMA_NACK_PORT 4793
+
+enum aigw_xsk_kind {
+	AIGW_XSK_EGRESS = 1,  /* from a local host, encapsulated for the WAN */
+	AIGW_XSK_INGRESS = 2, /* from the WAN, decapsulated for a local host */
+	AIGW_XSK_NACK = 3,    /* a peer gateway's NACK, decapsulated */
+};
+
+#define AIGW_XSK_MAGIC 0xa16e
+struct aigw_xsk_meta {
+	__u32 egress_ifindex; /* where the frame goes (its MACs are set for it) */
+	__u16 ip_off;         /* the carried IP packet (RoCEv2 or NACK) from the frame's start */
+	__u16 magic;          /* AIGW_XSK_MAGIC: metadata of this layout */
+	__u8 kind;            /* enum aigw_xsk_kind */
+	__u8 pad[3];
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_xsk_meta) == 12, "xsk_meta size (a multiple of 4)");
 
 /* ---------------------------------------------------------------- TC programs */
 /* aigw_tc_stats: per interface counter slot (aigw_iface_cfg.slot, 0 =

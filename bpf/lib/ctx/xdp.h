@@ -45,8 +45,12 @@ _Static_assert(__builtin_offsetof(struct aigw_xdp_md, data) ==
 			       __builtin_offsetof(struct xdp_md, data) &&
 		       __builtin_offsetof(struct aigw_xdp_md, data_end) ==
 			       __builtin_offsetof(struct xdp_md, data_end) &&
+		       __builtin_offsetof(struct aigw_xdp_md, data_meta) ==
+			       __builtin_offsetof(struct xdp_md, data_meta) &&
 		       __builtin_offsetof(struct aigw_xdp_md, ingress_ifindex) ==
-			       __builtin_offsetof(struct xdp_md, ingress_ifindex),
+			       __builtin_offsetof(struct xdp_md, ingress_ifindex) &&
+		       __builtin_offsetof(struct aigw_xdp_md, rx_queue_index) ==
+			       __builtin_offsetof(struct xdp_md, rx_queue_index),
 	       "xdp_md mirror");
 
 #define AIGW_CTX_FIELD(ctx, f) (*(volatile const __u32 *)&((const struct aigw_xdp_md *)(ctx))->f)
@@ -59,6 +63,18 @@ static __always_inline void *ctx_data(const struct xdp_md *ctx)
 static __always_inline void *ctx_data_end(const struct xdp_md *ctx)
 {
 	return (void *)(long)AIGW_CTX_FIELD(ctx, data_end);
+}
+
+/* The metadata area ahead of the packet (bpf_xdp_adjust_meta). */
+static __always_inline void *ctx_data_meta(const struct xdp_md *ctx)
+{
+	return (void *)(long)AIGW_CTX_FIELD(ctx, data_meta);
+}
+
+/* The receive queue the packet arrived on. */
+static __always_inline __u32 ctx_rx_queue(const struct xdp_md *ctx)
+{
+	return AIGW_CTX_FIELD(ctx, rx_queue_index);
 }
 
 /* Packet length in bytes (an XDP frame is all linear). */
