@@ -21,6 +21,7 @@
 #include "features/metrics.hpp"
 #include "features/objects.hpp"
 #include "features/ports.hpp"
+#include "features/rdma_proxy.hpp"
 #include "features/route_events.hpp"
 
 namespace aigw {
@@ -72,6 +73,7 @@ void Daemon::build_modules() {
   auto* ipfix = own(std::make_unique<features::IpfixModule>(*this, *acct_));
   flows_ = own(std::make_unique<features::FlowsModule>(*this, *acct_, *ipfix));
   own(std::make_unique<features::ElephantsModule>(*this, io_));
+  own(std::make_unique<features::RdmaProxyModule>(*this));
   metrics_ = own(std::make_unique<features::MetricsModule>(*this, modules_, scrape_mu_));
 }
 

@@ -271,6 +271,40 @@ struct IpfixSettings {
   bool operator==(const IpfixSettings&) const = default;
 };
 
+// The RDMA proxy (agent/features/rdma_proxy.hpp): RoCEv2 of the selected
+// tenants and classes goes through the agent's AF_XDP sockets, which cache
+// it (sending side) and reorder it with selective NACKs (receiving side).
+struct RdmaSelect {
+  std::string tenant;
+  std::string service_class;  // "" = every class of the tenant
+  int line = 0;
+  bool operator==(const RdmaSelect& o) const {
+    return tenant == o.tenant && service_class == o.service_class;
+  }
+};
+
+struct RdmaProxySettings {
+  std::vector<RdmaSelect> select;  // empty: the proxy is off
+  uint32_t queues = 1;             // receive queues per port served (0..queues-1), a thread each
+  uint32_t frames = 4096;          // UMEM frames per socket (a power of two)
+  uint32_t frame_size = 4096;      // 2048 | 4096
+  uint32_t ring = 2048;            // ring descriptors (a power of two)
+  bool zero_copy = false;
+  uint32_t cache_ms = 20;           // sending side: how long a packet stays for resends (~2 RTT)
+  uint64_t cache_bytes = 4u << 20;  // sending side: per stream
+  uint32_t nack_ms = 2;             // receiving side: NACK again while a hole stays
+  uint32_t give_up_ms = 50;         // receiving side: a hole older than this is released
+  uint32_t max_held = 4096;         // receiving side: packets held per stream
+  uint32_t max_streams = 4096;      // streams per side (least recently used out)
+  int line = 0;
+  bool operator==(const RdmaProxySettings& o) const {
+    return select == o.select && queues == o.queues && frames == o.frames &&
+           frame_size == o.frame_size && ring == o.ring && zero_copy == o.zero_copy &&
+           cache_ms == o.cache_ms && cache_bytes == o.cache_bytes && nack_ms == o.nack_ms &&
+           give_up_ms == o.give_up_ms && max_held == o.max_held && max_streams == o.max_streams;
+  }
+};
+
 struct Config {
   AgentSettings agent;
   DatapathSettings datapath;
@@ -285,6 +319,7 @@ struct Config {
   ElephantSettings elephants;
   AccountingSettings accounting;
   IpfixSettings ipfix;
+  RdmaProxySettings rdma_proxy;
   bool operator==(const Config&) const = default;  // ignores source lines
 };
 

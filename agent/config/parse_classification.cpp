@@ -547,6 +547,20 @@ void validate_classification(Sink& s, const Config& c, const Origin& o) {
   }
 }
 
+// The RDMA proxy's selection names tenants and classes that exist.
+void validate_rdma_proxy(Sink& s, const Config& c) {
+  for (size_t i = 0; i < c.rdma_proxy.select.size(); i++) {
+    const auto& x = c.rdma_proxy.select[i];
+    std::string path = index("rdma_proxy.select", i);
+    if (!known_tenant(c, x.tenant))
+      s.error(x.line, join(path, "tenant"),
+              fmt::format("unknown tenant '{}' (not in tenants[])", x.tenant));
+    if (!x.service_class.empty() && !known_class(c, x.service_class))
+      s.error(x.line, join(path, "class"),
+              fmt::format("unknown class '{}' (not built in, not in classes[])", x.service_class));
+  }
+}
+
 }  // namespace parse_detail
 
 }  // namespace aigw

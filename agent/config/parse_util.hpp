@@ -236,6 +236,8 @@ void validate_classification(Sink& s, const Config& c, const Origin& o);
 // parse_accounting.cpp (flows, accounting, ipfix)
 void parse_flows(Sink& s, const Entry& e, FlowSettings& f);
 void parse_elephants(Sink& s, const Entry& e, ElephantSettings& x);
+void parse_rdma_proxy(Sink& s, const Entry& e, RdmaProxySettings& x);
+void validate_rdma_proxy(Sink& s, const Config& c);
 void parse_accounting(Sink& s, const Entry& e, AccountingSettings& a);
 void parse_ipfix(Sink& s, const Entry& e, IpfixSettings& x);
 

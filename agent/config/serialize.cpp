@@ -148,6 +148,21 @@ void emit_list(YAML::Emitter& out, const char* key, const std::vector<T>& v) {
   out << YAML::EndSeq;
 }
 
+nlohmann::json rdma_proxy_json(const RdmaProxySettings& r) {
+  nlohmann::json sel = nlohmann::json::array();
+  for (const auto& x : r.select) {
+    nlohmann::json e = {{"tenant", x.tenant}};
+    if (!x.service_class.empty()) e["class"] = x.service_class;
+    sel.push_back(std::move(e));
+  }
+  return {{"select", sel},          {"queues", r.queues},
+          {"frames", r.frames},     {"frame_size", r.frame_size},
+          {"ring", r.ring},         {"zero_copy", r.zero_copy},
+          {"cache_ms", r.cache_ms}, {"cache_bytes", r.cache_bytes},
+          {"nack_ms", r.nack_ms},   {"give_up_ms", r.give_up_ms},
+          {"max_held", r.max_held}, {"max_streams", r.max_streams}};
+}
+
 nlohmann::json elephants_json(const ElephantSettings& e) {
   nlohmann::json j = {{"enabled", e.enabled},
                       {"window_ms", e.window_ms},
@@ -260,6 +275,27 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "observation_domain" << YAML::Value << c.ipfix.observation_domain;
   out << YAML::Key << "template_refresh" << YAML::Value << duration_str(c.ipfix.template_refresh_s);
   out << YAML::Key << "enterprise" << YAML::Value << c.ipfix.enterprise;
+  out << YAML::EndMap;
+  out << YAML::Key << "rdma_proxy" << YAML::Value << YAML::BeginMap;
+  const nlohmann::json rp = rdma_proxy_json(c.rdma_proxy);
+  for (const auto& [k, v] : rp.items()) {
+    out << YAML::Key << k << YAML::Value;
+    if (v.is_array()) {
+      if (v.empty()) out << YAML::Flow;
+      out << YAML::BeginSeq;
+      for (const auto& x : v) {
+        out << YAML::Flow << YAML::BeginMap;
+        for (const auto& [xk, xv] : x.items())
+          out << YAML::Key << xk << YAML::Value << xv.get<std::string>();
+        out << YAML::EndMap;
+      }
+      out << YAML::EndSeq;
+    } else if (v.is_boolean()) {
+      out << v.get<bool>();
+    } else {
+      out << v.get<uint64_t>();
+    }
+  }
   out << YAML::EndMap;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
@@ -398,6 +434,7 @@ nlohmann::json to_json(const Config& c) {
                 {"observation_domain", c.ipfix.observation_domain},
                 {"template_refresh", duration_str(c.ipfix.template_refresh_s)},
                 {"enterprise", c.ipfix.enterprise}};
+  j["rdma_proxy"] = rdma_proxy_json(c.rdma_proxy);
   return j;
 }
 

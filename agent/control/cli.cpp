@@ -85,6 +85,7 @@ const std::vector<ObjectSpec>& object_specs() {
       {{"usage", {}}, {{"show", {"list", "ls"}}}, "per-tenant usage by period (billing)"},
       {{"tenant", {"tenants"}}, {{"show", {"list", "ls"}}}, "tenants and their totals"},
       {{"class", {"classes"}}, {{"show", {"list", "ls"}}}, "service classes and their totals"},
+      {{"rdma", {}}, {{"show", {"list", "ls"}}}, "the RDMA proxy: streams, NACKs, resends"},
       {{"config", {"cfg"}},
        {{"check", {"validate"}}, {"show", {"list", "ls"}}, {"reload", {}}},
        "configuration file"},
@@ -309,6 +310,10 @@ std::pair<std::string, json> build_request(const Command& c) {
     expect_words(w, 0, 0, "");
     return {cmd::kClassShow, json::object()};
   }
+  if (o == "rdma") {
+    expect_words(w, 0, 0, "");
+    return {cmd::kRdmaShow, json::object()};
+  }
   if (o == "config") {
     expect_words(w, 0, 0, "");
     if (v == "show") return {cmd::kConfigShow, json::object()};
@@ -335,6 +340,7 @@ void render(const std::string& request, const Command& c, const json& data, std:
   if (request == cmd::kUsageShow) return render_usage(data, out);
   if (request == cmd::kTenantShow) return render_totals(data, out, false);
   if (request == cmd::kClassShow) return render_totals(data, out, true);
+  if (request == cmd::kRdmaShow) return render_rdma(data, out);
   if (request == cmd::kConfigShow) {
     std::string yaml = text(field(data, "yaml"));
     out << yaml;
@@ -375,6 +381,7 @@ void add_commands(CLI::App& app, Formatter& formatter, Command& c) {
   stats_show->add_flag("-s,--all", c.all, "also show drop reasons and events that are zero");
 
   add_accounting_commands(t);
+  add_rdma_commands(t);
 
   CLI::App* config = t.object("config");
   t.verb(config, "check", "validate a configuration file locally (no agent needed)",

@@ -134,4 +134,8 @@ void render_usage(const json& d, std::ostream& out);
 void render_totals(const json& d, std::ostream& out, bool classes);
 void add_accounting_commands(CommandTree& t);
 
+// cli_rdma.cpp
+void render_rdma(const json& d, std::ostream& out);
+void add_rdma_commands(CommandTree& t);
+
 }  // namespace aigw::cli

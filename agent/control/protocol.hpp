@@ -143,6 +143,7 @@ inline constexpr const char* kFlowElephants = "flow.elephants";
 inline constexpr const char* kUsageShow = "usage.show";
 inline constexpr const char* kTenantShow = "tenant.show";
 inline constexpr const char* kClassShow = "class.show";
+inline constexpr const char* kRdmaShow = "rdma.show";
 }  // namespace cmd
 
 // Thrown by a request handler to refuse a request; the message is sent to

@@ -47,6 +47,11 @@ struct ProxyCounters {
   uint64_t acks_matched = 0;    // ACKs that freed a stream's cache
   uint64_t acks_ambiguous = 0;  // ACKs of an address pair with several streams (left to age)
   uint64_t idled = 0;           // streams forgotten after `idle` without a packet
+  // Totals over every stream, those forgotten included.
+  uint64_t cache_misses = 0;  // PSNs NACKs asked for that the cache did not hold
+  uint64_t holes = 0;         // holes opened (receiving side)
+  uint64_t given_up = 0;      // holes released unfilled (timeout)
+  uint64_t overflows = 0;     // holes released for room (max_held / max_ahead)
 };
 
 template <class T>
@@ -90,7 +95,9 @@ class Proxy {
     }
     Rx& r = rx_.get(k, [&] { return Rx{ReorderQp<T>(lim_.reorder)}; });
     r.seen = now;
+    ReorderCounters before = r.q.counters();
     auto s = r.q.push(p.bth.psn, std::move(pkt), now);
+    absorb(before, r.q.counters());
     out.deliver = std::move(s.deliver);
     if (s.nack) out.nacks.push_back(nack_of(k, r, s.fresh));
     return out;
@@ -111,8 +118,10 @@ class Proxy {
     }
     t->answered = true;
     t->last_seq = n.seq;
+    uint64_t misses = t->cache.counters().misses;
     auto got = t->cache.find(n.ranges, lim_.max_resend);
     c_.resent += got.size();
+    c_.cache_misses += t->cache.counters().misses - misses;
     return got;
   }
 
@@ -120,7 +129,9 @@ class Proxy {
   Out tick(Clock::time_point now) {
     Out out;
     rx_.for_each([&](const FlowKey& k, Rx& r) {
+      ReorderCounters before = r.q.counters();
       auto s = r.q.tick(now);
+      absorb(before, r.q.counters());
       for (auto& x : s.deliver) out.deliver.push_back(std::move(x));
       if (s.nack) out.nacks.push_back(nack_of(k, r));
     });
@@ -160,6 +171,12 @@ class Proxy {
     uint32_t streams = 0;
     uint32_t dqp = 0;  // the stream's, when there is one
   };
+
+  void absorb(const ReorderCounters& a, const ReorderCounters& b) {
+    c_.holes += b.holes - a.holes;
+    c_.given_up += b.given_up - a.given_up;
+    c_.overflows += b.overflows - a.overflows;
+  }
 
   Nack nack_of(const FlowKey& k, Rx& r, std::optional<PsnRange> only = std::nullopt) {
     c_.nacks_sent++;

@@ -341,6 +341,55 @@ void elephant_families(const ElephantFacts& e, std::vector<MetricFamily>& out) {
   for (auto* f : {&n, &ev, &load, &cap, &w, &pe}) out.push_back(std::move(*f));
 }
 
+// The RDMA proxy: present only while it runs.
+void rdma_families(const RdmaFacts& r, std::vector<MetricFamily>& out) {
+  if (!r.running) return;
+  MetricFamily n = family("aigw_rdma_nacks_total",
+                          "Selective NACKs the RDMA proxy sent (receiving side) and received "
+                          "(sending side).",
+                          MetricType::Counter);
+  add(n, {{"direction", "sent"}}, as_double(r.nacks_sent));
+  add(n, {{"direction", "received"}}, as_double(r.nacks_received));
+  out.push_back(std::move(n));
+  MetricFamily re =
+      family("aigw_rdma_retransmits_total",
+             "Packets the RDMA proxy resent from its cache for a NACK.", MetricType::Counter);
+  add(re, {}, as_double(r.resent));
+  out.push_back(std::move(re));
+  MetricFamily miss = family("aigw_rdma_cache_misses_total",
+                             "PSNs a NACK asked for that the cache no longer (or never) held.",
+                             MetricType::Counter);
+  add(miss, {}, as_double(r.cache_misses));
+  out.push_back(std::move(miss));
+  MetricFamily holes = family("aigw_rdma_holes_total",
+                              "PSN holes the receiving side saw (opened), and gave up on "
+                              "(released to the hosts' go-back-N).",
+                              MetricType::Counter);
+  add(holes, {{"outcome", "opened"}}, as_double(r.holes));
+  add(holes, {{"outcome", "given_up"}}, as_double(r.given_up));
+  add(holes, {{"outcome", "overflow"}}, as_double(r.overflows));
+  out.push_back(std::move(holes));
+  out.push_back(gauge("aigw_rdma_reorder_depth",
+                      "Packets the RDMA proxy holds for reordering now, all streams.",
+                      as_double(r.reorder_depth)));
+  out.push_back(gauge("aigw_rdma_cache_bytes",
+                      "Bytes the RDMA proxy's send cache holds now, all streams.",
+                      as_double(r.cache_bytes)));
+  MetricFamily st =
+      family("aigw_rdma_streams", "RoCEv2 streams (QPs) the RDMA proxy tracks.", MetricType::Gauge);
+  add(st, {{"side", "send"}}, as_double(r.tx_streams));
+  add(st, {{"side", "receive"}}, as_double(r.rx_streams));
+  out.push_back(std::move(st));
+  MetricFamily pk = family("aigw_rdma_packets_total",
+                           "Packets the RDMA proxy sent on, by where to; tx_full: dropped, no "
+                           "free send frame.",
+                           MetricType::Counter);
+  add(pk, {{"to", "host"}}, as_double(r.to_host));
+  add(pk, {{"to", "wan"}}, as_double(r.to_wan));
+  add(pk, {{"to", "tx_full"}}, as_double(r.tx_full));
+  out.push_back(std::move(pk));
+}
+
 }  // namespace
 
 std::vector<MetricFamily> exporter_families(std::string_view version, uint64_t scrape_errors) {
@@ -425,6 +474,7 @@ std::vector<MetricFamily> snapshot_families(const Snapshot& s) {
   xmit_family(c.interfaces, s.stats, out);
   accounting_families(s.accounting, out);
   elephant_families(s.elephants, out);
+  rdma_families(s.rdma, out);
   return out;
 }
 

@@ -92,11 +92,24 @@ struct ElephantFacts {
 };
 
 // Everything one scrape shows besides the exporter's own facts.
+// The RDMA proxy (features/rdma_proxy.hpp): present while it runs.
+struct RdmaFacts {
+  bool running = false;
+  uint64_t nacks_sent = 0, nacks_received = 0, resent = 0, cache_misses = 0;
+  uint64_t holes = 0, given_up = 0, overflows = 0, delivered = 0;
+  uint64_t reorder_depth = 0;                   // packets held now, all streams
+  uint64_t max_depth = 0;                       // most held by one stream at once
+  uint64_t cache_packets = 0, cache_bytes = 0;  // cached now, all streams
+  uint64_t rx_streams = 0, tx_streams = 0, streams_evicted = 0;
+  uint64_t to_host = 0, to_wan = 0, tx_full = 0;
+};
+
 struct Snapshot {
   ConfigFacts config;
   Stats stats;  // as read by Datapath::read_stats() (per-CPU sums done)
   AccountingFacts accounting;
   ElephantFacts elephants;
+  RdmaFacts rdma;
 };
 
 // aigw_build_info and aigw_scrape_errors_total.

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The WAN impairment stage's loss (this kernel has no netem): drops RoCEv2
- * datagrams (UDP to port 4791, IPv4 or IPv6 without extension headers)
- * with probability loss / 2^32, from a seeded generator, so a run is
+ * datagrams (UDP to port 4791, IPv4 or IPv6 without extension headers,
+ * bare or inside an IPv6 / SRv6 tunnel: one Routing header, then IPv6 or
+ * IPv4) with probability loss / 2^32, from a seeded generator, so a run is
  * repeatable packet for packet on one CPU. Everything else passes.
  * aigw-xdp-loss sets loss and seed, attaches it, and reads the counters.
  */
@@ -32,26 +33,58 @@ static __always_inline __u32 next_random(void)
 	return (__u32)((x * 0x2545F4914F6CDD1DULL) >> 32);
 }
 
+#define NEXTHDR_ROUTING_ 43
+#define NEXTHDR_IPV6_ 41
+#define NEXTHDR_IPV4_ 4
+
+/* The UDP header of an IPv4 packet at ip, or 0. */
+static __always_inline struct udphdr *udp4(struct iphdr *ip, void *end)
+{
+	if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_UDP_ || ip->ihl < 5)
+		return 0;
+	return (void *)ip + ip->ihl * 4;
+}
+
+/* The UDP header of an IPv6 packet at ip6 (tunnel: the inner packet's,
+ * behind at most one Routing header), or 0. */
+static __always_inline struct udphdr *udp6(struct ipv6hdr *ip6, void *end)
+{
+	void *p = ip6 + 1;
+	__u8 nh;
+
+	if ((void *)(ip6 + 1) > end)
+		return 0;
+	nh = ip6->nexthdr;
+	if (nh == NEXTHDR_ROUTING_) {
+		__u8 *rh = p;
+
+		if ((void *)(rh + 2) > end)
+			return 0;
+		nh = rh[0];
+		p += ((__u32)rh[1] + 1) * 8;
+	}
+	if (nh == NEXTHDR_IPV6_) {
+		struct ipv6hdr *in = p;
+
+		if ((void *)(in + 1) > end || in->nexthdr != IPPROTO_UDP_)
+			return 0;
+		return (void *)(in + 1);
+	}
+	if (nh == NEXTHDR_IPV4_)
+		return udp4(p, end);
+	return nh == IPPROTO_UDP_ && p == (void *)(ip6 + 1) ? p : 0;
+}
+
 static __always_inline struct udphdr *udp_of(void *data, void *end)
 {
 	struct ethhdr *eth = data;
 
 	if ((void *)(eth + 1) > end)
 		return 0;
-	if (eth->h_proto == bpf_htons(ETH_P_IPV6_)) {
-		struct ipv6hdr *ip6 = (void *)(eth + 1);
-
-		if ((void *)(ip6 + 1) > end || ip6->nexthdr != IPPROTO_UDP_)
-			return 0;
-		return (void *)(ip6 + 1);
-	}
-	if (eth->h_proto == bpf_htons(ETH_P_IP_)) {
-		struct iphdr *ip = (void *)(eth + 1);
-
-		if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_UDP_ || ip->ihl < 5)
-			return 0;
-		return (void *)ip + ip->ihl * 4;
-	}
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6_))
+		return udp6((void *)(eth + 1), end);
+	if (eth->h_proto == bpf_htons(ETH_P_IP_))
+		return udp4((void *)(eth + 1), end);
 	return 0;
 }
 

@@ -1,0 +1,62 @@
+// aigwctl rdma show: the RDMA proxy's streams and counters.
+#include <fmt/format.h>
+
+#include "control/cli_internal.hpp"
+
+namespace aigw::cli {
+
+namespace {
+
+std::string stream_name(const json& e) {
+  return fmt::format("{} -> {} qp {:#x}", text(field(e, "src")), text(field(e, "dst")),
+                     field(e, "qp").get<uint64_t>());
+}
+
+}  // namespace
+
+void render_rdma(const json& d, std::ostream& out) {
+  bool running = field(d, "running").get<bool>();
+  out << fmt::format("rdma proxy: {}", running ? "running" : "off");
+  if (running) {
+    std::string ports;
+    for (const auto& p : field(d, "ports")) ports += (ports.empty() ? "" : ", ") + text(p);
+    out << fmt::format(" ({} queue(s) on {})", text(field(d, "queues")), ports);
+  }
+  out << "\n";
+  if (!d.contains("counters")) return;
+  const json& c = field(d, "counters");
+  out << fmt::format(
+      "  nacks sent {} received {} (stale {}, unknown stream {}, malformed {})\n"
+      "  resent {}  cache misses {}  holes {} (given up {}, overflow {})\n"
+      "  to hosts {}  to WAN {}  streams evicted {}\n",
+      text(field(c, "nacks_sent")), text(field(c, "nacks_received")), text(field(c, "nacks_stale")),
+      text(field(c, "nacks_unknown")), text(field(c, "bad_nacks")), text(field(c, "resent")),
+      text(field(c, "cache_misses")), text(field(c, "holes")), text(field(c, "given_up")),
+      text(field(c, "overflows")), text(field(c, "to_host")), text(field(c, "to_wan")),
+      text(field(c, "streams_evicted")));
+  Table rx({"RECEIVING", "EXPECTED", "HELD", "HOLES", "NACKS", "GIVEN-UP", "DELIVERED"},
+           {false, true, true, true, true, true, true});
+  for (const auto& e : field(d, "receiving"))
+    rx.add({stream_name(e), text(field(e, "expected_psn")), text(field(e, "held")),
+            text(field(e, "holes")), text(field(e, "nacks")), text(field(e, "given_up")),
+            text(field(e, "delivered"))});
+  if (!rx.empty()) rx.print(out);
+  Table tx({"SENDING", "CACHED", "BYTES", "RESENT", "MISSES", "EVICTED"},
+           {false, true, true, true, true, true});
+  for (const auto& e : field(d, "sending"))
+    tx.add({stream_name(e), text(field(e, "cached_packets")), text(field(e, "cached_bytes")),
+            text(field(e, "resent")), text(field(e, "misses")), text(field(e, "evicted"))});
+  if (!tx.empty()) tx.print(out);
+}
+
+void add_rdma_commands(CommandTree& t) {
+  CLI::App* rdma = t.object("rdma");
+  t.verb(rdma, "show", "the RDMA proxy: per stream (QP) expected PSN, holes, NACKs, cache use",
+         "[OPTIONS]",
+         "RECEIVING streams are reordered here (NACKs sent); SENDING streams are\n"
+         "cached here (resent on NACKs). EXPECTED is the next PSN owed to the host.\n"
+         "Example:\n"
+         "  aigwctl -j rdma show");
+}
+
+}  // namespace aigw::cli

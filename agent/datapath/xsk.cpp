@@ -1,0 +1,170 @@
+#include "datapath/xsk.hpp"
+
+#include <fmt/format.h>
+#include <linux/if_xdp.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <xdp/xsk.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "datapath/types.hpp"
+
+namespace aigw::dp {
+
+namespace {
+
+bool power_of_two(uint32_t x) { return x && !(x & (x - 1)); }
+
+struct UmemArea {
+  void* p = MAP_FAILED;
+  size_t len = 0;
+  explicit UmemArea(size_t n) : len(n) {
+    p = mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  }
+  ~UmemArea() {
+    if (p != MAP_FAILED) munmap(p, len);
+  }
+  UmemArea(const UmemArea&) = delete;
+  UmemArea& operator=(const UmemArea&) = delete;
+};
+
+}  // namespace
+
+// Destruction order matters: the socket before the UMEM, the UMEM before
+// its memory (members are destroyed in reverse order).
+struct XskSocket::Impl {
+  std::unique_ptr<UmemArea> area;
+  struct UmemDel {
+    void operator()(xsk_umem* u) const { xsk_umem__delete(u); }
+  };
+  struct SockDel {
+    void operator()(xsk_socket* s) const { xsk_socket__delete(s); }
+  };
+  std::unique_ptr<xsk_umem, UmemDel> umem;
+  std::unique_ptr<xsk_socket, SockDel> sock;
+  xsk_ring_prod fill{}, tx{};
+  xsk_ring_cons comp{}, rx{};
+  std::vector<uint64_t> free_tx;  // UMEM addresses of TX frames not in flight
+  uint32_t queued = 0;            // TX descriptors not yet handed over (flush)
+};
+
+XskSocket::XskSocket(const std::string& ifname, uint32_t queue, const XskSettings& s)
+    : ifname_(ifname), queue_(queue), s_(s), impl_(std::make_unique<Impl>()) {
+  auto fail = [&](const std::string& what, int err) {
+    return DatapathError(fmt::format("AF_XDP socket on {} queue {}: {}: {}", ifname, queue, what,
+                                     std::strerror(err)));
+  };
+  if (!power_of_two(s.frames) || s.frames < 64 || !power_of_two(s.ring) ||
+      (s.frame_size != 2048 && s.frame_size != 4096))
+    throw fail("frames and ring must be powers of two (frames >= 64), frame_size 2048 or 4096",
+               EINVAL);
+  auto& m = *impl_;
+  m.area = std::make_unique<UmemArea>(size_t{s.frames} * s.frame_size);
+  if (m.area->p == MAP_FAILED) throw fail("UMEM memory", errno);
+  xsk_umem_config uc{};
+  uc.fill_size = s.frames / 2;
+  uc.comp_size = s.ring;
+  uc.frame_size = s.frame_size;
+  uc.frame_headroom = XSK_UMEM__DEFAULT_FRAME_HEADROOM;
+  xsk_umem* u = nullptr;
+  if (int r = xsk_umem__create(&u, m.area->p, m.area->len, &m.fill, &m.comp, &uc))
+    throw fail("UMEM", -r);
+  m.umem.reset(u);
+  xsk_socket_config sc{};
+  sc.rx_size = s.ring;
+  sc.tx_size = s.ring;
+  sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;  // aigw's programs redirect
+  sc.bind_flags = XDP_USE_NEED_WAKEUP | (s.zero_copy ? XDP_ZEROCOPY : XDP_COPY);
+  xsk_socket* x = nullptr;
+  if (int r = xsk_socket__create(&x, ifname.c_str(), queue, u, &m.rx, &m.tx, &sc))
+    throw fail("socket", -r);
+  m.sock.reset(x);
+  // First half of the frames to the fill ring (receive), the rest send.
+  uint32_t idx = 0, n = s.frames / 2;
+  if (xsk_ring_prod__reserve(&m.fill, n, &idx) != n) throw fail("fill ring", ENOSPC);
+  for (uint32_t i = 0; i < n; i++)
+    *xsk_ring_prod__fill_addr(&m.fill, idx + i) = uint64_t{i} * s.frame_size;
+  xsk_ring_prod__submit(&m.fill, n);
+  for (uint32_t i = n; i < s.frames; i++) m.free_tx.push_back(uint64_t{i} * s.frame_size);
+}
+
+XskSocket::~XskSocket() = default;
+
+int XskSocket::fd() const { return xsk_socket__fd(impl_->sock.get()); }
+
+size_t XskSocket::receive(size_t max, const RxFn& f) {
+  auto& m = *impl_;
+  uint32_t idx = 0;
+  size_t n = xsk_ring_cons__peek(&m.rx, static_cast<uint32_t>(max), &idx);
+  if (!n) {
+    if (xsk_ring_prod__needs_wakeup(&m.fill))
+      recvfrom(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+    return 0;
+  }
+  // Every frame received goes back to the fill ring, which has room for
+  // all receive frames (were it ever short, the frames stay out, counted).
+  uint32_t fidx = 0;
+  bool refill = xsk_ring_prod__reserve(&m.fill, static_cast<uint32_t>(n), &fidx) == n;
+  if (!refill) c_.rx_lost_frames += n;
+  for (size_t i = 0; i < n; i++) {
+    const xdp_desc* d = xsk_ring_cons__rx_desc(&m.rx, idx + static_cast<uint32_t>(i));
+    auto* p = static_cast<uint8_t*>(xsk_umem__get_data(m.area->p, d->addr));
+    uint64_t in_frame = d->addr % s_.frame_size;
+    aigw_xsk_meta meta{};
+    if (in_frame >= sizeof(meta)) std::memcpy(&meta, p - sizeof(meta), sizeof(meta));
+    c_.rx++;
+    if (meta.magic != AIGW_XSK_MAGIC)
+      c_.rx_bad_meta++;
+    else
+      f(std::span<const uint8_t>(p, d->len), meta);
+    if (refill)
+      *xsk_ring_prod__fill_addr(&m.fill, fidx + static_cast<uint32_t>(i)) = d->addr - in_frame;
+  }
+  if (refill) xsk_ring_prod__submit(&m.fill, static_cast<uint32_t>(n));
+  xsk_ring_cons__release(&m.rx, static_cast<uint32_t>(n));
+  return n;
+}
+
+void XskSocket::reclaim() {
+  auto& m = *impl_;
+  uint32_t idx = 0;
+  size_t n = xsk_ring_cons__peek(&m.comp, s_.ring, &idx);
+  for (size_t i = 0; i < n; i++)
+    m.free_tx.push_back(*xsk_ring_cons__comp_addr(&m.comp, idx + static_cast<uint32_t>(i)));
+  xsk_ring_cons__release(&m.comp, static_cast<uint32_t>(n));
+}
+
+bool XskSocket::send(std::span<const uint8_t> frame) {
+  auto& m = *impl_;
+  if (m.free_tx.empty()) reclaim();
+  uint32_t idx = 0;
+  if (m.free_tx.empty() || frame.size() > s_.frame_size ||
+      xsk_ring_prod__reserve(&m.tx, 1, &idx) != 1) {
+    c_.tx_full++;
+    return false;
+  }
+  uint64_t addr = m.free_tx.back();
+  m.free_tx.pop_back();
+  std::memcpy(xsk_umem__get_data(m.area->p, addr), frame.data(), frame.size());
+  xdp_desc* d = xsk_ring_prod__tx_desc(&m.tx, idx);
+  d->addr = addr;
+  d->len = static_cast<uint32_t>(frame.size());
+  d->options = 0;
+  xsk_ring_prod__submit(&m.tx, 1);
+  m.queued++;
+  c_.tx++;
+  if (m.queued >= s_.ring / 4) flush();
+  return true;
+}
+
+void XskSocket::flush() {
+  auto& m = *impl_;
+  if (m.queued && xsk_ring_prod__needs_wakeup(&m.tx))
+    sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0);
+  m.queued = 0;
+  reclaim();
+}
+
+}  // namespace aigw::dp

@@ -1,0 +1,450 @@
+#include "features/rdma_proxy.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <poll.h>
+
+#include <unordered_map>
+
+#include "control/protocol.hpp"
+#include "datapath/xsk.hpp"
+#include "policy/classifier.hpp"
+#include "rdma/nack_packet.hpp"
+#include "rdma/proxy.hpp"
+
+namespace aigw::features {
+
+namespace {
+
+using rdma::Clock;
+using rdma::FlowKey;
+using rdma::FlowKeyHash;
+
+constexpr size_t kEthLen = 14;
+constexpr size_t kRxBurst = 64;
+constexpr auto kTick = std::chrono::milliseconds(1);
+
+// A frame the proxy holds: bytes as they go out, and where to.
+struct Pkt {
+  std::vector<uint8_t> bytes;
+  uint32_t egress = 0;
+  uint16_t ip_off = 0;
+};
+
+// Where a receiving stream's packets go: the customer port and the MACs
+// of its delivered frames (destination: the host; source: the port), for
+// the NACKs, which enter the headend as if that host had sent them.
+struct Delivery {
+  uint32_t ifindex = 0;
+  std::array<uint8_t, 12> macs{};
+};
+
+rdma::ProxyLimits limits_of(const RdmaProxySettings& s) {
+  rdma::ProxyLimits l;
+  l.max_tx_streams = s.max_streams;
+  l.max_rx_streams = s.max_streams;
+  l.reorder.max_held = s.max_held;
+  l.reorder.nack_interval = std::chrono::milliseconds(s.nack_ms);
+  l.reorder.give_up = std::chrono::milliseconds(s.give_up_ms);
+  l.cache.keep = std::chrono::milliseconds(s.cache_ms);
+  l.cache.max_bytes = s.cache_bytes;
+  // idle after the longest a hole or a cached packet can last
+  l.idle = std::max<Clock::duration>(
+      std::chrono::seconds(1), 2 * std::chrono::milliseconds(std::max(s.give_up_ms, s.cache_ms)));
+  return l;
+}
+
+std::string addr_str(uint8_t family, const std::array<uint8_t, 16>& a) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(family == 4 ? AF_INET : AF_INET6, a.data(), buf, sizeof(buf));
+  return buf;
+}
+
+nlohmann::json key_json(const FlowKey& k) {
+  return {{"src", addr_str(k.family, k.src)}, {"dst", addr_str(k.family, k.dst)}, {"qp", k.dqp}};
+}
+
+}  // namespace
+
+struct RdmaProxyModule::Shared {
+  Shared(const RdmaProxySettings& s, int headend_fd)
+      : proxy(limits_of(s)), max_deliveries(2 * size_t{s.max_streams}), headend_fd(headend_fd) {}
+  mutable std::mutex mu;
+  rdma::Proxy<Pkt> proxy;
+  std::unordered_map<FlowKey, Delivery, FlowKeyHash> deliveries;
+  size_t max_deliveries;
+  int headend_fd;
+  // Counted by the workers (under mu).
+  uint64_t to_host = 0, to_wan = 0, tx_full = 0, bad_nacks = 0, not_roce = 0, no_port = 0;
+  uint64_t nack_no_delivery = 0, nack_inject_failed = 0, bad_meta = 0;
+};
+
+// One queue's sockets on every port and the thread that serves them.
+struct RdmaProxyModule::Worker {
+  Worker(std::shared_ptr<Shared> sh, std::vector<std::unique_ptr<dp::XskSocket>> socks,
+         std::vector<uint32_t> ifindexes, bool ticks)
+      : sh_(std::move(sh)), socks_(std::move(socks)), ifx_(std::move(ifindexes)), ticks_(ticks) {
+    th_ = std::thread([this] { loop(); });
+  }
+  ~Worker() {
+    stop_ = true;
+    th_.join();
+  }
+
+  uint64_t tx_full() const { return tx_full_.load(); }
+
+ private:
+  void loop() {
+    std::vector<pollfd> pfd;
+    for (auto& s : socks_) pfd.push_back({s->fd(), POLLIN, 0});
+    auto next_tick = Clock::now();
+    while (!stop_) {
+      ::poll(pfd.data(), pfd.size(), 1);
+      for (auto& s : socks_)
+        s->receive(kRxBurst,
+                   [&](std::span<const uint8_t> f, const aigw_xsk_meta& m) { on_frame(f, m); });
+      if (auto now = Clock::now(); ticks_ && now >= next_tick) {
+        rdma::Proxy<Pkt>::Out out;
+        {
+          std::lock_guard l(sh_->mu);
+          out = sh_->proxy.tick(now);
+        }
+        take(std::move(out));
+        next_tick = now + kTick;
+      }
+      uint64_t full = 0;
+      for (auto& s : socks_) {
+        s->flush();
+        full += s->counters().tx_full;
+      }
+      tx_full_ = full;
+    }
+  }
+
+  dp::XskSocket* sock(uint32_t ifindex) {
+    for (size_t i = 0; i < ifx_.size(); i++)
+      if (ifx_[i] == ifindex) return socks_[i].get();
+    return nullptr;
+  }
+
+  void send(uint32_t ifindex, std::span<const uint8_t> bytes, uint64_t Shared::*counter) {
+    dp::XskSocket* s = sock(ifindex);
+    bool sent = s && s->send(bytes);
+    std::lock_guard l(sh_->mu);
+    if (!s)
+      sh_->no_port++;
+    else if (sent)
+      (*sh_).*counter += 1;
+  }
+
+  void on_frame(std::span<const uint8_t> f, const aigw_xsk_meta& m) {
+    if (m.ip_off < kEthLen || m.ip_off >= f.size()) {
+      std::lock_guard l(sh_->mu);
+      sh_->bad_meta++;
+      return;
+    }
+    auto ip = f.subspan(m.ip_off);
+    auto now = Clock::now();
+    switch (m.kind) {
+      case AIGW_XSK_EGRESS:
+        return egress(f, ip, m, now);
+      case AIGW_XSK_INGRESS:
+        return ingress(f, ip, m, now);
+      case AIGW_XSK_NACK:
+        return nack(f, ip, m);
+      default: {
+        std::lock_guard l(sh_->mu);
+        sh_->bad_meta++;
+      }
+    }
+  }
+
+  // Sending side: cached, then on to the WAN in any case.
+  void egress(std::span<const uint8_t> f, std::span<const uint8_t> ip, const aigw_xsk_meta& m,
+              Clock::time_point now) {
+    auto r = rdma::parse_roce(ip);
+    if (auto* p = std::get_if<rdma::RocePacket>(&r)) {
+      std::lock_guard l(sh_->mu);
+      sh_->proxy.egress(ip, *p, Pkt{{f.begin(), f.end()}, m.egress_ifindex, m.ip_off}, now);
+    }
+    send(m.egress_ifindex, f, &Shared::to_wan);
+  }
+
+  // Receiving side: through the stream's reorder buffer.
+  void ingress(std::span<const uint8_t> f, std::span<const uint8_t> ip, const aigw_xsk_meta& m,
+               Clock::time_point now) {
+    auto r = rdma::parse_roce(ip);
+    auto* p = std::get_if<rdma::RocePacket>(&r);
+    if (!p) {
+      {
+        std::lock_guard l(sh_->mu);
+        sh_->not_roce++;
+      }
+      return send(m.egress_ifindex, f, &Shared::to_host);
+    }
+    rdma::Proxy<Pkt>::Out out;
+    {
+      std::lock_guard l(sh_->mu);
+      FlowKey k = rdma::flow_of(ip, *p);
+      if (sh_->deliveries.size() >= sh_->max_deliveries && !sh_->deliveries.count(k))
+        sh_->deliveries.clear();  // bounded: the live streams' come back with their next packet
+      Delivery& d = sh_->deliveries[k];
+      d.ifindex = m.egress_ifindex;
+      std::copy_n(f.begin(), d.macs.size(), d.macs.begin());
+      out = sh_->proxy.ingress(ip, *p, Pkt{{f.begin(), f.end()}, m.egress_ifindex, m.ip_off}, now);
+    }
+    take(std::move(out));
+  }
+
+  // A peer gateway's NACK: the cached packets it names, again.
+  void nack(std::span<const uint8_t> f, std::span<const uint8_t> ip, const aigw_xsk_meta& m) {
+    std::optional<rdma::NackError> err;
+    auto n = rdma::nack_of_packet(ip, &err);
+    if (!n) {
+      if (err) {
+        std::lock_guard l(sh_->mu);
+        sh_->bad_nacks++;
+        return;
+      }
+      return send(m.egress_ifindex, f, &Shared::to_host);  // UDP to that port, not a NACK
+    }
+    std::vector<Pkt> again;
+    {
+      std::lock_guard l(sh_->mu);
+      for (const Pkt* c : sh_->proxy.on_nack(*n)) again.push_back(*c);
+    }
+    for (const Pkt& c : again) send(c.egress, c.bytes, &Shared::to_wan);
+  }
+
+  void take(rdma::Proxy<Pkt>::Out out) {
+    for (const Pkt& d : out.deliver) send(d.egress, d.bytes, &Shared::to_host);
+    for (const rdma::Nack& n : out.nacks) emit(n);
+  }
+
+  // A NACK enters the tunnel through the headend, as if the stream's
+  // responder had sent it from the customer port.
+  void emit(const rdma::Nack& n) {
+    Delivery d;
+    {
+      std::lock_guard l(sh_->mu);
+      auto it = sh_->deliveries.find(FlowKey{n.family, n.src, n.dst, n.dqp});
+      if (it == sh_->deliveries.end()) {
+        sh_->nack_no_delivery++;
+        return;
+      }
+      d = it->second;
+    }
+    auto ip = rdma::nack_packet(n);
+    std::vector<uint8_t> frame(kEthLen + ip.size());
+    std::copy_n(d.macs.begin() + 6, 6, frame.begin());  // to the port
+    std::copy_n(d.macs.begin(), 6, frame.begin() + 6);  // from the host
+    frame[12] = n.family == 4 ? 0x08 : 0x86;
+    frame[13] = n.family == 4 ? 0x00 : 0xdd;
+    std::copy(ip.begin(), ip.end(), frame.begin() + kEthLen);
+    if (dp::xdp_inject(sh_->headend_fd, d.ifindex, frame)) {
+      std::lock_guard l(sh_->mu);
+      sh_->nack_inject_failed++;
+    }
+  }
+
+  std::shared_ptr<Shared> sh_;
+  std::vector<std::unique_ptr<dp::XskSocket>> socks_;
+  std::vector<uint32_t> ifx_;
+  bool ticks_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> tx_full_{0};
+  std::thread th_;
+};
+
+RdmaProxyModule::RdmaProxyModule(Host& host) : host_(host) {}
+
+RdmaProxyModule::~RdmaProxyModule() { halt(); }
+
+void RdmaProxyModule::plan(const core::ApplyContext& ctx) {
+  dp::RdmaSelection sel{};
+  for (const auto& x : ctx.next.rdma_proxy.select) {
+    auto t = aigw::tenant_id(ctx.next, x.tenant);
+    if (!t) throw ApplyError(fmt::format("rdma_proxy.select: unknown tenant '{}'", x.tenant));
+    uint32_t mask = (1u << AIGW_MAX_CLASSES) - 1;
+    if (!x.service_class.empty()) {
+      auto c = aigw::class_id(ctx.next, x.service_class);
+      if (!c)
+        throw ApplyError(fmt::format("rdma_proxy.select: unknown class '{}'", x.service_class));
+      mask = 1u << *c;
+    }
+    if (*t < AIGW_MAX_TENANTS) sel[*t] |= mask;
+  }
+  planned_ = sel;
+}
+
+void RdmaProxyModule::commit(const core::ApplyContext& ctx) {
+  if (!maps_) maps_.emplace(host_.datapath().loader());
+  if (started_) {
+    auto ports = ports_of(ctx.next);
+    if (!(ctx.next.rdma_proxy == running_) || ports != ports_ || !shared_) {
+      halt();
+      run(ctx.next);
+    }
+  }
+  if (planned_ && (started_ || ctx.next.rdma_proxy.select.empty())) maps_->select(*planned_);
+}
+
+std::vector<RdmaProxyModule::Port> RdmaProxyModule::ports_of(const Config& c) const {
+  std::vector<Port> out;
+  for (const auto& i : c.interfaces) {
+    auto slot = host_.datapath().slot_of(interface_key(i));
+    auto link = host_.links().resolve(i.name);
+    if (!slot || !link) continue;
+    auto it = std::find_if(out.begin(), out.end(), [&](const Port& p) { return p.name == i.name; });
+    if (it == out.end()) it = out.insert(out.end(), Port{i.name, link->ifindex, {}});
+    it->slots.push_back(*slot);
+  }
+  return out;
+}
+
+// Sockets on every port for each queue, in the map, and their threads.
+// A port that takes no AF_XDP socket stops the proxy (logged): the
+// selection is then not written, so the traffic keeps the fast path.
+void RdmaProxyModule::run(const Config& c) {
+  running_ = c.rdma_proxy;
+  ports_ = ports_of(c);
+  if (c.rdma_proxy.select.empty()) return;
+  const auto& r = c.rdma_proxy;
+  dp::XskSettings xs{r.frames, r.frame_size, r.ring, r.zero_copy};
+  try {
+    shared_ = std::make_shared<Shared>(r, host_.datapath().prog_fd(Prog::Headend));
+    for (uint32_t q = 0; q < r.queues; q++) {
+      std::vector<std::unique_ptr<dp::XskSocket>> socks;
+      std::vector<uint32_t> ifx;
+      for (const auto& p : ports_) {
+        socks.push_back(std::make_unique<dp::XskSocket>(p.name, q, xs));
+        ifx.push_back(static_cast<uint32_t>(p.ifindex));
+        for (uint16_t slot : p.slots) maps_->set_socket(slot, q, socks.back()->fd());
+      }
+      workers_.push_back(
+          std::make_unique<Worker>(shared_, std::move(socks), std::move(ifx), q == 0));
+    }
+    host_.log().info("rdma_proxy: {} queue(s) on {} port(s), {} selection(s)", r.queues,
+                     ports_.size(), r.select.size());
+  } catch (const std::exception& e) {
+    host_.log().error("rdma_proxy: not started: {}", e.what());
+    halt();
+    maps_->select(dp::RdmaSelection{});
+    throw ApplyError(fmt::format("rdma_proxy: {}", e.what()));
+  }
+}
+
+void RdmaProxyModule::halt() {
+  workers_.clear();  // joins the threads, closes the sockets (they leave aigw_xsks)
+  if (maps_)
+    for (const auto& p : ports_)
+      for (uint16_t slot : p.slots)
+        for (uint32_t q = 0; q < AIGW_XSK_QUEUES; q++) maps_->clear_socket(slot, q);
+}
+
+void RdmaProxyModule::start() {
+  started_ = true;
+  if (!maps_) maps_.emplace(host_.datapath().loader());
+  run(host_.running());
+  if (planned_) maps_->select(*planned_);
+}
+
+void RdmaProxyModule::stop() {
+  started_ = false;
+  if (maps_) maps_->select(dp::RdmaSelection{});
+  halt();
+  shared_.reset();
+}
+
+nlohmann::json RdmaProxyModule::show() const {
+  nlohmann::json j = {{"running", !workers_.empty()},
+                      {"queues", running_.queues},
+                      {"ports", nlohmann::json::array()}};
+  for (const auto& p : ports_) j["ports"].push_back(p.name);
+  if (!shared_) return j;
+  std::lock_guard l(shared_->mu);
+  auto& px = shared_->proxy;
+  const auto& c = px.counters();
+  j["counters"] = {{"nacks_sent", c.nacks_sent},
+                   {"nacks_received", c.nacks_received},
+                   {"nacks_stale", c.nacks_stale},
+                   {"nacks_unknown", c.nacks_unknown},
+                   {"resent", c.resent},
+                   {"acks_matched", c.acks_matched},
+                   {"cache_misses", c.cache_misses},
+                   {"holes", c.holes},
+                   {"given_up", c.given_up},
+                   {"overflows", c.overflows},
+                   {"to_host", shared_->to_host},
+                   {"to_wan", shared_->to_wan},
+                   {"bad_nacks", shared_->bad_nacks},
+                   {"no_port", shared_->no_port},
+                   {"nack_no_delivery", shared_->nack_no_delivery},
+                   {"nack_inject_failed", shared_->nack_inject_failed},
+                   {"streams_evicted", px.tx_evicted() + px.rx_evicted()},
+                   {"streams_idled", c.idled}};
+  nlohmann::json rx = nlohmann::json::array(), tx = nlohmann::json::array();
+  px.for_each_rx([&](const FlowKey& k, const rdma::ReorderQp<Pkt>& q) {
+    nlohmann::json e = key_json(k);
+    const auto& qc = q.counters();
+    e["expected_psn"] = q.expected() ? nlohmann::json(*q.expected()) : nlohmann::json();
+    e["held"] = q.held();
+    e["holes"] = qc.holes;
+    e["nacks"] = qc.nacks;
+    e["given_up"] = qc.given_up;
+    e["delivered"] = qc.delivered;
+    e["max_depth"] = qc.max_depth;
+    rx.push_back(std::move(e));
+  });
+  px.for_each_tx([&](const FlowKey& k, const rdma::SendCache<Pkt>& sc) {
+    nlohmann::json e = key_json(k);
+    const auto& cc = sc.counters();
+    e["cached_packets"] = sc.packets();
+    e["cached_bytes"] = sc.bytes();
+    e["resent"] = cc.hits;
+    e["misses"] = cc.misses;
+    e["evicted"] = cc.evicted;
+    tx.push_back(std::move(e));
+  });
+  j["receiving"] = std::move(rx);
+  j["sending"] = std::move(tx);
+  return j;
+}
+
+void RdmaProxyModule::register_commands(core::CommandTable& t) {
+  t.add(cmd::kRdmaShow, core::Access::Read, [this](const nlohmann::json&) { return show(); });
+}
+
+void RdmaProxyModule::collect(telemetry::Snapshot& s) const {
+  if (!shared_ || workers_.empty()) return;
+  auto& f = s.rdma;
+  f.running = true;
+  uint64_t tx_full = 0;
+  for (const auto& w : workers_) tx_full += w->tx_full();
+  std::lock_guard l(shared_->mu);
+  auto& px = shared_->proxy;
+  const auto& c = px.counters();
+  f.nacks_sent = c.nacks_sent;
+  f.nacks_received = c.nacks_received;
+  f.resent = c.resent;
+  f.to_host = shared_->to_host;
+  f.to_wan = shared_->to_wan;
+  f.tx_full = tx_full;
+  f.streams_evicted = px.tx_evicted() + px.rx_evicted();
+  f.cache_misses = c.cache_misses;
+  f.holes = c.holes;
+  f.given_up = c.given_up;
+  f.overflows = c.overflows;
+  px.for_each_rx([&](const FlowKey&, const rdma::ReorderQp<Pkt>& q) {
+    f.rx_streams++;
+    f.reorder_depth += q.held();
+    f.max_depth = std::max<uint64_t>(f.max_depth, q.counters().max_depth);
+  });
+  px.for_each_tx([&](const FlowKey&, const rdma::SendCache<Pkt>& sc) {
+    f.tx_streams++;
+    f.cache_packets += sc.packets();
+    f.cache_bytes += sc.bytes();
+  });
+}
+
+}  // namespace aigw::features

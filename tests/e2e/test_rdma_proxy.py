@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""The RDMA proxy in aigwd (issue 12): RoCEv2 between host1 (requester,
+aigw-roce-ep) and host2 (responder) is classified into tenant "ai" at both
+gateways, whose XDP programs hand it to aigwd's AF_XDP sockets: gwa caches
+what it encapsulates, gwb reorders what it decapsulates and NACKs holes;
+the NACKs enter the SRv6 tunnel back through gwb's headend program, and gwa
+resends from its cache. The WAN loses 1 % of what gwa sends (aigw-xdp-loss
+on the core's port from gwa, seeded), resends included.
+
+  test_1: no loss: every packet crosses both proxies (rdma_to_proxy
+          events, aigwctl rdma show), in order, ICRC intact.
+  test_2: 1 % loss: the responder never sees a PSN out of order (no NAK, so
+          the requester never goes back N); gwb NACKed, gwa resent.
+  test_3: the proxy's metrics in /metrics, and `aigwctl rdma show`.
+  test_4: with the proxy's selection removed (reload), the same loss makes
+          the hosts go back N: the contrast, and the fast path again.
+"""
+import os
+import json
+import time
+
+import e2e_common as E
+
+T = E.T
+A, B = E.A, E.B
+TOOLS = os.environ.get("AIGW_TOOLS_DIR") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(os.environ.get("AIGWD", "build/agent/aigwd")))),
+    "tests", "tools")
+PACKETS = 20000
+LOSS = 0.01
+SELECT = {"select": [{"tenant": "ai"}], "nack_ms": 3, "give_up_ms": 100, "cache_ms": 100}
+
+
+class RdmaProxy(E.TopoCase):
+    MODES = {"gwa": "aigw", "core": "kernel", "gwb": "aigw"}
+    KERNEL_FALLBACK = "transit"
+
+    @classmethod
+    def configure(cls, topo):
+        for g in ("gwa", "gwb"):
+            c = topo.configs[g]
+            c["tenants"] = [{"name": "ai", "id": 5}]
+            c["classification"] = {"rules": [{
+                "name": "roce", "match": {"protocol": "udp", "dport": "4791"},
+                "set": {"tenant": "ai", "class": "training"}}]}
+            c["rdma_proxy"] = dict(SELECT)
+            c["agent"]["metrics_listen"] = "127.0.0.1:9469"
+
+    def tool(self, node, *args, **kw):
+        return self.topo.run(node, [os.path.join(TOOLS, args[0]), *map(str, args[1:])], **kw)
+
+    def loss(self, fraction, seed=5):
+        dev = "core-gwa"
+        if fraction:
+            self.topo.run("core", ["ip", "link", "set", "dev", dev, "xdp", "off"])
+            self.tool("core", "aigw-xdp-loss", "attach", dev, "--loss", fraction, "--seed", seed)
+        else:
+            self.tool("core", "aigw-xdp-loss", "detach", dev, check=False)
+            self.topo.run("core", ["ip", "link", "set", "dev", dev, "xdp", "obj",
+                                   self.topo.xdp_pass_obj, "sec", "xdp"], check=False)
+
+    def loss_stats(self):
+        return json.loads(self.tool("core", "aigw-xdp-loss", "stats", "core-gwa").stdout)
+
+    def transfer(self, psn, qp, packets=PACKETS):
+        ids = ["--psn", str(psn), "--qp", str(qp)]
+        resp = self.topo.popen("host2", [os.path.join(TOOLS, "aigw-roce-ep"), "responder",
+                                         "--local", B.host6(), "--packets", str(packets),
+                                         "--deadline-s", "75", "--linger-ms", "100", *ids],
+                               text=True)
+        time.sleep(0.3)
+        r = self.tool("host1", "aigw-roce-ep", "requester", "--local", A.host6(), "--peer",
+                      B.host6(), "--packets", packets, "--window", 1024, "--mtu", 1024,
+                      "--timeout-ms", 100, "--deadline-s", 60, *ids, timeout=90, check=False)
+        out, err = resp.communicate(timeout=90)
+        self.assertTrue(r.stdout.strip() and out.strip(), f"requester: {r.stdout} {r.stderr}; "
+                                                          f"responder: {out} {err}")
+        return json.loads(r.stdout), json.loads(out)
+
+    def rdma(self, node):
+        return self.topo.ctl(node, "rdma", "show")
+
+    def proxied(self, node):
+        return E.event(self.stats(node), "rdma_to_proxy")
+
+    def test_1_no_loss_through_both_proxies(self):
+        before = {g: self.proxied(g) for g in ("gwa", "gwb")}
+        rq, rs = self.transfer(psn=0x10, qp=0x31, packets=5000)
+        self.assertTrue(rq["done"] and rs["done"], (rq, rs))
+        self.assertEqual((rs["received"], rs["out_of_order"], rs["bad_icrc"]), (5000, 0, 0))
+        for g in ("gwa", "gwb"):
+            # data one way and ACKs the other cross each gateway's proxy
+            self.assertGreaterEqual(self.proxied(g) - before[g], 5000, f"{g}{self.diag([g])}")
+        a, b = self.rdma("gwa"), self.rdma("gwb")
+        self.assertTrue(a["running"] and b["running"], (a, b))
+        self.assertTrue(a["sending"], f"gwa caches nothing: {a}")
+        self.assertTrue(b["receiving"], f"gwb reorders nothing: {b}")
+
+    def test_2_loss_hidden_from_the_hosts(self):
+        a0, b0 = self.rdma("gwa")["counters"], self.rdma("gwb")["counters"]
+        self.loss(LOSS)
+        try:
+            rq, rs = self.transfer(psn=0xfff000, qp=0x32)
+            st = self.loss_stats()
+        finally:
+            self.loss(0)
+        a, b = self.rdma("gwa")["counters"], self.rdma("gwb")["counters"]
+        print(f"\n  requester {rq}\n  responder {rs}\n  loss {st}\n  gwa {a}\n  gwb {b}")
+        self.assertTrue(rq["done"] and rs["done"], (rq, rs))
+        self.assertEqual(rs["received"], PACKETS)
+        self.assertEqual((rs["bad_icrc"], rq["bad_icrc"]), (0, 0))
+        self.assertTrue(0.005 < st["dropped"] / st["seen"] < 0.02, st)
+        self.assertEqual(rs["out_of_order"], 0, "the responder saw a PSN past the next")
+        self.assertEqual((rs["naks_sent"], rq["naks"], rq["retransmitted"]), (0, 0, 0))
+        self.assertGreater(b["nacks_sent"] - b0["nacks_sent"], 0)
+        self.assertGreater(a["nacks_received"] - a0["nacks_received"], 0)
+        self.assertGreaterEqual(a["resent"] - a0["resent"], st["dropped"])
+        self.assertEqual(b["given_up"] - b0["given_up"], 0)
+
+    def test_3_metrics(self):
+        text = self.scrape("gwb")
+        for name in ("aigw_rdma_nacks_total", "aigw_rdma_retransmits_total",
+                     "aigw_rdma_cache_misses_total", "aigw_rdma_reorder_depth"):
+            self.assertIn(name, text)
+        out = self.topo.ctl_raw("gwb", "rdma", "show").stdout
+        self.assertIn("RECEIVING", out)
+
+    def scrape(self, node):
+        py = ("import urllib.request;print(urllib.request.urlopen("
+              "'http://127.0.0.1:9469/metrics', timeout=10).read().decode())")
+        return self.topo.run(node, [E.PY, "-c", py]).stdout
+
+    def test_4_without_the_proxy_the_hosts_go_back(self):
+        for g in ("gwa", "gwb"):
+            self.topo.configs[g]["rdma_proxy"] = {"select": []}
+            self.topo.write_config(g)
+            self.topo.ctl(g, "config", "reload")
+        before = self.proxied("gwb")
+        self.loss(LOSS)
+        try:
+            rq, rs = self.transfer(psn=0x200, qp=0x33)
+            st = self.loss_stats()
+        finally:
+            self.loss(0)
+        print(f"\n  no proxy: requester {rq}\n  responder {rs}\n  loss {st}")
+        self.assertTrue(rq["done"] and rs["done"], (rq, rs))
+        self.assertGreater(rs["out_of_order"], 0)
+        self.assertGreater(rq["retransmitted"], st["dropped"])
+        self.assertEqual(self.proxied("gwb"), before, "the fast path again")
+        self.assertFalse(self.rdma("gwb")["running"])
+
+
+if __name__ == "__main__":
+    E.main()
