@@ -23,6 +23,7 @@ void render_rdma(const json& d, std::ostream& out) {
     out << fmt::format(" ({} queue(s) on {})", text(field(d, "queues")), ports);
   }
   out << "\n";
+  if (d.contains("error")) out << "  not started: " << text(field(d, "error")) << "\n";
   if (!d.contains("counters")) return;
   const json& c = field(d, "counters");
   out << fmt::format(

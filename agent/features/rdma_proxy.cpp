@@ -286,7 +286,8 @@ void RdmaProxyModule::commit(const core::ApplyContext& ctx) {
       run(ctx.next);
     }
   }
-  if (planned_ && (started_ || ctx.next.rdma_proxy.select.empty())) maps_->select(*planned_);
+  if (planned_ && (started_ || ctx.next.rdma_proxy.select.empty()))
+    maps_->select(shared_ ? *planned_ : dp::RdmaSelection{});
 }
 
 std::vector<RdmaProxyModule::Port> RdmaProxyModule::ports_of(const Config& c) const {
@@ -303,11 +304,14 @@ std::vector<RdmaProxyModule::Port> RdmaProxyModule::ports_of(const Config& c) co
 }
 
 // Sockets on every port for each queue, in the map, and their threads.
-// A port that takes no AF_XDP socket stops the proxy (logged): the
-// selection is then not written, so the traffic keeps the fast path.
+// A port that takes no AF_XDP socket leaves the proxy off (logged, shown
+// by `aigwctl rdma show`) and the selection empty: its traffic keeps the
+// fast path.
 void RdmaProxyModule::run(const Config& c) {
   running_ = c.rdma_proxy;
   ports_ = ports_of(c);
+  error_.clear();
+  shared_.reset();  // counters count from the proxy's (re)start
   if (c.rdma_proxy.select.empty()) return;
   const auto& r = c.rdma_proxy;
   dp::XskSettings xs{r.frames, r.frame_size, r.ring, r.zero_copy};
@@ -327,10 +331,13 @@ void RdmaProxyModule::run(const Config& c) {
     host_.log().info("rdma_proxy: {} queue(s) on {} port(s), {} selection(s)", r.queues,
                      ports_.size(), r.select.size());
   } catch (const std::exception& e) {
-    host_.log().error("rdma_proxy: not started: {}", e.what());
+    // Refusing the configuration would not make the ports take sockets:
+    // the proxy stays off, its traffic on the fast path, and says why.
+    error_ = e.what();
+    host_.log().error("rdma_proxy: not started, its traffic keeps the fast path: {}", e.what());
     halt();
+    shared_.reset();
     maps_->select(dp::RdmaSelection{});
-    throw ApplyError(fmt::format("rdma_proxy: {}", e.what()));
   }
 }
 
@@ -346,7 +353,7 @@ void RdmaProxyModule::start() {
   started_ = true;
   if (!maps_) maps_.emplace(host_.datapath().loader());
   run(host_.running());
-  if (planned_) maps_->select(*planned_);
+  if (planned_ && shared_) maps_->select(*planned_);
 }
 
 void RdmaProxyModule::stop() {
@@ -361,6 +368,7 @@ nlohmann::json RdmaProxyModule::show() const {
                       {"queues", running_.queues},
                       {"ports", nlohmann::json::array()}};
   for (const auto& p : ports_) j["ports"].push_back(p.name);
+  if (!error_.empty()) j["error"] = error_;
   if (!shared_) return j;
   std::lock_guard l(shared_->mu);
   auto& px = shared_->proxy;

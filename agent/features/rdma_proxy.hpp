@@ -64,6 +64,7 @@ class RdmaProxyModule : public core::Module {
   bool started_ = false;
   RdmaProxySettings running_;
   std::vector<Port> ports_;
+  std::string error_;  // why the proxy is off although selected
   std::shared_ptr<Shared> shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
 };

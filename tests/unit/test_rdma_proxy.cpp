@@ -9,6 +9,8 @@
 #include <random>
 #include <vector>
 
+#include "config/parse.hpp"
+#include "config/serialize.hpp"
 #include "rdma/proxy.hpp"
 
 using namespace aigw::rdma;
@@ -272,4 +274,63 @@ TEST_CASE("Proxy: an idle stream is forgotten, so a QP made again starts afresh"
   CHECK(out.deliver.empty());
   REQUIRE(out.nacks.size() == 1);
   CHECK(out.nacks[0].ranges == std::vector<PsnRange>{{6, 1}});
+}
+
+// ---------------------------------------------------------------- config
+
+namespace {
+
+std::variant<aigw::Config, std::vector<aigw::ConfigError>> rdma_cfg(const std::string& section) {
+  return aigw::parse_config(
+      "interfaces:\n  - {name: c0, role: customer}\n  - {name: w0, role: wan}\n"
+      "tenants:\n  - {name: ai, id: 5}\n"
+      "rdma_proxy:\n" +
+          section,
+      "t.yaml");
+}
+
+std::string rdma_err(const std::string& section) {
+  auto r = rdma_cfg(section);
+  REQUIRE(std::holds_alternative<std::vector<aigw::ConfigError>>(r));
+  return std::get<std::vector<aigw::ConfigError>>(r).at(0).str();
+}
+
+}  // namespace
+
+TEST_CASE("rdma_proxy: the configuration section", "[rdma][config]") {
+  auto ok = rdma_cfg(
+      "  select:\n    - {tenant: ai}\n    - {tenant: unclassified, class: training}\n"
+      "  queues: 2\n  frames: 8192\n  ring: 1024\n  cache_ms: 40\n  nack_ms: 4\n"
+      "  give_up_ms: 200\n");
+  REQUIRE(std::holds_alternative<aigw::Config>(ok));
+  const auto& r = std::get<aigw::Config>(ok).rdma_proxy;
+  REQUIRE(r.select.size() == 2);
+  CHECK(r.select[0].tenant == "ai");
+  CHECK(r.select[0].service_class.empty());
+  CHECK(r.select[1].service_class == "training");
+  CHECK((r.queues == 2 && r.frames == 8192 && r.ring == 1024 && r.cache_ms == 40 &&
+         r.nack_ms == 4 && r.give_up_ms == 200));
+  // round trip through the YAML the agent shows
+  auto again = aigw::parse_config(aigw::to_yaml(std::get<aigw::Config>(ok)), "again.yaml");
+  REQUIRE(std::holds_alternative<aigw::Config>(again));
+  CHECK(std::get<aigw::Config>(again).rdma_proxy == r);
+  // off by default
+  auto off = rdma_cfg("  {}\n");
+  REQUIRE(std::holds_alternative<aigw::Config>(off));
+  CHECK(std::get<aigw::Config>(off).rdma_proxy.select.empty());
+
+  // bad input: file:line, the field, why
+  CHECK(rdma_err("  select: [{tenant: nobody}]\n") ==
+        "t.yaml:7: rdma_proxy.select[0].tenant: unknown tenant 'nobody' (not in tenants[])");
+  CHECK(rdma_err("  select: [{tenant: ai, class: gold}]\n").find("unknown class 'gold'") !=
+        std::string::npos);
+  CHECK(rdma_err("  frames: 5000\n").find("rdma_proxy.frames: 5000 is not a power of two") !=
+        std::string::npos);
+  CHECK(rdma_err("  queues: 17\n").find("rdma_proxy.queues") != std::string::npos);
+  CHECK(rdma_err("  nack_ms: 50\n  give_up_ms: 50\n").find("not above nack_ms") !=
+        std::string::npos);
+  CHECK(rdma_err("  frames: 1024\n  ring: 1024\n").find("above half the frames") !=
+        std::string::npos);
+  CHECK(rdma_err("  frame_size: 3000\n").find("expected 2048 or 4096") != std::string::npos);
+  CHECK(rdma_err("  select: [{tenant: ai, qp: 3}]\n").find("qp") != std::string::npos);
 }
