@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <poll.h>
+#include <pthread.h>
 
 #include <unordered_map>
 
@@ -82,9 +83,14 @@ struct RdmaProxyModule::Shared {
 // One queue's sockets on every port and the thread that serves them.
 struct RdmaProxyModule::Worker {
   Worker(std::shared_ptr<Shared> sh, std::vector<std::unique_ptr<dp::XskSocket>> socks,
-         std::vector<uint32_t> ifindexes, bool ticks)
-      : sh_(std::move(sh)), socks_(std::move(socks)), ifx_(std::move(ifindexes)), ticks_(ticks) {
-    th_ = std::thread([this] { loop(); });
+         std::vector<uint32_t> ifindexes, uint32_t queue)
+      : sh_(std::move(sh)), socks_(std::move(socks)), ifx_(std::move(ifindexes)),
+        ticks_(queue == 0) {
+    th_ = std::thread([this, queue] {
+      // named, so that top and the benchmark find the proxy's CPU time
+      pthread_setname_np(pthread_self(), fmt::format("aigw-rdma-q{}", queue).c_str());
+      loop();
+    });
   }
   ~Worker() {
     stop_ = true;
@@ -326,7 +332,7 @@ void RdmaProxyModule::run(const Config& c) {
         for (uint16_t slot : p.slots) maps_->set_socket(slot, q, socks.back()->fd());
       }
       workers_.push_back(
-          std::make_unique<Worker>(shared_, std::move(socks), std::move(ifx), q == 0));
+          std::make_unique<Worker>(shared_, std::move(socks), std::move(ifx), q));
     }
     host_.log().info("rdma_proxy: {} queue(s) on {} port(s), {} selection(s)", r.queues,
                      ports_.size(), r.select.size());
