@@ -84,12 +84,22 @@ struct RdmaProxyModule::Shared {
 struct RdmaProxyModule::Worker {
   Worker(std::shared_ptr<Shared> sh, std::vector<std::unique_ptr<dp::XskSocket>> socks,
          std::vector<uint32_t> ifindexes, uint32_t queue)
-      : sh_(std::move(sh)), socks_(std::move(socks)), ifx_(std::move(ifindexes)),
+      : sh_(std::move(sh)),
+        socks_(std::move(socks)),
+        ifx_(std::move(ifindexes)),
         ticks_(queue == 0) {
     th_ = std::thread([this, queue] {
       // named, so that top and the benchmark find the proxy's CPU time
       pthread_setname_np(pthread_self(), fmt::format("aigw-rdma-q{}", queue).c_str());
-      loop();
+      while (!stop_) {
+        try {
+          loop();
+        } catch (const std::exception&) {
+          // nothing a packet carries throws; memory can run out: count it,
+          // go on with the next packets rather than take the agent down
+          failures_++;
+        }
+      }
     });
   }
   ~Worker() {
@@ -98,6 +108,7 @@ struct RdmaProxyModule::Worker {
   }
 
   uint64_t tx_full() const { return tx_full_.load(); }
+  uint64_t failures() const { return failures_.load(); }
 
  private:
   void loop() {
@@ -259,6 +270,7 @@ struct RdmaProxyModule::Worker {
   bool ticks_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> tx_full_{0};
+  std::atomic<uint64_t> failures_{0};
   std::thread th_;
 };
 
@@ -331,8 +343,7 @@ void RdmaProxyModule::run(const Config& c) {
         ifx.push_back(static_cast<uint32_t>(p.ifindex));
         for (uint16_t slot : p.slots) maps_->set_socket(slot, q, socks.back()->fd());
       }
-      workers_.push_back(
-          std::make_unique<Worker>(shared_, std::move(socks), std::move(ifx), q));
+      workers_.push_back(std::make_unique<Worker>(shared_, std::move(socks), std::move(ifx), q));
     }
     host_.log().info("rdma_proxy: {} queue(s) on {} port(s), {} selection(s)", r.queues,
                      ports_.size(), r.select.size());
@@ -376,6 +387,8 @@ nlohmann::json RdmaProxyModule::show() const {
   for (const auto& p : ports_) j["ports"].push_back(p.name);
   if (!error_.empty()) j["error"] = error_;
   if (!shared_) return j;
+  uint64_t failures = 0;
+  for (const auto& w : workers_) failures += w->failures();
   std::lock_guard l(shared_->mu);
   auto& px = shared_->proxy;
   const auto& c = px.counters();
@@ -396,6 +409,7 @@ nlohmann::json RdmaProxyModule::show() const {
                    {"nack_no_delivery", shared_->nack_no_delivery},
                    {"nack_inject_failed", shared_->nack_inject_failed},
                    {"streams_evicted", px.tx_evicted() + px.rx_evicted()},
+                   {"worker_failures", failures},
                    {"streams_idled", c.idled}};
   nlohmann::json rx = nlohmann::json::array(), tx = nlohmann::json::array();
   px.for_each_rx([&](const FlowKey& k, const rdma::ReorderQp<Pkt>& q) {

@@ -32,10 +32,10 @@ echo "lintian --pedantic: clean ($(grep -c '^N: ' "$work/a/lintian.txt" || true)
 
 # Depends from dpkg-shlibdeps: the libraries the binaries link, libc included.
 dep=$(dpkg-deb -f "$deb" Depends)
-for lib in libc6 libstdc++6 libgcc-s1 libbpf1 libnl-3-200; do
+# libxdp1: aigwd's RDMA proxy opens AF_XDP sockets with it.
+for lib in libc6 libstdc++6 libgcc-s1 libbpf1 libnl-3-200 libxdp1; do
   [[ $dep == *"$lib "* ]] || fail "Depends lacks $lib: $dep"
 done
-[[ $dep != *libxdp* ]] || fail "Depends lists libxdp, which nothing links: $dep"
 # Stripped, with the debug symbols in the -dbgsym package.
 dpkg-deb -x "$deb" "$work/x"
 for b in usr/sbin/aigwd usr/bin/aigwctl; do
