@@ -71,7 +71,7 @@ static __always_inline bool aigw_rdma_to_xsk(struct xdp_md *ctx, __u16 port_slot
  * target chosen), for kind (0: not the proxy's; AIGW_RDMA_HOW(kind,
  * ip_off) in how): into the proxy's socket instead. Returns 1 when it
  * goes there (counted), 0 when it keeps the fast path (no socket:
- * counted). A global function taking scalars only: verified once, and no
+ * counted for RoCEv2). A global function taking scalars only: verified once, and no
  * caller's stack is marked read by it (which would stop the verifier
  * pruning the callers' paths). */
 #define AIGW_RDMA_HOW(kind, ip_off) ((__u32)(kind) << 16 | (__u16)(ip_off))
@@ -83,7 +83,10 @@ __noinline int aigw_rdma_take(struct xdp_md *ctx, __u32 egress, __u32 port_slot,
 	if (!kind)
 		return 0;
 	if (!aigw_rdma_to_xsk(ctx, port_slot, kind, egress, ip_off)) {
-		aigw_event(AIGW_EV_RDMA_NO_SOCKET, rx_len);
+		/* counted for selected RoCEv2 only: UDP to the NACK port is
+		 * anyone's while no proxy runs */
+		if (kind != AIGW_XSK_NACK)
+			aigw_event(AIGW_EV_RDMA_NO_SOCKET, rx_len);
 		/* a failed map redirect clears the target: set it again */
 		ctx_redirect_map(ctx, &aigw_tx, egress);
 		return 0;
