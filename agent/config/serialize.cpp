@@ -163,6 +163,31 @@ nlohmann::json rdma_proxy_json(const RdmaProxySettings& r) {
           {"max_held", r.max_held}, {"max_streams", r.max_streams}};
 }
 
+// rdma_proxy: scalars, and the selection as a list of flow maps.
+void emit_rdma_proxy(YAML::Emitter& out, const RdmaProxySettings& r) {
+  out << YAML::Key << "rdma_proxy" << YAML::Value << YAML::BeginMap;
+  const nlohmann::json rp = rdma_proxy_json(r);
+  for (const auto& [k, v] : rp.items()) {
+    out << YAML::Key << k << YAML::Value;
+    if (v.is_array()) {
+      if (v.empty()) out << YAML::Flow;
+      out << YAML::BeginSeq;
+      for (const auto& x : v) {
+        out << YAML::Flow << YAML::BeginMap;
+        for (const auto& [xk, xv] : x.items())
+          out << YAML::Key << xk << YAML::Value << xv.get<std::string>();
+        out << YAML::EndMap;
+      }
+      out << YAML::EndSeq;
+    } else if (v.is_boolean()) {
+      out << v.get<bool>();
+    } else {
+      out << v.get<uint64_t>();
+    }
+  }
+  out << YAML::EndMap;
+}
+
 nlohmann::json elephants_json(const ElephantSettings& e) {
   nlohmann::json j = {{"enabled", e.enabled},
                       {"window_ms", e.window_ms},
@@ -276,27 +301,7 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "template_refresh" << YAML::Value << duration_str(c.ipfix.template_refresh_s);
   out << YAML::Key << "enterprise" << YAML::Value << c.ipfix.enterprise;
   out << YAML::EndMap;
-  out << YAML::Key << "rdma_proxy" << YAML::Value << YAML::BeginMap;
-  const nlohmann::json rp = rdma_proxy_json(c.rdma_proxy);
-  for (const auto& [k, v] : rp.items()) {
-    out << YAML::Key << k << YAML::Value;
-    if (v.is_array()) {
-      if (v.empty()) out << YAML::Flow;
-      out << YAML::BeginSeq;
-      for (const auto& x : v) {
-        out << YAML::Flow << YAML::BeginMap;
-        for (const auto& [xk, xv] : x.items())
-          out << YAML::Key << xk << YAML::Value << xv.get<std::string>();
-        out << YAML::EndMap;
-      }
-      out << YAML::EndSeq;
-    } else if (v.is_boolean()) {
-      out << v.get<bool>();
-    } else {
-      out << v.get<uint64_t>();
-    }
-  }
-  out << YAML::EndMap;
+  emit_rdma_proxy(out, c.rdma_proxy);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
 
 #include "datapath/loader.hpp"
 #include "datapath/types.hpp"
@@ -40,13 +39,12 @@ void RdmaMaps::clear_socket(uint16_t port_slot, uint32_t queue) {
 }
 
 int xdp_inject(int prog_fd, uint32_t ifindex, std::span<const uint8_t> frame) {
-  std::vector<uint8_t> in(frame.begin(), frame.end());
   xdp_md ctx{};
-  ctx.data_end = static_cast<uint32_t>(in.size());
+  ctx.data_end = static_cast<uint32_t>(frame.size());
   ctx.ingress_ifindex = ifindex;
   LIBBPF_OPTS(bpf_test_run_opts, o);
-  o.data_in = in.data();
-  o.data_size_in = static_cast<uint32_t>(in.size());
+  o.data_in = frame.data();
+  o.data_size_in = static_cast<uint32_t>(frame.size());
   o.ctx_in = &ctx;
   o.ctx_size_in = sizeof(ctx);
   o.repeat = 1;

@@ -75,9 +75,10 @@ struct RdmaProxyModule::Shared {
   std::unordered_map<FlowKey, Delivery, FlowKeyHash> deliveries;
   size_t max_deliveries;
   int headend_fd;
-  // Counted by the workers (under mu).
-  uint64_t to_host = 0, to_wan = 0, tx_full = 0, bad_nacks = 0, not_roce = 0, no_port = 0;
-  uint64_t nack_no_delivery = 0, nack_inject_failed = 0, bad_meta = 0;
+  // Counted by the workers, without the lock.
+  using Ctr = std::atomic<uint64_t>;
+  Ctr to_host{0}, to_wan{0}, bad_nacks{0}, not_roce{0}, no_port{0};
+  Ctr nack_no_delivery{0}, nack_inject_failed{0}, bad_meta{0};
 };
 
 // One queue's sockets on every port and the thread that serves them.
@@ -144,19 +145,16 @@ struct RdmaProxyModule::Worker {
     return nullptr;
   }
 
-  void send(uint32_t ifindex, std::span<const uint8_t> bytes, uint64_t Shared::*counter) {
+  void send(uint32_t ifindex, std::span<const uint8_t> bytes, Shared::Ctr Shared::*counter) {
     dp::XskSocket* s = sock(ifindex);
-    bool sent = s && s->send(bytes);
-    std::lock_guard l(sh_->mu);
     if (!s)
       sh_->no_port++;
-    else if (sent)
-      (*sh_).*counter += 1;
+    else if (s->send(bytes))
+      ((*sh_).*counter)++;
   }
 
   void on_frame(std::span<const uint8_t> f, const aigw_xsk_meta& m) {
     if (m.ip_off < kEthLen || m.ip_off >= f.size()) {
-      std::lock_guard l(sh_->mu);
       sh_->bad_meta++;
       return;
     }
@@ -169,10 +167,8 @@ struct RdmaProxyModule::Worker {
         return ingress(f, ip, m, now);
       case AIGW_XSK_NACK:
         return nack(f, ip, m);
-      default: {
-        std::lock_guard l(sh_->mu);
+      default:
         sh_->bad_meta++;
-      }
     }
   }
 
@@ -193,10 +189,7 @@ struct RdmaProxyModule::Worker {
     auto r = rdma::parse_roce(ip);
     auto* p = std::get_if<rdma::RocePacket>(&r);
     if (!p) {
-      {
-        std::lock_guard l(sh_->mu);
-        sh_->not_roce++;
-      }
+      sh_->not_roce++;
       return send(m.egress_ifindex, f, &Shared::to_host);
     }
     rdma::Proxy<Pkt>::Out out;
@@ -219,7 +212,6 @@ struct RdmaProxyModule::Worker {
     auto n = rdma::nack_of_packet(ip, &err);
     if (!n) {
       if (err) {
-        std::lock_guard l(sh_->mu);
         sh_->bad_nacks++;
         return;
       }
@@ -258,10 +250,7 @@ struct RdmaProxyModule::Worker {
     frame[12] = n.family == 4 ? 0x08 : 0x86;
     frame[13] = n.family == 4 ? 0x00 : 0xdd;
     std::copy(ip.begin(), ip.end(), frame.begin() + kEthLen);
-    if (dp::xdp_inject(sh_->headend_fd, d.ifindex, frame)) {
-      std::lock_guard l(sh_->mu);
-      sh_->nack_inject_failed++;
-    }
+    if (dp::xdp_inject(sh_->headend_fd, d.ifindex, frame)) sh_->nack_inject_failed++;
   }
 
   std::shared_ptr<Shared> sh_;
@@ -299,7 +288,8 @@ void RdmaProxyModule::commit(const core::ApplyContext& ctx) {
   if (!maps_) maps_.emplace(host_.datapath().loader());
   if (started_) {
     auto ports = ports_of(ctx.next);
-    if (!(ctx.next.rdma_proxy == running_) || ports != ports_ || !shared_) {
+    bool failed = !shared_ && !ctx.next.rdma_proxy.select.empty();  // retried at each apply
+    if (!(ctx.next.rdma_proxy == running_) || ports != ports_ || failed) {
       halt();
       run(ctx.next);
     }
@@ -402,12 +392,12 @@ nlohmann::json RdmaProxyModule::show() const {
                    {"holes", c.holes},
                    {"given_up", c.given_up},
                    {"overflows", c.overflows},
-                   {"to_host", shared_->to_host},
-                   {"to_wan", shared_->to_wan},
-                   {"bad_nacks", shared_->bad_nacks},
-                   {"no_port", shared_->no_port},
-                   {"nack_no_delivery", shared_->nack_no_delivery},
-                   {"nack_inject_failed", shared_->nack_inject_failed},
+                   {"to_host", shared_->to_host.load()},
+                   {"to_wan", shared_->to_wan.load()},
+                   {"bad_nacks", shared_->bad_nacks.load()},
+                   {"no_port", shared_->no_port.load()},
+                   {"nack_no_delivery", shared_->nack_no_delivery.load()},
+                   {"nack_inject_failed", shared_->nack_inject_failed.load()},
                    {"streams_evicted", px.tx_evicted() + px.rx_evicted()},
                    {"worker_failures", failures},
                    {"streams_idled", c.idled}};
@@ -455,8 +445,8 @@ void RdmaProxyModule::collect(telemetry::Snapshot& s) const {
   f.nacks_sent = c.nacks_sent;
   f.nacks_received = c.nacks_received;
   f.resent = c.resent;
-  f.to_host = shared_->to_host;
-  f.to_wan = shared_->to_wan;
+  f.to_host = shared_->to_host.load();
+  f.to_wan = shared_->to_wan.load();
   f.tx_full = tx_full;
   f.streams_evicted = px.tx_evicted() + px.rx_evicted();
   f.cache_misses = c.cache_misses;

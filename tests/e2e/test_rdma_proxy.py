@@ -77,6 +77,16 @@ class RdmaProxy(E.TopoCase):
                                                           f"responder: {out} {err}")
         return json.loads(r.stdout), json.loads(out)
 
+    def lossy_transfer(self, psn, qp):
+        """(requester, responder, loss stage counters) of a transfer over
+        the WAN losing LOSS."""
+        self.loss(LOSS)
+        try:
+            rq, rs = self.transfer(psn=psn, qp=qp)
+            return rq, rs, self.loss_stats()
+        finally:
+            self.loss(0)
+
     def rdma(self, node):
         return self.topo.ctl(node, "rdma", "show")
 
@@ -98,12 +108,7 @@ class RdmaProxy(E.TopoCase):
 
     def test_2_loss_hidden_from_the_hosts(self):
         a0, b0 = self.rdma("gwa")["counters"], self.rdma("gwb")["counters"]
-        self.loss(LOSS)
-        try:
-            rq, rs = self.transfer(psn=0xfff000, qp=0x32)
-            st = self.loss_stats()
-        finally:
-            self.loss(0)
+        rq, rs, st = self.lossy_transfer(psn=0xfff000, qp=0x32)
         a, b = self.rdma("gwa")["counters"], self.rdma("gwb")["counters"]
         print(f"\n  requester {rq}\n  responder {rs}\n  loss {st}\n  gwa {a}\n  gwb {b}")
         self.assertTrue(rq["done"] and rs["done"], (rq, rs))
@@ -136,12 +141,7 @@ class RdmaProxy(E.TopoCase):
             self.topo.write_config(g)
             self.topo.ctl(g, "config", "reload")
         before = self.proxied("gwb")
-        self.loss(LOSS)
-        try:
-            rq, rs = self.transfer(psn=0x200, qp=0x33)
-            st = self.loss_stats()
-        finally:
-            self.loss(0)
+        rq, rs, st = self.lossy_transfer(psn=0x200, qp=0x33)
         print(f"\n  no proxy: requester {rq}\n  responder {rs}\n  loss {st}")
         self.assertTrue(rq["done"] and rs["done"], (rq, rs))
         self.assertGreater(rs["out_of_order"], 0)
