@@ -126,10 +126,11 @@ void ElephantsModule::stop() { timer_.reset(); }  // the pins stay: the next age
 void ElephantsModule::adopt_pins() {
   if (!maps_) return;
   std::map<aigw_flow_key, Pin, telemetry::FlowKeyLess> found;
-  for (const auto& [k, p] : maps_->read_pins()) found[k] = Pin{p.head, p.target};
+  const uint64_t now = telemetry::monotonic_ns();
+  for (const auto& [k, p] : maps_->read_pins()) found[k] = Pin{p.head, p.target, now, true};
   if (found.empty()) return;
   pins_ = found;
-  adopted_until_ns_ = telemetry::monotonic_ns() + (uint64_t{s_.hold_ms} + 2 * s_.window_ms) * kMs;
+  adopted_until_ns_ = now + (uint64_t{s_.hold_ms} + 2 * s_.window_ms) * kMs;
   write_cfg();
   host_.log().info(
       "elephants: {} pin(s) of the previous agent kept while their flows are "
@@ -260,12 +261,13 @@ void ElephantsModule::place() {
       const auto& el = set_.elephants().at(keys[i]);
       auto pin = pins_.find(keys[i]);
       bool pinned = pin != pins_.end();
-      bool settled = pinned && now < pin->second.set_ns + uint64_t{s_.hold_ms} * kMs;
+      bool held = pinned && now < pin->second.set_ns + uint64_t{s_.hold_ms} * kMs;
+      bool settled = held && pin->second.moved;
       // A move that found no gap for a hold time (a flow that never pauses,
       // e.g. TCP on a full path): the flow stays where it is for a while,
       // and another flow of its path may go in its place.
       uint32_t target = pinned ? pin->second.target : 0;
-      bool stuck = target && target != el.slot && !settled;
+      bool stuck = target && target != el.slot && !held;
       flows.push_back(
           {i, el.demand_bps, el.slot, stuck ? el.slot : target, el.mean_bps, settled || stuck});
       erate += el.demand_bps;
@@ -280,12 +282,36 @@ void ElephantsModule::place() {
       auto caps = placement::capacities_from_weights(weights, std::max(total, erate));
       for (size_t i = 0; i < paths.size(); ++i) paths[i].capacity_bps = caps[i];
     }
-    for (const auto& [id, slot] : placement::place(paths, flows, configured))
-      want[keys[id]] = Pin{head, slot, 0};
+    auto placed = placement::place(paths, flows, configured);
+    if (host_.log().level() <= LogLevel::Debug) log_placement(paths, flows, keys, placed);
+    for (const auto& [id, slot] : placed) want[keys[id]] = Pin{head, slot, 0};
   }
   if (telemetry::monotonic_ns() < adopted_until_ns_)
     for (const auto& [k, p] : pins_) want.try_emplace(k, p);
   write_pins(want);
+}
+
+// A placement that changes a pin, with what it was made from (debug): the
+// paths' loads and the flows' demands explain a move.
+void ElephantsModule::log_placement(const std::vector<placement::PathLoad>& paths,
+                                    const std::vector<placement::Flow>& flows,
+                                    const std::vector<aigw_flow_key>& keys,
+                                    const std::map<uint64_t, uint32_t>& placed) const {
+  bool changed = false;
+  for (const auto& [id, slot] : placed) {
+    auto pin = pins_.find(keys[id]);
+    changed = changed || pin == pins_.end() || pin->second.target != slot;
+  }
+  if (!changed) return;
+  std::string text;
+  for (const auto& p : paths)
+    text += fmt::format(" {} load {:.1f}/{:.1f} Mbit/s weight {};", path_name(p.slot),
+                        p.load_bps / 1e6, p.capacity_bps / 1e6, p.weight);
+  for (const auto& f : flows)
+    text += fmt::format(" {} {:.1f} Mbit/s (mean {:.1f}) on {}{} -> {};", flow_text(keys[f.id]),
+                        f.rate_bps / 1e6, f.mean_bps / 1e6, path_name(f.on),
+                        f.settled ? " settled" : "", path_name(placed.at(f.id)));
+  host_.log().debug("elephants: placement:{}", text);
 }
 
 // Each multipath policy's path slots in path order, by its head slot.
@@ -354,7 +380,7 @@ bool ElephantsModule::write_weights(const std::vector<uint32_t>& slots,
   return true;
 }
 
-// Make the pin map hold `want`: a new pin starts where the flow is (cur 0),
+// Make the pin map hold `want`: a new pin starts where the flow was seen,
 // a changed target keeps the flow's current path until its next gap. A pin
 // no longer wanted is released (target 0: back to the hash path at the next
 // gap) and deleted once the flow is home or idle, so no flow moves without a
@@ -396,6 +422,8 @@ void ElephantsModule::write_pins(const std::map<aigw_flow_key, Pin, telemetry::F
     aigw_path_pin v{};
     if (cur != pins_.end())
       if (auto old = maps_->get_pin(k)) v = *old;
+    auto el = set_.elephants().find(k);
+    if (!v.cur && el != set_.elephants().end()) hold_in_place(v, el->second.slot, p.head, now);
     v.head = p.head;
     v.target = p.target;
     v.gap_ns = gap_ns;
@@ -408,14 +436,25 @@ void ElephantsModule::write_pins(const std::map<aigw_flow_key, Pin, telemetry::F
     }
     if (cur == pins_.end()) added = true;
     // A flow pinned where it already is has not moved: it may move soon.
-    auto el = set_.elephants().find(k);
     bool stays = cur == pins_.end() && el != set_.elephants().end() && el->second.slot == p.target;
-    pins_[k] = Pin{p.head, p.target, stays ? 0 : now};
+    pins_[k] = Pin{p.head, p.target, now, !stays};
     host_.log().debug("elephants: {} placed on {}", flow_text(k), path_name(p.target));
   }
   if (!added && !removed) return;
   write_cfg();
   if (added) host_.datapath().invalidate_caches();
+}
+
+// A new pin starts on the path the flow was seen on (cur), not wherever its
+// next fresh decision would hash it: the new pin bumps the generation, and
+// after the mice's weights changed a fresh hash may be another path, a move
+// without a gap. last_ns now: the flow moves to its target only after a gap.
+void ElephantsModule::hold_in_place(aigw_path_pin& v, uint32_t seen_on, uint32_t head,
+                                    uint64_t now) const {
+  auto p = paths_.find(seen_on);
+  if (p == paths_.end() || p->second.head != head) return;
+  v.cur = seen_on;
+  v.last_ns = now;
 }
 
 uint32_t ElephantsModule::path_of(const aigw_flow_key& k, const telemetry::Elephant& el) const {

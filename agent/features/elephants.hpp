@@ -17,6 +17,7 @@
 #include "core/module.hpp"
 #include "datapath/elephant_maps.hpp"
 #include "features/host.hpp"
+#include "policy/placement.hpp"
 #include "telemetry/elephants.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -52,10 +53,16 @@ class ElephantsModule : public core::Module {
   struct Pin {
     uint32_t head = 0, target = 0;
     uint64_t set_ns = 0;  // when the target was last set (CLOCK_MONOTONIC)
+    bool moved = false;   // the target was not where the flow was: it moves at a gap
   };
 
   void schedule();
   void on_window();
+  void hold_in_place(aigw_path_pin& v, uint32_t seen_on, uint32_t head, uint64_t now) const;
+  void log_placement(const std::vector<placement::PathLoad>& paths,
+                     const std::vector<placement::Flow>& flows,
+                     const std::vector<aigw_flow_key>& keys,
+                     const std::map<uint64_t, uint32_t>& placed) const;
   void read_window(uint64_t epoch);
   void measure_paths();
   void place();

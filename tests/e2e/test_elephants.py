@@ -137,7 +137,7 @@ class Elephants(E.TopoCase):
                          f"{self.diag(['gwa'])}")
         placed = sorted(e.get("placed", "-") for e in els)
         self.assertEqual(placed, ["ele/0", "ele/0", "ele/1"],
-                         f"two on the 40 Mbit/s path, one on the 20: {els}")
+                         f"two on the 40 Mbit/s path, one on the 20: {els}{self.diag(['gwa'])}")
         self.assertTrue(all(e.get("placed") == e.get("path") for e in els),
                         f"every elephant moved to its place at a gap: {els}")
         on = {f["dport"]: f.get("path") for f in flows if f.get("dport") in ports[:STREAMS]}
