@@ -11,6 +11,7 @@ Run: test_dp_facade.py --runner build/tests/tools/aigw-dp-run --source-dir .
 """
 import json
 import os
+import shutil
 import sys
 import tempfile
 import unittest
@@ -97,6 +98,7 @@ class FacadeTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.runner.close()
         cls.ns.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def req(self, r):
         a = self.runner.request(r)
