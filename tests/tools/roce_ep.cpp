@@ -8,9 +8,12 @@
 //                [--psn P] [--qp Q] [--window W] [--timeout-ms 100]
 //                [--deadline-s 60]
 //
-// IPv6, over the kernel's UDP sockets (port 4791 both ends): the ICRC is
-// computed over the IPv6 and UDP headers the kernel will write (agent/rdma),
-// which IPv6 makes possible from user space (no IP ID). The requester sends
+// IPv6 or IPv4 (by --local), over the kernel's UDP sockets (port 4791 both
+// ends): the ICRC is computed over the IP and UDP headers the kernel will
+// write (agent/rdma). IPv6 has no field the ICRC covers that user space
+// cannot know; IPv4 has the IP ID, which the kernel writes as 0 for an
+// unconnected socket sending with DF (IP_PMTUDISC_DO), as this one does, so
+// a received IPv4 packet is taken to carry ID 0 and DF. The requester sends
 // N SEND-only packets of --mtu bytes starting at PSN P (both ends are given
 // P, as a QP's setup exchanges it), at most W unacknowledged, the AckReq bit
 // on every 16th and the last. The responder acknowledges in order (one ACK
@@ -54,6 +57,7 @@ constexpr uint8_t kOpSendOnly = 0x04;
 constexpr uint8_t kSyndromeAck = 0x1f;     // ACK, credits not in use
 constexpr uint8_t kSyndromeNakSeq = 0x60;  // NAK: PSN sequence error
 constexpr size_t kIp6Len = 40;
+constexpr size_t kIp4Len = 20;
 constexpr size_t kAethLen = 4;
 
 struct Opts {
@@ -65,27 +69,75 @@ struct Opts {
 
 [[noreturn]] void fail(const std::string& s) { throw std::runtime_error(s); }
 
-in6_addr addr(const std::string& s) {
-  in6_addr a{};
-  if (inet_pton(AF_INET6, s.c_str(), &a) != 1) fail("not an IPv6 address: " + s);
-  return a;
+// An IPv6 or IPv4 address, as the IP header carries it.
+struct Addr {
+  int family = AF_INET6;
+  std::array<uint8_t, 16> b{};
+  size_t len() const { return family == AF_INET ? 4 : 16; }
+  size_t ip_hlen() const { return family == AF_INET ? kIp4Len : kIp6Len; }
+};
+
+Addr addr(const std::string& s) {
+  Addr a;
+  if (inet_pton(AF_INET6, s.c_str(), a.b.data()) == 1) return a;
+  a.family = AF_INET;
+  if (inet_pton(AF_INET, s.c_str(), a.b.data()) == 1) return a;
+  fail("not an IP address: " + s);
 }
 
-// One RoCEv2 datagram as the wire will carry it: IPv6 + UDP headers (the
-// kernel writes its own, equal in every field the ICRC covers), BTH,
-// AETH (ACK/NAK), payload, ICRC.
-std::vector<uint8_t> build(const in6_addr& src, const in6_addr& dst, uint8_t opcode, uint32_t dqp,
-                           uint32_t psn, bool ackreq, int aeth_syndrome, size_t payload) {
-  size_t udp_len = 8 + kBthLen + (aeth_syndrome >= 0 ? kAethLen : 0) + payload + kIcrcLen;
-  std::vector<uint8_t> b(kIp6Len + udp_len, 0);
+// The IP header the kernel writes for a UDP datagram of udp_len bytes, in
+// every field the ICRC covers (IPv4: ID 0 and DF, see above).
+void write_ip(std::vector<uint8_t>& b, const Addr& src, const Addr& dst, size_t udp_len) {
+  if (src.family == AF_INET) {
+    size_t total = kIp4Len + udp_len;
+    b[0] = 0x45;
+    b[2] = static_cast<uint8_t>(total >> 8), b[3] = static_cast<uint8_t>(total);
+    b[6] = 0x40;  // DF
+    b[8] = 64;
+    b[9] = 17;
+    std::memcpy(&b[12], src.b.data(), 4);
+    std::memcpy(&b[16], dst.b.data(), 4);
+    uint32_t sum = 0;
+    for (size_t i = 0; i < kIp4Len; i += 2) sum += uint32_t{b[i]} << 8 | b[i + 1];
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    b[10] = static_cast<uint8_t>(~sum >> 8), b[11] = static_cast<uint8_t>(~sum);
+    return;
+  }
   b[0] = 0x60;
   b[4] = static_cast<uint8_t>(udp_len >> 8);
   b[5] = static_cast<uint8_t>(udp_len);
   b[6] = 17;
   b[7] = 64;
-  std::memcpy(&b[8], &src, 16);
-  std::memcpy(&b[24], &dst, 16);
-  uint8_t* u = &b[kIp6Len];
+  std::memcpy(&b[8], src.b.data(), 16);
+  std::memcpy(&b[24], dst.b.data(), 16);
+}
+
+// A socket address of `a` at the RoCEv2 port.
+socklen_t sockaddr_of(const Addr& a, sockaddr_storage& ss) {
+  ss = {};
+  if (a.family == AF_INET) {
+    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons(kRoceV2Port);
+    std::memcpy(&sa->sin_addr, a.b.data(), 4);
+    return sizeof(*sa);
+  }
+  auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
+  sa->sin6_family = AF_INET6;
+  sa->sin6_port = htons(kRoceV2Port);
+  std::memcpy(&sa->sin6_addr, a.b.data(), 16);
+  return sizeof(*sa);
+}
+
+// One RoCEv2 datagram as the wire will carry it: IP + UDP headers (the
+// kernel writes its own, equal in every field the ICRC covers), BTH,
+// AETH (ACK/NAK), payload, ICRC.
+std::vector<uint8_t> build(const Addr& src, const Addr& dst, uint8_t opcode, uint32_t dqp,
+                           uint32_t psn, bool ackreq, int aeth_syndrome, size_t payload) {
+  size_t udp_len = 8 + kBthLen + (aeth_syndrome >= 0 ? kAethLen : 0) + payload + kIcrcLen;
+  std::vector<uint8_t> b(src.ip_hlen() + udp_len, 0);
+  write_ip(b, src, dst, udp_len);
+  uint8_t* u = &b[src.ip_hlen()];
   u[0] = kRoceV2Port >> 8, u[1] = kRoceV2Port & 0xff;
   u[2] = kRoceV2Port >> 8, u[3] = kRoceV2Port & 0xff;
   u[4] = static_cast<uint8_t>(udp_len >> 8), u[5] = static_cast<uint8_t>(udp_len);
@@ -107,7 +159,7 @@ std::vector<uint8_t> build(const in6_addr& src, const in6_addr& dst, uint8_t opc
 class Endpoint {
  public:
   explicit Endpoint(const Opts& o) : o_(o), local_(addr(o.local)) {
-    fd_ = aigw::Fd(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    fd_ = aigw::Fd(socket(local_.family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (fd_.get() < 0) fail(fmt::format("socket: {}", strerror(errno)));
     int one = 1, buf = 8 << 20;
     // past net.core.rmem_max (root): a window must fit, or the socket
@@ -116,36 +168,38 @@ class Endpoint {
       setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
     if (setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)))
       setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-    setsockopt(fd_.get(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
-    sockaddr_in6 sa{};
-    sa.sin6_family = AF_INET6;
-    sa.sin6_port = htons(kRoceV2Port);
-    sa.sin6_addr = local_;
-    if (bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)))
+    if (local_.family == AF_INET) {
+      int df = IP_PMTUDISC_DO;  // DF, and with it IP ID 0 (the ICRC covers the ID)
+      setsockopt(fd_.get(), IPPROTO_IP, IP_MTU_DISCOVER, &df, sizeof(df));
+      setsockopt(fd_.get(), IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+    } else {
+      setsockopt(fd_.get(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+    }
+    sockaddr_storage sa;
+    socklen_t len = sockaddr_of(local_, sa);
+    if (bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), len))
       fail(fmt::format("bind [{}]:{}: {}", o.local, kRoceV2Port, strerror(errno)));
   }
 
-  void send(const in6_addr& to, const std::vector<uint8_t>& pkt) {
-    sockaddr_in6 sa{};
-    sa.sin6_family = AF_INET6;
-    sa.sin6_port = htons(kRoceV2Port);
-    sa.sin6_addr = to;
-    const uint8_t* d = pkt.data() + kIp6Len + 8;
-    size_t n = pkt.size() - kIp6Len - 8;
-    while (sendto(fd_.get(), d, n, 0, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) < 0) {
+  void send(const Addr& to, const std::vector<uint8_t>& pkt) {
+    sockaddr_storage sa;
+    socklen_t len = sockaddr_of(to, sa);
+    const uint8_t* d = pkt.data() + to.ip_hlen() + 8;
+    size_t n = pkt.size() - to.ip_hlen() - 8;
+    while (sendto(fd_.get(), d, n, 0, reinterpret_cast<sockaddr*>(&sa), len) < 0) {
       if (errno != ENOBUFS && errno != EAGAIN) fail(fmt::format("sendto: {}", strerror(errno)));
       poll(nullptr, 0, 1);  // the qdisc or the socket is full: wait, then again
     }
   }
 
-  // The next datagram within wait_ms, as the IPv6 packet it came in; its
+  // The next datagram within wait_ms, as the IP packet it came in; its
   // source in `from`. False on timeout.
-  bool recv(int wait_ms, std::vector<uint8_t>& pkt, in6_addr& from) {
+  bool recv(int wait_ms, std::vector<uint8_t>& pkt, Addr& from) {
     pollfd p{fd_.get(), POLLIN, 0};
     if (poll(&p, 1, wait_ms) <= 0) return false;
     std::array<uint8_t, 9216> buf;
-    sockaddr_in6 sa{};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(in6_pktinfo))];
+    sockaddr_storage sa{};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo))];
     iovec iov{buf.data(), buf.size()};
     msghdr m{};
     m.msg_name = &sa;
@@ -156,32 +210,39 @@ class Endpoint {
     m.msg_controllen = sizeof(ctl);
     ssize_t n = recvmsg(fd_.get(), &m, MSG_DONTWAIT);
     if (n < 0) return false;
-    in6_addr dst = local_;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+    Addr dst = local_;
+    from.family = local_.family;
+    uint16_t sport = 0;
+    if (local_.family == AF_INET) {
+      const auto* s4 = reinterpret_cast<const sockaddr_in*>(&sa);
+      std::memcpy(from.b.data(), &s4->sin_addr, 4);
+      sport = ntohs(s4->sin_port);
+    } else {
+      const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&sa);
+      std::memcpy(from.b.data(), &s6->sin6_addr, 16);
+      sport = ntohs(s6->sin6_port);
+    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
       if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO)
-        dst = reinterpret_cast<in6_pktinfo*>(CMSG_DATA(c))->ipi6_addr;
-    from = sa.sin6_addr;
-    size_t udp_len = 8 + static_cast<size_t>(n);
-    pkt.assign(kIp6Len + udp_len, 0);
-    pkt[0] = 0x60;
-    pkt[4] = static_cast<uint8_t>(udp_len >> 8);
-    pkt[5] = static_cast<uint8_t>(udp_len);
-    pkt[6] = 17;
-    std::memcpy(&pkt[8], &sa.sin6_addr, 16);
-    std::memcpy(&pkt[24], &dst, 16);
-    uint16_t sport = ntohs(sa.sin6_port);
-    pkt[40] = static_cast<uint8_t>(sport >> 8), pkt[41] = static_cast<uint8_t>(sport);
-    pkt[42] = kRoceV2Port >> 8, pkt[43] = kRoceV2Port & 0xff;
-    pkt[44] = static_cast<uint8_t>(udp_len >> 8), pkt[45] = static_cast<uint8_t>(udp_len);
-    std::memcpy(&pkt[48], buf.data(), static_cast<size_t>(n));
+        std::memcpy(dst.b.data(), &reinterpret_cast<in6_pktinfo*>(CMSG_DATA(c))->ipi6_addr, 16);
+      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
+        std::memcpy(dst.b.data(), &reinterpret_cast<in_pktinfo*>(CMSG_DATA(c))->ipi_addr, 4);
+    }
+    size_t udp_len = 8 + static_cast<size_t>(n), ip = local_.ip_hlen();
+    pkt.assign(ip + udp_len, 0);
+    write_ip(pkt, from, dst, udp_len);
+    pkt[ip] = static_cast<uint8_t>(sport >> 8), pkt[ip + 1] = static_cast<uint8_t>(sport);
+    pkt[ip + 2] = kRoceV2Port >> 8, pkt[ip + 3] = kRoceV2Port & 0xff;
+    pkt[ip + 4] = static_cast<uint8_t>(udp_len >> 8), pkt[ip + 5] = static_cast<uint8_t>(udp_len);
+    std::memcpy(&pkt[ip + 8], buf.data(), static_cast<size_t>(n));
     return true;
   }
 
-  const in6_addr& local() const { return local_; }
+  const Addr& local() const { return local_; }
 
  protected:
   const Opts& o_;
-  in6_addr local_;
+  Addr local_;
   aigw::Fd fd_;
 };
 
@@ -198,7 +259,7 @@ int responder(const Opts& o) {
   auto start = Clock::now();
   std::optional<Clock::time_point> done_at;
   std::vector<uint8_t> pkt;
-  in6_addr from{};
+  Addr from;
   auto reply = [&](uint32_t psn, int syndrome) {
     ep.send(from, build(ep.local(), from, kOpRcAck, o.qp, psn, false, syndrome, 0));
   };
@@ -246,13 +307,14 @@ int responder(const Opts& o) {
 
 int requester(const Opts& o) {
   Endpoint ep(o);
-  in6_addr peer = addr(o.peer);
+  Addr peer = addr(o.peer);
+  if (peer.family != ep.local().family) fail("--local and --peer are of different families");
   uint64_t acked = 0, next = 0, sent = 0, retrans = 0, naks = 0, timeouts = 0, bad_icrc = 0;
   uint64_t high = 0;              // packets ever sent once
   std::optional<int64_t> nak_at;  // the packet the last NAK went back to
   auto start = Clock::now(), progress = start;
   std::vector<uint8_t> pkt;
-  in6_addr from{};
+  Addr from;
   auto psn_of = [&](uint64_t i) { return psn_add(o.psn, static_cast<int64_t>(i & kPsnMask)); };
   while (acked < o.packets && since(start) < o.deadline_s) {
     while (next < o.packets && next - acked < o.window) {
