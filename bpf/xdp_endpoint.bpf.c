@@ -352,7 +352,8 @@ __noinline int aigw_ep_rdma(struct xdp_md *ctx, __u32 egress, __u32 rx_len)
 
 	if (!kind || !cfg)
 		return 0;
-	return aigw_rdma_take(ctx, egress, cfg->slot, AIGW_RDMA_HOW(kind, ETH_HLEN), rx_len);
+	return aigw_rdma_take(ctx, egress, cfg->slot, AIGW_RDMA_HOW(kind, st->d.act.tenant, ETH_HLEN),
+			      rx_len);
 }
 
 /*

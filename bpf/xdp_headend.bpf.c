@@ -588,8 +588,8 @@ int xdp_headend(struct xdp_md *ctx)
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return aigw_ret_pass_ev(&c, AIGW_EV_NO_NEIGH_TO_KERNEL);
 	return aigw_rdma_redirect(ctx, &c, &u.fib, cfg->slot,
-				  aigw_rdma_kind(&p, &d.act, AIGW_XSK_EGRESS),
-				  ETH_HLEN + pol->encap_len + in.extra);
+				  AIGW_RDMA_HOW(aigw_rdma_kind(&p, &d.act, AIGW_XSK_EGRESS),
+						d.act.tenant, ETH_HLEN + pol->encap_len + in.extra));
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -296,12 +296,14 @@ struct RdmaProxySettings {
   uint32_t give_up_ms = 50;         // receiving side: a hole older than this is released
   uint32_t max_held = 4096;         // receiving side: packets held per stream
   uint32_t max_streams = 4096;      // streams per side (least recently used out)
+  uint32_t tenant_memory_mb = 256;  // per tenant and side, shared by its streams
   int line = 0;
   bool operator==(const RdmaProxySettings& o) const {
     return select == o.select && queues == o.queues && frames == o.frames &&
            frame_size == o.frame_size && ring == o.ring && zero_copy == o.zero_copy &&
            cache_ms == o.cache_ms && cache_bytes == o.cache_bytes && nack_ms == o.nack_ms &&
-           give_up_ms == o.give_up_ms && max_held == o.max_held && max_streams == o.max_streams;
+           give_up_ms == o.give_up_ms && max_held == o.max_held && max_streams == o.max_streams &&
+           tenant_memory_mb == o.tenant_memory_mb;
   }
 };
 

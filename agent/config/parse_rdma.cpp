@@ -37,9 +37,10 @@ bool power_of_two(uint64_t x) { return x && !(x & (x - 1)); }
 void parse_rdma_proxy(Sink& s, const Entry& e, RdmaProxySettings& x) {
   x.line = e.line();
   if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
-  MapReader m(s, e.value, e.field,
-              {"select", "queues", "frames", "frame_size", "ring", "zero_copy", "cache_ms",
-               "cache_bytes", "nack_ms", "give_up_ms", "max_held", "max_streams"});
+  MapReader m(
+      s, e.value, e.field,
+      {"select", "queues", "frames", "frame_size", "ring", "zero_copy", "cache_ms", "cache_bytes",
+       "nack_ms", "give_up_ms", "max_held", "max_streams", "tenant_memory_mb"});
   if (auto g = m.get("select")) parse_rdma_select(s, *g, x.select);
   auto num = [&](const char* key, uint64_t lo, uint64_t hi, auto& out, bool pow2 = false) {
     auto g = m.get(key);
@@ -61,6 +62,7 @@ void parse_rdma_proxy(Sink& s, const Entry& e, RdmaProxySettings& x) {
   num("give_up_ms", 1, 10000, x.give_up_ms);
   num("max_held", 16, 1u << 20, x.max_held);
   num("max_streams", 1, 1u << 20, x.max_streams);
+  num("tenant_memory_mb", 1, 1u << 20, x.tenant_memory_mb);
   if (auto g = m.get("frame_size")) {
     if (auto v = read_uint(s, *g, 2048, 4096)) {
       if (*v != 2048 && *v != 4096)

@@ -155,12 +155,19 @@ nlohmann::json rdma_proxy_json(const RdmaProxySettings& r) {
     if (!x.service_class.empty()) e["class"] = x.service_class;
     sel.push_back(std::move(e));
   }
-  return {{"select", sel},          {"queues", r.queues},
-          {"frames", r.frames},     {"frame_size", r.frame_size},
-          {"ring", r.ring},         {"zero_copy", r.zero_copy},
-          {"cache_ms", r.cache_ms}, {"cache_bytes", r.cache_bytes},
-          {"nack_ms", r.nack_ms},   {"give_up_ms", r.give_up_ms},
-          {"max_held", r.max_held}, {"max_streams", r.max_streams}};
+  return {{"select", sel},
+          {"queues", r.queues},
+          {"frames", r.frames},
+          {"frame_size", r.frame_size},
+          {"ring", r.ring},
+          {"zero_copy", r.zero_copy},
+          {"cache_ms", r.cache_ms},
+          {"cache_bytes", r.cache_bytes},
+          {"nack_ms", r.nack_ms},
+          {"give_up_ms", r.give_up_ms},
+          {"max_held", r.max_held},
+          {"max_streams", r.max_streams},
+          {"tenant_memory_mb", r.tenant_memory_mb}};
 }
 
 // rdma_proxy: scalars, and the selection as a list of flow maps.

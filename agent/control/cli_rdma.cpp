@@ -48,6 +48,15 @@ void render_rdma(const json& d, std::ostream& out) {
     tx.add({stream_name(e), text(field(e, "cached_packets")), text(field(e, "cached_bytes")),
             text(field(e, "resent")), text(field(e, "misses")), text(field(e, "evicted"))});
   if (!tx.empty()) tx.print(out);
+  Table tn({"TENANT", "SENDING", "CACHED-BYTES", "SHARE", "RECEIVING", "HELD", "SHARE", "BUDGET"},
+           {false, true, true, true, true, true, true, true});
+  if (d.contains("tenants"))
+    for (const auto& e : field(d, "tenants"))
+      tn.add({text(field(e, "tenant")), text(field(e, "tx_streams")),
+              text(field(e, "cached_bytes")), text(field(e, "tx_share_bytes")),
+              text(field(e, "rx_streams")), text(field(e, "held")),
+              text(field(e, "rx_share_bytes")), text(field(e, "budget_bytes"))});
+  if (!tn.empty()) tn.print(out);
 }
 
 void add_rdma_commands(CommandTree& t) {
@@ -56,6 +65,8 @@ void add_rdma_commands(CommandTree& t) {
          "[OPTIONS]",
          "RECEIVING streams are reordered here (NACKs sent); SENDING streams are\n"
          "cached here (resent on NACKs). EXPECTED is the next PSN owed to the host.\n"
+         "Per TENANT: its streams on each side, what they use, and each stream's\n"
+         "SHARE of the tenant's budget (rdma_proxy.tenant_memory_mb, per side).\n"
          "Example:\n"
          "  aigwctl -j rdma show");
 }

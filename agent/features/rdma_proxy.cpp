@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <pthread.h>
 
+#include <functional>
+#include <map>
 #include <unordered_map>
 
 #include "control/protocol.hpp"
@@ -40,6 +42,33 @@ struct Delivery {
   std::array<uint8_t, 12> macs{};
 };
 
+// What a tenant's streams use now (rdma show).
+struct TenantUse {
+  uint64_t cached_bytes = 0;  // sending side
+  uint64_t held = 0;          // receiving side, packets
+};
+
+// Per tenant: its streams, what they use, and each stream's share of the
+// tenant's budget on each side.
+nlohmann::json tenants_json(const rdma::Proxy<Pkt>& px, const std::map<uint16_t, TenantUse>& use,
+                            uint64_t budget, const std::function<std::string(uint16_t)>& name) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [id, n] : px.tenant_streams()) {
+    auto u = use.find(id);
+    TenantUse now = u == use.end() ? TenantUse{} : u->second;
+    out.push_back({{"tenant", name(id)},
+                   {"id", id},
+                   {"budget_bytes", budget},
+                   {"tx_streams", n.tx_streams},
+                   {"rx_streams", n.rx_streams},
+                   {"cached_bytes", now.cached_bytes},
+                   {"held", now.held},
+                   {"tx_share_bytes", px.share(n.tx_streams)},
+                   {"rx_share_bytes", px.share(n.rx_streams)}});
+  }
+  return out;
+}
+
 rdma::ProxyLimits limits_of(const RdmaProxySettings& s) {
   rdma::ProxyLimits l;
   l.max_tx_streams = s.max_streams;
@@ -49,6 +78,7 @@ rdma::ProxyLimits limits_of(const RdmaProxySettings& s) {
   l.reorder.give_up = std::chrono::milliseconds(s.give_up_ms);
   l.cache.keep = std::chrono::milliseconds(s.cache_ms);
   l.cache.max_bytes = s.cache_bytes;
+  l.tenant_bytes = size_t{s.tenant_memory_mb} << 20;
   // idle after the longest a hole or a cached packet can last
   l.idle = std::max<Clock::duration>(
       std::chrono::seconds(1), 2 * std::chrono::milliseconds(std::max(s.give_up_ms, s.cache_ms)));
@@ -178,7 +208,8 @@ struct RdmaProxyModule::Worker {
     auto r = rdma::parse_roce(ip);
     if (auto* p = std::get_if<rdma::RocePacket>(&r)) {
       std::lock_guard l(sh_->mu);
-      sh_->proxy.egress(ip, *p, Pkt{{f.begin(), f.end()}, m.egress_ifindex, m.ip_off}, now);
+      sh_->proxy.egress(ip, *p, Pkt{{f.begin(), f.end()}, m.egress_ifindex, m.ip_off}, now,
+                        m.tenant);
     }
     send(m.egress_ifindex, f, &Shared::to_wan);
   }
@@ -201,7 +232,8 @@ struct RdmaProxyModule::Worker {
       Delivery& d = sh_->deliveries[k];
       d.ifindex = m.egress_ifindex;
       std::copy_n(f.begin(), d.macs.size(), d.macs.begin());
-      out = sh_->proxy.ingress(ip, *p, Pkt{{f.begin(), f.end()}, m.egress_ifindex, m.ip_off}, now);
+      out = sh_->proxy.ingress(ip, *p, Pkt{{f.begin(), f.end()}, m.egress_ifindex, m.ip_off}, now,
+                               m.tenant);
     }
     take(std::move(out));
   }
@@ -402,9 +434,11 @@ nlohmann::json RdmaProxyModule::show() const {
                    {"worker_failures", failures},
                    {"streams_idled", c.idled}};
   nlohmann::json rx = nlohmann::json::array(), tx = nlohmann::json::array();
-  px.for_each_rx([&](const FlowKey& k, const rdma::ReorderQp<Pkt>& q) {
+  std::map<uint16_t, TenantUse> use;
+  px.for_each_rx([&](const FlowKey& k, const rdma::ReorderQp<Pkt>& q, uint16_t tenant) {
     nlohmann::json e = key_json(k);
     const auto& qc = q.counters();
+    e["tenant"] = tenant_name(tenant);
     e["expected_psn"] = q.expected() ? nlohmann::json(*q.expected()) : nlohmann::json();
     e["held"] = q.held();
     e["holes"] = qc.holes;
@@ -413,20 +447,31 @@ nlohmann::json RdmaProxyModule::show() const {
     e["delivered"] = qc.delivered;
     e["max_depth"] = qc.max_depth;
     rx.push_back(std::move(e));
+    use[tenant].held += q.held();
   });
-  px.for_each_tx([&](const FlowKey& k, const rdma::SendCache<Pkt>& sc) {
+  px.for_each_tx([&](const FlowKey& k, const rdma::SendCache<Pkt>& sc, uint16_t tenant) {
     nlohmann::json e = key_json(k);
     const auto& cc = sc.counters();
+    e["tenant"] = tenant_name(tenant);
     e["cached_packets"] = sc.packets();
     e["cached_bytes"] = sc.bytes();
     e["resent"] = cc.hits;
     e["misses"] = cc.misses;
     e["evicted"] = cc.evicted;
     tx.push_back(std::move(e));
+    use[tenant].cached_bytes += sc.bytes();
   });
+  j["tenants"] = tenants_json(px, use, uint64_t{running_.tenant_memory_mb} << 20,
+                              [this](uint16_t id) { return tenant_name(id); });
   j["receiving"] = std::move(rx);
   j["sending"] = std::move(tx);
   return j;
+}
+
+std::string RdmaProxyModule::tenant_name(uint16_t id) const {
+  for (const auto& t : host_.running().tenants)
+    if (t.id == id) return t.name;
+  return id ? std::to_string(id) : "unclassified";
 }
 
 void RdmaProxyModule::register_commands(core::CommandTable& t) {

@@ -8,12 +8,18 @@
 //     NACKs (first at once, then on the timer) and releases what it holds
 //     when a hole cannot be filled.
 // Streams on each side live in bounded tables (least recently used out,
-// counted). T is the packet (bytes, a UMEM frame...): the caller keeps what
-// the proxy returns by pointer alive until its next call.
+// counted). A tenant's streams share its memory budget (tenant_bytes, on
+// each side): each stream may use an equal share of it, so one tenant's
+// many streams cannot take what another's need, and the proxy's memory is
+// bounded by the budget times the tenants. T is the packet (bytes, a UMEM frame...): the caller
+// keeps what the proxy returns by pointer alive until its next call.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <map>
 #include <span>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -36,6 +42,10 @@ struct ProxyLimits {
   Clock::duration idle = std::chrono::seconds(1);
   ReorderLimits reorder;
   SendCacheLimits cache;
+  // Per tenant and side: bytes cached (sending) or held (receiving, counted
+  // in packets of the arriving packet's size), shared equally by the
+  // tenant's streams; 0 = no tenant budget (the per-stream limits only).
+  size_t tenant_bytes = 0;
 };
 
 struct ProxyCounters {
@@ -66,26 +76,36 @@ class Proxy {
 
   explicit Proxy(ProxyLimits lim = {})
       : lim_(lim),
-        tx_(lim.max_tx_streams, [this](const FlowKey& k, Tx&) { forget_pair(k); }),
-        rx_(lim.max_rx_streams) {}
+        tx_(lim.max_tx_streams,
+            [this](const FlowKey& k, Tx& t) {
+              forget_pair(k);
+              tenants_[t.tenant].tx_streams--;
+            }),
+        rx_(lim.max_rx_streams,
+            [this](const FlowKey&, Rx& r) { tenants_[r.tenant].rx_streams--; }) {}
 
-  // A packet from a local host towards the WAN; forwarded by the caller
-  // in any case. `copy` is what a resend sends.
-  void egress(std::span<const uint8_t> ip, const RocePacket& p, T copy, Clock::time_point now) {
+  // A packet of `tenant` from a local host towards the WAN; forwarded by
+  // the caller in any case. `copy` is what a resend sends.
+  void egress(std::span<const uint8_t> ip, const RocePacket& p, T copy, Clock::time_point now,
+              uint16_t tenant = 0) {
     if (!rc_sequenced(p.bth.opcode)) return;
     FlowKey k = flow_of(ip, p);
     Tx& t = tx_.get(k, [&] {
       Pair& pr = pairs_[k.pair()];
       pr.streams++;
       pr.dqp = k.dqp;
-      return Tx{SendCache<T>(lim_.cache)};
+      tenants_[tenant].tx_streams++;
+      return Tx{SendCache<T>(lim_.cache), tenant};
     });
     t.seen = now;
+    if (lim_.tenant_bytes)
+      t.cache.set_max_bytes(std::min(lim_.cache.max_bytes, share(tenants_[t.tenant].tx_streams)));
     t.cache.put(p.bth.psn, std::move(copy), ip.size(), now);
   }
 
-  // A packet from the WAN towards a local host.
-  Out ingress(std::span<const uint8_t> ip, const RocePacket& p, T pkt, Clock::time_point now) {
+  // A packet of `tenant` from the WAN towards a local host.
+  Out ingress(std::span<const uint8_t> ip, const RocePacket& p, T pkt, Clock::time_point now,
+              uint16_t tenant = 0) {
     Out out;
     FlowKey k = flow_of(ip, p);
     if (p.bth.opcode == kOpRcAck || p.bth.opcode == kOpRcAtomicAck) ack(k, p.bth.psn);
@@ -93,8 +113,15 @@ class Proxy {
       out.deliver.push_back(std::move(pkt));
       return out;
     }
-    Rx& r = rx_.get(k, [&] { return Rx{ReorderQp<T>(lim_.reorder)}; });
+    Rx& r = rx_.get(k, [&] {
+      tenants_[tenant].rx_streams++;
+      return Rx{ReorderQp<T>(lim_.reorder), tenant};
+    });
     r.seen = now;
+    if (lim_.tenant_bytes) {
+      size_t n = share(tenants_[r.tenant].rx_streams) / std::max<size_t>(ip.size(), 64);
+      r.q.set_max_held(static_cast<uint32_t>(std::min<size_t>(lim_.reorder.max_held, n)));
+    }
     ReorderCounters before = r.q.counters();
     auto s = r.q.push(p.bth.psn, std::move(pkt), now);
     absorb(before, r.q.counters());
@@ -144,26 +171,44 @@ class Proxy {
   }
 
   const ProxyCounters& counters() const { return c_; }
+  // Streams per tenant now, each side.
+  struct TenantStreams {
+    uint32_t tx_streams = 0, rx_streams = 0;
+  };
+  std::map<uint16_t, TenantStreams> tenant_streams() const {
+    std::map<uint16_t, TenantStreams> out;
+    for (const auto& [t, u] : tenants_)
+      if (u.tx_streams || u.rx_streams) out[t] = u;
+    return out;
+  }
+  // A stream's share of its tenant's budget on a side where the tenant
+  // has `streams` (0: no tenant budget).
+  size_t share(uint32_t streams) const {
+    return lim_.tenant_bytes / std::max<uint32_t>(streams, 1);
+  }
   uint64_t tx_evicted() const { return tx_.evicted(); }
   uint64_t rx_evicted() const { return rx_.evicted(); }
+  // f(key, queue) or f(key, queue, tenant) for every stream of a side.
   template <class F>
   void for_each_rx(F&& f) {
-    rx_.for_each([&](const FlowKey& k, Rx& r) { f(k, r.q); });
+    rx_.for_each([&](const FlowKey& k, Rx& r) { call(f, k, r.q, r.tenant); });
   }
   template <class F>
   void for_each_tx(F&& f) {
-    tx_.for_each([&](const FlowKey& k, Tx& t) { f(k, t.cache); });
+    tx_.for_each([&](const FlowKey& k, Tx& t) { call(f, k, t.cache, t.tenant); });
   }
 
  private:
   struct Tx {
     SendCache<T> cache;
+    uint16_t tenant = 0;
     uint32_t last_seq = 0;
     bool answered = false;
     Clock::time_point seen{};
   };
   struct Rx {
     ReorderQp<T> q;
+    uint16_t tenant = 0;
     uint32_t seq = 0;
     Clock::time_point seen{};
   };
@@ -171,6 +216,14 @@ class Proxy {
     uint32_t streams = 0;
     uint32_t dqp = 0;  // the stream's, when there is one
   };
+
+  template <class F, class Q>
+  static void call(F& f, const FlowKey& k, Q& q, uint16_t tenant) {
+    if constexpr (std::is_invocable_v<F&, const FlowKey&, Q&, uint16_t>)
+      f(k, q, tenant);
+    else
+      f(k, q);
+  }
 
   void absorb(const ReorderCounters& a, const ReorderCounters& b) {
     c_.holes += b.holes - a.holes;
@@ -211,6 +264,7 @@ class Proxy {
   LruTable<FlowKey, Tx, FlowKeyHash> tx_;
   LruTable<FlowKey, Rx, FlowKeyHash> rx_;
   std::unordered_map<FlowKey, Pair, FlowKeyHash> pairs_;  // cached streams per address pair
+  std::unordered_map<uint16_t, TenantStreams> tenants_;
   ProxyCounters c_;
 };
 

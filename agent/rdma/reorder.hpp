@@ -117,6 +117,8 @@ class ReorderQp {
 
   std::optional<uint32_t> expected() const { return expected_; }
   size_t held() const { return held_.size(); }
+  // The most packets held from now on (a share of a budget that changes).
+  void set_max_held(uint32_t n) { lim_.max_held = std::max<uint32_t>(n, 1); }
   const ReorderCounters& counters() const { return c_; }
   // The next time tick() has something to do (none while nothing is held).
   std::optional<Clock::time_point> deadline() const {

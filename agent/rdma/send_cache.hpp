@@ -96,6 +96,8 @@ class SendCache {
 
   size_t packets() const { return q_.size(); }
   size_t bytes() const { return bytes_; }
+  // The byte budget from the next put on (a share of a budget that changes).
+  void set_max_bytes(size_t n) { lim_.max_bytes = n; }
   const SendCacheCounters& counters() const { return c_; }
 
  private:

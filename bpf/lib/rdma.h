@@ -42,7 +42,7 @@ static __always_inline __u8 aigw_rdma_kind(const struct aigw_pkt *p,
  * metadata is ignored on the fast path) when there is no such socket or
  * no room for the metadata. */
 static __always_inline bool aigw_rdma_to_xsk(struct xdp_md *ctx, __u16 port_slot, __u8 kind,
-					     __u32 egress, __u32 ip_off)
+					     __u32 egress, __u32 ip_off, __u16 tenant)
 {
 	__u32 queue = ctx_rx_queue(ctx), key;
 	struct aigw_xsk_meta *m;
@@ -63,26 +63,29 @@ static __always_inline bool aigw_rdma_to_xsk(struct xdp_md *ctx, __u16 port_slot
 	m->ip_off = ip_off;
 	m->magic = AIGW_XSK_MAGIC;
 	m->kind = kind;
-	m->pad[0] = m->pad[1] = m->pad[2] = 0;
+	m->pad = 0;
+	m->tenant = tenant;
 	return bpf_redirect_map(&aigw_xsks, key, 0) == XDP_REDIRECT;
 }
 
 /* A packet aigw_redirect has just sent to egress (MACs set, devmap
  * target chosen), for kind (0: not the proxy's; AIGW_RDMA_HOW(kind,
- * ip_off) in how): into the proxy's socket instead. Returns 1 when it
+ * tenant, ip_off) in how): into the proxy's socket instead. Returns 1 when it
  * goes there (counted), 0 when it keeps the fast path (no socket:
  * counted for RoCEv2). A global function taking scalars only: verified once, and no
  * caller's stack is marked read by it (which would stop the verifier
  * pruning the callers' paths). */
-#define AIGW_RDMA_HOW(kind, ip_off) ((__u32)(kind) << 16 | (__u16)(ip_off))
+_Static_assert(AIGW_MAX_TENANTS <= 0x1000, "a tenant id fits AIGW_RDMA_HOW's 12 bits");
+#define AIGW_RDMA_HOW(kind, tenant, ip_off) \
+	((__u32)(kind) << 28 | ((__u32)(tenant) & 0xfff) << 16 | (__u16)(ip_off))
 __noinline int aigw_rdma_take(struct xdp_md *ctx, __u32 egress, __u32 port_slot, __u32 how,
 			      __u32 rx_len)
 {
-	__u32 kind = how >> 16, ip_off = how & 0xffff;
+	__u32 kind = how >> 28, tenant = (how >> 16) & 0xfff, ip_off = how & 0xffff;
 
 	if (!kind)
 		return 0;
-	if (!aigw_rdma_to_xsk(ctx, port_slot, kind, egress, ip_off)) {
+	if (!aigw_rdma_to_xsk(ctx, port_slot, kind, egress, ip_off, tenant)) {
 		/* counted for selected RoCEv2 only: UDP to the NACK port is
 		 * anyone's while no proxy runs */
 		if (kind != AIGW_XSK_NACK)
@@ -95,15 +98,15 @@ __noinline int aigw_rdma_take(struct xdp_md *ctx, __u32 egress, __u32 port_slot,
 	return 1;
 }
 
-/* aigw_redirect, then into the proxy's socket when kind says so. */
+/* aigw_redirect, then into the proxy's socket when how's kind says so. */
 static __always_inline int aigw_rdma_redirect(struct xdp_md *ctx, struct aigw_ctx *c,
 					      const struct bpf_fib_lookup *fib, __u16 port_slot,
-					      __u8 kind, __u32 ip_off)
+					      __u32 how)
 {
 	int rc = aigw_redirect(ctx, c, fib);
 
-	if (rc == XDP_REDIRECT && kind)
-		aigw_rdma_take(ctx, fib->ifindex, port_slot, AIGW_RDMA_HOW(kind, ip_off), c->rx_len);
+	if (rc == XDP_REDIRECT && (how >> 28))
+		aigw_rdma_take(ctx, fib->ifindex, port_slot, how, c->rx_len);
 	return rc;
 }
 

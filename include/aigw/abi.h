@@ -793,7 +793,8 @@ struct aigw_xsk_meta {
 	__u16 ip_off;         /* the carried IP packet (RoCEv2 or NACK) from the frame's start */
 	__u16 magic;          /* AIGW_XSK_MAGIC: metadata of this layout */
 	__u8 kind;            /* enum aigw_xsk_kind */
-	__u8 pad[3];
+	__u8 pad;
+	__u16 tenant;         /* the packet's tenant (its memory budget in the proxy) */
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_xsk_meta) == 12, "xsk_meta size (a multiple of 4)");
 

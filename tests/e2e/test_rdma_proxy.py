@@ -120,6 +120,11 @@ class RdmaProxy(E.TopoCase):
         self.assertTrue(a["running"] and b["running"], (a, b))
         self.assertTrue(a["sending"], f"gwa caches nothing: {a}")
         self.assertTrue(b["receiving"], f"gwb reorders nothing: {b}")
+        # the XDP programs tell the proxy each packet's tenant (its budget)
+        self.assertEqual({s["tenant"] for s in a["sending"]}, {"ai"}, a["sending"])
+        self.assertEqual({s["tenant"] for s in b["receiving"]}, {"ai"}, b["receiving"])
+        ta = {t["tenant"]: t for t in a["tenants"]}
+        self.assertEqual((ta["ai"]["tx_streams"], ta["ai"]["budget_bytes"]), (1, 256 << 20), ta)
 
     def loss_hidden(self, loss, psn, qp):
         """A 1 GiB transfer over the WAN losing `loss`: the responder sees
@@ -182,6 +187,7 @@ class RdmaProxy(E.TopoCase):
             self.assertEqual((side["bad"], side["bad_examples"], side["unchecked"]), (0, [], 0))
 
     def test_3_metrics(self):
+        self.transfer(psn=0x40, qp=0x36, packets=2000)  # streams to show (idle ones go in ~1 s)
         text = self.scrape("gwb")
         for name in ("aigw_rdma_nacks_total", "aigw_rdma_retransmits_total",
                      "aigw_rdma_cache_misses_total", "aigw_rdma_reorder_depth"):

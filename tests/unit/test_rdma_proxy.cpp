@@ -301,7 +301,7 @@ TEST_CASE("rdma_proxy: the configuration section", "[rdma][config]") {
   auto ok = rdma_cfg(
       "  select:\n    - {tenant: ai}\n    - {tenant: unclassified, class: training}\n"
       "  queues: 2\n  frames: 8192\n  ring: 1024\n  cache_ms: 40\n  nack_ms: 4\n"
-      "  give_up_ms: 200\n");
+      "  give_up_ms: 200\n  tenant_memory_mb: 64\n");
   REQUIRE(std::holds_alternative<aigw::Config>(ok));
   const auto& r = std::get<aigw::Config>(ok).rdma_proxy;
   REQUIRE(r.select.size() == 2);
@@ -309,7 +309,7 @@ TEST_CASE("rdma_proxy: the configuration section", "[rdma][config]") {
   CHECK(r.select[0].service_class.empty());
   CHECK(r.select[1].service_class == "training");
   CHECK((r.queues == 2 && r.frames == 8192 && r.ring == 1024 && r.cache_ms == 40 &&
-         r.nack_ms == 4 && r.give_up_ms == 200));
+         r.nack_ms == 4 && r.give_up_ms == 200 && r.tenant_memory_mb == 64));
   // round trip through the YAML the agent shows
   auto again = aigw::parse_config(aigw::to_yaml(std::get<aigw::Config>(ok)), "again.yaml");
   REQUIRE(std::holds_alternative<aigw::Config>(again));
@@ -318,6 +318,7 @@ TEST_CASE("rdma_proxy: the configuration section", "[rdma][config]") {
   auto off = rdma_cfg("  {}\n");
   REQUIRE(std::holds_alternative<aigw::Config>(off));
   CHECK(std::get<aigw::Config>(off).rdma_proxy.select.empty());
+  CHECK(std::get<aigw::Config>(off).rdma_proxy.tenant_memory_mb == 256);
 
   // bad input: file:line, the field, why
   CHECK(rdma_err("  select: [{tenant: nobody}]\n") ==
@@ -327,10 +328,67 @@ TEST_CASE("rdma_proxy: the configuration section", "[rdma][config]") {
   CHECK(rdma_err("  frames: 5000\n").find("rdma_proxy.frames: 5000 is not a power of two") !=
         std::string::npos);
   CHECK(rdma_err("  queues: 17\n").find("rdma_proxy.queues") != std::string::npos);
+  CHECK(rdma_err("  tenant_memory_mb: 0\n").find("rdma_proxy.tenant_memory_mb") !=
+        std::string::npos);
   CHECK(rdma_err("  nack_ms: 50\n  give_up_ms: 50\n").find("not above nack_ms") !=
         std::string::npos);
   CHECK(rdma_err("  frames: 1024\n  ring: 1024\n").find("above half the frames") !=
         std::string::npos);
   CHECK(rdma_err("  frame_size: 3000\n").find("expected 2048 or 4096") != std::string::npos);
   CHECK(rdma_err("  select: [{tenant: ai, qp: 3}]\n").find("qp") != std::string::npos);
+}
+
+TEST_CASE("Proxy: a tenant's streams share its memory budget; other tenants keep theirs",
+          "[rdma]") {
+  ProxyLimits lim;
+  const size_t pkt = roce(0x04, 1, 0).size();
+  lim.tenant_bytes = 40 * pkt;
+  lim.cache.max_bytes = 1 << 20;
+  lim.reorder.max_held = 1000;
+  Proxy<Pkt> g(lim);
+  auto t = Clock::time_point{} + 1s;
+  auto cached = [&](uint16_t tenant) {
+    size_t n = 0;
+    g.for_each_tx([&](const FlowKey&, const SendCache<Pkt>& c, uint16_t tn) {
+      if (tn == tenant) n += c.bytes();
+    });
+    return n;
+  };
+  // tenant 7: four streams of 100 packets each; tenant 8: one stream of 30
+  for (uint32_t psn = 0; psn < 100; psn++)
+    for (uint32_t qp = 0x10; qp < 0x14; qp++) {
+      Pkt p = roce(0x04, qp, psn);
+      g.egress(p, parsed(p), p, t, 7);
+    }
+  for (uint32_t psn = 0; psn < 30; psn++) {
+    Pkt p = roce(0x04, 0x20, psn);
+    g.egress(p, parsed(p), p, t, 8);
+  }
+  CHECK(cached(7) == 40 * pkt);  // 10 packets a stream: a quarter each
+  CHECK(cached(8) == 30 * pkt);  // under its own budget: all of it
+  auto n = g.tenant_streams();
+  CHECK(n[7].tx_streams == 4);
+  CHECK(n[8].tx_streams == 1);
+  CHECK(g.share(4) == 10 * pkt);
+  // the newest packets stay (a NACK asks for recent holes)
+  FlowKey k = flow_of(roce(0x04, 0x10, 0), parsed(roce(0x04, 0x10, 0)));
+  CHECK(g.on_nack(Nack{1, k.family, k.src, k.dst, 0x10, {{90, 10}}}).size() == 10);
+  CHECK(g.on_nack(Nack{2, k.family, k.src, k.dst, 0x10, {{80, 10}}}).empty());
+
+  // receiving side: two streams of tenant 7 with a hole each may hold
+  // 20 packets apiece; the 21st releases what is held (counted)
+  for (uint32_t qp = 0x30; qp < 0x32; qp++) {
+    Pkt first = roce(0x04, qp, 0);
+    g.ingress(first, parsed(first), first, t, 7);
+  }
+  size_t delivered = 0;
+  for (uint32_t psn = 2; psn < 22; psn++) {
+    Pkt p = roce(0x04, 0x30, psn);
+    delivered += g.ingress(p, parsed(p), p, t, 7).deliver.size();
+  }
+  CHECK(delivered == 0);
+  CHECK(g.counters().overflows == 0);
+  Pkt p = roce(0x04, 0x30, 22);
+  CHECK(g.ingress(p, parsed(p), p, t, 7).deliver.size() == 21);
+  CHECK(g.counters().overflows == 1);
 }
