@@ -33,7 +33,11 @@ struct ReorderLimits {
   // not lost), else a hole overflows it and the hosts go back N.
   uint32_t max_held = 4096;
   uint32_t max_ahead = 1u << 16;  // a PSN further ahead than this is a resync, never held
-  Clock::duration nack_interval = std::chrono::milliseconds(2);  // re-send while a hole stays
+  // Re-send while a hole stays: after this, or after the holes' measured
+  // fill time (smoothed, plus four times its variation, as TCP's RTO) when
+  // that is longer, so a NACK does not ask again for resends on their way;
+  // at most half of give_up, so a lost resend is asked for again in time.
+  Clock::duration nack_interval = std::chrono::milliseconds(2);
   Clock::duration give_up = std::chrono::milliseconds(50);       // a hole older than this
 };
 
@@ -94,11 +98,21 @@ class ReorderQp {
     if (now - hole_since_ >= lim_.give_up) {
       c_.given_up++;
       release(s);
-    } else if (now - nacked_at_ >= lim_.nack_interval) {
+    } else if (now - nacked_at_ >= renack_after()) {
       ask(s, now, true);
+      timed_ = false;  // a fill after a repeated NACK is no sample (Karn)
     }
     return s;
   }
+
+  // How long a NACK is given before it is sent again.
+  Clock::duration renack_after() const {
+    if (!srtt_) return lim_.nack_interval;
+    return std::clamp<Clock::duration>(*srtt_ + 4 * rttvar_, lim_.nack_interval,
+                                       std::max(lim_.nack_interval, lim_.give_up / 2));
+  }
+  // The smoothed time from a hole's NACK to its fill (none measured yet).
+  std::optional<Clock::duration> fill_time() const { return srtt_; }
 
   // The missing PSNs between the expected one and the last held, at most
   // `max` ranges, in order.
@@ -123,7 +137,7 @@ class ReorderQp {
   // The next time tick() has something to do (none while nothing is held).
   std::optional<Clock::time_point> deadline() const {
     if (held_.empty()) return std::nullopt;
-    return std::min(hole_since_ + lim_.give_up, nacked_at_ + lim_.nack_interval);
+    return std::min(hole_since_ + lim_.give_up, nacked_at_ + renack_after());
   }
 
  private:
@@ -151,11 +165,25 @@ class ReorderQp {
       n++;
     }
     held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(n));
+    if (n && timed_) sample(now - hole_since_);
     if (held_.empty()) {
       c_.filled++;
     } else if (n) {
       hole_since_ = now;
+      timed_ = false;  // the next hole was asked for earlier: no sample
     }
+  }
+
+  // A hole's fill time, NACKed once at its opening (RFC 6298's smoothing).
+  void sample(Clock::duration r) {
+    if (!srtt_) {
+      srtt_ = r;
+      rttvar_ = r / 2;
+      return;
+    }
+    Clock::duration diff = *srtt_ > r ? *srtt_ - r : r - *srtt_;
+    rttvar_ = (3 * rttvar_ + diff) / 4;
+    srtt_ = (7 * *srtt_ + r) / 8;
   }
 
   void hold(Step& s, uint32_t psn, T&& pkt, Clock::time_point now) {
@@ -171,7 +199,10 @@ class ReorderQp {
     bool first = held_.empty();
     held_.insert(at, {psn, std::move(pkt)});
     c_.max_depth = std::max(c_.max_depth, static_cast<uint32_t>(held_.size()));
-    if (first) hole_since_ = now;
+    if (first) {
+      hole_since_ = now;
+      timed_ = opens;  // the NACK goes now: its fill times the round trip
+    }
     if (opens) {
       c_.holes++;
       ask(s, now, first);
@@ -196,6 +227,9 @@ class ReorderQp {
   std::optional<uint32_t> expected_;
   std::vector<std::pair<uint32_t, T>> held_;  // by distance from expected_
   Clock::time_point hole_since_{}, nacked_at_{};
+  std::optional<Clock::duration> srtt_;
+  Clock::duration rttvar_{};
+  bool timed_ = false;  // the first hole's fill is a sample
   ReorderCounters c_;
 };
 

@@ -131,6 +131,38 @@ TEST_CASE("Reorder: NACK repeated while the hole stays, then given up", "[rdma]"
   CHECK(psns(q.push(14, 14, t + 11ms)) == std::vector<uint32_t>{14});
 }
 
+TEST_CASE("Reorder: the repeat NACK waits for the measured fill time", "[rdma]") {
+  ReorderLimits lim;
+  lim.nack_interval = 2ms;
+  lim.give_up = 100ms;
+  ReorderQp<uint32_t> q(lim);
+  auto t = Clock::now();
+  q.push(0, 0, t);
+  CHECK(q.renack_after() == 2ms);  // nothing measured: the configured interval
+  // holes filled 10 ms after their NACK (a 10 ms round trip)
+  for (uint32_t i = 0; i < 8; i++) {
+    auto at = t + std::chrono::milliseconds(20 * i);
+    CHECK(q.push(2 * i + 2, 0, at).nack);
+    CHECK(q.push(2 * i + 1, 0, at + 10ms).deliver.size() == 2);
+  }
+  REQUIRE(q.fill_time());
+  CHECK(*q.fill_time() == 10ms);
+  CHECK(q.renack_after() >= 10ms);
+  CHECK(q.renack_after() <= 50ms);  // at most half of give_up
+  // a hole whose resend is slow: not asked for again every 2 ms
+  auto at = t + 200ms;
+  CHECK(q.push(18, 0, at).nack);
+  CHECK_FALSE(q.tick(at + 2ms).nack);
+  CHECK_FALSE(q.tick(at + 9ms).nack);
+  // its resend lost: asked for again after the fill time, before give_up
+  CHECK(q.tick(at + q.renack_after()).nack);
+  // filled after the repeat: no sample (which NACK did it answer?)
+  auto before = *q.fill_time();
+  CHECK(q.push(17, 0, at + 80ms).deliver.size() == 2);
+  CHECK(*q.fill_time() == before);
+  CHECK(q.counters().given_up == 0);
+}
+
 TEST_CASE("Reorder: the held state is bounded", "[rdma]") {
   ReorderLimits lim;
   lim.max_held = 4;
