@@ -169,7 +169,10 @@ class ReorderQp {
     if (held_.empty()) {
       c_.filled++;
     } else if (n) {
+      // The holes left were asked for when they opened: the repeat waits
+      // a full interval from now, not from the filled hole's NACK.
       hole_since_ = now;
+      nacked_at_ = now;
       timed_ = false;  // the next hole was asked for earlier: no sample
     }
   }

@@ -163,6 +163,26 @@ TEST_CASE("Reorder: the repeat NACK waits for the measured fill time", "[rdma]")
   CHECK(q.counters().given_up == 0);
 }
 
+TEST_CASE("Reorder: a hole left when another fills is asked again an interval later", "[rdma]") {
+  ReorderLimits lim;
+  lim.nack_interval = 3ms;
+  lim.give_up = 100ms;
+  ReorderQp<uint32_t> q(lim);
+  auto t = Clock::now();
+  q.push(0, 0, t);
+  CHECK(q.push(2, 2, t).nack);             // hole 1 (the first: starts the timer)
+  CHECK(q.push(4, 4, t + 2ms).nack);       // hole 3, asked for at its opening
+  CHECK(q.push(1, 1, t + 2500us).deliver.size() == 2);  // hole 1 filled
+  // hole 3's NACK went at t+2ms: no repeat at t+3ms (the filled hole's
+  // timer), but one interval (now from the 2.5 ms fill time) after the fill
+  const auto fill = t + 2500us;
+  CHECK(q.renack_after() >= 3ms);
+  CHECK_FALSE(q.tick(t + 3ms).nack);
+  CHECK_FALSE(q.tick(fill + q.renack_after() - 1us).nack);
+  CHECK(q.tick(fill + q.renack_after()).nack);
+  CHECK(q.holes(8) == std::vector<PsnRange>{{3, 1}});
+}
+
 TEST_CASE("Reorder: the held state is bounded", "[rdma]") {
   ReorderLimits lim;
   lim.max_held = 4;
