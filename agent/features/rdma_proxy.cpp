@@ -498,15 +498,17 @@ void RdmaProxyModule::collect(telemetry::Snapshot& s) const {
   f.holes = c.holes;
   f.given_up = c.given_up;
   f.overflows = c.overflows;
-  px.for_each_rx([&](const FlowKey&, const rdma::ReorderQp<Pkt>& q) {
+  px.for_each_rx([&](const FlowKey&, const rdma::ReorderQp<Pkt>& q, uint16_t tenant) {
     f.rx_streams++;
     f.reorder_depth += q.held();
+    f.per_tenant[tenant].second += q.held();
     f.max_depth = std::max<uint64_t>(f.max_depth, q.counters().max_depth);
   });
-  px.for_each_tx([&](const FlowKey&, const rdma::SendCache<Pkt>& sc) {
+  px.for_each_tx([&](const FlowKey&, const rdma::SendCache<Pkt>& sc, uint16_t tenant) {
     f.tx_streams++;
     f.cache_packets += sc.packets();
     f.cache_bytes += sc.bytes();
+    f.per_tenant[tenant].first += sc.bytes();
   });
 }
 

@@ -342,7 +342,8 @@ void elephant_families(const ElephantFacts& e, std::vector<MetricFamily>& out) {
 }
 
 // The RDMA proxy: present only while it runs.
-void rdma_families(const RdmaFacts& r, std::vector<MetricFamily>& out) {
+void rdma_families(const RdmaFacts& r, const std::map<uint16_t, std::string>& tenants,
+                   std::vector<MetricFamily>& out) {
   if (!r.running) return;
   MetricFamily n = family("aigw_rdma_nacks_total",
                           "Selective NACKs the RDMA proxy sent (receiving side) and received "
@@ -388,6 +389,23 @@ void rdma_families(const RdmaFacts& r, std::vector<MetricFamily>& out) {
   add(pk, {{"to", "wan"}}, as_double(r.to_wan));
   add(pk, {{"to", "tx_full"}}, as_double(r.tx_full));
   out.push_back(std::move(pk));
+  std::map<unsigned, std::string> names(tenants.begin(), tenants.end());
+  names.try_emplace(AIGW_TENANT_NONE, "unclassified");
+  IdNames tenant(names, "tenant");
+  MetricFamily tb = family("aigw_rdma_tenant_cache_bytes",
+                           "Bytes the RDMA proxy's send cache holds now for the tenant's streams "
+                           "(bounded by rdma_proxy.tenant_memory_mb).",
+                           MetricType::Gauge);
+  MetricFamily th = family("aigw_rdma_tenant_held_packets",
+                           "Packets the RDMA proxy holds for reordering now for the tenant's "
+                           "streams.",
+                           MetricType::Gauge);
+  for (const auto& [id, use] : r.per_tenant) {
+    add(tb, {{"tenant", tenant(id)}}, as_double(use.first));
+    add(th, {{"tenant", tenant(id)}}, as_double(use.second));
+  }
+  out.push_back(std::move(tb));
+  out.push_back(std::move(th));
 }
 
 }  // namespace
@@ -474,7 +492,7 @@ std::vector<MetricFamily> snapshot_families(const Snapshot& s) {
   xmit_family(c.interfaces, s.stats, out);
   accounting_families(s.accounting, out);
   elephant_families(s.elephants, out);
-  rdma_families(s.rdma, out);
+  rdma_families(s.rdma, s.accounting.tenants, out);
   return out;
 }
 

@@ -188,9 +188,11 @@ class RdmaProxy(E.TopoCase):
 
     def test_3_metrics(self):
         self.transfer(psn=0x40, qp=0x36, packets=2000)  # streams to show (idle ones go in ~1 s)
+        self.assertIn('aigw_rdma_tenant_cache_bytes{tenant="ai"}', self.scrape("gwa"))
         text = self.scrape("gwb")
         for name in ("aigw_rdma_nacks_total", "aigw_rdma_retransmits_total",
-                     "aigw_rdma_cache_misses_total", "aigw_rdma_reorder_depth"):
+                     "aigw_rdma_cache_misses_total", "aigw_rdma_reorder_depth",
+                     'aigw_rdma_tenant_held_packets{tenant="ai"}'):
             self.assertIn(name, text)
         out = self.topo.ctl_raw("gwb", "rdma", "show").stdout
         self.assertIn("RECEIVING", out)
