@@ -11,8 +11,11 @@
 // counted). A tenant's streams share its memory budget (tenant_bytes, on
 // each side): each stream may use an equal share of it, so one tenant's
 // many streams cannot take what another's need, and the proxy's memory is
-// bounded by the budget times the tenants. T is the packet (bytes, a UMEM frame...): the caller
-// keeps what the proxy returns by pointer alive until its next call.
+// bounded by the budget times the tenants (a stream whose share shrank as
+// others joined trims at its next packet; what it holds ages out within
+// cache_ms / give_up_ms anyway). T is the packet (bytes, a UMEM frame...):
+// the caller keeps what the proxy returns by pointer alive until its next
+// call.
 #pragma once
 
 #include <algorithm>
