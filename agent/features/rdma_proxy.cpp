@@ -42,30 +42,21 @@ struct Delivery {
   std::array<uint8_t, 12> macs{};
 };
 
-// What a tenant's streams use now (rdma show).
-struct TenantUse {
-  uint64_t cached_bytes = 0;  // sending side
-  uint64_t held = 0;          // receiving side, packets
-};
-
 // Per tenant: its streams, what they use, and each stream's share of the
 // tenant's budget on each side.
-nlohmann::json tenants_json(const rdma::Proxy<Pkt>& px, const std::map<uint16_t, TenantUse>& use,
-                            uint64_t budget, const std::function<std::string(uint16_t)>& name) {
+nlohmann::json tenants_json(rdma::Proxy<Pkt>& px, uint64_t budget,
+                            const std::function<std::string(uint16_t)>& name) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& [id, n] : px.tenant_streams()) {
-    auto u = use.find(id);
-    TenantUse now = u == use.end() ? TenantUse{} : u->second;
+  for (const auto& [id, u] : px.tenant_use())
     out.push_back({{"tenant", name(id)},
                    {"id", id},
                    {"budget_bytes", budget},
-                   {"tx_streams", n.tx_streams},
-                   {"rx_streams", n.rx_streams},
-                   {"cached_bytes", now.cached_bytes},
-                   {"held", now.held},
-                   {"tx_share_bytes", px.share(n.tx_streams)},
-                   {"rx_share_bytes", px.share(n.rx_streams)}});
-  }
+                   {"tx_streams", u.tx_streams},
+                   {"rx_streams", u.rx_streams},
+                   {"cached_bytes", u.cached_bytes},
+                   {"held", u.held},
+                   {"tx_share_bytes", px.share(u.tx_streams)},
+                   {"rx_share_bytes", px.share(u.rx_streams)}});
   return out;
 }
 
@@ -411,6 +402,12 @@ nlohmann::json RdmaProxyModule::show() const {
   if (!shared_) return j;
   uint64_t failures = 0;
   for (const auto& w : workers_) failures += w->failures();
+  std::map<uint16_t, std::string> names;
+  for (const auto& t : host_.running().tenants) names[t.id] = t.name;
+  auto tenant_name = [&](uint16_t id) -> std::string {
+    auto it = names.find(id);
+    return it != names.end() ? it->second : id ? std::to_string(id) : "unclassified";
+  };
   std::lock_guard l(shared_->mu);
   auto& px = shared_->proxy;
   const auto& c = px.counters();
@@ -434,7 +431,6 @@ nlohmann::json RdmaProxyModule::show() const {
                    {"worker_failures", failures},
                    {"streams_idled", c.idled}};
   nlohmann::json rx = nlohmann::json::array(), tx = nlohmann::json::array();
-  std::map<uint16_t, TenantUse> use;
   px.for_each_rx([&](const FlowKey& k, const rdma::ReorderQp<Pkt>& q, uint16_t tenant) {
     nlohmann::json e = key_json(k);
     const auto& qc = q.counters();
@@ -447,7 +443,6 @@ nlohmann::json RdmaProxyModule::show() const {
     e["delivered"] = qc.delivered;
     e["max_depth"] = qc.max_depth;
     rx.push_back(std::move(e));
-    use[tenant].held += q.held();
   });
   px.for_each_tx([&](const FlowKey& k, const rdma::SendCache<Pkt>& sc, uint16_t tenant) {
     nlohmann::json e = key_json(k);
@@ -459,19 +454,11 @@ nlohmann::json RdmaProxyModule::show() const {
     e["misses"] = cc.misses;
     e["evicted"] = cc.evicted;
     tx.push_back(std::move(e));
-    use[tenant].cached_bytes += sc.bytes();
   });
-  j["tenants"] = tenants_json(px, use, uint64_t{running_.tenant_memory_mb} << 20,
-                              [this](uint16_t id) { return tenant_name(id); });
+  j["tenants"] = tenants_json(px, uint64_t{running_.tenant_memory_mb} << 20, tenant_name);
   j["receiving"] = std::move(rx);
   j["sending"] = std::move(tx);
   return j;
-}
-
-std::string RdmaProxyModule::tenant_name(uint16_t id) const {
-  for (const auto& t : host_.running().tenants)
-    if (t.id == id) return t.name;
-  return id ? std::to_string(id) : "unclassified";
 }
 
 void RdmaProxyModule::register_commands(core::CommandTable& t) {
@@ -498,18 +485,17 @@ void RdmaProxyModule::collect(telemetry::Snapshot& s) const {
   f.holes = c.holes;
   f.given_up = c.given_up;
   f.overflows = c.overflows;
-  px.for_each_rx([&](const FlowKey&, const rdma::ReorderQp<Pkt>& q, uint16_t tenant) {
+  px.for_each_rx([&](const FlowKey&, const rdma::ReorderQp<Pkt>& q) {
     f.rx_streams++;
     f.reorder_depth += q.held();
-    f.per_tenant[tenant].second += q.held();
     f.max_depth = std::max<uint64_t>(f.max_depth, q.counters().max_depth);
   });
-  px.for_each_tx([&](const FlowKey&, const rdma::SendCache<Pkt>& sc, uint16_t tenant) {
+  px.for_each_tx([&](const FlowKey&, const rdma::SendCache<Pkt>& sc) {
     f.tx_streams++;
     f.cache_packets += sc.packets();
     f.cache_bytes += sc.bytes();
-    f.per_tenant[tenant].first += sc.bytes();
   });
+  for (const auto& [id, u] : px.tenant_use()) f.per_tenant[id] = {u.cached_bytes, u.held};
 }
 
 }  // namespace aigw::features

@@ -57,7 +57,6 @@ class RdmaProxyModule : public core::Module {
   void run(const Config& c);
   void halt();
   nlohmann::json show() const;
-  std::string tenant_name(uint16_t id) const;
 
   Host& host_;
   std::optional<dp::RdmaMaps> maps_;

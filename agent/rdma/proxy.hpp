@@ -174,14 +174,22 @@ class Proxy {
   }
 
   const ProxyCounters& counters() const { return c_; }
-  // Streams per tenant now, each side.
-  struct TenantStreams {
+  // What each tenant with streams uses now: streams and bytes cached
+  // (sending side), streams and packets held (receiving side).
+  struct TenantUse {
     uint32_t tx_streams = 0, rx_streams = 0;
+    uint64_t cached_bytes = 0, held = 0;
   };
-  std::map<uint16_t, TenantStreams> tenant_streams() const {
-    std::map<uint16_t, TenantStreams> out;
-    for (const auto& [t, u] : tenants_)
-      if (u.tx_streams || u.rx_streams) out[t] = u;
+  std::map<uint16_t, TenantUse> tenant_use() {
+    std::map<uint16_t, TenantUse> out;
+    tx_.for_each([&](const FlowKey&, Tx& t) {
+      out[t.tenant].tx_streams++;
+      out[t.tenant].cached_bytes += t.cache.bytes();
+    });
+    rx_.for_each([&](const FlowKey&, Rx& r) {
+      out[r.tenant].rx_streams++;
+      out[r.tenant].held += r.q.held();
+    });
     return out;
   }
   // A stream's share of its tenant's budget on a side where the tenant
@@ -267,7 +275,10 @@ class Proxy {
   LruTable<FlowKey, Tx, FlowKeyHash> tx_;
   LruTable<FlowKey, Rx, FlowKeyHash> rx_;
   std::unordered_map<FlowKey, Pair, FlowKeyHash> pairs_;  // cached streams per address pair
-  std::unordered_map<uint16_t, TenantStreams> tenants_;
+  struct Streams {
+    uint32_t tx_streams = 0, rx_streams = 0;
+  };
+  std::unordered_map<uint16_t, Streams> tenants_;  // streams per tenant (for share())
   ProxyCounters c_;
 };
 

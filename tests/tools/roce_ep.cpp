@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "common/fd.hpp"
+#include "rdma/ip_header.hpp"
 #include "rdma/psn.hpp"
 #include "rdma/roce.hpp"
 
@@ -56,8 +57,6 @@ using Clock = std::chrono::steady_clock;
 constexpr uint8_t kOpSendOnly = 0x04;
 constexpr uint8_t kSyndromeAck = 0x1f;     // ACK, credits not in use
 constexpr uint8_t kSyndromeNakSeq = 0x60;  // NAK: PSN sequence error
-constexpr size_t kIp6Len = 40;
-constexpr size_t kIp4Len = 20;
 constexpr size_t kAethLen = 4;
 
 struct Opts {
@@ -74,7 +73,7 @@ struct Addr {
   int family = AF_INET6;
   std::array<uint8_t, 16> b{};
   size_t len() const { return family == AF_INET ? 4 : 16; }
-  size_t ip_hlen() const { return family == AF_INET ? kIp4Len : kIp6Len; }
+  size_t ip_hlen() const { return family == AF_INET ? kIp4HeaderLen : kIp6HeaderLen; }
 };
 
 Addr addr(const std::string& s) {
@@ -88,28 +87,7 @@ Addr addr(const std::string& s) {
 // The IP header the kernel writes for a UDP datagram of udp_len bytes, in
 // every field the ICRC covers (IPv4: ID 0 and DF, see above).
 void write_ip(std::vector<uint8_t>& b, const Addr& src, const Addr& dst, size_t udp_len) {
-  if (src.family == AF_INET) {
-    size_t total = kIp4Len + udp_len;
-    b[0] = 0x45;
-    b[2] = static_cast<uint8_t>(total >> 8), b[3] = static_cast<uint8_t>(total);
-    b[6] = 0x40;  // DF
-    b[8] = 64;
-    b[9] = 17;
-    std::memcpy(&b[12], src.b.data(), 4);
-    std::memcpy(&b[16], dst.b.data(), 4);
-    uint32_t sum = 0;
-    for (size_t i = 0; i < kIp4Len; i += 2) sum += uint32_t{b[i]} << 8 | b[i + 1];
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    b[10] = static_cast<uint8_t>(~sum >> 8), b[11] = static_cast<uint8_t>(~sum);
-    return;
-  }
-  b[0] = 0x60;
-  b[4] = static_cast<uint8_t>(udp_len >> 8);
-  b[5] = static_cast<uint8_t>(udp_len);
-  b[6] = 17;
-  b[7] = 64;
-  std::memcpy(&b[8], src.b.data(), 16);
-  std::memcpy(&b[24], dst.b.data(), 16);
+  write_udp_ip_header(b, src.family == AF_INET ? 4 : 6, src.b.data(), dst.b.data(), udp_len);
 }
 
 // A socket address of `a` at the RoCEv2 port.

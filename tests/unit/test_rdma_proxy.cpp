@@ -347,11 +347,13 @@ TEST_CASE("Proxy: a tenant's streams share its memory budget; other tenants keep
   lim.reorder.max_held = 1000;
   Proxy<Pkt> g(lim);
   auto t = Clock::time_point{} + 1s;
+  // the sum over the tenant's streams, as the tables hold them
   auto cached = [&](uint16_t tenant) {
     size_t n = 0;
     g.for_each_tx([&](const FlowKey&, const SendCache<Pkt>& c, uint16_t tn) {
       if (tn == tenant) n += c.bytes();
     });
+    CHECK(g.tenant_use()[tenant].cached_bytes == n);
     return n;
   };
   // tenant 7: four streams of 100 packets each; tenant 8: one stream of 30
@@ -366,7 +368,7 @@ TEST_CASE("Proxy: a tenant's streams share its memory budget; other tenants keep
   }
   CHECK(cached(7) == 40 * pkt);  // 10 packets a stream: a quarter each
   CHECK(cached(8) == 30 * pkt);  // under its own budget: all of it
-  auto n = g.tenant_streams();
+  auto n = g.tenant_use();
   CHECK(n[7].tx_streams == 4);
   CHECK(n[8].tx_streams == 1);
   CHECK(g.share(4) == 10 * pkt);
