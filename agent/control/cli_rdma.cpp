@@ -28,13 +28,13 @@ void render_rdma(const json& d, std::ostream& out) {
   const json& c = field(d, "counters");
   out << fmt::format(
       "  nacks sent {} received {} (stale {}, unknown stream {}, malformed {})\n"
-      "  resent {}  cache misses {}  holes {} (given up {}, overflow {})\n"
+      "  resent {} (tail probes {})  cache misses {}  holes {} (given up {}, overflow {})\n"
       "  to hosts {}  to WAN {}  streams evicted {}\n",
       text(field(c, "nacks_sent")), text(field(c, "nacks_received")), text(field(c, "nacks_stale")),
       text(field(c, "nacks_unknown")), text(field(c, "bad_nacks")), text(field(c, "resent")),
-      text(field(c, "cache_misses")), text(field(c, "holes")), text(field(c, "given_up")),
-      text(field(c, "overflows")), text(field(c, "to_host")), text(field(c, "to_wan")),
-      text(field(c, "streams_evicted")));
+      text(field(c, "tail_probes")), text(field(c, "cache_misses")), text(field(c, "holes")),
+      text(field(c, "given_up")), text(field(c, "overflows")), text(field(c, "to_host")),
+      text(field(c, "to_wan")), text(field(c, "streams_evicted")));
   Table rx({"RECEIVING", "EXPECTED", "HELD", "HOLES", "NACKS", "GIVEN-UP", "DELIVERED"},
            {false, true, true, true, true, true, true});
   for (const auto& e : field(d, "receiving"))
@@ -42,11 +42,12 @@ void render_rdma(const json& d, std::ostream& out) {
             text(field(e, "holes")), text(field(e, "nacks")), text(field(e, "given_up")),
             text(field(e, "delivered"))});
   if (!rx.empty()) rx.print(out);
-  Table tx({"SENDING", "CACHED", "BYTES", "RESENT", "MISSES", "EVICTED"},
-           {false, true, true, true, true, true});
+  Table tx({"SENDING", "CACHED", "BYTES", "RESENT", "PROBES", "MISSES", "EVICTED", "ACK-MS"},
+           {false, true, true, true, true, true, true, true});
   for (const auto& e : field(d, "sending"))
     tx.add({stream_name(e), text(field(e, "cached_packets")), text(field(e, "cached_bytes")),
-            text(field(e, "resent")), text(field(e, "misses")), text(field(e, "evicted"))});
+            text(field(e, "resent")), text(field(e, "tail_probes")), text(field(e, "misses")),
+            text(field(e, "evicted")), text(field(e, "ack_ms"))});
   if (!tx.empty()) tx.print(out);
   Table tn({"TENANT", "SENDING", "CACHED-BYTES", "SHARE", "RECEIVING", "HELD", "SHARE", "BUDGET"},
            {false, true, true, true, true, true, true, true});
@@ -64,7 +65,9 @@ void add_rdma_commands(CommandTree& t) {
   t.verb(rdma, "show", "the RDMA proxy: per stream (QP) expected PSN, holes, NACKs, cache use",
          "[OPTIONS]",
          "RECEIVING streams are reordered here (NACKs sent); SENDING streams are\n"
-         "cached here (resent on NACKs). EXPECTED is the next PSN owed to the host.\n"
+         "cached here (resent on NACKs; a tail with no ACK for a while PROBEd: its\n"
+         "newest packet sent again; ACK-MS is the smoothed time from a packet to its\n"
+         "ACK). EXPECTED is the next PSN owed to the host.\n"
          "Per TENANT: its streams on each side, what they use, and each stream's\n"
          "SHARE of the tenant's budget (rdma_proxy.tenant_memory_mb, per side).\n"
          "Example:\n"

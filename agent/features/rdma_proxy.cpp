@@ -60,6 +60,8 @@ nlohmann::json tenants_json(rdma::Proxy<Pkt>& px, uint64_t budget,
   return out;
 }
 
+double ms_of(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
 rdma::ProxyLimits limits_of(const RdmaProxySettings& s) {
   rdma::ProxyLimits l;
   l.max_tx_streams = s.max_streams;
@@ -68,6 +70,7 @@ rdma::ProxyLimits limits_of(const RdmaProxySettings& s) {
   l.reorder.nack_interval = std::chrono::milliseconds(s.nack_ms);
   l.reorder.give_up = std::chrono::milliseconds(s.give_up_ms);
   l.cache.keep = std::chrono::milliseconds(s.cache_ms);
+  l.cache.probe_min = std::chrono::milliseconds(s.nack_ms);
   l.cache.max_bytes = s.cache_bytes;
   l.tenant_bytes = size_t{s.tenant_memory_mb} << 20;
   // idle after the longest a hole or a cached packet can last
@@ -251,6 +254,7 @@ struct RdmaProxyModule::Worker {
   void take(rdma::Proxy<Pkt>::Out out) {
     for (const Pkt& d : out.deliver) send(d.egress, d.bytes, &Shared::to_host);
     for (const rdma::Nack& n : out.nacks) emit(n);
+    for (const Pkt& r : out.resend) send(r.egress, r.bytes, &Shared::to_wan);
   }
 
   // A NACK enters the tunnel through the headend, as if the stream's
@@ -416,6 +420,7 @@ nlohmann::json RdmaProxyModule::show() const {
                    {"nacks_stale", c.nacks_stale},
                    {"nacks_unknown", c.nacks_unknown},
                    {"resent", c.resent},
+                   {"tail_probes", c.tail_probes},
                    {"acks_matched", c.acks_matched},
                    {"cache_misses", c.cache_misses},
                    {"holes", c.holes},
@@ -451,6 +456,8 @@ nlohmann::json RdmaProxyModule::show() const {
     e["cached_packets"] = sc.packets();
     e["cached_bytes"] = sc.bytes();
     e["resent"] = cc.hits;
+    e["tail_probes"] = cc.probes;
+    e["ack_ms"] = sc.ack_time() ? nlohmann::json(ms_of(*sc.ack_time())) : nlohmann::json();
     e["misses"] = cc.misses;
     e["evicted"] = cc.evicted;
     tx.push_back(std::move(e));
@@ -477,6 +484,7 @@ void RdmaProxyModule::collect(telemetry::Snapshot& s) const {
   f.nacks_sent = c.nacks_sent;
   f.nacks_received = c.nacks_received;
   f.resent = c.resent;
+  f.tail_probes = c.tail_probes;
   f.to_host = shared_->to_host.load();
   f.to_wan = shared_->to_wan.load();
   f.tx_full = tx_full;

@@ -57,8 +57,9 @@ struct ProxyCounters {
   uint64_t nacks_stale = 0;    // a NACK older than one answered
   uint64_t nacks_unknown = 0;  // for a stream this gateway does not cache
   uint64_t resent = 0;
+  uint64_t tail_probes = 0;     // a stream's newest packet sent again (SendCache::probe)
   uint64_t acks_matched = 0;    // ACKs that freed a stream's cache
-  uint64_t acks_ambiguous = 0;  // ACKs of an address pair with several streams (left to age)
+  uint64_t acks_ambiguous = 0;  // ACKs no one stream of their address pair was told for
   uint64_t idled = 0;           // streams forgotten after `idle` without a packet
   // Totals over every stream, those forgotten included.
   uint64_t cache_misses = 0;  // PSNs NACKs asked for that the cache did not hold
@@ -71,10 +72,12 @@ template <class T>
 class Proxy {
  public:
   // What the caller does next: hand `deliver` on to the local host in
-  // order, send each of `nacks` to the stream's sending gateway.
+  // order, send each of `nacks` to the stream's sending gateway, and each
+  // of `resend` (tail loss probes, copies) towards the WAN again.
   struct Out {
     std::vector<T> deliver;
     std::vector<Nack> nacks;
+    std::vector<T> resend;
   };
 
   explicit Proxy(ProxyLimits lim = {})
@@ -94,9 +97,7 @@ class Proxy {
     if (!rc_sequenced(p.bth.opcode)) return;
     FlowKey k = flow_of(ip, p);
     Tx& t = tx_.get(k, [&] {
-      Pair& pr = pairs_[k.pair()];
-      pr.streams++;
-      pr.dqp = k.dqp;
+      pairs_[k.pair()].dqps.push_back(k.dqp);
       tenants_[tenant].tx_streams++;
       return Tx{SendCache<T>(lim_.cache), tenant};
     });
@@ -111,7 +112,7 @@ class Proxy {
               uint16_t tenant = 0) {
     Out out;
     FlowKey k = flow_of(ip, p);
-    if (p.bth.opcode == kOpRcAck || p.bth.opcode == kOpRcAtomicAck) ack(k, p.bth.psn);
+    if (p.bth.opcode == kOpRcAck || p.bth.opcode == kOpRcAtomicAck) ack(k, p.bth.psn, now);
     if (!rc_sequenced(p.bth.opcode)) {
       out.deliver.push_back(std::move(pkt));
       return out;
@@ -155,7 +156,7 @@ class Proxy {
     return got;
   }
 
-  // Timers: NACKs again, holes given up, cached packets aged out.
+  // Timers: NACKs again, holes given up, tails probed, cached packets aged out.
   Out tick(Clock::time_point now) {
     Out out;
     rx_.for_each([&](const FlowKey& k, Rx& r) {
@@ -165,7 +166,13 @@ class Proxy {
       for (auto& x : s.deliver) out.deliver.push_back(std::move(x));
       if (s.nack) out.nacks.push_back(nack_of(k, r));
     });
-    tx_.for_each([&](const FlowKey&, Tx& t) { t.cache.expire(now); });
+    tx_.for_each([&](const FlowKey&, Tx& t) {
+      t.cache.expire(now);
+      if (const T* p = t.cache.probe(now)) {
+        c_.tail_probes++;
+        out.resend.push_back(*p);
+      }
+    });
     // idle: nothing held (tick released it after give_up < idle) or cached
     c_.idled += rx_.drop_idle(
         [&](const FlowKey&, Rx& r) { return now - r.seen >= lim_.idle && r.q.held() == 0; });
@@ -223,10 +230,13 @@ class Proxy {
     uint32_t seq = 0;
     Clock::time_point seen{};
   };
+  // The cached streams between two hosts, and which of them each of the
+  // responder's ACKs is for, learned (an ACK names the requester's QP).
   struct Pair {
-    uint32_t streams = 0;
-    uint32_t dqp = 0;  // the stream's, when there is one
+    std::vector<uint32_t> dqps;                            // the streams' (responder QPs)
+    std::unordered_map<uint32_t, uint32_t> stream_of_ack;  // requester QP -> responder QP
   };
+  static constexpr size_t kMaxAckScan = 64;  // streams of a pair tried for an unlearned ACK
 
   template <class F, class Q>
   static void call(F& f, const FlowKey& k, Q& q, uint16_t tenant) {
@@ -249,26 +259,55 @@ class Proxy {
   }
 
   // An ACK from the responder: RoCEv2 names the requester's QP in it, not
-  // the stream's, so it frees the stream of its address pair when that
-  // pair has one stream; otherwise the cache ages out.
-  void ack(const FlowKey& k, uint32_t psn) {
+  // the stream's (the responder's). With one stream between the two hosts
+  // the ACK is that stream's; with several, it is the one whose unacked
+  // PSNs hold the ACK's PSN when only one does, and the requester's QP is
+  // learned as that stream's. An ACK no stream can be told for is left
+  // alone (counted; the caches age out).
+  void ack(const FlowKey& k, uint32_t psn, Clock::time_point now) {
     FlowKey stream = k.reversed_pair();
     auto it = pairs_.find(stream);
     if (it == pairs_.end()) return;
-    if (it->second.streams != 1) {
+    Tx* t = stream_of(it->second, stream, k.dqp, psn);
+    if (!t) {
       c_.acks_ambiguous++;
       return;
     }
-    stream.dqp = it->second.dqp;
-    if (Tx* t = tx_.find(stream)) {
-      t->cache.ack(psn);
-      c_.acks_matched++;
+    t->cache.ack(psn, now);
+    c_.acks_matched++;
+  }
+
+  Tx* stream_of(Pair& pr, FlowKey stream, uint32_t ack_qp, uint32_t psn) {
+    if (pr.dqps.size() == 1) {
+      stream.dqp = pr.dqps.front();
+      return tx_.find(stream);
     }
+    if (auto l = pr.stream_of_ack.find(ack_qp); l != pr.stream_of_ack.end()) {
+      stream.dqp = l->second;
+      if (Tx* t = tx_.find(stream)) return t;
+      pr.stream_of_ack.erase(l);
+    }
+    Tx* found = nullptr;
+    uint32_t dqp = 0;
+    for (size_t i = 0; i < std::min(pr.dqps.size(), kMaxAckScan); i++) {
+      stream.dqp = pr.dqps[i];
+      Tx* t = tx_.find(stream);
+      if (!t || !t->cache.unacked(psn)) continue;
+      if (found) return nullptr;  // two streams at that PSN: no telling
+      found = t;
+      dqp = stream.dqp;
+    }
+    if (found) pr.stream_of_ack[ack_qp] = dqp;
+    return found;
   }
 
   void forget_pair(const FlowKey& k) {
     auto it = pairs_.find(k.pair());
-    if (it != pairs_.end() && --it->second.streams == 0) pairs_.erase(it);
+    if (it == pairs_.end()) return;
+    Pair& pr = it->second;
+    std::erase(pr.dqps, k.dqp);
+    std::erase_if(pr.stream_of_ack, [&](const auto& e) { return e.second == k.dqp; });
+    if (pr.dqps.empty()) pairs_.erase(it);
   }
 
   ProxyLimits lim_;

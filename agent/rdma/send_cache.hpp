@@ -4,6 +4,19 @@
 // the WAN round trip), or until the queue pair's byte budget needs their
 // room (oldest first). A resend is the packet as it was first sent, byte for
 // byte, so its ICRC stays valid. T is the packet (bytes, a UMEM frame...).
+//
+// A loss the receiving gateway cannot see: the stream's last packets (the
+// end of a message, or of the requester's window) lost with nothing after
+// them to open a hole, so no NACK comes and the requester waits for its
+// retransmission timeout to go back N. The cache probes such a tail as TCP
+// does (RFC 8985's tail loss probe): when packets stay unacknowledged with
+// neither a new packet nor ACK progress for the probe timeout (twice the
+// smoothed time from a packet to its ACK, within [probe_min, keep / 2]),
+// it sends the newest
+// again. Lost, the resend fills its hole (or opens one the peer NACKs); not
+// lost, the responder takes it as a duplicate and ACKs again. At most
+// kMaxProbes per quiet spell, each after twice the wait of the one before,
+// and only once an ACK has been matched (the ACKs pass this gateway).
 #pragma once
 
 #include <algorithm>
@@ -11,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <vector>
 
 #include "rdma/clock.hpp"
@@ -22,6 +36,7 @@ struct SendCacheLimits {
   size_t max_bytes = 4u << 20;  // per queue pair
   size_t max_packets = 8192;
   Clock::duration keep = std::chrono::milliseconds(20);
+  Clock::duration probe_min = std::chrono::milliseconds(1);  // tail loss probe, at the soonest
 };
 
 struct SendCacheCounters {
@@ -32,6 +47,7 @@ struct SendCacheCounters {
   uint64_t host_resends = 0;  // a PSN not after the newest cached: the host went back N
   uint64_t hits = 0;          // asked for and found
   uint64_t misses = 0;        // asked for, not (or no longer) cached
+  uint64_t probes = 0;        // tail loss probes sent
 };
 
 template <class T>
@@ -50,6 +66,7 @@ class SendCache {
     }
     q_.push_back({psn, std::move(pkt), bytes, now});
     bytes_ += bytes;
+    quiet(now);
     c_.cached++;
     while (!q_.empty() && (bytes_ > lim_.max_bytes || q_.size() > lim_.max_packets)) {
       c_.evicted++;
@@ -58,12 +75,40 @@ class SendCache {
   }
 
   // The responder acknowledged everything up to and including psn.
-  void ack(uint32_t psn) {
+  void ack(uint32_t psn, Clock::time_point now) {
+    std::optional<Clock::time_point> sent;  // of the newest freed, when sent once only
+    bool freed = false;
     while (!q_.empty() && psn_diff(q_.front().psn, psn & kPsnMask) <= 0) {
+      sent = q_.front().resent ? std::nullopt : std::optional{q_.front().at};
+      freed = true;
       c_.acked++;
       pop();
     }
+    if (!freed) return;  // no progress: a repeated ACK
+    if (sent) sample(now - *sent);
+    quiet(now);
   }
+
+  // The newest packet again, when the tail loss probe is due (see above).
+  const T* probe(Clock::time_point now) {
+    if (q_.empty() || !srtt_ || probes_ >= kMaxProbes) return nullptr;
+    if (now - quiet_since_ < probe_timeout() * (1 << probes_)) return nullptr;
+    probes_++;
+    quiet_since_ = now;
+    c_.probes++;
+    q_.back().resent = true;
+    return &q_.back().pkt;
+  }
+
+  // How long packets stay unacknowledged, with nothing sent or acknowledged,
+  // before the first probe.
+  Clock::duration probe_timeout() const {
+    if (!srtt_) return lim_.keep / 2;
+    return std::clamp<Clock::duration>(2 * *srtt_, lim_.probe_min,
+                                       std::max(lim_.probe_min, lim_.keep / 2));
+  }
+  // The smoothed time from a packet to the ACK covering it (none measured).
+  std::optional<Clock::duration> ack_time() const { return srtt_; }
 
   void expire(Clock::time_point now) {
     while (!q_.empty() && now - q_.front().at >= lim_.keep) {
@@ -80,6 +125,7 @@ class SendCache {
     });
     bool hit = at != q_.end() && at->psn == psn;
     (hit ? c_.hits : c_.misses)++;
+    if (hit) at->resent = true;  // its ACK no longer times one trip (Karn)
     return hit ? &at->pkt : nullptr;
   }
 
@@ -94,6 +140,12 @@ class SendCache {
     return out;
   }
 
+  // Whether psn is cached and not yet acknowledged.
+  bool unacked(uint32_t psn) const {
+    psn &= kPsnMask;
+    return !q_.empty() && psn_diff(psn, q_.front().psn) >= 0 && psn_diff(psn, q_.back().psn) <= 0;
+  }
+
   size_t packets() const { return q_.size(); }
   size_t bytes() const { return bytes_; }
   // The byte budget from the next put on (a share of a budget that changes).
@@ -106,7 +158,17 @@ class SendCache {
     T pkt;
     size_t bytes;
     Clock::time_point at;
+    bool resent = false;
   };
+  static constexpr uint32_t kMaxProbes = 2;
+
+  void quiet(Clock::time_point now) {
+    quiet_since_ = now;
+    probes_ = 0;
+  }
+
+  // RFC 6298's smoothing (alpha 1/8).
+  void sample(Clock::duration r) { srtt_ = srtt_ ? (7 * *srtt_ + r) / 8 : r; }
 
   void pop() {
     bytes_ -= q_.front().bytes;
@@ -117,6 +179,9 @@ class SendCache {
   std::deque<Entry> q_;  // PSN order: only PSNs after the newest are added
   size_t bytes_ = 0;
   SendCacheCounters c_;
+  std::optional<Clock::duration> srtt_;
+  Clock::time_point quiet_since_{};  // the last packet put, ACK progress or probe
+  uint32_t probes_ = 0;              // since quiet_since_'s put or ACK
 };
 
 }  // namespace aigw::rdma

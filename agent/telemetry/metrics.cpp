@@ -354,8 +354,11 @@ void rdma_families(const RdmaFacts& r, const std::map<uint16_t, std::string>& te
   out.push_back(std::move(n));
   MetricFamily re =
       family("aigw_rdma_retransmits_total",
-             "Packets the RDMA proxy resent from its cache for a NACK.", MetricType::Counter);
-  add(re, {}, as_double(r.resent));
+             "Packets the RDMA proxy resent from its cache: asked for by a NACK, or its "
+             "own tail loss probes.",
+             MetricType::Counter);
+  add(re, {{"cause", "nack"}}, as_double(r.resent));
+  add(re, {{"cause", "tail_probe"}}, as_double(r.tail_probes));
   out.push_back(std::move(re));
   MetricFamily miss = family("aigw_rdma_cache_misses_total",
                              "PSNs a NACK asked for that the cache no longer (or never) held.",

@@ -17,6 +17,9 @@ on the core's port from gwa, seeded), resends included.
           with gwa's resends to host2, ACKs to host1): scapy's RoCE layer
           recomputes the ICRC of every packet; every PSN reached host2,
           none out of order.
+  test_2d: the transfer's last packets lost (no hole for gwb to see):
+          gwa's tail loss probe recovers them before the requester's
+          timeout.
   test_3: the proxy's metrics in /metrics, and `aigwctl rdma show`.
   test_4: with the proxy's selection removed (reload), the same loss makes
           the hosts go back N: the contrast, and the fast path again.
@@ -61,11 +64,15 @@ class RdmaProxy(E.TopoCase):
     def tool(self, node, *args, **kw):
         return self.topo.run(node, [os.path.join(TOOLS, args[0]), *map(str, args[1:])], **kw)
 
-    def loss(self, fraction, seed=5):
+    def loss(self, fraction, seed=5, drop=()):
+        """The WAN loses `fraction` of the RoCEv2 datagrams gwa sends, and
+        the ones numbered `drop` (a range, in the order seen from now)."""
         dev = "core-gwa"
-        if fraction:
+        if fraction or drop:
             self.topo.run("core", ["ip", "link", "set", "dev", dev, "xdp", "off"])
-            self.tool("core", "aigw-xdp-loss", "attach", dev, "--loss", fraction, "--seed", seed)
+            only = ["--drop-from", drop.start, "--drop-count", len(drop)] if drop else []
+            self.tool("core", "aigw-xdp-loss", "attach", dev, "--loss", fraction, "--seed", seed,
+                      *only)
         else:
             self.tool("core", "aigw-xdp-loss", "detach", dev, check=False)
             self.topo.run("core", ["ip", "link", "set", "dev", dev, "xdp", "obj",
@@ -92,10 +99,11 @@ class RdmaProxy(E.TopoCase):
                                                           f"responder: {out} {err}")
         return json.loads(r.stdout), json.loads(out)
 
-    def lossy_transfer(self, psn, qp, loss=LOSS, packets=PACKETS, deadline_s=60, v4=False):
+    def lossy_transfer(self, psn, qp, loss=LOSS, packets=PACKETS, deadline_s=60, v4=False,
+                       drop=()):
         """(requester, responder, loss stage counters) of a transfer over
-        the WAN losing `loss`."""
-        self.loss(loss)
+        the WAN losing `loss` (and the packets numbered `drop`)."""
+        self.loss(loss, drop=drop)
         try:
             rq, rs = self.transfer(psn=psn, qp=qp, packets=packets, deadline_s=deadline_s, v4=v4)
             return rq, rs, self.loss_stats()
@@ -185,6 +193,25 @@ class RdmaProxy(E.TopoCase):
         self.assertGreater(acks["packets"], 0)
         for side in (data, acks):
             self.assertEqual((side["bad"], side["bad_examples"], side["unchecked"]), (0, [], 0))
+
+    def test_2d_lost_tail_probed(self):
+        """The transfer's last three packets lost: nothing follows them, so
+        gwb sees no hole; gwa's tail loss probe resends the newest, whose
+        arrival opens the hole gwb NACKs, before the requester's 100 ms
+        timeout would go back N."""
+        n = 5000
+        a0 = self.rdma("gwa")["counters"]
+        rq, rs, st = self.lossy_transfer(psn=0x123450, qp=0x37, loss=0, packets=n,
+                                         drop=range(n - 3, n))
+        a = self.rdma("gwa")["counters"]
+        print(f"\n  tail: requester {rq}\n  responder {rs}\n  loss {st}\n  gwa probes "
+              f"{a['tail_probes'] - a0['tail_probes']}, resent {a['resent'] - a0['resent']}")
+        self.assertTrue(rq["done"] and rs["done"], (rq, rs))
+        self.assertEqual(st["dropped"], 3, st)
+        self.assertEqual((rs["received"], rs["out_of_order"]), (n, 0))
+        self.assertEqual((rq["timeouts"], rq["retransmitted"]), (0, 0), "the requester went back")
+        self.assertGreaterEqual(a["tail_probes"] - a0["tail_probes"], 1)
+        self.assertGreaterEqual(a["resent"] - a0["resent"], 2)
 
     def test_3_metrics(self):
         self.transfer(psn=0x40, qp=0x36, packets=2000)  # streams to show (idle ones go in ~1 s)

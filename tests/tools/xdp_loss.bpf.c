@@ -4,7 +4,10 @@
  * datagrams (UDP to port 4791, IPv4 or IPv6 without extension headers,
  * bare or inside an IPv6 / SRv6 tunnel: one Routing header, then IPv6 or
  * IPv4) with probability loss / 2^32, from a seeded generator, so a run is
- * repeatable packet for packet on one CPU. Everything else passes.
+ * repeatable packet for packet on one CPU; and, to lose exactly the
+ * packets a test names, the datagrams numbered drop_from ..
+ * drop_from + drop_count - 1 in the order seen (from 0). Everything else
+ * passes.
  * aigw-xdp-loss sets loss and seed, attaches it, and reads the counters.
  */
 #include "vmlinux.h"
@@ -21,6 +24,8 @@ __u32 loss = 0;    /* drop probability x 2^32 */
 __u64 state = 0;   /* xorshift64* state; 0 = take seed */
 __u64 seen = 0;    /* RoCEv2 datagrams looked at */
 __u64 dropped = 0;
+__u64 drop_from = 0;
+__u64 drop_count = 0;
 
 static __always_inline __u32 next_random(void)
 {
@@ -96,8 +101,9 @@ int xdp_loss(struct xdp_md *ctx)
 
 	if (!udp || (void *)(udp + 1) > end || udp->dest != bpf_htons(ROCEV2_PORT))
 		return XDP_PASS;
-	__sync_fetch_and_add(&seen, 1);
-	if (loss && next_random() < loss) {
+	__u64 n = __sync_fetch_and_add(&seen, 1);
+
+	if ((n >= drop_from && n - drop_from < drop_count) || (loss && next_random() < loss)) {
 		__sync_fetch_and_add(&dropped, 1);
 		return XDP_DROP;
 	}

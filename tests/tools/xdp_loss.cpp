@@ -3,7 +3,9 @@
 // namespace a test created.
 //
 //   aigw-xdp-loss attach DEV --loss FRACTION [--seed N]   attach (stays after exit;
-//                                                          gone with the namespace)
+//                [--drop-from N --drop-count K]            gone with the namespace);
+//                                                          also lose the RoCEv2
+//                                                          datagrams N..N+K-1 seen
 //   aigw-xdp-loss stats DEV                               {"seen":N,"dropped":N}
 //   aigw-xdp-loss detach DEV
 #include <bpf/bpf.h>
@@ -30,13 +32,19 @@ struct Skel {
   ~Skel() { xdp_loss__destroy(s); }
 };
 
-int attach(int ifindex, double loss, uint64_t seed) {
+struct Drop {
+  uint64_t from = 0, count = 0;
+};
+
+int attach(int ifindex, double loss, uint64_t seed, Drop drop) {
   if (!(loss >= 0 && loss <= 1)) fail("--loss is a fraction, 0..1");
   Skel k;
   k.s = xdp_loss__open();
   if (!k.s) fail("open xdp_loss");
   k.s->bss->loss = static_cast<uint32_t>(std::min(loss * 4294967296.0, 4294967295.0));
   k.s->bss->seed = seed;
+  k.s->bss->drop_from = drop.from;
+  k.s->bss->drop_count = drop.count;
   if (xdp_loss__load(k.s)) fail("load xdp_loss");
   int err = bpf_xdp_attach(ifindex, bpf_program__fd(k.s->progs.xdp_loss),
                            XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr);
@@ -74,22 +82,27 @@ int stats(int ifindex) {
 
 int main(int argc, char** argv) {
   try {
-    if (argc < 3) fail("usage: aigw-xdp-loss attach|stats|detach DEV [--loss F] [--seed N]");
+    if (argc < 3) fail("usage: aigw-xdp-loss attach|stats|detach DEV [--loss F] [--seed N] [--drop-from N --drop-count K]");
     std::string cmd = argv[1];
     int ifindex = static_cast<int>(if_nametoindex(argv[2]));
     if (!ifindex) fail(fmt::format("no interface {}", argv[2]));
     double loss = 0;
     uint64_t seed = 1;
+    Drop drop;
     for (int i = 3; i + 1 < argc; i += 2) {
       std::string a = argv[i];
       if (a == "--loss")
         loss = std::stod(argv[i + 1]);
       else if (a == "--seed")
         seed = std::stoull(argv[i + 1]);
+      else if (a == "--drop-from")
+        drop.from = std::stoull(argv[i + 1]);
+      else if (a == "--drop-count")
+        drop.count = std::stoull(argv[i + 1]);
       else
         fail("unknown option " + a);
     }
-    if (cmd == "attach") return attach(ifindex, loss, seed);
+    if (cmd == "attach") return attach(ifindex, loss, seed, drop);
     if (cmd == "stats") return stats(ifindex);
     if (cmd == "detach") return bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, nullptr) ? 1 : 0;
     fail("unknown command " + cmd);

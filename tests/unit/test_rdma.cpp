@@ -231,7 +231,7 @@ TEST_CASE("Send cache: ACKs, age and budget free entries; NACKed PSNs found", "[
   CHECK(c.counters().host_resends == 1);
   CHECK(*c.find(1) == "1");
   // an ACK of kTop frees kTop-2..kTop
-  c.ack(kTop);
+  c.ack(kTop, t + 5ms);
   CHECK(c.packets() == 3);
   CHECK(c.find(kTop) == nullptr);
   // age
@@ -251,6 +251,44 @@ TEST_CASE("Send cache: ACKs, age and budget free entries; NACKed PSNs found", "[
   auto before = c.counters().misses;
   CHECK(c.find({{1000, kPsnHalf - 1}}, 64).empty());
   CHECK(c.counters().misses - before == 64);
+}
+
+TEST_CASE("Send cache: a tail with no ACK is probed, twice at most, after the ACK time", "[rdma]") {
+  SendCacheLimits lim;
+  lim.keep = 40ms;
+  lim.probe_min = 1ms;
+  SendCache<std::string> c(lim);
+  auto t = Clock::now();
+  for (uint32_t p = 0; p < 4; p++) c.put(p, std::to_string(p), 100, t);
+  // no ACK matched yet: the ACKs may not pass here, nothing is probed
+  CHECK(c.probe(t + 30ms) == nullptr);
+  // ACKs 3 ms after the packets: the probe timeout is twice that
+  c.ack(1, t + 3ms);
+  REQUIRE(c.ack_time());
+  CHECK(*c.ack_time() == 3ms);
+  CHECK(c.probe_timeout() == 6ms);
+  CHECK(c.probe(t + 8ms) == nullptr);  // 5 ms since the ACK's progress
+  const std::string* p = c.probe(t + 9ms);
+  REQUIRE(p != nullptr);
+  CHECK(*p == "3");  // the newest
+  // the second after twice the wait, then no more until progress
+  CHECK(c.probe(t + 20ms) == nullptr);
+  REQUIRE(c.probe(t + 21ms) != nullptr);
+  CHECK(c.probe(t + 39ms) == nullptr);
+  CHECK(c.counters().probes == 2);
+  // a new packet starts a new quiet spell; the probed one's ACK times
+  // nothing (Karn): the ACK time stays as measured
+  c.put(4, "4", 100, t + 25ms);
+  c.ack(3, t + 26ms);
+  CHECK(*c.ack_time() == 3ms);
+  CHECK(c.probe(t + 31ms) == nullptr);
+  CHECK(*c.probe(t + 32ms) == "4");
+  // within [probe_min, keep / 2]
+  c.put(5, "5", 100, t + 40ms);
+  c.ack(5, t + 140ms);
+  CHECK(c.probe_timeout() == 20ms);
+  CHECK(c.packets() == 0);
+  CHECK(c.probe(t + 300ms) == nullptr);  // nothing unacknowledged
 }
 
 TEST_CASE("NACK message: round trip", "[rdma]") {

@@ -6,6 +6,7 @@
 // for PSNs never sent, stale NACKs, ACKs freeing the cache.
 #include <catch2/catch.hpp>
 #include <deque>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -42,6 +43,14 @@ Pkt roce(uint8_t opcode, uint32_t dqp, uint32_t psn) {
 }
 
 RocePacket parsed(const Pkt& ip) { return std::get<RocePacket>(parse_roce(ip)); }
+
+// An ACK from the responder (198.51.100.2 -> 192.0.2.1) to the requester's
+// QP, a number the stream's packets do not carry.
+Pkt ack_to(uint32_t requester_qp, uint32_t psn) {
+  Pkt ack = roce(kOpRcAck, requester_qp, psn);
+  std::swap_ranges(ack.begin() + 12, ack.begin() + 16, ack.begin() + 16);
+  return ack;
+}
 
 // A one-way link: fixed delay, seeded loss.
 struct Link {
@@ -226,7 +235,7 @@ TEST_CASE("Proxy: NACKs for unknown streams, PSNs never sent, stale NACKs", "[rd
   CHECK(a.counters().nacks_stale == 1);
 }
 
-TEST_CASE("Proxy: the responder's ACKs free the cache of its address pair", "[rdma]") {
+TEST_CASE("Proxy: the responder's ACKs free the cache of their stream", "[rdma]") {
   Proxy<Pkt> a;
   auto t = Clock::time_point{} + 1s;
   for (uint32_t psn = 0; psn < 10; psn++) {
@@ -236,21 +245,87 @@ TEST_CASE("Proxy: the responder's ACKs free the cache of its address pair", "[rd
   size_t cached = 0;
   a.for_each_tx([&](const FlowKey&, const SendCache<Pkt>& c) { cached = c.packets(); });
   CHECK(cached == 10);
-  // the ACK comes back from the responder (198.51.100.2 -> 192.0.2.1) to
-  // the requester's QP, a number the stream does not carry
-  Pkt ack = roce(kOpRcAck, 0x777, 6);
-  std::swap_ranges(ack.begin() + 12, ack.begin() + 16, ack.begin() + 16);
+  Pkt ack = ack_to(0x777, 6);
   auto pa = parsed(ack);
   auto out = a.ingress(ack, pa, ack, t);
   CHECK(out.deliver.size() == 1);
   a.for_each_tx([&](const FlowKey&, const SendCache<Pkt>& c) { cached = c.packets(); });
   CHECK(cached == 3);
   CHECK(a.counters().acks_matched == 1);
-  // a second stream between the same hosts: ACKs are ambiguous, left to age
-  Pkt p = roce(0x04, 0x43, 0);
-  a.egress(p, parsed(p), p, t);
+  // a second stream between the same hosts: an ACK at a PSN neither has
+  // unacknowledged is not told for either, left alone
+  for (uint32_t psn = 100; psn < 110; psn++) {
+    Pkt p = roce(0x04, 0x43, psn);
+    a.egress(p, parsed(p), p, t);
+  }
   a.ingress(ack, pa, ack, t);
   CHECK(a.counters().acks_ambiguous == 1);
+  auto cached_of = [&](uint32_t qp) {
+    size_t n = 0;
+    a.for_each_tx(
+        [&](const FlowKey& k, const SendCache<Pkt>& c) { n = k.dqp == qp ? c.packets() : n; });
+    return n;
+  };
+  // the requester's QP 0x888 ACKs 104: only 0x43 has it unacked; learned,
+  // its next ACK frees 0x43's cache even at a PSN both streams hold
+  Pkt ack2 = ack_to(0x888, 104);
+  a.ingress(ack2, parsed(ack2), ack2, t);
+  CHECK(cached_of(0x43) == 5);
+  CHECK(cached_of(0x42) == 3);
+  for (uint32_t psn = 110; psn < 120; psn++) {  // 0x42 reaches PSNs 0x43 holds too
+    Pkt p = roce(0x04, 0x42, psn);
+    a.egress(p, parsed(p), p, t);
+  }
+  Pkt ack3 = ack_to(0x888, 107);
+  a.ingress(ack3, parsed(ack3), ack3, t);
+  CHECK(cached_of(0x43) == 2);
+  CHECK(cached_of(0x42) == 13);
+  CHECK(a.counters().acks_ambiguous == 1);
+  // an ACK of an unlearned QP at a PSN both hold: no telling
+  Pkt ack4 = ack_to(0x999, 108);
+  a.ingress(ack4, parsed(ack4), ack4, t);
+  CHECK(a.counters().acks_ambiguous == 2);
+  CHECK(cached_of(0x43) == 2);
+}
+
+TEST_CASE("Proxy: a lost tail is probed, so the hosts never go back N", "[rdma]") {
+  ProxyLimits lim;
+  lim.reorder.nack_interval = 1ms;
+  lim.cache.probe_min = 1ms;
+  Proxy<Pkt> a(lim), b(lim);
+  auto t = Clock::time_point{} + 1s;
+  Responder resp{0};
+  std::function<void(const Pkt&)> to_b = [&](const Pkt& p) {
+    auto out = b.ingress(p, parsed(p), p, t);
+    for (auto& d : out.deliver) resp.take(d);
+    for (auto& nk : out.nacks)
+      for (const Pkt* r : a.on_nack(nk)) to_b(*r);
+  };
+  // packets 0..9 go out; 0..6 arrive and are ACKed 2 ms later; 7..9, the
+  // tail, are lost: B sees no hole, so no NACK
+  for (uint32_t psn = 0; psn < 10; psn++) {
+    Pkt p = roce(0x04, 0x42, psn);
+    a.egress(p, parsed(p), p, t);
+    if (psn < 7) to_b(p);
+  }
+  CHECK(b.counters().nacks_sent == 0);
+  t += 2ms;
+  Pkt ack = ack_to(0x777, 6);
+  a.ingress(ack, parsed(ack), ack, t);
+  CHECK(a.tick(t + 3ms).resend.empty());
+  auto out = a.tick(t + 4ms);  // twice the 2 ms ACK time
+  REQUIRE(out.resend.size() == 1);
+  CHECK(parsed(out.resend[0]).bth.psn == 9);
+  CHECK(a.counters().tail_probes == 1);
+  // the probe opens the hole at B, whose NACK gets 7 and 8 resent
+  to_b(out.resend[0]);
+  CHECK(b.counters().nacks_sent == 1);
+  CHECK(a.counters().resent == 2);
+  CHECK((resp.received == 10 && resp.out_of_order == 0));
+  // ACKed: nothing left to probe
+  ack = ack_to(0x777, 9);
+  a.ingress(ack, parsed(ack), ack, t + 5ms);
+  CHECK(a.tick(t + 50ms).resend.empty());
 }
 
 TEST_CASE("Proxy: an idle stream is forgotten, so a QP made again starts afresh", "[rdma]") {
