@@ -22,7 +22,8 @@
  *   8. trim L2 padding
  *   9. encapsulate (with the APN option the decision carries)
  *  10. rewrite MACs and redirect (RoCEv2 the RDMA proxy takes: to its
- *      AF_XDP socket, lib/rdma.h)
+ *      AF_XDP socket, lib/rdma.h; a shaped tenant's: to the kernel with
+ *      its WAN queue in the metadata, lib/shape.h)
  */
 #include "lib/ctx/xdp.h"
 #include "lib/fwd.h"
@@ -39,6 +40,7 @@
 #include "lib/nhcache.h"
 #include "lib/memo.h"
 #include "lib/rdma.h"
+#include "lib/shape.h"
 
 #define AIGW_PFX_VRF_BITS 32       /* the VRF id leads every prefix key */
 #define AIGW_POL_MSS_OFF 0xffff    /* policy.tcp_mss: no clamping */
@@ -583,13 +585,22 @@ int xdp_headend(struct xdp_md *ctx)
 		aigw_event(AIGW_EV_APN_IMPOSED, c.rx_len);
 	aigw_pol_count(slot, in.len);
 
-	/* 10. Forward (RoCEv2 the RDMA proxy takes: to its socket); an
-	 * unresolved next hop is the kernel's to resolve. */
+	/* 10. Forward (RoCEv2 the RDMA proxy takes: to its socket; a shaped
+	 * tenant's: to the kernel, for its WAN queue); an unresolved next hop
+	 * is the kernel's to resolve. */
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return aigw_ret_pass_ev(&c, AIGW_EV_NO_NEIGH_TO_KERNEL);
-	return aigw_rdma_redirect(ctx, &c, &u.fib, cfg->slot,
-				  AIGW_RDMA_HOW(aigw_rdma_kind(&p, &d.act, AIGW_XSK_EGRESS),
-						d.act.tenant, ETH_HLEN + pol->encap_len + in.extra));
+	rc = aigw_redirect(ctx, &c, &u.fib);
+	if (rc != CTX_ACT_REDIRECT)
+		return rc;
+	if (aigw_rdma_take(ctx, u.fib.ifindex, cfg->slot,
+			   AIGW_RDMA_HOW(aigw_rdma_kind(&p, &d.act, AIGW_XSK_EGRESS), d.act.tenant,
+					 ETH_HLEN + pol->encap_len + in.extra),
+			   c.rx_len))
+		return rc;
+	if (aigw_shape_take(ctx, u.fib.ifindex, d.act.tenant, c.rx_len))
+		return CTX_ACT_OK;
+	return rc;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -23,6 +23,7 @@
 #include "features/ports.hpp"
 #include "features/rdma_proxy.hpp"
 #include "features/route_events.hpp"
+#include "features/shaping.hpp"
 
 namespace aigw {
 namespace {
@@ -74,6 +75,7 @@ void Daemon::build_modules() {
   flows_ = own(std::make_unique<features::FlowsModule>(*this, *acct_, *ipfix));
   own(std::make_unique<features::ElephantsModule>(*this, io_));
   own(std::make_unique<features::RdmaProxyModule>(*this));
+  own(std::make_unique<features::ShapingModule>(*this));
   metrics_ = own(std::make_unique<features::MetricsModule>(*this, modules_, scrape_mu_));
 }
 

@@ -160,9 +160,17 @@ struct ApnSettings {
 struct Tenant {
   std::string name;
   uint16_t id = 0;  // 1..1023, stable across reloads (usage counters are kept by id)
+  // Shaping (features/shaping.hpp): the tenant's queue on every WAN port.
+  // rate_bps 0: not shaped (the XDP fast path).
+  uint64_t rate_bps = 0;     // guaranteed
+  uint64_t ceil_bps = 0;     // the most it may borrow up to (>= rate; 0: = rate)
+  uint32_t burst_bytes = 0;  // sent at line speed at once (0: from the rate)
   int line = 0;
   FieldLines lines;
-  bool operator==(const Tenant& o) const { return name == o.name && id == o.id; }
+  bool operator==(const Tenant& o) const {
+    return name == o.name && id == o.id && rate_bps == o.rate_bps && ceil_bps == o.ceil_bps &&
+           burst_bytes == o.burst_bytes;
+  }
 };
 
 // User-defined service class (built-ins: best-effort 0, training 1, inference 2,

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "config/rate.hpp"
+
 namespace aigw {
 
 namespace {
@@ -84,6 +86,9 @@ void emit(YAML::Emitter& out, const Tenant& t) {
   out << YAML::Flow << YAML::BeginMap;
   out << YAML::Key << "name" << YAML::Value << t.name;
   out << YAML::Key << "id" << YAML::Value << t.id;
+  if (t.rate_bps) out << YAML::Key << "rate" << YAML::Value << rate_str(t.rate_bps);
+  if (t.ceil_bps) out << YAML::Key << "ceil" << YAML::Value << rate_str(t.ceil_bps);
+  if (t.burst_bytes) out << YAML::Key << "burst" << YAML::Value << t.burst_bytes;
   out << YAML::EndMap;
 }
 
@@ -356,7 +361,13 @@ nlohmann::json to_json(const Sid& s) {
   return j;
 }
 
-nlohmann::json to_json(const Tenant& t) { return {{"name", t.name}, {"id", t.id}}; }
+nlohmann::json to_json(const Tenant& t) {
+  nlohmann::json j = {{"name", t.name}, {"id", t.id}};
+  if (t.rate_bps) j["rate"] = rate_str(t.rate_bps);
+  if (t.ceil_bps) j["ceil"] = rate_str(t.ceil_bps);
+  if (t.burst_bytes) j["burst"] = t.burst_bytes;
+  return j;
+}
 
 nlohmann::json to_json(const ServiceClass& c) { return {{"name", c.name}, {"id", unsigned{c.id}}}; }
 

@@ -83,7 +83,9 @@ const std::vector<ObjectSpec>& object_specs() {
        {{"show", {"list", "ls"}}, {"top", {}}, {"elephants", {"elephant"}}},
        "tracked flows, elephant flows"},
       {{"usage", {}}, {{"show", {"list", "ls"}}}, "per-tenant usage by period (billing)"},
-      {{"tenant", {"tenants"}}, {{"show", {"list", "ls"}}}, "tenants and their totals"},
+      {{"tenant", {"tenants"}},
+       {{"show", {"list", "ls"}}, {"set", {"change"}}},
+       "tenants: totals, queues and rates"},
       {{"class", {"classes"}}, {{"show", {"list", "ls"}}}, "service classes and their totals"},
       {{"rdma", {}}, {{"show", {"list", "ls"}}}, "the RDMA proxy: streams, NACKs, resends"},
       {{"config", {"cfg"}},
@@ -303,6 +305,7 @@ std::pair<std::string, json> build_request(const Command& c) {
   }
   if (o == "usage") return {cmd::kUsageShow, build_usage_show(w)};
   if (o == "tenant") {
+    if (v == "set") return {cmd::kTenantSet, build_tenant_set(w)};
     expect_words(w, 0, 0, "");
     return {cmd::kTenantShow, json::object()};
   }
@@ -418,6 +421,12 @@ int call_agent(const Command& c, const std::string& where, std::ostream& out, st
     return kExitRefused;
   }
   json data = field(resp, "data");
+  if (req.first == cmd::kTenantShow) try {
+      json q = transport.call(c.socket, cmd::kTenantQueues, json::object());
+      if (q.is_object() && field(q, "ok") == true) merge_tenant_queues(data, field(q, "data"));
+    } catch (const std::exception&) {
+      // an agent without shaping: the totals alone
+    }
   if (req.first == cmd::kPolicyShow && c.all) try {
       json e = transport.call(c.socket, cmd::kFlowElephants, json::object());
       if (e.is_object() && field(e, "ok") == true) merge_path_loads(data, field(e, "data"));

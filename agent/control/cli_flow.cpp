@@ -2,6 +2,7 @@
 // accounting views.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ostream>
 
 #include "common/net.hpp"
@@ -242,14 +243,33 @@ void render_usage(const json& d, std::ostream& out) {
   }
 }
 
+namespace {
+
+// A tenant's queues summed over the WAN ports: rate, ceil, waiting, dropped.
+std::vector<std::string> queue_cells(const json& e) {
+  if (!e.contains("queues")) return {"-", "-", "-", "-"};
+  uint64_t bytes = 0, drops = 0;
+  for (const auto& q : field(e, "queues")) {
+    bytes += q.value("backlog_bytes", uint64_t{0});
+    drops += q.value("drops", uint64_t{0});
+  }
+  return {text(field(e, "rate")), text(field(e, "ceil")), std::to_string(bytes),
+          std::to_string(drops)};
+}
+
+}  // namespace
+
 void render_totals(const json& d, std::ostream& out, bool classes) {
   if (!d.is_array() || d.empty()) return;
+  bool queues = std::any_of(d.begin(), d.end(), [](const json& e) { return e.contains("queues"); });
   std::vector<std::string> head = {"NAME", "ID"};
   if (classes) head.push_back("BUILTIN");
   for (const char* h : {"OUT_PACKETS", "OUT_BYTES", "IN_PACKETS", "IN_BYTES"}) head.push_back(h);
+  if (queues)
+    for (const char* h : {"RATE", "CEIL", "QUEUED_BYTES", "QUEUE_DROPS"}) head.push_back(h);
   std::vector<bool> right = {false, true};
   if (classes) right.push_back(false);
-  right.insert(right.end(), 4, true);
+  right.insert(right.end(), queues ? 8 : 4, true);
   Table t(head, right);
   for (const auto& e : d) {
     std::vector<std::string> row = {text(field(e, "name")), text(field(e, "id"))};
@@ -258,9 +278,40 @@ void render_totals(const json& d, std::ostream& out, bool classes) {
     row.push_back(text(field(field(e, "out"), "bytes")));
     row.push_back(text(field(field(e, "in"), "packets")));
     row.push_back(text(field(field(e, "in"), "bytes")));
+    if (queues)
+      for (auto& c : queue_cells(e)) row.push_back(std::move(c));
     t.add(std::move(row));
   }
   t.print(out);
+}
+
+json build_tenant_set(const std::vector<std::string>& w) {
+  if (w.empty()) throw UsageError("missing tenant NAME");
+  json a = {{"name", w[0]}};
+  Keywords k(w, 1);
+  while (!k.done()) {
+    const std::string kw = k.keyword();
+    if (kw == "rate" || kw == "ceil") {
+      k.once(kw);
+      a[kw] = k.value(kw);
+    } else if (kw == "burst") {
+      k.once(kw);
+      a["burst"] = parse_uint(k.value(kw), "burst", 1600, 64u << 20);
+    } else {
+      throw UsageError(fmt::format("unknown argument '{}'", kw));
+    }
+  }
+  if (a.size() == 1) throw UsageError("give rate R|off, ceil C or burst BYTES");
+  return a;
+}
+
+void merge_tenant_queues(json& tenants, const json& queues) {
+  if (!tenants.is_array() || !queues.is_array()) return;
+  for (auto& t : tenants)
+    for (const auto& q : queues)
+      if (field(q, "id") == field(t, "id"))
+        for (const char* k : {"rate", "ceil", "rate_bps", "ceil_bps", "burst", "queues"})
+          if (q.contains(k)) t[k] = q[k];
 }
 
 void add_accounting_commands(CommandTree& t) {
@@ -300,7 +351,20 @@ void add_accounting_commands(CommandTree& t) {
          "Bytes are L3 bytes of the customer packets; out = customer -> WAN. PEAK and P95\n"
          "are bit rates over the period's samples (P95: nearest rank).");
   CLI::App* tenant = t.object("tenant");
-  t.verb(tenant, "show", "tenants, ids and totals since the maps were created", "[OPTIONS]");
+  t.verb(tenant, "show", "tenants, ids, totals since the maps were created; rates and queues",
+         "[OPTIONS]",
+         "A shaped tenant (tenants[].rate) also shows its RATE and CEIL and, summed over\n"
+         "the WAN ports, the bytes waiting in its queue and the packets it dropped.");
+  t.verb(tenant, "set", "change a tenant's rate at runtime (as a reload would)",
+         "[OPTIONS] NAME [rate R|off] [ceil C] [burst BYTES]",
+         "Arguments:\n"
+         "  rate R       guaranteed rate, 100mbit..100gbit (tc units: kbit, mbit, gbit);\n"
+         "               off: the tenant's queue goes, its traffic takes the fast path\n"
+         "  ceil C       the most it may borrow up to (>= rate; default: the rate)\n"
+         "  burst BYTES  sent at line speed at once (default: from the rate)\n"
+         "The change is not written to the configuration file.\n"
+         "Example:\n"
+         "  aigwctl tenant set ai rate 2gbit ceil 5gbit");
   CLI::App* cls = t.object("class");
   t.verb(cls, "show", "service classes, ids and totals since the maps were created", "[OPTIONS]");
 }

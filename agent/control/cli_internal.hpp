@@ -132,6 +132,10 @@ void render_flows(const json& d, std::ostream& out);
 void render_elephants(const json& d, std::ostream& out);
 void render_usage(const json& d, std::ostream& out);
 void render_totals(const json& d, std::ostream& out, bool classes);
+// tenant set NAME rate R|off [ceil C] [burst BYTES]
+json build_tenant_set(const std::vector<std::string>& w);
+// The queues of `tenant.queues` into the tenants of `tenant.show` (by id).
+void merge_tenant_queues(json& tenants, const json& queues);
 void add_accounting_commands(CommandTree& t);
 
 // cli_rdma.cpp

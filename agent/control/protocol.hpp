@@ -142,6 +142,8 @@ inline constexpr const char* kFlowShow = "flow.show";
 inline constexpr const char* kFlowElephants = "flow.elephants";
 inline constexpr const char* kUsageShow = "usage.show";
 inline constexpr const char* kTenantShow = "tenant.show";
+inline constexpr const char* kTenantQueues = "tenant.queues";
+inline constexpr const char* kTenantSet = "tenant.set";
 inline constexpr const char* kClassShow = "class.show";
 inline constexpr const char* kRdmaShow = "rdma.show";
 }  // namespace cmd

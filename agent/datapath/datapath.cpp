@@ -14,6 +14,7 @@
 #include "datapath/loader.hpp"
 #include "datapath/tables.hpp"
 #include "tc_customer_egress.skel.h"
+#include "tc_customer_ingress.skel.h"
 #include "tp_xmit.skel.h"
 #include "xdp_endpoint.skel.h"
 #include "xdp_headend.skel.h"
@@ -38,6 +39,8 @@ uint32_t netns_inode() {
 // defines it. The TC program (tc_customer_egress: slow-path counters of
 // customer ports in aigw_tc_stats) is loaded with the others; nothing in the
 // configuration attaches it yet (Loader::attach can, at TC egress).
+// tc_customer_ingress, the shaped path's second half, is attached to the
+// customer ports by the shaping module while a tenant is shaped.
 std::vector<ObjectSpec> objects() {
   const uint32_t ino = netns_inode();
   return {
@@ -45,6 +48,8 @@ std::vector<ObjectSpec> objects() {
       object_spec("endpoint", xdp_endpoint__open_opts, xdp_endpoint__load, xdp_endpoint__destroy),
       object_spec("tc_customer_egress", tc_customer_egress__open_opts, tc_customer_egress__load,
                   tc_customer_egress__destroy),
+      object_spec("tc_customer_ingress", tc_customer_ingress__open_opts, tc_customer_ingress__load,
+                  tc_customer_ingress__destroy),
       object_spec<tp_xmit>("tp_xmit", tp_xmit__open_opts, tp_xmit__load, tp_xmit__destroy,
                            [ino](tp_xmit* s) { s->rodata->netns_ino = ino; })};
 }

@@ -364,9 +364,10 @@ bool Loader::attach_tc(int ifindex, Hook hook, int fd) {
   int err = bpf_tc_hook_create(&h);
   if (err && err != -EEXIST)
     throw DatapathError(fmt::format("{}: create clsact hook: {}", name, errstr(err)));
+  const bool fresh_hook = err == 0;  // a new clsact has no filter to ask about (nor to log)
   LIBBPF_OPTS(bpf_tc_opts, q, .handle = kTcHandle, .priority = kTcPriority);
   uint32_t flags = 0;
-  err = bpf_tc_query(&h, &q);
+  err = fresh_hook ? -ENOENT : bpf_tc_query(&h, &q);
   if (err == 0) {
     auto pname = prog_name_of_id(q.prog_id);
     if (!pname || !is_ours(*pname))

@@ -411,6 +411,38 @@ void rdma_families(const RdmaFacts& r, const std::map<uint16_t, std::string>& te
   out.push_back(std::move(th));
 }
 
+void shaping_families(const ShapingFacts& f, std::vector<MetricFamily>& out) {
+  if (f.queues.empty()) return;
+  struct Col {
+    const char* name;
+    const char* help;
+    MetricType type;
+    uint64_t ShapingFacts::Queue::*member;
+  };
+  static const Col cols[] = {
+      {"aigw_tenant_rate_bps", "The tenant's guaranteed rate on the WAN port (bits/s).",
+       MetricType::Gauge, &ShapingFacts::Queue::rate_bps},
+      {"aigw_tenant_ceil_bps", "The most the tenant may borrow up to on the WAN port (bits/s).",
+       MetricType::Gauge, &ShapingFacts::Queue::ceil_bps},
+      {"aigw_tenant_queue_sent_bytes_total",
+       "Bytes the tenant's queue on the WAN port sent (its HTB class, since it was made).",
+       MetricType::Counter, &ShapingFacts::Queue::bytes},
+      {"aigw_tenant_queue_drops_total",
+       "Packets the tenant's queue on the WAN port dropped (full).", MetricType::Counter,
+       &ShapingFacts::Queue::drops},
+      {"aigw_tenant_queue_bytes", "Bytes waiting in the tenant's queue on the WAN port now.",
+       MetricType::Gauge, &ShapingFacts::Queue::backlog_bytes},
+      {"aigw_tenant_queue_packets", "Packets waiting in the tenant's queue on the WAN port now.",
+       MetricType::Gauge, &ShapingFacts::Queue::backlog_packets},
+  };
+  for (const auto& c : cols) {
+    MetricFamily m = family(c.name, c.help, c.type);
+    for (const auto& q : f.queues)
+      add(m, {{"tenant", q.tenant}, {"port", q.port}}, as_double(q.*c.member));
+    out.push_back(std::move(m));
+  }
+}
+
 }  // namespace
 
 std::vector<MetricFamily> exporter_families(std::string_view version, uint64_t scrape_errors) {
@@ -496,6 +528,7 @@ std::vector<MetricFamily> snapshot_families(const Snapshot& s) {
   accounting_families(s.accounting, out);
   elephant_families(s.elephants, out);
   rdma_families(s.rdma, s.accounting.tenants, out);
+  shaping_families(s.shaping, out);
   return out;
 }
 

@@ -107,12 +107,25 @@ struct RdmaFacts {
   std::map<uint16_t, std::pair<uint64_t, uint64_t>> per_tenant;
 };
 
+// Per-tenant queues (features/shaping.hpp): one entry per shaped tenant
+// and WAN port.
+struct ShapingFacts {
+  struct Queue {
+    std::string tenant, port;
+    uint64_t rate_bps = 0, ceil_bps = 0;
+    uint64_t bytes = 0, packets = 0, drops = 0;  // since the class was made
+    uint64_t backlog_bytes = 0, backlog_packets = 0;
+  };
+  std::vector<Queue> queues;
+};
+
 struct Snapshot {
   ConfigFacts config;
   Stats stats;  // as read by Datapath::read_stats() (per-CPU sums done)
   AccountingFacts accounting;
   ElephantFacts elephants;
   RdmaFacts rdma;
+  ShapingFacts shaping;
 };
 
 // aigw_build_info and aigw_scrape_errors_total.

@@ -352,6 +352,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } aigw_rdma_sel SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AIGW_MAX_TENANTS);
+	__type(key, __u32);
+	__type(value, struct aigw_shape);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} aigw_shape SEC(".maps");
+
 /* Every map abi.h lists (AIGW_MAPS) is defined above: a name in the list
  * without its definition does not compile. (The other direction, every
  * pinned map listed, is checked by tests/bpf/bpf_unit.cpp.) */

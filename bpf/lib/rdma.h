@@ -98,16 +98,4 @@ __noinline int aigw_rdma_take(struct xdp_md *ctx, __u32 egress, __u32 port_slot,
 	return 1;
 }
 
-/* aigw_redirect, then into the proxy's socket when how's kind says so. */
-static __always_inline int aigw_rdma_redirect(struct xdp_md *ctx, struct aigw_ctx *c,
-					      const struct bpf_fib_lookup *fib, __u16 port_slot,
-					      __u32 how)
-{
-	int rc = aigw_redirect(ctx, c, fib);
-
-	if (rc == XDP_REDIRECT && (how >> 28))
-		aigw_rdma_take(ctx, fib->ifindex, port_slot, how, c->rx_len);
-	return rc;
-}
-
 #endif

@@ -68,7 +68,8 @@
 	X(aigw_path_pins, "HASH flow_key -> path_pin elephants the agent placed on a path") \
 	X(aigw_xmit_drops, "PERCPU_HASH ifindex -> xmit_drops redirected frames an egress port did not send") \
 	X(aigw_xsks, "XSKMAP port slot*XSK_QUEUES+queue -> AF_XDP socket of the RDMA proxy") \
-	X(aigw_rdma_sel, "ARRAY tenant -> __u32 class bitmap: RoCEv2 the RDMA proxy takes")
+	X(aigw_rdma_sel, "ARRAY tenant -> __u32 class bitmap: RoCEv2 the RDMA proxy takes") \
+	X(aigw_shape, "ARRAY tenant -> shape: the WAN queue (HTB class) of a shaped tenant")
 
 /* Maps defined only by the TC programs (bpf/lib/maps_tc.h), pinned like the
  * others once a loader attaches them. */
@@ -256,7 +257,11 @@ enum aigw_drop_reason {
 	X(VLAN_UNKNOWN, "vlan_unknown", "tagged frame whose VID has no entry on the port: to the kernel untouched") \
 	X(ICMP_PARAM_SENT, "icmp_param_sent", "parameter problem sent from XDP about a bad SRH (packet discarded)") \
 	X(RDMA_TO_PROXY, "rdma_to_proxy", "RoCEv2 or a proxy NACK handed to the RDMA proxy's AF_XDP socket") \
-	X(RDMA_NO_SOCKET, "rdma_no_socket", "RoCEv2 the proxy selects, but no proxy socket on the port and queue (or no room for metadata): fast path")
+	X(RDMA_NO_SOCKET, "rdma_no_socket", "RoCEv2 the proxy selects, but no proxy socket on the port and queue (or no room for metadata): fast path") \
+	X(SHAPED, "shaped", "encapsulated packet of a shaped tenant handed to the kernel for its WAN queue") \
+	X(SHAPE_NO_META, "shape_no_meta", "shaped tenant, but no room for the metadata: fast path, unshaped") \
+	X(SHAPE_QUEUED, "shape_queued", "TC ingress sent a shaped packet into its WAN port's queue") \
+	X(SHAPE_REDIRECT_FAILED, "shape_redirect_failed", "TC ingress got a shaped packet for a port not in aigw_tx: dropped")
 
 enum aigw_event {
 	AIGW_EV_NONE = 0,
@@ -797,6 +802,35 @@ struct aigw_xsk_meta {
 	__u16 tenant;         /* the packet's tenant (its memory budget in the proxy) */
 };
 AIGW_STATIC_ASSERT(sizeof(struct aigw_xsk_meta) == 12, "xsk_meta size (a multiple of 4)");
+
+/* ---------------------------------------------------------------- shaping */
+/* Per-tenant queues on the WAN ports (the design's TC half). XDP_REDIRECT
+ * bypasses the qdisc layer, so the headend hands an encapsulated packet of
+ * a shaped tenant (aigw_shape[tenant].priority != 0) to the kernel instead,
+ * MACs set for its WAN port, with struct aigw_shape_meta ahead of it in
+ * the XDP metadata area; the TC ingress program of the customer port
+ * (tc_customer_ingress) sets skb->priority to the tenant's HTB class and
+ * redirects it to the WAN port's egress, whose HTB (managed by the agent:
+ * root handle AIGW_SHAPE_MAJOR:, tenant t in class AIGW_SHAPE_MAJOR:t under
+ * AIGW_SHAPE_MAJOR:AIGW_SHAPE_PARENT) queues and paces it. Unshaped tenants
+ * keep the XDP fast path. */
+#define AIGW_SHAPE_MAJOR 0xa16
+#define AIGW_SHAPE_PARENT 0x1000 /* above every tenant id */
+#define AIGW_SHAPE_PRIORITY(tenant) ((__u32)AIGW_SHAPE_MAJOR << 16 | (__u16)(tenant))
+struct aigw_shape {
+	__u32 priority; /* skb->priority: the HTB class (major << 16 | minor); 0 = unshaped */
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_shape) == 4, "shape size");
+
+#define AIGW_SHAPE_MAGIC 0xa165
+struct aigw_shape_meta {
+	__u32 egress_ifindex; /* the WAN port the frame's MACs are set for */
+	__u32 priority;       /* aigw_shape.priority of the packet's tenant */
+	__u16 magic;          /* AIGW_SHAPE_MAGIC: metadata of this layout */
+	__u16 tenant;
+};
+AIGW_STATIC_ASSERT(sizeof(struct aigw_shape_meta) == 12, "shape_meta size (a multiple of 4)");
+AIGW_STATIC_ASSERT(AIGW_SHAPE_PARENT >= AIGW_MAX_TENANTS, "no tenant's class is the parent");
 
 /* ---------------------------------------------------------------- TC programs */
 /* aigw_tc_stats: per interface counter slot (aigw_iface_cfg.slot, 0 =

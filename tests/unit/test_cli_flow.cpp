@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "control/cli.hpp"
+#include "control/cli_internal.hpp"
 #include "control/client.hpp"
 #include "control/protocol.hpp"
 
@@ -174,7 +175,11 @@ TEST_CASE("usage show arguments and rendering", "[cli][usage]") {
 }
 
 TEST_CASE("tenant and class show", "[cli][usage]") {
-  CHECK(request({"tenant"}).cmd == cmd::kTenantShow);
+  // the totals, then the queues of the shaped tenants to merge in
+  auto calls = run({"tenant"}).calls;
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[0].cmd == cmd::kTenantShow);
+  CHECK(calls[1].cmd == cmd::kTenantQueues);
   CHECK(request({"class", "show"}).cmd == cmd::kClassShow);
   CHECK(request({"classes", "ls"}).cmd == cmd::kClassShow);
   usage_error({"tenant", "show", "acme"}, "unexpected argument 'acme'");
@@ -193,6 +198,39 @@ TEST_CASE("tenant and class show", "[cli][usage]") {
   CHECK(r.out.find("NAME") == 0);
   CHECK(r.out.find("acme") != std::string::npos);
   CHECK(r.out.find("4000") != std::string::npos);
+}
+
+TEST_CASE("tenant show merges the queues; tenant set", "[cli][usage][shaping]") {
+  json totals = {{{"name", "gold"},
+                  {"id", 7},
+                  {"out", {{"packets", 20}, {"bytes", 4000}}},
+                  {"in", {{"packets", 5}, {"bytes", 500}}}},
+                 {{"name", "free"},
+                  {"id", 8},
+                  {"out", {{"packets", 1}, {"bytes", 100}}},
+                  {"in", {{"packets", 0}, {"bytes", 0}}}}};
+  json queues = {{{"name", "gold"},
+                  {"id", 7},
+                  {"rate", "2gbit"},
+                  {"ceil", "5gbit"},
+                  {"queues",
+                   {{{"port", "wan0"}, {"backlog_bytes", 3000}, {"drops", 4}},
+                    {{"port", "wan1"}, {"backlog_bytes", 1000}, {"drops", 1}}}}}};
+  cli::merge_tenant_queues(totals, queues);
+  CHECK(totals[0]["rate"] == "2gbit");
+  CHECK_FALSE(totals[1].contains("rate"));
+  std::ostringstream out;
+  cli::render_totals(totals, out, false);
+  CHECK(out.str().find("QUEUED_BYTES") != std::string::npos);
+  CHECK(out.str().find("5gbit") != std::string::npos);
+  CHECK(out.str().find("4000") != std::string::npos);  // 3000 + 1000 waiting
+  auto c = request({"tenant", "set", "gold", "rate", "2gbit", "ceil", "5gbit"});
+  CHECK(c.cmd == cmd::kTenantSet);
+  CHECK(c.args == json{{"name", "gold"}, {"rate", "2gbit"}, {"ceil", "5gbit"}});
+  CHECK(request({"tenant", "set", "gold", "rate", "off"}).args["rate"] == "off");
+  usage_error({"tenant", "set", "gold"}, "give rate");
+  usage_error({"tenant", "set", "gold", "speed", "1"}, "unknown argument 'speed'");
+  usage_error({"tenant", "set", "gold", "burst", "10"}, "burst");
 }
 
 TEST_CASE("accounting commands: help and exit codes", "[cli][usage]") {

@@ -59,11 +59,21 @@ struct aigw_sk_buff {
 	__u32 tc_classid;
 	__u32 data;
 	__u32 data_end;
+	__u32 napi_id;
+	__u32 family;
+	__u32 remote_ip4;
+	__u32 local_ip4;
+	__u32 remote_ip6[4];
+	__u32 local_ip6[4];
+	__u32 remote_port;
+	__u32 local_port;
+	__u32 data_meta;
 };
 #define AIGW_SKB_SAME(f) \
 	(__builtin_offsetof(struct aigw_sk_buff, f) == __builtin_offsetof(struct __sk_buff, f))
 _Static_assert(AIGW_SKB_SAME(len) && AIGW_SKB_SAME(ingress_ifindex) && AIGW_SKB_SAME(ifindex) &&
-		       AIGW_SKB_SAME(data) && AIGW_SKB_SAME(data_end),
+		       AIGW_SKB_SAME(data) && AIGW_SKB_SAME(data_end) && AIGW_SKB_SAME(priority) &&
+		       AIGW_SKB_SAME(data_meta),
 	       "__sk_buff mirror");
 
 #define AIGW_CTX_FIELD(ctx, f) (*(volatile const __u32 *)&((const struct aigw_sk_buff *)(ctx))->f)
@@ -76,6 +86,19 @@ static __always_inline void *ctx_data(const struct __sk_buff *ctx)
 static __always_inline void *ctx_data_end(const struct __sk_buff *ctx)
 {
 	return (void *)(long)AIGW_CTX_FIELD(ctx, data_end);
+}
+
+/* Start of the metadata area an XDP program left ahead of the packet
+ * (== ctx_data when none; TC ingress only). */
+static __always_inline void *ctx_data_meta(const struct __sk_buff *ctx)
+{
+	return (void *)(long)AIGW_CTX_FIELD(ctx, data_meta);
+}
+
+/* The skb's priority: a qdisc such as HTB reads it as a class id. */
+static __always_inline void ctx_set_priority(struct __sk_buff *ctx, __u32 priority)
+{
+	*(volatile __u32 *)&((struct aigw_sk_buff *)ctx)->priority = priority;
 }
 
 /* Packet length in bytes, the non-linear part included. */

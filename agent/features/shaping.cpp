@@ -1,0 +1,282 @@
+#include "features/shaping.hpp"
+
+#include <aigw/abi.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "config/rate.hpp"
+#include "control/protocol.hpp"
+#include "datapath/loader.hpp"
+#include "datapath/shape_map.hpp"
+#include "features/args.hpp"
+#include "netlink/htb.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace aigw::features {
+namespace {
+
+constexpr const char* kTcProg = "tc_customer_ingress";
+
+const Tenant* tenant_by_id(const Config& c, uint16_t id) {
+  for (const auto& t : c.tenants)
+    if (t.id == id) return &t;
+  return nullptr;
+}
+
+nl::HtbRate htb_rate(const ShapingModule::Shape& s) {
+  nl::HtbRate r;
+  r.rate_bps = s.rate_bps;
+  r.ceil_bps = s.ceil_bps;
+  r.burst_bytes = s.burst_bytes;
+  return r;
+}
+
+bool has_port(const std::vector<ShapingModule::Port>& ports, int ifindex) {
+  return std::any_of(ports.begin(), ports.end(),
+                     [&](const auto& p) { return p.ifindex == ifindex; });
+}
+
+std::string rate_or_none(uint64_t bps) { return bps ? rate_str(bps) : "none"; }
+
+}  // namespace
+
+uint64_t port_speed_bps(const std::string& ifname) {
+  std::ifstream f("/sys/class/net/" + ifname + "/speed");
+  long long mbit = 0;
+  if (!(f >> mbit) || mbit <= 0) return 0;  // unknown (down, virtual without a speed...)
+  return static_cast<uint64_t>(mbit) * 1'000'000;
+}
+
+ShapingModule::ShapingModule(Host& host) : host_(host) {}
+ShapingModule::~ShapingModule() = default;
+
+nl::Htb& ShapingModule::htb() {
+  if (!htb_) htb_ = std::make_unique<nl::Htb>();
+  return *htb_;
+}
+
+dp::ShapeMap& ShapingModule::map() {
+  if (!map_) map_ = std::make_unique<dp::ShapeMap>(host_.datapath().loader());
+  return *map_;
+}
+
+ShapingModule::State ShapingModule::state_of(const core::ApplyContext& ctx) const {
+  State s;
+  for (const auto& t : ctx.next.tenants)
+    if (t.rate_bps)
+      s.tenants[t.id] = Shape{t.rate_bps, std::max(t.ceil_bps, t.rate_bps), t.burst_bytes};
+  if (s.tenants.empty()) return s;  // no queues: the fast path only
+  for (const auto& i : ctx.next.interfaces) {
+    auto link = ctx.links.resolve(i.name);
+    if (!link) throw ApplyError(fmt::format("shaping: interface {} not found", i.name));
+    if (i.role == IfRole::Customer)
+      s.customers.insert(link->ifindex);
+    else if (!has_port(s.wan, link->ifindex))
+      s.wan.push_back(Port{i.name, link->ifindex, port_speed_bps(i.name)});
+  }
+  return s;
+}
+
+// What the parser cannot know: the ports' speeds. (A runtime change
+// through `tenant set` is checked here too, field by field.)
+void ShapingModule::check(const Config& c, const State& s) const {
+  for (const auto& [id, sh] : s.tenants) {
+    const Tenant* t = tenant_by_id(c, id);
+    std::string who = fmt::format("tenant '{}'", t ? t->name : std::to_string(id));
+    if (sh.rate_bps < kMinTenantRate || sh.ceil_bps > kMaxTenantRate)
+      throw ApplyError(fmt::format("{}: rate {} ceil {} outside {}..{}", who, rate_str(sh.rate_bps),
+                                   rate_str(sh.ceil_bps), rate_str(kMinTenantRate),
+                                   rate_str(kMaxTenantRate)));
+    for (const auto& p : s.wan)
+      if (p.speed_bps && sh.ceil_bps > p.speed_bps)
+        throw ApplyError(fmt::format("{}: {} {} is above the speed of WAN port {} ({})", who,
+                                     sh.ceil_bps > sh.rate_bps ? "ceil" : "rate",
+                                     rate_str(sh.ceil_bps), p.name, rate_str(p.speed_bps)));
+  }
+  if (!s.tenants.empty() && s.wan.empty())
+    throw ApplyError("shaping: tenants have rates but no interface has role wan");
+}
+
+void ShapingModule::plan(const core::ApplyContext& ctx) {
+  State s = state_of(ctx);
+  check(ctx.next, s);
+  planned_ = std::move(s);
+}
+
+void ShapingModule::add(const core::ApplyContext& ctx) {
+  if (!planned_) return;
+  if (ctx.initial) forget_earlier(ctx, *planned_);
+  queues_up(*planned_);
+}
+
+// The maps are pinned and the queues stay while no agent runs: what an
+// earlier agent shaped and this configuration does not goes back to the
+// fast path (its map entries), and our HTB leaves the WAN ports when no
+// tenant is shaped. (Its TC filter, left attached, passes everything
+// without the headend's metadata.)
+void ShapingModule::forget_earlier(const core::ApplyContext& ctx, const State& next) {
+  for (uint16_t id = 1; id < AIGW_MAX_TENANTS; id++)
+    if (!next.tenants.count(id)) map().set(id, 0);
+  if (!next.tenants.empty()) return;
+  for (const auto& i : ctx.next.interfaces)
+    if (i.role == IfRole::Wan)
+      if (auto link = ctx.links.resolve(i.name)) htb().remove_root(link->ifindex, AIGW_SHAPE_MAJOR);
+}
+
+void ShapingModule::remove(const core::ApplyContext&) {
+  if (planned_) queues_down(*planned_);
+}
+
+void ShapingModule::commit(const core::ApplyContext&) { planned_.reset(); }
+
+// Make before break: the TC program on the customer ports, then the
+// queues, then the map entries that send packets to them.
+void ShapingModule::queues_up(const State& next) {
+  auto& loader = host_.datapath().loader();
+  for (int ifx : next.customers)
+    if (!applied_.customers.count(ifx)) {
+      loader.attach(ifx, Hook::TcIngress, kTcProg);
+      applied_.customers.insert(ifx);
+    }
+  for (const auto& p : next.wan) {
+    bool fresh = !has_port(applied_.wan, p.ifindex);
+    uint64_t link = p.speed_bps ? p.speed_bps : kMaxTenantRate;
+    htb().ensure_root(p.ifindex, AIGW_SHAPE_MAJOR, AIGW_SHAPE_PARENT, link);
+    for (const auto& [id, sh] : next.tenants) {
+      auto was = applied_.tenants.find(id);
+      if (fresh || was == applied_.tenants.end() || !(was->second == sh))
+        htb().set_class(p.ifindex, AIGW_SHAPE_MAJOR, id, AIGW_SHAPE_PARENT, htb_rate(sh));
+    }
+    if (fresh) applied_.wan.push_back(p);
+  }
+  for (const auto& [id, sh] : next.tenants) {
+    if (!applied_.tenants.count(id)) map().set(id, AIGW_SHAPE_PRIORITY(id));
+    applied_.tenants[id] = sh;
+  }
+}
+
+// Break after: map entries first (their packets take the fast path
+// again), then the queues, then the TC program.
+void ShapingModule::queues_down(const State& next) {
+  for (auto it = applied_.tenants.begin(); it != applied_.tenants.end();) {
+    if (next.tenants.count(it->first)) {
+      ++it;
+      continue;
+    }
+    map().set(it->first, 0);
+    for (const auto& p : applied_.wan) htb().remove_class(p.ifindex, AIGW_SHAPE_MAJOR, it->first);
+    it = applied_.tenants.erase(it);
+  }
+  std::erase_if(applied_.wan, [&](const Port& p) {
+    if (has_port(next.wan, p.ifindex)) return false;
+    htb().remove_root(p.ifindex, AIGW_SHAPE_MAJOR);
+    return true;
+  });
+  auto& loader = host_.datapath().loader();
+  std::erase_if(applied_.customers, [&](int ifx) {
+    if (next.customers.count(ifx)) return false;
+    loader.detach(ifx, Hook::TcIngress);
+    return true;
+  });
+}
+
+nlohmann::json ShapingModule::show(nl::Htb& htb) const {
+  nlohmann::json out = nlohmann::json::array();
+  const Config& c = host_.running();
+  for (const auto& [id, sh] : applied_.tenants) {
+    const Tenant* t = tenant_by_id(c, id);
+    nlohmann::json e = {{"name", t ? t->name : std::to_string(id)},
+                        {"id", id},
+                        {"rate", rate_str(sh.rate_bps)},
+                        {"ceil", rate_str(sh.ceil_bps)},
+                        {"rate_bps", sh.rate_bps},
+                        {"ceil_bps", sh.ceil_bps},
+                        {"burst", sh.burst_bytes}};
+    nlohmann::json ports = nlohmann::json::array();
+    for (const auto& p : applied_.wan) {
+      nlohmann::json q = {{"port", p.name},
+                          {"class", fmt::format("{:x}:{:x}", AIGW_SHAPE_MAJOR, id)}};
+      if (auto st = htb.class_stats(p.ifindex, AIGW_SHAPE_MAJOR, id)) {
+        q["bytes"] = st->bytes;
+        q["packets"] = st->packets;
+        q["drops"] = st->drops;
+        q["overlimits"] = st->overlimits;
+        q["backlog_bytes"] = st->backlog_bytes;
+        q["backlog_packets"] = st->qlen;
+      }
+      ports.push_back(std::move(q));
+    }
+    e["queues"] = std::move(ports);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// tenant set NAME rate R|off [ceil C] [burst B]: the running configuration
+// with the tenant's new rates, applied as a reload is.
+nlohmann::json ShapingModule::set(const nlohmann::json& args) {
+  std::string name = arg_str(args, "name");
+  Config next = host_.running();
+  auto t = std::find_if(next.tenants.begin(), next.tenants.end(),
+                        [&](const Tenant& x) { return x.name == name; });
+  if (t == next.tenants.end()) throw ControlError(fmt::format("no tenant named {}", name));
+  auto rate_arg = [&](const char* key) -> std::optional<uint64_t> {
+    auto v = opt_str(args, key);
+    if (!v) return std::nullopt;
+    if (*v == "off" || *v == "none") return 0;
+    std::string why;
+    auto r = parse_rate(*v, &why);
+    if (!r) throw ControlError(fmt::format("{}: {}", key, why));
+    return r;
+  };
+  auto rate = rate_arg("rate"), ceil = rate_arg("ceil");
+  auto burst = opt_num(args, "burst", 64u << 20);
+  if (!rate && !ceil && !burst) throw ControlError("nothing to set: give rate, ceil or burst");
+  if (rate) t->rate_bps = *rate;
+  if (ceil) t->ceil_bps = *ceil;
+  if (burst) t->burst_bytes = static_cast<uint32_t>(*burst);
+  if (rate && *rate == 0) t->ceil_bps = t->burst_bytes = 0;  // off: the fast path
+  if (t->rate_bps && t->ceil_bps && t->ceil_bps < t->rate_bps)
+    throw ControlError(
+        fmt::format("ceil {} is below the rate {}", rate_str(t->ceil_bps), rate_str(t->rate_bps)));
+  if (!t->rate_bps && (t->ceil_bps || t->burst_bytes))
+    throw ControlError(fmt::format("tenant {} has no rate: ceil and burst need one", name));
+  auto t0 = std::chrono::steady_clock::now();
+  host_.commit(next, "<aigwctl>");
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return {{"summary", fmt::format("tenant {}: rate {} ceil {} (applied in {:.1f} ms)", name,
+                                  rate_or_none(t->rate_bps), rate_or_none(t->ceil_bps), ms)},
+          {"applied_ms", ms}};
+}
+
+void ShapingModule::register_commands(core::CommandTable& t) {
+  t.add(cmd::kTenantQueues, core::Access::Read,
+        [this](const nlohmann::json&) { return show(htb()); });
+  t.add(cmd::kTenantSet, core::Access::Write, [this](const nlohmann::json& a) { return set(a); });
+}
+
+// On a scrape's thread: a netlink socket of its own.
+void ShapingModule::collect(telemetry::Snapshot& s) const {
+  if (applied_.tenants.empty()) return;
+  nl::Htb htb;
+  for (const auto& q : show(htb)) {
+    telemetry::ShapingFacts::Queue f;
+    f.tenant = q["name"].get<std::string>();
+    f.rate_bps = q["rate_bps"].get<uint64_t>();
+    f.ceil_bps = q["ceil_bps"].get<uint64_t>();
+    for (const auto& p : q["queues"]) {
+      f.port = p["port"].get<std::string>();
+      f.bytes = p.value("bytes", uint64_t{0});
+      f.packets = p.value("packets", uint64_t{0});
+      f.drops = p.value("drops", uint64_t{0});
+      f.backlog_bytes = p.value("backlog_bytes", uint64_t{0});
+      f.backlog_packets = p.value("backlog_packets", uint64_t{0});
+      s.shaping.queues.push_back(f);
+    }
+  }
+}
+
+}  // namespace aigw::features

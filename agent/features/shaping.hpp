@@ -1,0 +1,87 @@
+// Per-tenant queues on the WAN ports (issue 13, first part): a tenant with a
+// rate (tenants[].rate, ceil, burst) gets an HTB class on every WAN port
+// (netlink/htb.hpp: root AIGW_SHAPE_MAJOR:, the tenant's class
+// AIGW_SHAPE_MAJOR:<tenant id> under AIGW_SHAPE_MAJOR:AIGW_SHAPE_PARENT at
+// the port's speed); its entry in aigw_shape sends its encapsulated packets
+// through the kernel (tc_customer_ingress on the customer ports) into that
+// class instead of past the qdisc layer. Unshaped tenants keep the XDP fast
+// path. Rates change at runtime (`aigwctl tenant set T rate R [ceil C]`),
+// through the same plan/add/remove as a reload.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/module.hpp"
+#include "features/host.hpp"
+
+namespace aigw::nl {
+class Htb;
+struct HtbRate;
+}  // namespace aigw::nl
+
+namespace aigw::dp {
+class ShapeMap;
+}
+
+namespace aigw::features {
+
+class ShapingModule : public core::Module {
+ public:
+  explicit ShapingModule(Host& host);
+  ~ShapingModule() override;
+  std::string_view name() const override { return "shaping"; }
+  void plan(const core::ApplyContext& ctx) override;
+  void add(const core::ApplyContext& ctx) override;
+  void remove(const core::ApplyContext& ctx) override;
+  void commit(const core::ApplyContext& ctx) override;
+  void register_commands(core::CommandTable& t) override;
+  void collect(telemetry::Snapshot& s) const override;
+
+  // A tenant's queue as configured.
+  struct Shape {
+    uint64_t rate_bps = 0, ceil_bps = 0;
+    uint32_t burst_bytes = 0;
+    bool operator==(const Shape&) const = default;
+  };
+  struct Port {
+    std::string name;
+    int ifindex = 0;
+    uint64_t speed_bps = 0;  // 0: unknown (no check, the parent class at the largest rate)
+    bool operator==(const Port&) const = default;
+  };
+  struct State {
+    std::map<uint16_t, Shape> tenants;  // shaped tenants by id
+    std::vector<Port> wan;              // where their queues are
+    std::set<int> customers;            // where tc_customer_ingress runs
+    bool operator==(const State&) const = default;
+  };
+
+ private:
+  State state_of(const core::ApplyContext& ctx) const;
+  void check(const Config& c, const State& s) const;
+  void forget_earlier(const core::ApplyContext& ctx, const State& next);
+  void queues_up(const State& next);
+  void queues_down(const State& next);
+  nl::Htb& htb();
+  dp::ShapeMap& map();
+  nlohmann::json show(nl::Htb& htb) const;
+  nlohmann::json set(const nlohmann::json& args);
+
+  Host& host_;
+  std::unique_ptr<nl::Htb> htb_;
+  std::unique_ptr<dp::ShapeMap> map_;
+  std::optional<State> planned_;
+  State applied_;  // what the kernel has now (updated step by step)
+};
+
+// The port's speed from /sys/class/net/NAME/speed (Mbit/s), 0 when unknown.
+uint64_t port_speed_bps(const std::string& ifname);
+
+}  // namespace aigw::features

@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""Per-tenant queues on the WAN port (issue 13, first part). gwa classifies
+host1's traffic to port 5201 as tenant "gold", shaped to 100 Mbit/s
+(tenants[].rate), and to port 5202 as tenant "free", unshaped. gold's
+encapsulated packets leave XDP for the kernel (event `shaped`), the TC
+ingress program of the customer port puts them in gold's HTB class on the
+WAN port (`shape_queued`); free's keep the XDP fast path. iperf3 on host2
+measures what arrives.
+
+  test_1: gold offered 250 Mbit/s gets its 100 (80..110), free offered
+          150 Mbit/s gets it all (>= 90 %), at the same time; the HTB
+          class `tc` shows on gwa's WAN port carries gold's bytes.
+  test_2: `aigwctl tenant set gold rate 200mbit ceil 200mbit` while gold
+          sends 300 Mbit/s: the receiver sees the new rate within one
+          second (0.2 s intervals); `tenant show` has the new rate.
+  test_3: TCP through gold's queue keeps to its rate, and gets most of it.
+  test_4: bad changes refused, the running rate kept: above the port's
+          speed (veth: 10 Gbit/s), below 100 Mbit/s, ceil below rate, an
+          unknown tenant.
+  test_5: `rate off`: gold back on the fast path (no more `shaped`), the
+          HTB class gone; the WAN port's HTB goes with the last queue.
+"""
+import json
+import time
+
+import e2e_common as E
+
+T = E.T
+A, B = E.A, E.B
+GOLD, FREE = 5201, 5202
+
+
+class Shaping(E.TopoCase):
+    MODES = {"gwa": "aigw", "core": "transit", "gwb": "aigw"}
+
+    @classmethod
+    def configure(cls, topo):
+        g = topo.configs["gwa"]
+        g["tenants"] = [{"name": "gold", "id": 7, "rate": "100mbit", "ceil": "100mbit"},
+                        {"name": "free", "id": 8}]
+        g["classification"] = {"rules": [
+            {"name": f"{t}-{proto}", "match": {"protocol": proto, "dport": str(port)},
+             "set": {"tenant": t}}
+            for t, port in (("gold", GOLD), ("free", FREE)) for proto in ("udp", "tcp")]}
+
+    # ------------------------------------------------------------ helpers
+    def iperf(self, port, seconds, rate=None, interval=1.0, udp=True):
+        """(server, client) processes of an iperf3 test host1 -> host2."""
+        t = self.topo
+        srv = t.popen("host2", ["iperf3", "-s", "-1", "-J", "-p", str(port), "-B", B.host4(),
+                                "-i", str(interval)])
+        self.assertTrue(t.wait_listen("host2", port), f"iperf3 server {port}")
+        args = ["iperf3", "-c", B.host4(), "-p", str(port), "-t", str(seconds), "-J"]
+        if udp:
+            args += ["-u", "-b", rate, "-l", "1200"]
+        return srv, t.popen("host1", args)
+
+    def finish(self, p, timeout=60):
+        out, err = p.communicate(timeout=timeout)
+        self.topo.procs.remove(p) if p in self.topo.procs else None
+        self.assertEqual(p.returncode, 0, f"iperf3: {out[-300:]} {err[-300:]}")
+        return json.loads(out)
+
+    @staticmethod
+    def received_mbps(server_json):
+        return server_json["end"]["sum_received"]["bits_per_second"] / 1e6
+
+    def event(self, name):
+        return E.event(self.stats("gwa"), name)
+
+    def queues(self):
+        return {t["name"]: t for t in self.topo.ctl("gwa", "tenant", "show")}
+
+    def wan_classes(self):
+        return self.topo.run("gwa", ["tc", "-s", "class", "show", "dev", A.wan_if]).stdout
+
+    def set_rate(self, *args):
+        return self.topo.ctl_raw("gwa", "tenant", "set", "gold", *args)
+
+    # -------------------------------------------------------------- tests
+    def test_1_shaped_tenant_held_to_its_rate_other_unaffected(self):
+        shaped0, queued0 = self.event("shaped"), self.event("shape_queued")
+        gs, gc = self.iperf(GOLD, 4, rate="250M")
+        fs, fc = self.iperf(FREE, 4, rate="150M")
+        gold, free = self.finish(gs), self.finish(fs)
+        self.finish(gc)
+        self.finish(fc)
+        g, f = self.received_mbps(gold), self.received_mbps(free)
+        shaped, queued = self.event("shaped") - shaped0, self.event("shape_queued") - queued0
+        print(f"\n  gold (100mbit) offered 250: {g:.1f} Mbit/s; free offered 150: {f:.1f} Mbit/s;"
+              f" shaped {shaped}, queued {queued}")
+        self.assertTrue(80 <= g <= 110, f"gold got {g:.1f} Mbit/s{self.diag(['gwa'])}")
+        self.assertGreaterEqual(f, 0.9 * 150, f"free got {f:.1f} Mbit/s")
+        self.assertGreater(shaped, 0)
+        self.assertEqual(queued, shaped, "every shaped packet reached the WAN queue")
+        classes = self.wan_classes()
+        self.assertIn("class htb a16:7 parent a16:1000", classes)
+        q = self.queues()["gold"]
+        self.assertEqual((q["rate"], q["ceil"]), ("100mbit", "100mbit"))
+        self.assertGreater(sum(x.get("bytes", 0) for x in q["queues"]), 4 * 50e6 / 8)
+        self.assertNotIn("queues", self.queues()["free"])
+
+    def test_2_rate_change_within_a_second(self):
+        gs, gc = self.iperf(GOLD, 5, rate="300M", interval=0.2)
+        t0 = time.monotonic()
+        time.sleep(2.0)
+        t_cmd = time.monotonic() - t0
+        cp = self.set_rate("rate", "200mbit", "ceil", "200mbit")
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        srv = self.finish(gs)
+        self.finish(gc)
+        rates = [(i["sum"]["end"], i["sum"]["bits_per_second"] / 1e6) for i in srv["intervals"]]
+        before = [r for end, r in rates if end <= t_cmd - 0.2 and end > 0.6]
+        after = [(end, r) for end, r in rates if end > t_cmd]
+        first = next((end for end, r in after if r >= 170), None)
+        print(f"\n  {cp.stdout.strip()}\n  before {[round(r) for r in before]}"
+              f"\n  after {[(round(e, 1), round(r)) for e, r in after]}")
+        self.assertTrue(before and max(before) <= 115, before)
+        self.assertIsNotNone(first, f"never reached 200 Mbit/s: {after}")
+        # within a second of the command (one interval of slack: its end)
+        self.assertLessEqual(first - t_cmd, 1.0 + 0.2, after)
+        self.assertEqual(self.queues()["gold"]["rate"], "200mbit")
+        self.assertIn("rate 200Mbit", self.wan_classes())
+        self.assertEqual(self.set_rate("rate", "100mbit", "ceil", "100mbit").returncode, 0)
+
+    def test_3_tcp_keeps_to_the_rate(self):
+        gs, gc = self.iperf(GOLD, 4, udp=False)
+        srv = self.finish(gs)
+        self.finish(gc)
+        got = self.received_mbps(srv)
+        print(f"\n  TCP through gold (100mbit): {got:.1f} Mbit/s")
+        self.assertTrue(60 <= got <= 110, f"TCP got {got:.1f} Mbit/s{self.diag(['gwa'])}")
+
+    def test_4_bad_changes_refused_rate_kept(self):
+        for args, why in ((("rate", "20gbit", "ceil", "20gbit"), "speed"),
+                          (("rate", "50mbit"), "outside"),
+                          (("rate", "300mbit", "ceil", "200mbit"), "below"),
+                          (("rate", "1gbps"), "bytes per second")):
+            cp = self.set_rate(*args)
+            self.assertEqual(cp.returncode, 2, f"{args}: {cp.stdout} {cp.stderr}")
+            self.assertIn(why, cp.stderr, args)
+        cp = self.topo.ctl_raw("gwa", "tenant", "set", "nobody", "rate", "1gbit")
+        self.assertEqual(cp.returncode, 2)
+        self.assertIn("no tenant named nobody", cp.stderr)
+        self.assertEqual(self.queues()["gold"]["rate"], "100mbit")
+        self.assertIn("rate 100Mbit", self.wan_classes())
+
+    def test_5_rate_off_back_to_the_fast_path(self):
+        try:
+            cp = self.set_rate("rate", "off")
+            self.assertEqual(cp.returncode, 0, cp.stderr)
+            self.assertNotIn("a16:7", self.wan_classes())
+            self.assertNotIn("htb", self.topo.run("gwa", ["tc", "qdisc", "show", "dev",
+                                                          A.wan_if]).stdout)
+            shaped0 = self.event("shaped")
+            gs, gc = self.iperf(GOLD, 2, rate="150M")
+            got = self.received_mbps(self.finish(gs))
+            self.finish(gc)
+            print(f"\n  gold unshaped, offered 150: {got:.1f} Mbit/s")
+            self.assertEqual(self.event("shaped"), shaped0)
+            self.assertGreaterEqual(got, 0.9 * 150)
+        finally:
+            self.set_rate("rate", "100mbit", "ceil", "100mbit")
+
+
+if __name__ == "__main__":
+    E.main()
