@@ -8,24 +8,58 @@
  * the tenant's HTB class as skb->priority and goes to the WAN port's egress
  * (bpf_redirect), through that port's qdisc. Everything else (no such
  * metadata: the kernel's own traffic, what the headend passes) is left to
- * the kernel: TC_ACT_OK.
+ * the kernel: TC_ACT_OK. While the tenant's queue is above its marking
+ * threshold (aigw_shape flags, set by the agent), an ECN-capable packet's
+ * outer IPv6 header is marked Congestion Experienced.
  */
 #include "lib/ctx/skb.h"
+#include "lib/ip.h"
 #include "lib/maps.h"
 #include "lib/stats.h"
+
+/* CE on the outer IPv6 header right after the Ethernet header, when it
+ * carries ECT(0) or ECT(1) (RFC 3168: Not-ECT is never marked). IPv6 has
+ * no header checksum. Returns whether it marked. */
+static __always_inline bool aigw_mark_ce(struct __sk_buff *ctx)
+{
+	void *data = ctx_data(ctx), *end = ctx_data_end(ctx);
+	struct ethhdr *eth = data;
+	__be32 *word = (void *)(eth + 1);
+	__u32 w, ecn;
+
+	if ((void *)(word + 1) > end || eth->h_proto != bpf_htons(ETH_P_IPV6))
+		return false;
+	w = bpf_ntohl(*word);
+	ecn = (w >> AIGW_IPV6_TCLASS_SHIFT) & AIGW_ECN_MASK;
+	if (ecn == AIGW_ECN_NOT_ECT || ecn == AIGW_ECN_CE)
+		return false;
+	*word = bpf_htonl(w | (__u32)AIGW_ECN_CE << AIGW_IPV6_TCLASS_SHIFT);
+	return true;
+}
+
+/* Whether tenant's queue asks for CE marks now. */
+static __always_inline bool aigw_queue_congested(__u32 tenant)
+{
+	const struct aigw_shape *s = bpf_map_lookup_elem(&aigw_shape, &tenant);
+
+	return s && (s->flags & AIGW_SHAPE_F_CE);
+}
 
 SEC("tc")
 int tc_customer_ingress(struct __sk_buff *ctx)
 {
 	struct aigw_shape_meta *m = ctx_data_meta(ctx);
 	void *data = ctx_data(ctx);
-	__u32 len = ctx_full_len(ctx);
+	__u32 len = ctx_full_len(ctx), egress;
 	long rc;
 
 	if ((void *)(m + 1) > data || m->magic != AIGW_SHAPE_MAGIC)
 		return CTX_ACT_OK;
 	ctx_set_priority(ctx, m->priority);
-	rc = ctx_redirect_map(ctx, &aigw_tx, m->egress_ifindex); /* one of aigw's ports only */
+	egress = m->egress_ifindex;
+	if (aigw_queue_congested(m->tenant) && aigw_mark_ce(ctx))
+		aigw_event(AIGW_EV_SHAPE_CE_MARKED, len);
+	rc = ctx_redirect_map(ctx, &aigw_tx, egress); /* one of aigw's ports only */
 	aigw_event(rc == CTX_ACT_REDIRECT ? AIGW_EV_SHAPE_QUEUED : AIGW_EV_SHAPE_REDIRECT_FAILED,
 		   len);
 	return rc == CTX_ACT_REDIRECT ? rc : CTX_ACT_DROP;

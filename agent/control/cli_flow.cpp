@@ -310,7 +310,8 @@ void merge_tenant_queues(json& tenants, const json& queues) {
   for (auto& t : tenants)
     for (const auto& q : queues)
       if (field(q, "id") == field(t, "id"))
-        for (const char* k : {"rate", "ceil", "rate_bps", "ceil_bps", "burst", "queues"})
+        for (const char* k : {"rate", "ceil", "rate_bps", "ceil_bps", "burst", "queues",
+                              "ecn_mark_bytes", "ecn_marking", "ecn_episodes", "deepest_bytes"})
           if (q.contains(k)) t[k] = q[k];
 }
 

@@ -14,8 +14,9 @@ namespace aigw::dp {
 class ShapeMap {
  public:
   explicit ShapeMap(const Loader& l);
-  // priority 0: the tenant keeps the XDP fast path. Throws DatapathError.
-  void set(uint16_t tenant, uint32_t priority);
+  // priority 0: the tenant keeps the XDP fast path; flags: AIGW_SHAPE_F_*.
+  // Throws DatapathError.
+  void set(uint16_t tenant, uint32_t priority, uint32_t flags = 0);
 
  private:
   int fd_;

@@ -11,6 +11,7 @@
 #include "datapath/loader.hpp"
 #include "datapath/shape_map.hpp"
 #include "features/args.hpp"
+#include "features/queue_watch.hpp"
 #include "netlink/htb.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -57,9 +58,10 @@ nl::Htb& ShapingModule::htb() {
   return *htb_;
 }
 
-dp::ShapeMap& ShapingModule::map() {
+QueueWatch& ShapingModule::watch() {
   if (!map_) map_ = std::make_unique<dp::ShapeMap>(host_.datapath().loader());
-  return *map_;
+  if (!watch_) watch_ = std::make_unique<QueueWatch>(*map_);
+  return *watch_;
 }
 
 ShapingModule::State ShapingModule::state_of(const core::ApplyContext& ctx) const {
@@ -118,7 +120,7 @@ void ShapingModule::add(const core::ApplyContext& ctx) {
 // without the headend's metadata.)
 void ShapingModule::forget_earlier(const core::ApplyContext& ctx, const State& next) {
   for (uint16_t id = 1; id < AIGW_MAX_TENANTS; id++)
-    if (!next.tenants.count(id)) map().set(id, 0);
+    if (!next.tenants.count(id)) watch().unshape(id);
   if (!next.tenants.empty()) return;
   for (const auto& i : ctx.next.interfaces)
     if (i.role == IfRole::Wan)
@@ -151,8 +153,11 @@ void ShapingModule::queues_up(const State& next) {
     }
     if (fresh) applied_.wan.push_back(p);
   }
+  std::vector<int> ports;
+  for (const auto& p : applied_.wan) ports.push_back(p.ifindex);
+  watch().set_ports(ports);
   for (const auto& [id, sh] : next.tenants) {
-    if (!applied_.tenants.count(id)) map().set(id, AIGW_SHAPE_PRIORITY(id));
+    watch().shape(id, AIGW_SHAPE_PRIORITY(id), sh.rate_bps);
     applied_.tenants[id] = sh;
   }
 }
@@ -165,7 +170,7 @@ void ShapingModule::queues_down(const State& next) {
       ++it;
       continue;
     }
-    map().set(it->first, 0);
+    watch().unshape(it->first);
     for (const auto& p : applied_.wan) htb().remove_class(p.ifindex, AIGW_SHAPE_MAJOR, it->first);
     it = applied_.tenants.erase(it);
   }
@@ -174,6 +179,9 @@ void ShapingModule::queues_down(const State& next) {
     htb().remove_root(p.ifindex, AIGW_SHAPE_MAJOR);
     return true;
   });
+  std::vector<int> ports;
+  for (const auto& p : applied_.wan) ports.push_back(p.ifindex);
+  if (watch_) watch_->set_ports(ports);
   auto& loader = host_.datapath().loader();
   std::erase_if(applied_.customers, [&](int ifx) {
     if (next.customers.count(ifx)) return false;
@@ -185,6 +193,7 @@ void ShapingModule::queues_down(const State& next) {
 nlohmann::json ShapingModule::show(nl::Htb& htb) const {
   nlohmann::json out = nlohmann::json::array();
   const Config& c = host_.running();
+  auto marks = watch_ ? watch_->states() : std::map<uint16_t, QueueWatch::TenantState>{};
   for (const auto& [id, sh] : applied_.tenants) {
     const Tenant* t = tenant_by_id(c, id);
     nlohmann::json e = {{"name", t ? t->name : std::to_string(id)},
@@ -209,6 +218,12 @@ nlohmann::json ShapingModule::show(nl::Htb& htb) const {
       ports.push_back(std::move(q));
     }
     e["queues"] = std::move(ports);
+    if (auto st = marks.find(id); st != marks.end()) {
+      e["ecn_mark_bytes"] = st->second.mark_bytes;
+      e["ecn_marking"] = st->second.marking;
+      e["ecn_episodes"] = st->second.episodes;
+      e["deepest_bytes"] = st->second.deepest_bytes;
+    }
     out.push_back(std::move(e));
   }
   return out;

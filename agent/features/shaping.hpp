@@ -31,6 +31,10 @@ class ShapeMap;
 }
 
 namespace aigw::features {
+class QueueWatch;
+}
+
+namespace aigw::features {
 
 class ShapingModule : public core::Module {
  public:
@@ -70,13 +74,14 @@ class ShapingModule : public core::Module {
   void queues_up(const State& next);
   void queues_down(const State& next);
   nl::Htb& htb();
-  dp::ShapeMap& map();
+  QueueWatch& watch();
   nlohmann::json show(nl::Htb& htb) const;
   nlohmann::json set(const nlohmann::json& args);
 
   Host& host_;
   std::unique_ptr<nl::Htb> htb_;
   std::unique_ptr<dp::ShapeMap> map_;
+  std::unique_ptr<QueueWatch> watch_;  // after map_: its thread writes the map
   std::optional<State> planned_;
   State applied_;  // what the kernel has now (updated step by step)
 };

@@ -115,13 +115,10 @@ void Htb::remove_root(int ifindex, uint16_t major) {
   check(rtnl_qdisc_delete(sock_.get(), root.get()), where(major, 0, ifindex) + ": delete root");
 }
 
-std::optional<HtbClassStats> Htb::class_stats(int ifindex, uint16_t major, uint16_t minor) {
-  nl_cache* raw = nullptr;
-  check(rtnl_class_alloc_cache(sock_.get(), ifindex, &raw), where(major, minor, ifindex));
-  Cache cache(raw);
-  Class c(rtnl_class_get(cache.get(), ifindex, handle(major, minor)));
-  if (!c) return std::nullopt;
-  auto* tc = TC_CAST(c.get());
+namespace {
+
+HtbClassStats stats_of(rtnl_class* c) {
+  auto* tc = TC_CAST(c);
   HtbClassStats s;
   s.bytes = rtnl_tc_get_stat(tc, RTNL_TC_BYTES);
   s.packets = rtnl_tc_get_stat(tc, RTNL_TC_PACKETS);
@@ -130,6 +127,31 @@ std::optional<HtbClassStats> Htb::class_stats(int ifindex, uint16_t major, uint1
   s.backlog_bytes = static_cast<uint32_t>(rtnl_tc_get_stat(tc, RTNL_TC_BACKLOG));
   s.qlen = static_cast<uint32_t>(rtnl_tc_get_stat(tc, RTNL_TC_QLEN));
   return s;
+}
+
+}  // namespace
+
+std::optional<HtbClassStats> Htb::class_stats(int ifindex, uint16_t major, uint16_t minor) {
+  nl_cache* raw = nullptr;
+  check(rtnl_class_alloc_cache(sock_.get(), ifindex, &raw), where(major, minor, ifindex));
+  Cache cache(raw);
+  Class c(rtnl_class_get(cache.get(), ifindex, handle(major, minor)));
+  if (!c) return std::nullopt;
+  return stats_of(c.get());
+}
+
+std::map<uint16_t, HtbClassStats> Htb::all_class_stats(int ifindex, uint16_t major) {
+  nl_cache* raw = nullptr;
+  check(rtnl_class_alloc_cache(sock_.get(), ifindex, &raw), where(major, 0, ifindex));
+  Cache cache(raw);
+  std::map<uint16_t, HtbClassStats> out;
+  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+    auto* c = reinterpret_cast<rtnl_class*>(o);
+    uint32_t h = rtnl_tc_get_handle(TC_CAST(c));
+    if (TC_H_MAJ(h) == TC_H_MAJ(handle(major, 0)))
+      out[static_cast<uint16_t>(TC_H_MIN(h))] = stats_of(c);
+  }
+  return out;
 }
 
 std::optional<HtbRate> Htb::class_rate(int ifindex, uint16_t major, uint16_t minor) {

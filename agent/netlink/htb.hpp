@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -46,6 +47,8 @@ class Htb {
   // Only our HTB (handle major:); nothing when absent or someone else's.
   void remove_root(int ifindex, uint16_t major);
   std::optional<HtbClassStats> class_stats(int ifindex, uint16_t major, uint16_t minor);
+  // Every class major:* of the port at once (one dump), by minor.
+  std::map<uint16_t, HtbClassStats> all_class_stats(int ifindex, uint16_t major);
   // rate and ceil as the kernel has them.
   std::optional<HtbRate> class_rate(int ifindex, uint16_t major, uint16_t minor);
 

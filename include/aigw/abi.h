@@ -261,6 +261,7 @@ enum aigw_drop_reason {
 	X(SHAPED, "shaped", "encapsulated packet of a shaped tenant handed to the kernel for its WAN queue") \
 	X(SHAPE_NO_META, "shape_no_meta", "shaped tenant, but no room for the metadata: fast path, unshaped") \
 	X(SHAPE_QUEUED, "shape_queued", "TC ingress sent a shaped packet into its WAN port's queue") \
+	X(SHAPE_CE_MARKED, "shape_ce_marked", "shaped packet marked CE (ECN): its tenant's queue is above the threshold") \
 	X(SHAPE_REDIRECT_FAILED, "shape_redirect_failed", "TC ingress got a shaped packet for a port not in aigw_tx: dropped")
 
 enum aigw_event {
@@ -813,14 +814,19 @@ AIGW_STATIC_ASSERT(sizeof(struct aigw_xsk_meta) == 12, "xsk_meta size (a multipl
  * redirects it to the WAN port's egress, whose HTB (managed by the agent:
  * root handle AIGW_SHAPE_MAJOR:, tenant t in class AIGW_SHAPE_MAJOR:t under
  * AIGW_SHAPE_MAJOR:AIGW_SHAPE_PARENT) queues and paces it. Unshaped tenants
- * keep the XDP fast path. */
+ * keep the XDP fast path. While the agent sees a tenant's queue above its
+ * marking threshold (AIGW_SHAPE_F_CE), the TC program marks the outer
+ * header of ECN-capable packets Congestion Experienced (RFC 3168); the far
+ * gateway's decapsulation carries CE to the inner packet (RFC 6040). */
 #define AIGW_SHAPE_MAJOR 0xa16
 #define AIGW_SHAPE_PARENT 0x1000 /* above every tenant id */
 #define AIGW_SHAPE_PRIORITY(tenant) ((__u32)AIGW_SHAPE_MAJOR << 16 | (__u16)(tenant))
+#define AIGW_SHAPE_F_CE 0x1 /* the tenant's queue is above its marking threshold */
 struct aigw_shape {
 	__u32 priority; /* skb->priority: the HTB class (major << 16 | minor); 0 = unshaped */
+	__u32 flags;    /* AIGW_SHAPE_F_*, set by the agent from the queue's backlog */
 };
-AIGW_STATIC_ASSERT(sizeof(struct aigw_shape) == 4, "shape size");
+AIGW_STATIC_ASSERT(sizeof(struct aigw_shape) == 8, "shape size");
 
 #define AIGW_SHAPE_MAGIC 0xa165
 struct aigw_shape_meta {

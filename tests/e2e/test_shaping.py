@@ -19,6 +19,11 @@ measures what arrives.
           unknown tenant.
   test_5: `rate off`: gold back on the fast path (no more `shaped`), the
           HTB class gone; the WAN port's HTB goes with the last queue.
+  test_6: ECN-capable TCP (4 streams) through gold's queue: gwa marks CE
+          while the queue is above its threshold (`shape_ce_marked`), the
+          marks cross the tunnel (gwb's decapsulation, RFC 6040) and reach
+          host2 (its IpExtInCEPkts), the queue drops nothing, TCP keeps to
+          the rate.
 """
 import json
 import time
@@ -161,6 +166,41 @@ class Shaping(E.TopoCase):
             self.assertGreaterEqual(got, 0.9 * 150)
         finally:
             self.set_rate("rate", "100mbit", "ceil", "100mbit")
+
+
+    def ce_received(self):
+        out = self.topo.run("host2", ["nstat", "-az", "IpExtInCEPkts"]).stdout
+        return int(next(line.split()[1] for line in out.splitlines()
+                        if line.startswith("IpExtInCEPkts")))
+
+    def queue_drops(self):
+        return sum(x.get("drops", 0) for x in self.queues()["gold"]["queues"])
+
+    def test_6_ecn_marks_instead_of_drops(self):
+        for h in ("host1", "host2"):
+            self.topo.run(h, ["sysctl", "-qw", "net.ipv4.tcp_ecn=1"])
+        marked0, ce0, drops0 = self.event("shape_ce_marked"), self.ce_received(), self.queue_drops()
+        t = self.topo
+        srv = t.popen("host2", ["iperf3", "-s", "-1", "-J", "-p", str(GOLD), "-B", B.host4()])
+        self.assertTrue(t.wait_listen("host2", GOLD))
+        cli = t.popen("host1", ["iperf3", "-c", B.host4(), "-p", str(GOLD), "-t", "4", "-P", "4",
+                                "-J"])
+        got = self.received_mbps(self.finish(srv))
+        rtt = max(s["sender"]["mean_rtt"] for s in self.finish(cli)["end"]["streams"]) / 1e3
+        marked = self.event("shape_ce_marked") - marked0
+        ce = self.ce_received() - ce0
+        drops = self.queue_drops() - drops0
+        q = self.queues()["gold"]
+        print(f"\n  ECN TCP x4 through gold (100mbit): {got:.1f} Mbit/s; CE marked at gwa {marked}, "
+              f"CE received at host2 {ce}; queue drops {drops}; deepest "
+              f"{q.get('deepest_bytes')} B, threshold {q.get('ecn_mark_bytes')} B, "
+              f"{q.get('ecn_episodes')} marking episodes; mean RTT {rtt:.1f} ms")
+        self.assertGreater(marked, 0, f"no CE marks{self.diag(['gwa'])}")
+        self.assertGreater(ce, 0, "no CE reached host2")
+        self.assertEqual(drops, 0, "the queue dropped")
+        self.assertGreater(q["ecn_episodes"], 0)
+        self.assertEqual(q["ecn_mark_bytes"], 30000)
+        self.assertTrue(60 <= got <= 110, got)
 
 
 if __name__ == "__main__":
