@@ -129,21 +129,29 @@ HtbClassStats stats_of(rtnl_class* c) {
   return s;
 }
 
+// The port's classes as the kernel has them now.
+Cache class_cache(nl_sock* sock, int ifindex, uint16_t major, uint16_t minor) {
+  nl_cache* raw = nullptr;
+  check(rtnl_class_alloc_cache(sock, ifindex, &raw), where(major, minor, ifindex));
+  return Cache(raw);
+}
+
+// One class (null when absent); it holds its own reference.
+Class find_class(nl_sock* sock, int ifindex, uint16_t major, uint16_t minor) {
+  Cache cache = class_cache(sock, ifindex, major, minor);
+  return Class(rtnl_class_get(cache.get(), ifindex, handle(major, minor)));
+}
+
 }  // namespace
 
 std::optional<HtbClassStats> Htb::class_stats(int ifindex, uint16_t major, uint16_t minor) {
-  nl_cache* raw = nullptr;
-  check(rtnl_class_alloc_cache(sock_.get(), ifindex, &raw), where(major, minor, ifindex));
-  Cache cache(raw);
-  Class c(rtnl_class_get(cache.get(), ifindex, handle(major, minor)));
+  Class c = find_class(sock_.get(), ifindex, major, minor);
   if (!c) return std::nullopt;
   return stats_of(c.get());
 }
 
 std::map<uint16_t, HtbClassStats> Htb::all_class_stats(int ifindex, uint16_t major) {
-  nl_cache* raw = nullptr;
-  check(rtnl_class_alloc_cache(sock_.get(), ifindex, &raw), where(major, 0, ifindex));
-  Cache cache(raw);
+  Cache cache = class_cache(sock_.get(), ifindex, major, 0);
   std::map<uint16_t, HtbClassStats> out;
   for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
     auto* c = reinterpret_cast<rtnl_class*>(o);
@@ -155,10 +163,7 @@ std::map<uint16_t, HtbClassStats> Htb::all_class_stats(int ifindex, uint16_t maj
 }
 
 std::optional<HtbRate> Htb::class_rate(int ifindex, uint16_t major, uint16_t minor) {
-  nl_cache* raw = nullptr;
-  check(rtnl_class_alloc_cache(sock_.get(), ifindex, &raw), where(major, minor, ifindex));
-  Cache cache(raw);
-  Class c(rtnl_class_get(cache.get(), ifindex, handle(major, minor)));
+  Class c = find_class(sock_.get(), ifindex, major, minor);
   if (!c) return std::nullopt;
   uint64_t rate = 0, ceil = 0;
   if (rtnl_htb_get_rate64(c.get(), &rate) < 0 || rtnl_htb_get_ceil64(c.get(), &ceil) < 0)
