@@ -1,6 +1,7 @@
 // aigwd: the aigw agent. Loads the XDP programs, applies the configuration,
 // serves the control socket; SIGHUP reloads, SIGTERM stops (the programs
 // stay attached: `aigwd --detach` removes them).
+#include <aigw/abi.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -16,6 +17,7 @@
 #include "common/version.hpp"
 #include "config/parse.hpp"
 #include "datapath/datapath.hpp"
+#include "netlink/htb.hpp"
 
 namespace {
 
@@ -33,6 +35,19 @@ std::vector<aigw::ConfigError> missing_interfaces(const aigw::Config& cfg,
                    fmt::format("interface '{}' does not exist (in this network namespace)", i.name)});
   }
   return out;
+}
+
+// `--detach`: the shaping queues go with the programs (only our HTB).
+void remove_queues(const aigw::Config& cfg) {
+  try {
+    aigw::nl::Htb htb;
+    for (const auto& i : cfg.interfaces)
+      if (int ifx = static_cast<int>(::if_nametoindex(i.name.c_str()));
+          ifx && i.role == aigw::IfRole::Wan)
+        htb.remove_root(ifx, AIGW_SHAPE_MAJOR);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "--detach: shaping queues: {}\n", e.what());
+  }
 }
 
 }  // namespace
@@ -81,6 +96,7 @@ int main(int argc, char** argv) {
       auto done = aigw::Datapath::detach_ports(cfg.agent.pin_path, ifnames);
       fmt::print("detached from {} port(s){}{}\n", done.size(), done.empty() ? "" : ": ",
                  fmt::join(done, ", "));
+      remove_queues(cfg);
     } catch (const std::exception& e) {
       log.error("--detach: {}", e.what());
       return 1;

@@ -24,6 +24,7 @@ namespace {
 
 constexpr const char* kHeadend = "xdp_headend";
 constexpr const char* kEndpoint = "xdp_endpoint";
+constexpr const char* kShapeTc = "tc_customer_ingress";
 
 // The transmit tracepoints (tp_xmit) count only this network namespace.
 constexpr const char* kTracers[] = {"aigw_redirect_err", "aigw_devmap_xmit"};
@@ -182,7 +183,9 @@ std::vector<std::string> Datapath::detach_ports(const std::string& pin_path,
   std::vector<std::string> done;
   for (const auto& n : ifnames) {
     int ifindex = static_cast<int>(::if_nametoindex(n.c_str()));
-    if (ifindex && Loader::detach_xdp_named(ifindex, {kHeadend, kEndpoint})) done.push_back(n);
+    if (!ifindex) continue;
+    if (Loader::detach_xdp_named(ifindex, {kHeadend, kEndpoint})) done.push_back(n);
+    Loader::detach_tc_named(ifindex, Hook::TcIngress, {kShapeTc});  // the shaped path's
   }
   return done;
 }

@@ -323,6 +323,21 @@ bool Loader::detach_xdp_named(int ifindex, const std::vector<std::string>& names
   return false;
 }
 
+bool Loader::detach_tc_named(int ifindex, Hook hook, const std::vector<std::string>& names) {
+  LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex,
+              .attach_point = hook == Hook::TcIngress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+  LIBBPF_OPTS(bpf_tc_opts, q, .handle = kTcHandle, .priority = kTcPriority);
+  if (bpf_tc_query(&h, &q) != 0) return false;
+  auto pname = prog_name_of_id(q.prog_id);
+  if (!pname) return false;
+  for (const auto& n : names) {
+    if (n.substr(0, BPF_OBJ_NAME_LEN - 1) != *pname) continue;
+    LIBBPF_OPTS(bpf_tc_opts, d, .handle = kTcHandle, .priority = kTcPriority);
+    return bpf_tc_detach(&h, &d) == 0;
+  }
+  return false;
+}
+
 // Returns whether a program of ours was replaced.
 bool Loader::attach_xdp(int ifindex, int fd, XdpMode mode) {
   const uint32_t mode_flag = mode == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
@@ -397,14 +412,9 @@ void Loader::detach(int ifindex, Hook hook) {
     uint32_t flags = it->second.mode == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
     bpf_xdp_detach(ifindex, flags, &opts);  // only removes our program
   } else {
-    LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex,
-                .attach_point = hook == Hook::TcIngress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
-    LIBBPF_OPTS(bpf_tc_opts, q, .handle = kTcHandle, .priority = kTcPriority);
-    if (bpf_tc_query(&h, &q) == 0) {
-      auto pname = prog_name_of_id(q.prog_id);
-      LIBBPF_OPTS(bpf_tc_opts, d, .handle = kTcHandle, .priority = kTcPriority);
-      if (pname && is_ours(*pname)) bpf_tc_detach(&h, &d);
-    }
+    std::vector<std::string> ours;
+    for (const auto& [name, fd] : progs_) ours.push_back(name);
+    detach_tc_named(ifindex, hook, ours);
   }
   attached_.erase(it);
   fresh_.erase({ifindex, hook});

@@ -126,6 +126,8 @@ class Loader {
   // Removes the XDP program on ifindex if its name is one of `names` (an
   // agent's programs, with no agent running). Returns whether it did.
   static bool detach_xdp_named(int ifindex, const std::vector<std::string>& names);
+  // The same for our filter at a TC hook.
+  static bool detach_tc_named(int ifindex, Hook hook, const std::vector<std::string>& names);
   // The name of the XDP program on ifindex (either mode), if any.
   static std::optional<std::string> xdp_prog_name(int ifindex);
   struct Attached {

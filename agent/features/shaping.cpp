@@ -115,16 +115,23 @@ void ShapingModule::add(const core::ApplyContext& ctx) {
 
 // The maps are pinned and the queues stay while no agent runs: what an
 // earlier agent shaped and this configuration does not goes back to the
-// fast path (its map entries), and our HTB leaves the WAN ports when no
-// tenant is shaped. (Its TC filter, left attached, passes everything
-// without the headend's metadata.)
+// fast path (its map entries and its class), and our HTB leaves the WAN
+// ports when no tenant is shaped. (Its TC filter, left attached, passes
+// everything without the headend's metadata.)
 void ShapingModule::forget_earlier(const core::ApplyContext& ctx, const State& next) {
   for (uint16_t id = 1; id < AIGW_MAX_TENANTS; id++)
     if (!next.tenants.count(id)) watch().unshape(id);
-  if (!next.tenants.empty()) return;
-  for (const auto& i : ctx.next.interfaces)
-    if (i.role == IfRole::Wan)
-      if (auto link = ctx.links.resolve(i.name)) htb().remove_root(link->ifindex, AIGW_SHAPE_MAJOR);
+  for (const auto& i : ctx.next.interfaces) {
+    auto link = i.role == IfRole::Wan ? ctx.links.resolve(i.name) : std::nullopt;
+    if (!link) continue;
+    if (next.tenants.empty()) {
+      htb().remove_root(link->ifindex, AIGW_SHAPE_MAJOR);
+      continue;
+    }
+    for (const auto& [minor, st] : htb().all_class_stats(link->ifindex, AIGW_SHAPE_MAJOR))
+      if (minor != AIGW_SHAPE_PARENT && !next.tenants.count(minor))
+        htb().remove_class(link->ifindex, AIGW_SHAPE_MAJOR, minor);
+  }
 }
 
 void ShapingModule::remove(const core::ApplyContext&) {

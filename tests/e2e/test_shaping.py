@@ -19,11 +19,17 @@ measures what arrives.
           unknown tenant.
   test_5: `rate off`: gold back on the fast path (no more `shaped`), the
           HTB class gone; the WAN port's HTB goes with the last queue.
-  test_6: ECN-capable TCP (4 streams) through gold's queue: gwa marks CE
+  test_6: ECN-capable TCP (2 streams) through gold's queue: gwa marks CE
           while the queue is above its threshold (`shape_ce_marked`), the
           marks cross the tunnel (gwb's decapsulation, RFC 6040) and reach
           host2 (its IpExtInCEPkts), the queue drops nothing, TCP keeps to
           the rate.
+  test_7: across agent restarts (maps pinned, programs and queues left
+          in place while no agent runs): started again with gold at
+          200mbit, its class has the new rate and gold is still shaped;
+          started again without rates, gold is back on the fast path and
+          the WAN port has no HTB; `aigwd --detach` removes the TC filter
+          of the shaped path (and, while one is there, the HTB).
 """
 import json
 import time
@@ -183,7 +189,7 @@ class Shaping(E.TopoCase):
         t = self.topo
         srv = t.popen("host2", ["iperf3", "-s", "-1", "-J", "-p", str(GOLD), "-B", B.host4()])
         self.assertTrue(t.wait_listen("host2", GOLD))
-        cli = t.popen("host1", ["iperf3", "-c", B.host4(), "-p", str(GOLD), "-t", "4", "-P", "4",
+        cli = t.popen("host1", ["iperf3", "-c", B.host4(), "-p", str(GOLD), "-t", "4", "-P", "2",
                                 "-J"])
         got = self.received_mbps(self.finish(srv))
         rtt = max(s["sender"]["mean_rtt"] for s in self.finish(cli)["end"]["streams"]) / 1e3
@@ -191,7 +197,7 @@ class Shaping(E.TopoCase):
         ce = self.ce_received() - ce0
         drops = self.queue_drops() - drops0
         q = self.queues()["gold"]
-        print(f"\n  ECN TCP x4 through gold (100mbit): {got:.1f} Mbit/s; CE marked at gwa {marked}, "
+        print(f"\n  ECN TCP x2 through gold (100mbit): {got:.1f} Mbit/s; CE marked at gwa {marked}, "
               f"CE received at host2 {ce}; queue drops {drops}; deepest "
               f"{q.get('deepest_bytes')} B, threshold {q.get('ecn_mark_bytes')} B, "
               f"{q.get('ecn_episodes')} marking episodes; mean RTT {rtt:.1f} ms")
@@ -201,6 +207,49 @@ class Shaping(E.TopoCase):
         self.assertGreater(q["ecn_episodes"], 0)
         self.assertEqual(q["ecn_mark_bytes"], 30000)
         self.assertTrue(60 <= got <= 110, got)
+
+
+    def restart_gwa(self, gold):
+        t = self.topo
+        self.assertEqual(t.stop_agent("gwa", unpin=False), 0)
+        t.configs["gwa"]["tenants"][0] = gold
+        t.write_config("gwa")
+        t.start_agent("gwa")
+
+    def test_7_restarts_and_detach(self):
+        t = self.topo
+        gold = dict(t.configs["gwa"]["tenants"][0])
+        try:
+            self.restart_gwa({**gold, "rate": "200mbit", "ceil": "200mbit"})
+            self.assertIn("rate 200Mbit", self.wan_classes())
+            shaped0 = self.event("shaped")
+            self.assertPing("host1", B.host4())
+            gs, gc = self.iperf(GOLD, 2, rate="300M")
+            got = self.received_mbps(self.finish(gs))
+            self.finish(gc)
+            print(f"\n  after a restart at 200mbit, offered 300: {got:.1f} Mbit/s")
+            self.assertTrue(160 <= got <= 215, got)
+            self.assertGreater(self.event("shaped"), shaped0)
+            self.restart_gwa({"name": "gold", "id": 7})
+            self.assertNotIn("htb", t.run("gwa", ["tc", "qdisc", "show", "dev", A.wan_if]).stdout)
+            shaped0 = self.event("shaped")
+            gs, gc = self.iperf(GOLD, 1, rate="150M")
+            self.finish(gs)
+            self.finish(gc)
+            self.assertEqual(self.event("shaped"), shaped0, "gold is still shaped")
+            ingress = ["tc", "filter", "show", "dev", A.cust_if, "ingress"]
+            # (tc shows the kernel's 15-character program name)
+            self.assertIn("tc_customer_ing", t.run("gwa", ingress).stdout)  # left attached
+            self.assertEqual(t.stop_agent("gwa", unpin=False), 0)
+            cp = t.aigwd_cmd("gwa", "--detach")
+            self.assertEqual(cp.returncode, 0, cp.stderr)
+            self.assertNotIn("tc_customer_ing", t.run("gwa", ingress).stdout)
+        finally:
+            t.stop_agent("gwa", unpin=False)
+            t.configs["gwa"]["tenants"][0] = gold
+            t.write_config("gwa")
+            t.start_agent("gwa")
+            t.wait_ping("host1", B.host4(), attempts=4)
 
 
 if __name__ == "__main__":
