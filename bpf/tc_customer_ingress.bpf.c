@@ -50,19 +50,20 @@ int tc_customer_ingress(struct __sk_buff *ctx)
 {
 	struct aigw_shape_meta *m = ctx_data_meta(ctx);
 	void *data = ctx_data(ctx);
-	__u32 len = ctx_full_len(ctx), egress;
-	long rc;
+	struct aigw_ctx c = { .rx_len = ctx_full_len(ctx) };
+	__u32 egress;
 
 	if ((void *)(m + 1) > data || m->magic != AIGW_SHAPE_MAGIC)
 		return CTX_ACT_OK;
 	ctx_set_priority(ctx, m->priority);
 	egress = m->egress_ifindex;
 	if (aigw_queue_congested(m->tenant) && aigw_mark_ce(ctx))
-		aigw_event(AIGW_EV_SHAPE_CE_MARKED, len);
-	rc = ctx_redirect_map(ctx, &aigw_tx, egress); /* one of aigw's ports only */
-	aigw_event(rc == CTX_ACT_REDIRECT ? AIGW_EV_SHAPE_QUEUED : AIGW_EV_SHAPE_REDIRECT_FAILED,
-		   len);
-	return rc == CTX_ACT_REDIRECT ? rc : CTX_ACT_DROP;
+		aigw_event(AIGW_EV_SHAPE_CE_MARKED, c.rx_len);
+	/* one of aigw's ports only */
+	if (ctx_redirect_map(ctx, &aigw_tx, egress) != CTX_ACT_REDIRECT)
+		return aigw_ret_drop(&c, AIGW_DROP_SHAPE_NO_PORT);
+	aigw_event(AIGW_EV_SHAPE_QUEUED, c.rx_len);
+	return CTX_ACT_REDIRECT;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -58,10 +58,21 @@ nl::Htb& ShapingModule::htb() {
   return *htb_;
 }
 
-QueueWatch& ShapingModule::watch() {
+dp::ShapeMap& ShapingModule::map() {
   if (!map_) map_ = std::make_unique<dp::ShapeMap>(host_.datapath().loader());
-  if (!watch_) watch_ = std::make_unique<QueueWatch>(*map_);
+  return *map_;
+}
+
+// Made with the first shaped tenant: no thread while none is.
+QueueWatch& ShapingModule::watch() {
+  if (!watch_) watch_ = std::make_unique<QueueWatch>(map());
   return *watch_;
+}
+
+std::vector<int> ShapingModule::wan_ifindexes() const {
+  std::vector<int> out;
+  for (const auto& p : applied_.wan) out.push_back(p.ifindex);
+  return out;
 }
 
 ShapingModule::State ShapingModule::state_of(const core::ApplyContext& ctx) const {
@@ -120,7 +131,7 @@ void ShapingModule::add(const core::ApplyContext& ctx) {
 // everything without the headend's metadata.)
 void ShapingModule::forget_earlier(const core::ApplyContext& ctx, const State& next) {
   for (uint16_t id = 1; id < AIGW_MAX_TENANTS; id++)
-    if (!next.tenants.count(id)) watch().unshape(id);
+    if (!next.tenants.count(id)) map().set(id, 0);  // before the watch: nothing shaped yet
   for (const auto& i : ctx.next.interfaces) {
     auto link = i.role == IfRole::Wan ? ctx.links.resolve(i.name) : std::nullopt;
     if (!link) continue;
@@ -160,9 +171,7 @@ void ShapingModule::queues_up(const State& next) {
     }
     if (fresh) applied_.wan.push_back(p);
   }
-  std::vector<int> ports;
-  for (const auto& p : applied_.wan) ports.push_back(p.ifindex);
-  watch().set_ports(ports);
+  if (!next.tenants.empty()) watch().set_ports(wan_ifindexes());
   for (const auto& [id, sh] : next.tenants) {
     watch().shape(id, AIGW_SHAPE_PRIORITY(id), sh.rate_bps);
     applied_.tenants[id] = sh;
@@ -186,9 +195,7 @@ void ShapingModule::queues_down(const State& next) {
     htb().remove_root(p.ifindex, AIGW_SHAPE_MAJOR);
     return true;
   });
-  std::vector<int> ports;
-  for (const auto& p : applied_.wan) ports.push_back(p.ifindex);
-  if (watch_) watch_->set_ports(ports);
+  if (watch_) watch_->set_ports(wan_ifindexes());
   auto& loader = host_.datapath().loader();
   std::erase_if(applied_.customers, [&](int ifx) {
     if (next.customers.count(ifx)) return false;

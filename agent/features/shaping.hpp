@@ -74,7 +74,9 @@ class ShapingModule : public core::Module {
   void queues_up(const State& next);
   void queues_down(const State& next);
   nl::Htb& htb();
+  dp::ShapeMap& map();
   QueueWatch& watch();
+  std::vector<int> wan_ifindexes() const;
   nlohmann::json show(nl::Htb& htb) const;
   nlohmann::json set(const nlohmann::json& args);
 

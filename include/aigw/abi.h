@@ -225,7 +225,8 @@ static inline __u32 aigw_behavior_flags(unsigned int b)
 	X(BAD_IPV4_CSUM, "bad_ipv4_csum", "IPv4 header checksum wrong (RFC 1812 5.2.2), options included") \
 	X(XMIT_NO_XDP, "xmit_no_xdp", "redirected to a port that takes no XDP frames (veth peer without XDP or GRO): lost in the kernel") \
 	X(XMIT_DOWN, "xmit_down", "redirected to a port that is down (or whose veth peer is): lost in the kernel") \
-	X(XMIT_FAILED, "xmit_failed", "the egress driver did not send a redirected frame (queue full, too big...)")
+	X(XMIT_FAILED, "xmit_failed", "the egress driver did not send a redirected frame (queue full, too big...)") \
+	X(SHAPE_NO_PORT, "shape_no_port", "a shaped packet's WAN port is not in aigw_tx (TC ingress)")
 
 enum aigw_drop_reason {
 	AIGW_DROP_NONE = 0,
@@ -261,8 +262,7 @@ enum aigw_drop_reason {
 	X(SHAPED, "shaped", "encapsulated packet of a shaped tenant handed to the kernel for its WAN queue") \
 	X(SHAPE_NO_META, "shape_no_meta", "shaped tenant, but no room for the metadata: fast path, unshaped") \
 	X(SHAPE_QUEUED, "shape_queued", "TC ingress sent a shaped packet into its WAN port's queue") \
-	X(SHAPE_CE_MARKED, "shape_ce_marked", "shaped packet marked CE (ECN): its tenant's queue is above the threshold") \
-	X(SHAPE_REDIRECT_FAILED, "shape_redirect_failed", "TC ingress got a shaped packet for a port not in aigw_tx: dropped")
+	X(SHAPE_CE_MARKED, "shape_ce_marked", "shaped packet marked CE (ECN): its tenant's queue is above the threshold")
 
 enum aigw_event {
 	AIGW_EV_NONE = 0,
