@@ -157,6 +157,21 @@ struct ApnSettings {
   bool operator==(const ApnSettings&) const = default;
 };
 
+// A time window (UTC) in which a tenant has other rates
+// (tenants[].schedule; config/schedule.hpp reads the clock against it).
+struct ShapeWindow {
+  uint8_t days = 0x7f;  // bit d: the window starts on day d (0 Monday .. 6 Sunday)
+  uint32_t from_s = 0;  // seconds since 00:00 UTC
+  uint32_t to_s = 0;    // <= from_s: ends on the next day
+  uint64_t rate_bps = 0;
+  uint64_t ceil_bps = 0;  // 0: = rate
+  int line = 0;
+  bool operator==(const ShapeWindow& o) const {
+    return days == o.days && from_s == o.from_s && to_s == o.to_s && rate_bps == o.rate_bps &&
+           ceil_bps == o.ceil_bps;
+  }
+};
+
 struct Tenant {
   std::string name;
   uint16_t id = 0;  // 1..1023, stable across reloads (usage counters are kept by id)
@@ -165,11 +180,14 @@ struct Tenant {
   uint64_t rate_bps = 0;     // guaranteed
   uint64_t ceil_bps = 0;     // the most it may borrow up to (>= rate; 0: = rate)
   uint32_t burst_bytes = 0;  // sent at line speed at once (0: from the rate)
+  // Other rates in time windows; outside them the rates above (none: the
+  // fast path). Windows never overlap.
+  std::vector<ShapeWindow> schedule;
   int line = 0;
   FieldLines lines;
   bool operator==(const Tenant& o) const {
     return name == o.name && id == o.id && rate_bps == o.rate_bps && ceil_bps == o.ceil_bps &&
-           burst_bytes == o.burst_bytes;
+           burst_bytes == o.burst_bytes && schedule == o.schedule;
   }
 };
 

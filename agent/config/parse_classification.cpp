@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include "config/parse_util.hpp"
-#include "config/rate.hpp"
 
 namespace aigw {
 
@@ -258,49 +257,6 @@ std::optional<ClassRule> rule_impl(Sink& s, const YAML::Node& n, const std::stri
   return r;
 }
 
-// rate: R, ceil: C (>= R), burst: bytes. A rate between 100 Mbit/s and
-// 100 Gbit/s shapes the tenant; ceil and burst need a rate.
-std::optional<uint64_t> read_tenant_rate(Sink& s, const Entry& e) {
-  auto text = scalar(s, e, "a rate such as 500mbit or 2gbit");
-  if (!text) return std::nullopt;
-  std::string why;
-  auto v = parse_rate(*text, &why);
-  if (!v) {
-    s.error(e.line(), e.field, why);
-    return std::nullopt;
-  }
-  if (*v < kMinTenantRate || *v > kMaxTenantRate) {
-    s.error(e.line(), e.field,
-            fmt::format("{} is outside {}..{}", rate_str(*v), rate_str(kMinTenantRate),
-                        rate_str(kMaxTenantRate)));
-    return std::nullopt;
-  }
-  return v;
-}
-
-void read_tenant_shape(Sink& s, const MapReader& m, Tenant& t) {
-  auto rate = m.get("rate"), ceil = m.get("ceil"), burst = m.get("burst");
-  if (rate) {
-    if (auto v = read_tenant_rate(s, *rate)) t.rate_bps = *v;
-    t.lines["rate"] = rate->line();
-  }
-  if (ceil) {
-    if (!rate) s.error(ceil->line(), ceil->field, "ceil needs a rate");
-    if (auto v = read_tenant_rate(s, *ceil)) {
-      t.ceil_bps = *v;
-      if (t.rate_bps && *v < t.rate_bps)
-        s.error(ceil->line(), ceil->field,
-                fmt::format("ceil {} is below the rate {}", rate_str(*v), rate_str(t.rate_bps)));
-    }
-    t.lines["ceil"] = ceil->line();
-  }
-  if (burst) {
-    if (!rate) s.error(burst->line(), burst->field, "burst needs a rate");
-    if (auto v = read_uint(s, *burst, 1600, 64u << 20)) t.burst_bytes = static_cast<uint32_t>(*v);
-    t.lines["burst"] = burst->line();
-  }
-}
-
 }  // namespace
 
 std::optional<Tenant> tenant_impl(Sink& s, const YAML::Node& n, const std::string& path) {
@@ -308,7 +264,7 @@ std::optional<Tenant> tenant_impl(Sink& s, const YAML::Node& n, const std::strin
   if (!expect_object(s, n, path, "name, id")) return std::nullopt;
   Tenant t;
   t.line = line_of(n);
-  MapReader m(s, n, path, {"name", "id", "rate", "ceil", "burst"});
+  MapReader m(s, n, path, {"name", "id", "rate", "ceil", "burst", "schedule"});
   if (auto e = m.require("name")) {
     if (auto v = read_name(s, *e)) {
       t.name = *v;
@@ -331,7 +287,7 @@ std::optional<ServiceClass> class_impl(Sink& s, const YAML::Node& n, const std::
   if (!expect_object(s, n, path, "name, id")) return std::nullopt;
   ServiceClass c;
   c.line = line_of(n);
-  MapReader m(s, n, path, {"name", "id", "rate", "ceil", "burst"});
+  MapReader m(s, n, path, {"name", "id"});
   if (auto e = m.require("name")) {
     if (auto v = read_name(s, *e)) {
       c.name = *v;

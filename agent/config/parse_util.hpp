@@ -230,6 +230,8 @@ std::optional<ServiceClass> class_impl(Sink& s, const YAML::Node& n, const std::
 // classification.default, classification.rules[].
 void parse_classification(Sink& s, const Entry& e, Classification& c, std::vector<size_t>& pos,
                           const ApnSettings& apn, int& default_line);
+// parse_shaping.cpp: tenants[].rate, ceil, burst and schedule.
+void read_tenant_shape(Sink& s, const MapReader& m, Tenant& t);
 void validate_tenants_classes(Sink& s, const Config& c, const Origin& o);
 void validate_classification(Sink& s, const Config& c, const Origin& o);
 

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "config/rate.hpp"
+#include "config/schedule.hpp"
 
 namespace aigw {
 
@@ -89,6 +90,19 @@ void emit(YAML::Emitter& out, const Tenant& t) {
   if (t.rate_bps) out << YAML::Key << "rate" << YAML::Value << rate_str(t.rate_bps);
   if (t.ceil_bps) out << YAML::Key << "ceil" << YAML::Value << rate_str(t.ceil_bps);
   if (t.burst_bytes) out << YAML::Key << "burst" << YAML::Value << t.burst_bytes;
+  if (!t.schedule.empty()) {
+    out << YAML::Key << "schedule" << YAML::Value << YAML::BeginSeq;
+    for (const auto& w : t.schedule) {
+      out << YAML::BeginMap;
+      if (w.days != kEveryDay) out << YAML::Key << "days" << YAML::Value << days_str(w.days);
+      out << YAML::Key << "from" << YAML::Value << YAML::DoubleQuoted << time_of_day_str(w.from_s);
+      out << YAML::Key << "to" << YAML::Value << YAML::DoubleQuoted << time_of_day_str(w.to_s);
+      out << YAML::Key << "rate" << YAML::Value << rate_str(w.rate_bps);
+      if (w.ceil_bps) out << YAML::Key << "ceil" << YAML::Value << rate_str(w.ceil_bps);
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
   out << YAML::EndMap;
 }
 
@@ -366,6 +380,14 @@ nlohmann::json to_json(const Tenant& t) {
   if (t.rate_bps) j["rate"] = rate_str(t.rate_bps);
   if (t.ceil_bps) j["ceil"] = rate_str(t.ceil_bps);
   if (t.burst_bytes) j["burst"] = t.burst_bytes;
+  for (const auto& w : t.schedule) {
+    nlohmann::json x = {{"days", days_str(w.days)},
+                        {"from", time_of_day_str(w.from_s)},
+                        {"to", time_of_day_str(w.to_s)},
+                        {"rate", rate_str(w.rate_bps)}};
+    if (w.ceil_bps) x["ceil"] = rate_str(w.ceil_bps);
+    j["schedule"].push_back(std::move(x));
+  }
   return j;
 }
 

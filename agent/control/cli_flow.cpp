@@ -257,6 +257,12 @@ std::vector<std::string> queue_cells(const json& e) {
           std::to_string(drops)};
 }
 
+// The schedule window in force ("-" outside them; "held": by `tenant set`).
+std::string window_cell(const json& e) {
+  if (!e.contains("window")) return "-";
+  return text(field(e, "window")) + (e.value("held", false) ? " (held)" : "");
+}
+
 }  // namespace
 
 void render_totals(const json& d, std::ostream& out, bool classes) {
@@ -265,11 +271,17 @@ void render_totals(const json& d, std::ostream& out, bool classes) {
   std::vector<std::string> head = {"NAME", "ID"};
   if (classes) head.push_back("BUILTIN");
   for (const char* h : {"OUT_PACKETS", "OUT_BYTES", "IN_PACKETS", "IN_BYTES"}) head.push_back(h);
-  if (queues)
+  bool windows =
+      std::any_of(d.begin(), d.end(), [](const json& e) { return e.contains("schedule"); });
+  if (queues || windows)
     for (const char* h : {"RATE", "CEIL", "QUEUED_BYTES", "QUEUE_DROPS"}) head.push_back(h);
   std::vector<bool> right = {false, true};
   if (classes) right.push_back(false);
-  right.insert(right.end(), queues ? 8 : 4, true);
+  right.insert(right.end(), queues || windows ? 8 : 4, true);
+  if (windows) {
+    head.push_back("WINDOW");
+    right.push_back(false);
+  }
   Table t(head, right);
   for (const auto& e : d) {
     std::vector<std::string> row = {text(field(e, "name")), text(field(e, "id"))};
@@ -278,8 +290,9 @@ void render_totals(const json& d, std::ostream& out, bool classes) {
     row.push_back(text(field(field(e, "out"), "bytes")));
     row.push_back(text(field(field(e, "in"), "packets")));
     row.push_back(text(field(field(e, "in"), "bytes")));
-    if (queues)
+    if (queues || windows)
       for (auto& c : queue_cells(e)) row.push_back(std::move(c));
+    if (windows) row.push_back(window_cell(e));
     t.add(std::move(row));
   }
   t.print(out);
@@ -310,8 +323,9 @@ void merge_tenant_queues(json& tenants, const json& queues) {
   for (auto& t : tenants)
     for (const auto& q : queues)
       if (field(q, "id") == field(t, "id"))
-        for (const char* k : {"rate", "ceil", "rate_bps", "ceil_bps", "burst", "queues",
-                              "ecn_mark_bytes", "ecn_marking", "ecn_episodes", "deepest_bytes"})
+        for (const char* k :
+             {"rate", "ceil", "rate_bps", "ceil_bps", "burst", "queues", "ecn_mark_bytes",
+              "ecn_marking", "ecn_episodes", "deepest_bytes", "schedule", "window", "held"})
           if (q.contains(k)) t[k] = q[k];
 }
 
@@ -355,7 +369,9 @@ void add_accounting_commands(CommandTree& t) {
   t.verb(tenant, "show", "tenants, ids, totals since the maps were created; rates and queues",
          "[OPTIONS]",
          "A shaped tenant (tenants[].rate) also shows its RATE and CEIL and, summed over\n"
-         "the WAN ports, the bytes waiting in its queue and the packets it dropped.");
+         "the WAN ports, the bytes waiting in its queue and the packets it dropped.\n"
+         "A tenant with a schedule shows the WINDOW in force (UTC); \"(held)\": rates\n"
+         "set by `tenant set` during that window, kept until it ends.");
   t.verb(tenant, "set", "change a tenant's rate at runtime (as a reload would)",
          "[OPTIONS] NAME [rate R|off] [ceil C] [burst BYTES]",
          "Arguments:\n"
@@ -363,7 +379,8 @@ void add_accounting_commands(CommandTree& t) {
          "               off: the tenant's queue goes, its traffic takes the fast path\n"
          "  ceil C       the most it may borrow up to (>= rate; default: the rate)\n"
          "  burst BYTES  sent at line speed at once (default: from the rate)\n"
-         "The change is not written to the configuration file.\n"
+         "The change is not written to the configuration file. Inside one of the\n"
+         "tenant's schedule windows it holds until that window ends.\n"
          "Example:\n"
          "  aigwctl tenant set ai rate 2gbit ceil 5gbit");
   CLI::App* cls = t.object("class");

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "config/rate.hpp"
+#include "config/schedule.hpp"
 #include "control/protocol.hpp"
 #include "datapath/loader.hpp"
 #include "datapath/shape_map.hpp"
@@ -40,6 +41,19 @@ bool has_port(const std::vector<ShapingModule::Port>& ports, int ifindex) {
 }
 
 std::string rate_or_none(uint64_t bps) { return bps ? rate_str(bps) : "none"; }
+
+uint32_t week_now() { return week_second(std::chrono::system_clock::now()); }
+
+bool any_schedule(const Config& c) {
+  return std::any_of(c.tenants.begin(), c.tenants.end(),
+                     [](const Tenant& t) { return !t.schedule.empty(); });
+}
+
+// The window of the tenant in force now, or null.
+const ShapeWindow* window_now(const Tenant& t, uint32_t ws) {
+  int w = active_window(t.schedule, ws);
+  return w < 0 ? nullptr : &t.schedule[static_cast<size_t>(w)];
+}
 
 }  // namespace
 
@@ -75,12 +89,22 @@ std::vector<int> ShapingModule::wan_ifindexes() const {
   return out;
 }
 
-ShapingModule::State ShapingModule::state_of(const core::ApplyContext& ctx) const {
-  State s;
-  for (const auto& t : ctx.next.tenants)
-    if (t.rate_bps)
-      s.tenants[t.id] = Shape{t.rate_bps, std::max(t.ceil_bps, t.rate_bps), t.burst_bytes};
-  if (s.tenants.empty()) return s;  // no queues: the fast path only
+std::map<uint16_t, ShapingModule::Shape> ShapingModule::shapes_at(const Config& c,
+                                                                  uint32_t ws) const {
+  std::map<uint16_t, Shape> out;
+  for (const auto& t : c.tenants) {
+    Shape sh{t.rate_bps, std::max(t.ceil_bps, t.rate_bps), t.burst_bytes};
+    if (const ShapeWindow* w = window_now(t, ws)) {
+      auto h = held_.find(t.id);
+      if (h == held_.end() || !(h->second == *w))
+        sh = Shape{w->rate_bps, std::max(w->ceil_bps, w->rate_bps), t.burst_bytes};
+    }
+    if (sh.rate_bps) out[t.id] = sh;
+  }
+  return out;
+}
+
+void ShapingModule::add_ports(const core::ApplyContext& ctx, State& s) const {
   for (const auto& i : ctx.next.interfaces) {
     auto link = ctx.links.resolve(i.name);
     if (!link) throw ApplyError(fmt::format("shaping: interface {} not found", i.name));
@@ -89,32 +113,49 @@ ShapingModule::State ShapingModule::state_of(const core::ApplyContext& ctx) cons
     else if (!has_port(s.wan, link->ifindex))
       s.wan.push_back(Port{i.name, link->ifindex, port_speed_bps(i.name)});
   }
+}
+
+ShapingModule::State ShapingModule::state_of(const core::ApplyContext& ctx) const {
+  State s;
+  s.tenants = shapes_at(ctx.next, week_now());
+  if (!s.tenants.empty()) add_ports(ctx, s);  // else no queues: the fast path only
   return s;
 }
 
-// What the parser cannot know: the ports' speeds. (A runtime change
-// through `tenant set` is checked here too, field by field.)
-void ShapingModule::check(const Config& c, const State& s) const {
-  for (const auto& [id, sh] : s.tenants) {
-    const Tenant* t = tenant_by_id(c, id);
-    std::string who = fmt::format("tenant '{}'", t ? t->name : std::to_string(id));
+// What the parser cannot know: the ports' speeds, for the rates in force
+// and those of every window. (A runtime change through `tenant set` is
+// checked here too, field by field.)
+void ShapingModule::check(const Config& c, const State& s, const std::vector<Port>& wan) const {
+  auto one = [&](const std::string& who, const Shape& sh) {
     if (sh.rate_bps < kMinTenantRate || sh.ceil_bps > kMaxTenantRate)
       throw ApplyError(fmt::format("{}: rate {} ceil {} outside {}..{}", who, rate_str(sh.rate_bps),
                                    rate_str(sh.ceil_bps), rate_str(kMinTenantRate),
                                    rate_str(kMaxTenantRate)));
-    for (const auto& p : s.wan)
+    for (const auto& p : wan)
       if (p.speed_bps && sh.ceil_bps > p.speed_bps)
         throw ApplyError(fmt::format("{}: {} {} is above the speed of WAN port {} ({})", who,
                                      sh.ceil_bps > sh.rate_bps ? "ceil" : "rate",
                                      rate_str(sh.ceil_bps), p.name, rate_str(p.speed_bps)));
+  };
+  for (const auto& [id, sh] : s.tenants) {
+    const Tenant* t = tenant_by_id(c, id);
+    one(fmt::format("tenant '{}'", t ? t->name : std::to_string(id)), sh);
   }
-  if (!s.tenants.empty() && s.wan.empty())
+  for (const auto& t : c.tenants)
+    for (const auto& w : t.schedule)
+      one(fmt::format("tenant '{}' window {}", t.name, window_str(w)),
+          Shape{w.rate_bps, std::max(w.ceil_bps, w.rate_bps), t.burst_bytes});
+  if ((!s.tenants.empty() || any_schedule(c)) && wan.empty())
     throw ApplyError("shaping: tenants have rates but no interface has role wan");
 }
 
 void ShapingModule::plan(const core::ApplyContext& ctx) {
   State s = state_of(ctx);
-  check(ctx.next, s);
+  State ports;
+  if (any_schedule(ctx.next)) add_ports(ctx, ports);
+  check(ctx.next, s, s.wan.empty() ? ports.wan : s.wan);
+  // A reload that changes the tenants ends the holds of `tenant set`.
+  clear_holds_ = !in_set_ && ctx.next.tenants != ctx.running.tenants;
   planned_ = std::move(s);
 }
 
@@ -149,7 +190,50 @@ void ShapingModule::remove(const core::ApplyContext&) {
   if (planned_) queues_down(*planned_);
 }
 
-void ShapingModule::commit(const core::ApplyContext&) { planned_.reset(); }
+void ShapingModule::commit(const core::ApplyContext&) {
+  if (clear_holds_) held_.clear();
+  clear_holds_ = false;
+  planned_.reset();
+}
+
+// A window starts or ends: the running configuration is applied again (as
+// a reload with no change), which reads the clock. A hold of `tenant set`
+// ends with its window.
+void ShapingModule::tick(TimePoint) {
+  const Config& c = host_.running();
+  if (!any_schedule(c) && held_.empty()) return;
+  uint32_t ws = week_now();
+  std::erase_if(held_, [&](const auto& h) {
+    const Tenant* t = tenant_by_id(c, h.first);
+    const ShapeWindow* w = t ? window_now(*t, ws) : nullptr;
+    return !w || !(*w == h.second);
+  });
+  auto want = shapes_at(c, ws);
+  if (want == applied_.tenants) {
+    schedule_failed_.reset();
+    return;
+  }
+  auto shape_of = [](const std::map<uint16_t, Shape>& m, uint16_t id) {
+    auto it = m.find(id);
+    return it == m.end() ? Shape{} : it->second;
+  };
+  for (const auto& t : c.tenants) {
+    Shape now = shape_of(want, t.id);
+    if (now == shape_of(applied_.tenants, t.id)) continue;
+    const ShapeWindow* w = window_now(t, ws);
+    host_.log().info(
+        "tenant {}: {}: rate {} ceil {}", t.name,
+        w ? fmt::format("window {}", window_str(*w)) : std::string("outside its windows"),
+        rate_or_none(now.rate_bps), rate_or_none(now.ceil_bps));
+  }
+  try {
+    host_.commit(c, "schedule");
+    schedule_failed_.reset();
+  } catch (const std::exception& e) {
+    if (schedule_failed_ != want) host_.log().error("schedule: cannot apply: {}", e.what());
+    schedule_failed_ = want;
+  }
+}
 
 // Make before break: the TC program on the customer ports, then the
 // queues, then the map entries that send packets to them.
@@ -204,6 +288,27 @@ void ShapingModule::queues_down(const State& next) {
   });
 }
 
+// Each tenant's windows and the one in force ("held": rates from `tenant
+// set` until it ends); a tenant unshaped now gets an entry without queues.
+void ShapingModule::add_schedules(const Config& c, nlohmann::json& out) const {
+  uint32_t ws = week_now();
+  for (const auto& t : c.tenants) {
+    if (t.schedule.empty()) continue;
+    auto e = std::find_if(out.begin(), out.end(),
+                          [&](const nlohmann::json& x) { return x["id"].get<uint16_t>() == t.id; });
+    if (e == out.end()) {
+      out.push_back(nlohmann::json{{"name", t.name}, {"id", t.id}});
+      e = std::prev(out.end());
+    }
+    for (const auto& w : t.schedule) (*e)["schedule"].push_back(window_str(w));
+    if (const ShapeWindow* w = window_now(t, ws)) {
+      (*e)["window"] = window_str(*w);
+      auto h = held_.find(t.id);
+      (*e)["held"] = h != held_.end() && h->second == *w;
+    }
+  }
+}
+
 nlohmann::json ShapingModule::show(nl::Htb& htb) const {
   nlohmann::json out = nlohmann::json::array();
   const Config& c = host_.running();
@@ -240,6 +345,7 @@ nlohmann::json ShapingModule::show(nl::Htb& htb) const {
     }
     out.push_back(std::move(e));
   }
+  add_schedules(c, out);
   return out;
 }
 
@@ -272,12 +378,25 @@ nlohmann::json ShapingModule::set(const nlohmann::json& args) {
         fmt::format("ceil {} is below the rate {}", rate_str(t->ceil_bps), rate_str(t->rate_bps)));
   if (!t->rate_bps && (t->ceil_bps || t->burst_bytes))
     throw ControlError(fmt::format("tenant {} has no rate: ceil and burst need one", name));
+  // Inside one of the tenant's windows the new rates hold until it ends.
+  auto saved = held_;
+  const ShapeWindow* w = window_now(*t, week_now());
+  if (w) held_[t->id] = *w;
   auto t0 = std::chrono::steady_clock::now();
-  host_.commit(next, "<aigwctl>");
+  in_set_ = true;
+  try {
+    host_.commit(next, "<aigwctl>");
+  } catch (...) {
+    in_set_ = false;
+    held_ = std::move(saved);
+    throw;
+  }
+  in_set_ = false;
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  return {{"summary", fmt::format("tenant {}: rate {} ceil {} (applied in {:.1f} ms)", name,
-                                  rate_or_none(t->rate_bps), rate_or_none(t->ceil_bps), ms)},
+  std::string until = w ? fmt::format("; until its window {} ends", window_str(*w)) : "";
+  return {{"summary", fmt::format("tenant {}: rate {} ceil {} (applied in {:.1f} ms{})", name,
+                                  rate_or_none(t->rate_bps), rate_or_none(t->ceil_bps), ms, until)},
           {"applied_ms", ms}};
 }
 
@@ -292,6 +411,7 @@ void ShapingModule::collect(telemetry::Snapshot& s) const {
   if (applied_.tenants.empty()) return;
   nl::Htb htb;
   for (const auto& q : show(htb)) {
+    if (!q.contains("queues")) continue;  // scheduled, not shaped now
     telemetry::ShapingFacts::Queue f;
     f.tenant = q["name"].get<std::string>();
     f.rate_bps = q["rate_bps"].get<uint64_t>();

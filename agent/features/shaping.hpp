@@ -6,7 +6,9 @@
 // through the kernel (tc_customer_ingress on the customer ports) into that
 // class instead of past the qdisc layer. Unshaped tenants keep the XDP fast
 // path. Rates change at runtime (`aigwctl tenant set T rate R [ceil C]`),
-// through the same plan/add/remove as a reload.
+// through the same plan/add/remove as a reload. A tenant's schedule
+// (time windows, UTC) gives it other rates in its windows: tick() applies
+// a window's start and end, through the same commit.
 #pragma once
 
 #include <chrono>
@@ -45,6 +47,7 @@ class ShapingModule : public core::Module {
   void add(const core::ApplyContext& ctx) override;
   void remove(const core::ApplyContext& ctx) override;
   void commit(const core::ApplyContext& ctx) override;
+  void tick(TimePoint) override;
   void register_commands(core::CommandTable& t) override;
   void collect(telemetry::Snapshot& s) const override;
 
@@ -68,8 +71,11 @@ class ShapingModule : public core::Module {
   };
 
  private:
+  // The tenants' rates at week second `ws` (config/schedule.hpp).
+  std::map<uint16_t, Shape> shapes_at(const Config& c, uint32_t ws) const;
+  void add_ports(const core::ApplyContext& ctx, State& s) const;
   State state_of(const core::ApplyContext& ctx) const;
-  void check(const Config& c, const State& s) const;
+  void check(const Config& c, const State& s, const std::vector<Port>& wan) const;
   void forget_earlier(const core::ApplyContext& ctx, const State& next);
   void queues_up(const State& next);
   void queues_down(const State& next);
@@ -78,6 +84,7 @@ class ShapingModule : public core::Module {
   QueueWatch& watch();
   std::vector<int> wan_ifindexes() const;
   nlohmann::json show(nl::Htb& htb) const;
+  void add_schedules(const Config& c, nlohmann::json& out) const;
   nlohmann::json set(const nlohmann::json& args);
 
   Host& host_;
@@ -85,6 +92,12 @@ class ShapingModule : public core::Module {
   std::unique_ptr<dp::ShapeMap> map_;
   std::unique_ptr<QueueWatch> watch_;  // after map_: its thread writes the map
   std::optional<State> planned_;
+  bool clear_holds_ = false;  // planned: a reload changed the tenants
+  bool in_set_ = false;       // set() is committing
+  // Tenants given rates by `tenant set` inside one of their windows: they
+  // keep those rates (the configuration's base ones) until that window ends.
+  std::map<uint16_t, ShapeWindow> held_;
+  std::optional<std::map<uint16_t, Shape>> schedule_failed_;  // logged once
   State applied_;  // what the kernel has now (updated step by step)
 };
 

@@ -30,6 +30,12 @@ measures what arrives.
           started again without rates, gold is back on the fast path and
           the WAN port has no HTB; `aigwd --detach` removes the TC filter
           of the shaped path (and, while one is there, the HTB).
+  test_8: a schedule window (UTC, to the second) opening 4 s after a
+          reload and lasting 5 s gives gold 200 Mbit/s: the receiver sees
+          ~100, then ~200 within a second of the window's start, then
+          ~100 within a second of its end; the agent logs both. Then
+          `tenant set` inside a window holds the new rate ("held" in
+          `tenant show`) and it stays after the window ends.
 """
 import json
 import time
@@ -250,6 +256,75 @@ class Shaping(E.TopoCase):
             t.write_config("gwa")
             t.start_agent("gwa")
             t.wait_ping("host1", B.host4(), attempts=4)
+
+    # ---------------------------------------------------------- schedules
+    def reload_gold(self, gold):
+        t = self.topo
+        t.configs["gwa"]["tenants"][0] = gold
+        t.write_config("gwa")
+        t.ctl("gwa", "config", "reload")
+
+    @staticmethod
+    def utc_clock(at):
+        return time.strftime("%H:%M:%S", time.gmtime(at))
+
+    def window_gold(self, gold, begin, end, rate="200mbit"):
+        """gold with one daily window [begin, end) (wall-clock seconds)."""
+        return {**gold, "schedule": [{"from": self.utc_clock(begin), "to": self.utc_clock(end),
+                                      "rate": rate, "ceil": rate}]}
+
+    def test_8_schedule_window_starts_and_ends(self):
+        t = self.topo
+        gold = dict(t.configs["gwa"]["tenants"][0])
+        try:
+            w0 = int(time.time()) + 4
+            w1 = w0 + 5
+            self.reload_gold(self.window_gold(gold, w0, w1))
+            self.assertNotIn("window", self.queues()["gold"])
+            gs, gc = self.iperf(GOLD, 12, rate="300M", interval=0.5)
+            start = time.time()  # the intervals count from about here
+            srv = self.finish(gs)
+            self.finish(gc)
+            rates = [(start + i["sum"]["start"], start + i["sum"]["end"],
+                      i["sum"]["bits_per_second"] / 1e6) for i in srv["intervals"]]
+            before = [r for b, e, r in rates if b > start + 0.6 and e < w0 - 0.3]
+            inside = [r for b, e, r in rates if b >= w0 + 1.3 and e <= w1 - 0.3]
+            after = [r for b, e, r in rates if b >= w1 + 1.3]
+            first_up = next((e for b, e, r in rates if e > w0 and r >= 170), None)
+            first_down = next((e for b, e, r in rates if e > w1 + 0.5 and r <= 115), None)
+            print(f"\n  window {self.utc_clock(w0)}-{self.utc_clock(w1)} UTC at 200mbit:"
+                  f"\n  {[(round(e - w0, 1), round(r)) for b, e, r in rates]}"
+                  f" (interval end - window start, Mbit/s)")
+            self.assertTrue(before and max(before) <= 115, before)
+            self.assertTrue(inside and min(inside) >= 170, inside)
+            self.assertTrue(after and max(after) <= 115, after)
+            self.assertIsNotNone(first_up, rates)
+            self.assertLessEqual(first_up - w0, 1.0 + 0.5 + 0.3, "window start applied late")
+            self.assertIsNotNone(first_down, rates)
+            log = t.log_text("gwa")
+            self.assertIn(f"tenant gold: window daily {self.utc_clock(w0)}-{self.utc_clock(w1)}:"
+                          " rate 200mbit", log)
+            self.assertIn("tenant gold: outside its windows: rate 100mbit", log)
+
+            # tenant set inside a window: held until the window ends.
+            w0 = int(time.time())
+            w1 = w0 + 4
+            self.reload_gold(self.window_gold(gold, w0 - 1, w1, rate="300mbit"))
+            q = self.queues()["gold"]
+            self.assertEqual((q["rate"], q.get("held")), ("300mbit", False), q)
+            cp = self.set_rate("rate", "150mbit", "ceil", "150mbit")
+            self.assertEqual(cp.returncode, 0, cp.stderr)
+            self.assertIn("until its window", cp.stdout)
+            q = self.queues()["gold"]
+            self.assertEqual((q["rate"], q.get("held")), ("150mbit", True), q)
+            time.sleep(max(0.0, w1 - time.time()) + 1.5)
+            q = self.queues()["gold"]
+            self.assertNotIn("window", q)
+            self.assertEqual(q["rate"], "150mbit")
+            self.assertIn("rate 150Mbit", self.wan_classes())
+        finally:
+            self.reload_gold(gold)
+        self.assertEqual(self.queues()["gold"]["rate"], "100mbit")
 
 
 if __name__ == "__main__":

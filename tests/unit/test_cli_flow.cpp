@@ -224,6 +224,18 @@ TEST_CASE("tenant show merges the queues; tenant set", "[cli][usage][shaping]") 
   CHECK(out.str().find("QUEUED_BYTES") != std::string::npos);
   CHECK(out.str().find("5gbit") != std::string::npos);
   CHECK(out.str().find("4000") != std::string::npos);  // 3000 + 1000 waiting
+  CHECK(out.str().find("WINDOW") == std::string::npos);  // no schedules: no column
+  // A schedule: the window in force, "(held)" after `tenant set` in it.
+  queues[0]["schedule"] = {"mon-fri 08:00-18:00"};
+  queues[0]["window"] = "mon-fri 08:00-18:00";
+  queues[0]["held"] = true;
+  queues.push_back({{"name", "free"}, {"id", 8}, {"schedule", {"daily 00:00-06:00"}}});
+  cli::merge_tenant_queues(totals, queues);
+  std::ostringstream sched;
+  cli::render_totals(totals, sched, false);
+  CHECK(sched.str().find("WINDOW") != std::string::npos);
+  CHECK(sched.str().find("mon-fri 08:00-18:00 (held)") != std::string::npos);
+  CHECK_FALSE(totals[1].contains("rate"));  // scheduled, unshaped now
   auto c = request({"tenant", "set", "gold", "rate", "2gbit", "ceil", "5gbit"});
   CHECK(c.cmd == cmd::kTenantSet);
   CHECK(c.args == json{{"name", "gold"}, {"rate", "2gbit"}, {"ceil", "5gbit"}});
