@@ -13,8 +13,11 @@ set(allowed_netlink   common netlink datapath/types.hpp)
 set(allowed_telemetry common config telemetry datapath/types.hpp)
 set(allowed_control   common config control)
 set(allowed_rdma      common rdma)
-set(allowed_features  common config policy core datapath netlink telemetry control rdma features)
-set(allowed_aigwd     common config policy core datapath netlink telemetry control rdma features aigwd)
+set(allowed_backpressure common backpressure)
+set(allowed_features  common config policy core datapath netlink telemetry control rdma backpressure
+    features)
+set(allowed_aigwd     common config policy core datapath netlink telemetry control rdma backpressure
+    features aigwd)
 set(allowed_aigwctl   common control)
 
 set(violations "")

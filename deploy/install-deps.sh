@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 build=(
   build-essential cmake pkg-config clang llvm bpftool libbpf-dev libxdp-dev
   libelf-dev zlib1g-dev libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libboost-dev libfmt-dev
-  catch2 prometheus-cpp-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
+  catch2 prometheus-cpp-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libssl-dev
 )
 # The packages' own builds and checks (tests/packaging): Debian, and the RPM
 # built here for inspection with rpmbuild and rpmlint.

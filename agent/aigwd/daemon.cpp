@@ -14,6 +14,7 @@
 #include "config/serialize.hpp"
 #include "features/accounting.hpp"
 #include "features/args.hpp"
+#include "features/backpressure.hpp"
 #include "features/dispatch.hpp"
 #include "features/elephants.hpp"
 #include "features/flows.hpp"
@@ -75,7 +76,8 @@ void Daemon::build_modules() {
   flows_ = own(std::make_unique<features::FlowsModule>(*this, *acct_, *ipfix));
   own(std::make_unique<features::ElephantsModule>(*this, io_));
   own(std::make_unique<features::RdmaProxyModule>(*this));
-  own(std::make_unique<features::ShapingModule>(*this));
+  auto* shaping = own(std::make_unique<features::ShapingModule>(*this));
+  own(std::make_unique<features::BackpressureModule>(*this, *shaping));
   metrics_ = own(std::make_unique<features::MetricsModule>(*this, modules_, scrape_mu_));
 }
 

@@ -86,6 +86,7 @@ void settings(const Config& a, const Config& b, std::vector<std::string>& out) {
   cmp(a.ipfix.template_refresh_s != b.ipfix.template_refresh_s, "ipfix.template_refresh");
   cmp(a.ipfix.enterprise != b.ipfix.enterprise, "ipfix.enterprise");
   cmp(a.rdma_proxy != b.rdma_proxy, "rdma_proxy");
+  cmp(a.backpressure != b.backpressure, "backpressure");
 }
 
 // agent.log_level applies live; the socket, pin path, metrics listener and map

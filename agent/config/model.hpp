@@ -333,6 +333,25 @@ struct RdmaProxySettings {
   }
 };
 
+// Pause/resume between gateways (features/backpressure.hpp): the peers
+// this gateway takes pauses from, each with its HMAC-SHA256 key.
+struct PausePeer {
+  std::string name;
+  IpAddr address;        // its underlay address: the source of its messages
+  std::string key_file;  // 32..128 hex digits (read when the configuration is applied)
+  int line = 0;
+  bool operator==(const PausePeer& o) const {
+    return name == o.name && address == o.address && key_file == o.key_file;
+  }
+};
+
+struct BackpressureSettings {
+  uint16_t port = 4792;          // UDP, on every address
+  uint32_t max_pause_ms = 200;   // a pause ends this long after its last refresh
+  std::vector<PausePeer> peers;  // empty: no listener
+  bool operator==(const BackpressureSettings&) const = default;
+};
+
 struct Config {
   AgentSettings agent;
   DatapathSettings datapath;
@@ -348,6 +367,7 @@ struct Config {
   AccountingSettings accounting;
   IpfixSettings ipfix;
   RdmaProxySettings rdma_proxy;
+  BackpressureSettings backpressure;
   bool operator==(const Config&) const = default;  // ignores source lines
 };
 

@@ -71,7 +71,8 @@ void validate_impl(Sink& s, const Config& c, const Origin& o) {
 void parse_sections(Sink& s, const YAML::Node& root, Config& c, Origin& o) {
   MapReader top(s, root, "",
                 {"agent", "datapath", "interfaces", "policies", "sids", "apn", "tenants", "classes",
-                 "classification", "flows", "elephants", "accounting", "ipfix", "rdma_proxy"});
+                 "classification", "flows", "elephants", "accounting", "ipfix", "rdma_proxy",
+                 "backpressure"});
   if (auto e = top.get("agent")) parse_agent(s, *e, c.agent);
   if (auto e = top.get("datapath")) o.check_capacity = parse_datapath(s, *e, c.datapath);
   auto ifs = top.get("interfaces");
@@ -98,6 +99,7 @@ void parse_sections(Sink& s, const YAML::Node& root, Config& c, Origin& o) {
   if (auto e = top.get("accounting")) parse_accounting(s, *e, c.accounting);
   if (auto e = top.get("ipfix")) parse_ipfix(s, *e, c.ipfix);
   if (auto e = top.get("rdma_proxy")) parse_rdma_proxy(s, *e, c.rdma_proxy);
+  if (auto e = top.get("backpressure")) parse_backpressure(s, *e, c.backpressure);
 }
 
 }  // namespace

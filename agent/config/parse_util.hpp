@@ -241,6 +241,8 @@ void parse_elephants(Sink& s, const Entry& e, ElephantSettings& x);
 void parse_rdma_proxy(Sink& s, const Entry& e, RdmaProxySettings& x);
 void validate_rdma_proxy(Sink& s, const Config& c);
 void parse_accounting(Sink& s, const Entry& e, AccountingSettings& a);
+// parse_backpressure.cpp
+void parse_backpressure(Sink& s, const Entry& e, BackpressureSettings& b);
 void parse_ipfix(Sink& s, const Entry& e, IpfixSettings& x);
 
 }  // namespace aigw::parse_detail

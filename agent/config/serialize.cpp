@@ -189,6 +189,27 @@ nlohmann::json rdma_proxy_json(const RdmaProxySettings& r) {
           {"tenant_memory_mb", r.tenant_memory_mb}};
 }
 
+nlohmann::json backpressure_json(const BackpressureSettings& b) {
+  nlohmann::json peers = nlohmann::json::array();
+  for (const auto& p : b.peers)
+    peers.push_back({{"name", p.name}, {"address", ip_str(p.address)}, {"key_file", p.key_file}});
+  return {{"port", b.port}, {"max_pause_ms", b.max_pause_ms}, {"peers", peers}};
+}
+
+void emit_backpressure(YAML::Emitter& out, const BackpressureSettings& b) {
+  out << YAML::Key << "backpressure" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "port" << YAML::Value << b.port;
+  out << YAML::Key << "max_pause_ms" << YAML::Value << b.max_pause_ms;
+  out << YAML::Key << "peers" << YAML::Value;
+  if (b.peers.empty()) out << YAML::Flow;
+  out << YAML::BeginSeq;
+  for (const auto& p : b.peers)
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << p.name << YAML::Key
+        << "address" << YAML::Value << ip_str(p.address) << YAML::Key << "key_file" << YAML::Value
+        << p.key_file << YAML::EndMap;
+  out << YAML::EndSeq << YAML::EndMap;
+}
+
 // rdma_proxy: scalars, and the selection as a list of flow maps.
 void emit_rdma_proxy(YAML::Emitter& out, const RdmaProxySettings& r) {
   out << YAML::Key << "rdma_proxy" << YAML::Value << YAML::BeginMap;
@@ -328,6 +349,7 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "enterprise" << YAML::Value << c.ipfix.enterprise;
   out << YAML::EndMap;
   emit_rdma_proxy(out, c.rdma_proxy);
+  emit_backpressure(out, c.backpressure);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
@@ -480,6 +502,7 @@ nlohmann::json to_json(const Config& c) {
                 {"template_refresh", duration_str(c.ipfix.template_refresh_s)},
                 {"enterprise", c.ipfix.enterprise}};
   j["rdma_proxy"] = rdma_proxy_json(c.rdma_proxy);
+  j["backpressure"] = backpressure_json(c.backpressure);
   return j;
 }
 

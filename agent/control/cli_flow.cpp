@@ -278,6 +278,12 @@ void render_totals(const json& d, std::ostream& out, bool classes) {
   std::vector<bool> right = {false, true};
   if (classes) right.push_back(false);
   right.insert(right.end(), queues || windows ? 8 : 4, true);
+  bool pauses = std::any_of(d.begin(), d.end(),
+                            [](const json& e) { return e.value("pauses", uint64_t{0}) > 0; });
+  if (pauses) {
+    head.push_back("PAUSED");
+    right.push_back(false);
+  }
   if (windows) {
     head.push_back("WINDOW");
     right.push_back(false);
@@ -292,6 +298,9 @@ void render_totals(const json& d, std::ostream& out, bool classes) {
     row.push_back(text(field(field(e, "in"), "bytes")));
     if (queues || windows)
       for (auto& c : queue_cells(e)) row.push_back(std::move(c));
+    if (pauses)
+      row.push_back(fmt::format("{} ({})", e.value("paused", false) ? "yes" : "no",
+                                e.value("pauses", uint64_t{0})));
     if (windows) row.push_back(window_cell(e));
     t.add(std::move(row));
   }
@@ -323,9 +332,9 @@ void merge_tenant_queues(json& tenants, const json& queues) {
   for (auto& t : tenants)
     for (const auto& q : queues)
       if (field(q, "id") == field(t, "id"))
-        for (const char* k :
-             {"rate", "ceil", "rate_bps", "ceil_bps", "burst", "queues", "ecn_mark_bytes",
-              "ecn_marking", "ecn_episodes", "deepest_bytes", "schedule", "window", "held"})
+        for (const char* k : {"rate", "ceil", "rate_bps", "ceil_bps", "burst", "queues",
+                              "ecn_mark_bytes", "ecn_marking", "ecn_episodes", "deepest_bytes",
+                              "schedule", "window", "held", "paused", "pauses"})
           if (q.contains(k)) t[k] = q[k];
 }
 
@@ -370,6 +379,8 @@ void add_accounting_commands(CommandTree& t) {
          "[OPTIONS]",
          "A shaped tenant (tenants[].rate) also shows its RATE and CEIL and, summed over\n"
          "the WAN ports, the bytes waiting in its queue and the packets it dropped.\n"
+         "PAUSED: held now by a peer gateway's pause (yes/no) and (times held), once\n"
+         "a tenant has been paused.\n"
          "A tenant with a schedule shows the WINDOW in force (UTC); \"(held)\": rates\n"
          "set by `tenant set` during that window, kept until it ends.");
   t.verb(tenant, "set", "change a tenant's rate at runtime (as a reload would)",

@@ -35,6 +35,12 @@ nl::HtbRate htb_rate(const ShapingModule::Shape& s) {
   return r;
 }
 
+// A held class: 1600 B buckets, so at most one frame goes at once.
+nl::HtbRate held_htb_rate(uint64_t rate_bps) {
+  uint64_t r = ShapingModule::held_rate(rate_bps);
+  return nl::HtbRate{r, r, 1600, 1600};
+}
+
 bool has_port(const std::vector<ShapingModule::Port>& ports, int ifindex) {
   return std::any_of(ports.begin(), ports.end(),
                      [&](const auto& p) { return p.ifindex == ifindex; });
@@ -251,7 +257,7 @@ void ShapingModule::queues_up(const State& next) {
     for (const auto& [id, sh] : next.tenants) {
       auto was = applied_.tenants.find(id);
       if (fresh || was == applied_.tenants.end() || !(was->second == sh))
-        htb().set_class(p.ifindex, AIGW_SHAPE_MAJOR, id, AIGW_SHAPE_PARENT, htb_rate(sh));
+        write_class(htb(), p.ifindex, id, sh);
     }
     if (fresh) applied_.wan.push_back(p);
   }
@@ -260,11 +266,64 @@ void ShapingModule::queues_up(const State& next) {
     watch().shape(id, AIGW_SHAPE_PRIORITY(id), sh.rate_bps);
     applied_.tenants[id] = sh;
   }
+  publish_holdable();
+}
+
+void ShapingModule::write_class(nl::Htb& htb, int ifindex, uint16_t id, const Shape& sh) {
+  std::lock_guard l(hold_mu_);
+  nl::HtbRate r = htb_rate(sh);
+  if (holding_.count(id)) r = held_htb_rate(sh.rate_bps);
+  htb.set_class(ifindex, AIGW_SHAPE_MAJOR, id, AIGW_SHAPE_PARENT, r);
+}
+
+// What hold() may hold: the tenants shaped now, on the ports they are on.
+void ShapingModule::publish_holdable() {
+  std::lock_guard l(hold_mu_);
+  holdable_ = applied_.tenants;
+  hold_ports_ = wan_ifindexes();
+  std::erase_if(holding_, [&](uint16_t id) { return !holdable_.count(id); });
+}
+
+bool ShapingModule::hold(uint16_t tenant, bool on) {
+  std::lock_guard l(hold_mu_);
+  auto sh = holdable_.find(tenant);
+  if (sh == holdable_.end()) return false;
+  if (on == holding_.count(tenant) > 0) return true;
+  if (on) {
+    holding_.insert(tenant);
+    pauses_[tenant]++;
+  } else {
+    holding_.erase(tenant);
+  }
+  if (!hold_htb_) hold_htb_ = std::make_unique<nl::Htb>();
+  nl::HtbRate r = on ? held_htb_rate(sh->second.rate_bps) : htb_rate(sh->second);
+  for (int ifx : hold_ports_)
+    hold_htb_->set_class(ifx, AIGW_SHAPE_MAJOR, tenant, AIGW_SHAPE_PARENT, r);
+  return true;
+}
+
+uint64_t ShapingModule::held_rate(uint64_t rate_bps) {
+  return std::max<uint64_t>(rate_bps / 1000, 1'000'000);
+}
+
+bool ShapingModule::holdable(uint16_t tenant) const {
+  std::lock_guard l(hold_mu_);
+  return holdable_.count(tenant) > 0;
+}
+
+bool ShapingModule::held(uint16_t tenant) const {
+  std::lock_guard l(hold_mu_);
+  return holding_.count(tenant) > 0;
 }
 
 // Break after: map entries first (their packets take the fast path
 // again), then the queues, then the TC program.
 void ShapingModule::queues_down(const State& next) {
+  {
+    std::lock_guard l(hold_mu_);  // no hold writes a class removed below
+    std::erase_if(holdable_, [&](const auto& h) { return !next.tenants.count(h.first); });
+    std::erase_if(holding_, [&](uint16_t id) { return !next.tenants.count(id); });
+  }
   for (auto it = applied_.tenants.begin(); it != applied_.tenants.end();) {
     if (next.tenants.count(it->first)) {
       ++it;
@@ -280,6 +339,7 @@ void ShapingModule::queues_down(const State& next) {
     return true;
   });
   if (watch_) watch_->set_ports(wan_ifindexes());
+  publish_holdable();
   auto& loader = host_.datapath().loader();
   std::erase_if(applied_.customers, [&](int ifx) {
     if (next.customers.count(ifx)) return false;
@@ -337,6 +397,12 @@ nlohmann::json ShapingModule::show(nl::Htb& htb) const {
       ports.push_back(std::move(q));
     }
     e["queues"] = std::move(ports);
+    e["paused"] = held(id);
+    {
+      std::lock_guard l(hold_mu_);
+      auto n = pauses_.find(id);
+      e["pauses"] = n == pauses_.end() ? 0 : n->second;
+    }
     if (auto st = marks.find(id); st != marks.end()) {
       e["ecn_mark_bytes"] = st->second.mark_bytes;
       e["ecn_marking"] = st->second.marking;
@@ -414,6 +480,7 @@ void ShapingModule::collect(telemetry::Snapshot& s) const {
     if (!q.contains("queues")) continue;  // scheduled, not shaped now
     telemetry::ShapingFacts::Queue f;
     f.tenant = q["name"].get<std::string>();
+    s.shaping.tenant_pauses[f.tenant] = q.value("pauses", uint64_t{0});
     f.rate_bps = q["rate_bps"].get<uint64_t>();
     f.ceil_bps = q["ceil_bps"].get<uint64_t>();
     for (const auto& p : q["queues"]) {
@@ -423,6 +490,7 @@ void ShapingModule::collect(telemetry::Snapshot& s) const {
       f.drops = p.value("drops", uint64_t{0});
       f.backlog_bytes = p.value("backlog_bytes", uint64_t{0});
       f.backlog_packets = p.value("backlog_packets", uint64_t{0});
+      f.paused = q.value("paused", false) ? 1 : 0;
       s.shaping.queues.push_back(f);
     }
   }

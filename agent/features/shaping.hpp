@@ -14,6 +14,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -51,6 +52,21 @@ class ShapingModule : public core::Module {
   void register_commands(core::CommandTable& t) override;
   void collect(telemetry::Snapshot& s) const override;
 
+  // Holds (on) or lets go a shaped tenant's queue on every WAN port, for
+  // pause/resume (features/backpressure.hpp): held, its class sends at
+  // held_rate() and what arrives waits in it. Any thread. False for a
+  // tenant that is not shaped here (no queue to hold it in).
+  bool hold(uint16_t tenant, bool on);
+  bool held(uint16_t tenant) const;
+  bool holdable(uint16_t tenant) const;
+  // HTB cannot stop a class (and this kernel has no plug qdisc), and a
+  // packet a class sends costs it the packet's time at its rate, paid
+  // even after the rate is back: at 8 kbit/s a 1.3 kB frame would block
+  // the tenant 1.3 s after the resume. So a held class sends at 1/1000 of
+  // its rate, at least 1 Mbit/s: what leaks is 0.1 % of the rate (1 Mbit/s
+  // at most 1 %), and a resume waits at most one frame's time (12 ms).
+  static uint64_t held_rate(uint64_t rate_bps);
+
   // A tenant's queue as configured.
   struct Shape {
     uint64_t rate_bps = 0, ceil_bps = 0;
@@ -83,6 +99,9 @@ class ShapingModule : public core::Module {
   dp::ShapeMap& map();
   QueueWatch& watch();
   std::vector<int> wan_ifindexes() const;
+  // Writes the tenant's class on a WAN port: its shape, or the held one.
+  void write_class(nl::Htb& htb, int ifindex, uint16_t id, const Shape& sh);
+  void publish_holdable();
   nlohmann::json show(nl::Htb& htb) const;
   void add_schedules(const Config& c, nlohmann::json& out) const;
   nlohmann::json set(const nlohmann::json& args);
@@ -99,6 +118,14 @@ class ShapingModule : public core::Module {
   std::map<uint16_t, ShapeWindow> held_;
   std::optional<std::map<uint16_t, Shape>> schedule_failed_;  // logged once
   State applied_;  // what the kernel has now (updated step by step)
+
+  // For hold() on other threads: every class write is made under hold_mu_.
+  mutable std::mutex hold_mu_;
+  std::map<uint16_t, Shape> holdable_;  // = applied_.tenants
+  std::vector<int> hold_ports_;         // = applied_.wan
+  std::set<uint16_t> holding_;
+  std::map<uint16_t, uint64_t> pauses_;  // times held, by tenant
+  std::unique_ptr<nl::Htb> hold_htb_;
 };
 
 // The port's speed from /sys/class/net/NAME/speed (Mbit/s), 0 when unknown.

@@ -411,7 +411,24 @@ void rdma_families(const RdmaFacts& r, const std::map<uint16_t, std::string>& te
   out.push_back(std::move(th));
 }
 
+void pause_families(const ShapingFacts& f, std::vector<MetricFamily>& out) {
+  MetricFamily m = family("aigw_pause_messages_total",
+                          "Pause/resume messages from peer gateways, by peer (\"\": not a "
+                          "configured peer) and outcome (paused, refreshed, resumed, not_paused, "
+                          "replayed, skewed, unknown_tenant, bad_mac, short...).",
+                          MetricType::Counter);
+  for (const auto& [k, n] : f.pause_messages)
+    add(m, {{"peer", k.first}, {"outcome", k.second}}, as_double(n));
+  MetricFamily p =
+      family("aigw_tenant_pauses_total", "Times the tenant's queues were held by a peer's pause.",
+             MetricType::Counter);
+  for (const auto& [t, n] : f.tenant_pauses) add(p, {{"tenant", t}}, as_double(n));
+  out.push_back(std::move(m));
+  out.push_back(std::move(p));
+}
+
 void shaping_families(const ShapingFacts& f, std::vector<MetricFamily>& out) {
+  if (!f.pause_messages.empty() || !f.tenant_pauses.empty()) pause_families(f, out);
   if (f.queues.empty()) return;
   struct Col {
     const char* name;
@@ -434,6 +451,8 @@ void shaping_families(const ShapingFacts& f, std::vector<MetricFamily>& out) {
        MetricType::Gauge, &ShapingFacts::Queue::backlog_bytes},
       {"aigw_tenant_queue_packets", "Packets waiting in the tenant's queue on the WAN port now.",
        MetricType::Gauge, &ShapingFacts::Queue::backlog_packets},
+      {"aigw_tenant_paused", "1 while a peer gateway's pause holds the tenant's queue.",
+       MetricType::Gauge, &ShapingFacts::Queue::paused},
   };
   for (const auto& c : cols) {
     MetricFamily m = family(c.name, c.help, c.type);

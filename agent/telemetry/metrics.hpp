@@ -115,8 +115,13 @@ struct ShapingFacts {
     uint64_t rate_bps = 0, ceil_bps = 0;
     uint64_t bytes = 0, packets = 0, drops = 0;  // since the class was made
     uint64_t backlog_bytes = 0, backlog_packets = 0;
+    uint64_t paused = 0;  // 1: held by a peer's pause
   };
   std::vector<Queue> queues;
+  // Pause/resume messages taken or refused, by peer ("" unknown source)
+  // and outcome (paused, refreshed, resumed, bad_mac, replayed...).
+  std::map<std::pair<std::string, std::string>, uint64_t> pause_messages;
+  std::map<std::string, uint64_t> tenant_pauses;  // times the tenant was held, by tenant
 };
 
 struct Snapshot {
