@@ -197,7 +197,10 @@ void ShapingModule::remove(const core::ApplyContext&) {
 }
 
 void ShapingModule::commit(const core::ApplyContext&) {
-  if (clear_holds_) held_.clear();
+  if (clear_holds_) {
+    std::lock_guard l(hold_mu_);
+    held_.clear();
+  }
   clear_holds_ = false;
   planned_.reset();
 }
@@ -209,11 +212,14 @@ void ShapingModule::tick(TimePoint) {
   const Config& c = host_.running();
   if (!any_schedule(c) && held_.empty()) return;
   uint32_t ws = week_now();
-  std::erase_if(held_, [&](const auto& h) {
-    const Tenant* t = tenant_by_id(c, h.first);
-    const ShapeWindow* w = t ? window_now(*t, ws) : nullptr;
-    return !w || !(*w == h.second);
-  });
+  {
+    std::lock_guard l(hold_mu_);
+    std::erase_if(held_, [&](const auto& h) {
+      const Tenant* t = tenant_by_id(c, h.first);
+      const ShapeWindow* w = t ? window_now(*t, ws) : nullptr;
+      return !w || !(*w == h.second);
+    });
+  }
   auto want = shapes_at(c, ws);
   if (want == applied_.tenants) {
     schedule_failed_.reset();
@@ -363,6 +369,7 @@ void ShapingModule::add_schedules(const Config& c, nlohmann::json& out) const {
     for (const auto& w : t.schedule) (*e)["schedule"].push_back(window_str(w));
     if (const ShapeWindow* w = window_now(t, ws)) {
       (*e)["window"] = window_str(*w);
+      std::lock_guard l(hold_mu_);  // a scrape's thread too
       auto h = held_.find(t.id);
       (*e)["held"] = h != held_.end() && h->second == *w;
     }
@@ -447,13 +454,17 @@ nlohmann::json ShapingModule::set(const nlohmann::json& args) {
   // Inside one of the tenant's windows the new rates hold until it ends.
   auto saved = held_;
   const ShapeWindow* w = window_now(*t, week_now());
-  if (w) held_[t->id] = *w;
+  if (w) {
+    std::lock_guard l(hold_mu_);
+    held_[t->id] = *w;
+  }
   auto t0 = std::chrono::steady_clock::now();
   in_set_ = true;
   try {
     host_.commit(next, "<aigwctl>");
   } catch (...) {
     in_set_ = false;
+    std::lock_guard l(hold_mu_);
     held_ = std::move(saved);
     throw;
   }

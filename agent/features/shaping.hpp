@@ -115,6 +115,7 @@ class ShapingModule : public core::Module {
   bool in_set_ = false;       // set() is committing
   // Tenants given rates by `tenant set` inside one of their windows: they
   // keep those rates (the configuration's base ones) until that window ends.
+  // Written on the agent's thread under hold_mu_ (a scrape reads it).
   std::map<uint16_t, ShapeWindow> held_;
   std::optional<std::map<uint16_t, Shape>> schedule_failed_;  // logged once
   State applied_;  // what the kernel has now (updated step by step)
