@@ -17,14 +17,16 @@ format implemented again with Python's hmac, not the agent's code).
           sequence 60 s off the clock, a tenant without a queue here, a
           sender that is not a configured peer; each under its outcome.
 """
+import json
 import os
 import re
 import time
 
 import e2e_common as E
+import test_shaping as S  # the module: its TestCase is not collected here
 
 A, B = E.A, E.B
-GOLD, FREE = 5201, 5202
+GOLD, FREE = S.GOLD, S.FREE
 KEY = "8c1f0e2d3b4a59687766554433221100ffeeddccbbaa99887766554433221100"
 PEER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools",
                     "pause_peer.py")
@@ -39,12 +41,7 @@ class Backpressure(E.TopoCase):
         with open(key_file, "w") as f:
             f.write(KEY + "\n")
         g = topo.configs["gwa"]
-        g["tenants"] = [{"name": "gold", "id": 7, "rate": "100mbit", "ceil": "100mbit"},
-                        {"name": "free", "id": 8}]
-        g["classification"] = {"rules": [
-            {"name": f"{t}-{proto}", "match": {"protocol": proto, "dport": str(port)},
-             "set": {"tenant": t}}
-            for t, port in (("gold", GOLD), ("free", FREE)) for proto in ("udp", "tcp")]}
+        S.gold_and_free(g)
         g["backpressure"] = {"max_pause_ms": 300, "peers": [
             {"name": "gwb", "address": B.loopback, "key_file": key_file}]}
 
@@ -82,7 +79,6 @@ class Backpressure(E.TopoCase):
         return srv, cli
 
     def finish(self, p, timeout=60):
-        import json
         out, err = p.communicate(timeout=timeout)
         self.assertEqual(p.returncode, 0, f"iperf3: {out[-300:]} {err[-300:]}")
         return json.loads(out)

@@ -47,18 +47,23 @@ A, B = E.A, E.B
 GOLD, FREE = 5201, 5202
 
 
+def gold_and_free(g):
+    """gwa's config g: gold (id 7, 100mbit) on port GOLD, free (id 8,
+    unshaped) on port FREE (also used by test_backpressure)."""
+    g["tenants"] = [{"name": "gold", "id": 7, "rate": "100mbit", "ceil": "100mbit"},
+                    {"name": "free", "id": 8}]
+    g["classification"] = {"rules": [
+        {"name": f"{t}-{proto}", "match": {"protocol": proto, "dport": str(port)},
+         "set": {"tenant": t}}
+        for t, port in (("gold", GOLD), ("free", FREE)) for proto in ("udp", "tcp")]}
+
+
 class Shaping(E.TopoCase):
     MODES = {"gwa": "aigw", "core": "transit", "gwb": "aigw"}
 
     @classmethod
     def configure(cls, topo):
-        g = topo.configs["gwa"]
-        g["tenants"] = [{"name": "gold", "id": 7, "rate": "100mbit", "ceil": "100mbit"},
-                        {"name": "free", "id": 8}]
-        g["classification"] = {"rules": [
-            {"name": f"{t}-{proto}", "match": {"protocol": proto, "dport": str(port)},
-             "set": {"tenant": t}}
-            for t, port in (("gold", GOLD), ("free", FREE)) for proto in ("udp", "tcp")]}
+        gold_and_free(topo.configs["gwa"])
 
     # ------------------------------------------------------------ helpers
     def iperf(self, port, seconds, rate=None, interval=1.0, udp=True):

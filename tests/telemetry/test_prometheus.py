@@ -96,6 +96,8 @@ tenants:
     id: 1
   - name: beta
     id: 2
+    # Shaped (far above its traffic): the dashboard's tenant queue panels.
+    rate: 1gbit
 classification:
   rules:
     - name: acme-udp
