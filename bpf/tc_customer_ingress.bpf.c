@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * aigw TC program for the ingress hook of customer-facing interfaces
- * (attached by the agent while a tenant is shaped): the second half of the
- * shaped path (abi.h "shaping"). The headend XDP program encapsulated a
- * shaped tenant's packet, set its MACs for the WAN port and passed it to
- * the kernel with struct aigw_shape_meta in the metadata area; here it gets
- * the tenant's HTB class as skb->priority and goes to the WAN port's egress
- * (bpf_redirect), through that port's qdisc. Everything else (no such
+ * aigw TC program for the ingress hook of customer-facing interfaces, and
+ * of the WAN ports (attached by the agent while a tenant is shaped): the
+ * second half of the shaped path (abi.h "shaping"). The headend XDP program
+ * encapsulated a shaped tenant's packet, set its MACs for the WAN port and
+ * passed it to the kernel with struct aigw_shape_meta in the metadata area
+ * (the endpoint program likewise a decapsulated one, for a customer port);
+ * here it gets the tenant's HTB class as skb->priority and goes to that
+ * port's egress (bpf_redirect), through the port's qdisc. Everything else (no such
  * metadata: the kernel's own traffic, what the headend passes) is left to
  * the kernel: TC_ACT_OK. While the tenant's queue is above its marking
  * threshold (aigw_shape flags, set by the agent), an ECN-capable packet's
@@ -57,7 +58,8 @@ int tc_customer_ingress(struct __sk_buff *ctx)
 		return CTX_ACT_OK;
 	ctx_set_priority(ctx, m->priority);
 	egress = m->egress_ifindex;
-	if (aigw_queue_congested(m->tenant) && aigw_mark_ce(ctx))
+	if (!(m->flags & AIGW_SHAPE_META_DECAP) && aigw_queue_congested(m->tenant) &&
+	    aigw_mark_ce(ctx))
 		aigw_event(AIGW_EV_SHAPE_CE_MARKED, c.rx_len);
 	/* one of aigw's ports only */
 	if (ctx_redirect_map(ctx, &aigw_tx, egress) != CTX_ACT_REDIRECT)

@@ -22,6 +22,7 @@
 #include "lib/nhcache.h"
 #include "lib/memo.h"
 #include "lib/rdma.h"
+#include "lib/shape.h"
 
 /* Does a decapsulating behaviour with flags bf (aigw_behavior_flags) take
  * this payload (4 or 41)? */
@@ -356,6 +357,20 @@ __noinline int aigw_ep_rdma(struct xdp_md *ctx, __u32 egress, __u32 rx_len)
 			      rx_len);
 }
 
+/* After aigw_redirect to a customer port: to the kernel instead, for the
+ * tenant's queue there (lib/shape.h), when aigw_ep_account classified the
+ * inner packet as a shaped tenant's. True when it goes that way. */
+__noinline int aigw_ep_shape(struct xdp_md *ctx, __u32 egress, __u32 rx_len)
+{
+	__u32 zero = 0;
+	const struct aigw_acct_state *st = bpf_map_lookup_elem(&aigw_acct_state, &zero);
+	const struct aigw_iface_cfg *cfg = aigw_iface_get(egress, 0, AIGW_IF_MEMO_TX);
+
+	if (!st || !cfg || cfg->role != AIGW_ROLE_CUSTOMER)
+		return 0;
+	return aigw_shape_take(ctx, egress, st->d.act.tenant, rx_len, AIGW_SHAPE_META_DECAP);
+}
+
 /*
  * The decapsulated packet expires here (RFC 1812 5.3.1, RFC 8200 3): turn it
  * into ICMP Time Exceeded to its source, routed like any packet of this
@@ -409,8 +424,11 @@ static __always_inline int aigw_ep_forward_inner(struct __ctx_buff *ctx, struct 
 		return aigw_ret_drop(c, r);
 	if (r == 0) {
 		r = aigw_redirect(ctx, c, fib);
-		if (r == XDP_REDIRECT)
-			aigw_ep_rdma(ctx, fib->ifindex, c->rx_len);
+		if (r != XDP_REDIRECT || aigw_ep_rdma(ctx, fib->ifindex, c->rx_len))
+			return r;
+		/* a shaped tenant's: to the kernel, for its customer queue */
+		if (aigw_ep_shape(ctx, fib->ifindex, c->rx_len))
+			return CTX_ACT_OK;
 		return r;
 	}
 	r = aigw_ep_expired(ctx, fib, c->ifindex, fib->ifindex, tbid);

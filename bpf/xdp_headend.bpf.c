@@ -598,7 +598,7 @@ int xdp_headend(struct xdp_md *ctx)
 					 ETH_HLEN + pol->encap_len + in.extra),
 			   c.rx_len))
 		return rc;
-	if (aigw_shape_take(ctx, u.fib.ifindex, d.act.tenant, c.rx_len))
+	if (aigw_shape_take(ctx, u.fib.ifindex, d.act.tenant, c.rx_len, 0))
 		return CTX_ACT_OK;
 	return rc;
 }

@@ -183,4 +183,12 @@ std::variant<Prefix, std::string> Prefix::parse(std::string_view s) {
   return m;
 }
 
+Ip6 mapped6(const IpAddr& a) {
+  if (const auto* v6 = std::get_if<Ip6>(&a)) return *v6;
+  Ip6 m;
+  m.b[10] = m.b[11] = 0xff;
+  std::copy_n(std::get<Ip4>(a).b.begin(), 4, m.b.begin() + 12);
+  return m;
+}
+
 }  // namespace aigw

@@ -63,5 +63,7 @@ struct Prefix {
 std::string ip_str(const IpAddr& a);
 std::optional<IpAddr> parse_ip(std::string_view s);
 inline bool is_v6(const IpAddr& a) { return std::holds_alternative<Ip6>(a); }
+// An IPv6 address as is, an IPv4 one mapped (::ffff:a.b.c.d, RFC 4291 2.5.5.2).
+Ip6 mapped6(const IpAddr& a);
 
 }  // namespace aigw

@@ -84,11 +84,15 @@ struct Interface {
   std::optional<uint16_t> vlan;      // match one 802.1Q VID on this port (customer)
   bool mss_clamp = true;             // clamp SYNs entering tunnels here
   ApnTrust apn = ApnTrust::Rewrite;  // customer: hosts' APN IDs (YAML key apn_trust)
-  int line = 0;                      // where it was defined (0 = runtime)
-  FieldLines lines;                  // per-field source lines (see FieldLines)
+  // What the link behind the port carries (bits/s), when less than the port
+  // (a 10G port into a 1G circuit): the parent of the tenants' queues there.
+  // 0: the port's own speed (/sys/class/net/NAME/speed).
+  uint64_t speed_bps = 0;
+  int line = 0;      // where it was defined (0 = runtime)
+  FieldLines lines;  // per-field source lines (see FieldLines)
   bool operator==(const Interface& o) const {
     return name == o.name && role == o.role && vrf == o.vrf && xdp_mode == o.xdp_mode &&
-           vlan == o.vlan && mss_clamp == o.mss_clamp && apn == o.apn;
+           vlan == o.vlan && mss_clamp == o.mss_clamp && apn == o.apn && speed_bps == o.speed_bps;
   }
 };
 
@@ -183,11 +187,15 @@ struct Tenant {
   // Other rates in time windows; outside them the rates above (none: the
   // fast path). Windows never overlap.
   std::vector<ShapeWindow> schedule;
+  // The 802.1p priority of the tenant's traffic from the site's hosts: while
+  // its WAN queue is above XOFF the gateway pauses that priority on the
+  // customer ports with 802.1Qbb PFC frames (features/backpressure.hpp).
+  std::optional<uint8_t> pfc_priority;
   int line = 0;
   FieldLines lines;
   bool operator==(const Tenant& o) const {
     return name == o.name && id == o.id && rate_bps == o.rate_bps && ceil_bps == o.ceil_bps &&
-           burst_bytes == o.burst_bytes && schedule == o.schedule;
+           burst_bytes == o.burst_bytes && schedule == o.schedule && pfc_priority == o.pfc_priority;
   }
 };
 
@@ -339,16 +347,18 @@ struct PausePeer {
   std::string name;
   IpAddr address;        // its underlay address: the source of its messages
   std::string key_file;  // 32..128 hex digits (read when the configuration is applied)
+  uint32_t rtt_ms = 10;  // round trip to it: the feedback delay of the XOFF/XON thresholds
   int line = 0;
   bool operator==(const PausePeer& o) const {
-    return name == o.name && address == o.address && key_file == o.key_file;
+    return name == o.name && address == o.address && key_file == o.key_file && rtt_ms == o.rtt_ms;
   }
 };
 
 struct BackpressureSettings {
   uint16_t port = 4792;          // UDP, on every address
   uint32_t max_pause_ms = 200;   // a pause ends this long after its last refresh
-  std::vector<PausePeer> peers;  // empty: no listener
+  std::optional<IpAddr> source;  // the address pauses are sent from (else the route's)
+  std::vector<PausePeer> peers;  // empty: no listener, no pauses sent
   bool operator==(const BackpressureSettings&) const = default;
 };
 

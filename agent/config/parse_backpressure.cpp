@@ -11,10 +11,10 @@ constexpr size_t kMaxKeyPath = 4095;
 
 std::optional<PausePeer> read_peer(Sink& s, const YAML::Node& n, const std::string& path) {
   size_t before = s.count();
-  if (!expect_object(s, n, path, "name, address, key_file")) return std::nullopt;
+  if (!expect_object(s, n, path, "name, address, key_file, rtt_ms")) return std::nullopt;
   PausePeer p;
   p.line = line_of(n);
-  MapReader m(s, n, path, {"name", "address", "key_file"});
+  MapReader m(s, n, path, {"name", "address", "key_file", "rtt_ms"});
   if (auto e = m.require("name"))
     if (auto v = read_name(s, *e)) p.name = *v;
   if (auto e = m.require("address")) {
@@ -33,6 +33,8 @@ std::optional<PausePeer> read_peer(Sink& s, const YAML::Node& n, const std::stri
   }
   if (auto e = m.require("key_file"))
     if (auto v = read_abs_path(s, *e, kMaxKeyPath)) p.key_file = *v;
+  if (auto e = m.get("rtt_ms"))
+    if (auto v = read_uint(s, *e, 1, 1000)) p.rtt_ms = static_cast<uint32_t>(*v);
   if (s.count() != before) return std::nullopt;
   return p;
 }
@@ -41,11 +43,13 @@ std::optional<PausePeer> read_peer(Sink& s, const YAML::Node& n, const std::stri
 
 void parse_backpressure(Sink& s, const Entry& e, BackpressureSettings& b) {
   if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
-  MapReader m(s, e.value, e.field, {"port", "max_pause_ms", "peers"});
+  MapReader m(s, e.value, e.field, {"port", "max_pause_ms", "source", "peers"});
   if (auto g = m.get("port"))
     if (auto v = read_uint(s, *g, 1, 65535)) b.port = static_cast<uint16_t>(*v);
   if (auto g = m.get("max_pause_ms"))
     if (auto v = read_uint(s, *g, 10, 10'000)) b.max_pause_ms = static_cast<uint32_t>(*v);
+  if (auto g = m.get("source"))
+    if (auto v = read_ip(s, *g)) b.source = *v;
   auto peers = m.get("peers");
   if (!peers || peers->value.IsNull() || !expect_list(s, *peers, "peers (name, address, key_file)"))
     return;

@@ -264,7 +264,7 @@ std::optional<Tenant> tenant_impl(Sink& s, const YAML::Node& n, const std::strin
   if (!expect_object(s, n, path, "name, id")) return std::nullopt;
   Tenant t;
   t.line = line_of(n);
-  MapReader m(s, n, path, {"name", "id", "rate", "ceil", "burst", "schedule"});
+  MapReader m(s, n, path, {"name", "id", "rate", "ceil", "burst", "schedule", "pfc_priority"});
   if (auto e = m.require("name")) {
     if (auto v = read_name(s, *e)) {
       t.name = *v;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "config/parse_util.hpp"
+#include "config/rate.hpp"
 
 namespace aigw::parse_detail {
 
@@ -11,7 +12,8 @@ std::optional<Interface> interface_impl(Sink& s, const YAML::Node& n, const std:
   if (!expect_object(s, n, path, "name, role, ...")) return std::nullopt;
   Interface i;
   i.line = line_of(n);
-  MapReader m(s, n, path, {"name", "role", "vrf", "vlan", "xdp_mode", "mss_clamp", "apn_trust"});
+  MapReader m(s, n, path,
+              {"name", "role", "vrf", "vlan", "xdp_mode", "mss_clamp", "apn_trust", "speed"});
   if (auto e = m.require("name")) {
     if (auto v = read_ifname(s, *e)) i.name = *v;
     i.lines["name"] = e->line();
@@ -30,6 +32,21 @@ std::optional<Interface> interface_impl(Sink& s, const YAML::Node& n, const std:
       }
     }
     i.lines["vrf"] = e->line();
+  }
+  if (auto e = m.get("speed")) {
+    if (auto text = scalar(s, *e, "a rate such as 1gbit")) {
+      std::string why;
+      auto v = parse_rate(*text, &why);
+      if (!v)
+        s.error(e->line(), e->field, why);
+      else if (*v < kMinPortSpeed || *v > kMaxPortSpeed)
+        s.error(e->line(), e->field,
+                fmt::format("{} is outside {}..{}", rate_str(*v), rate_str(kMinPortSpeed),
+                            rate_str(kMaxPortSpeed)));
+      else
+        i.speed_bps = *v;
+    }
+    i.lines["speed"] = e->line();
   }
   if (auto e = m.get("vlan")) {
     if (auto v = read_uint(s, *e, 1, 4094)) {

@@ -124,7 +124,8 @@ void read_schedule(Sink& s, const Entry& e, Tenant& t) {
 }  // namespace
 
 // rate: R, ceil: C (>= R), burst: bytes, schedule: windows with their own
-// rate and ceil. Ceil needs a rate; burst a rate or a schedule.
+// rate and ceil, pfc_priority: 0..7. Ceil needs a rate; burst a rate or a
+// schedule; pfc_priority a rate or a schedule (a queue to watch).
 void read_tenant_shape(Sink& s, const MapReader& m, Tenant& t) {
   auto rate = m.get("rate"), ceil = m.get("ceil"), burst = m.get("burst"),
        schedule = m.get("schedule");
@@ -146,6 +147,11 @@ void read_tenant_shape(Sink& s, const MapReader& m, Tenant& t) {
       s.error(burst->line(), burst->field, "burst needs a rate or a schedule");
     if (auto v = read_uint(s, *burst, 1600, 64u << 20)) t.burst_bytes = static_cast<uint32_t>(*v);
     t.lines["burst"] = burst->line();
+  }
+  if (auto p = m.get("pfc_priority")) {
+    if (!rate && !schedule) s.error(p->line(), p->field, "pfc_priority needs a rate or a schedule");
+    if (auto v = read_uint(s, *p, 0, 7)) t.pfc_priority = static_cast<uint8_t>(*v);
+    t.lines["pfc_priority"] = p->line();
   }
 }
 

@@ -19,5 +19,7 @@ std::string rate_str(uint64_t bps);
 // The shaped tenant's rates (tenants[].rate, ceil).
 inline constexpr uint64_t kMinTenantRate = 100'000'000;      // 100 Mbit/s
 inline constexpr uint64_t kMaxTenantRate = 100'000'000'000;  // 100 Gbit/s
+inline constexpr uint64_t kMinPortSpeed = 10'000'000;        // interfaces[].speed
+inline constexpr uint64_t kMaxPortSpeed = 10'000'000'000'000;  // 10 Tbit/s
 
 }  // namespace aigw

@@ -37,6 +37,7 @@ void emit(YAML::Emitter& out, const Interface& i) {
   if (i.vlan) out << YAML::Key << "vlan" << YAML::Value << *i.vlan;
   if (i.xdp_mode) out << YAML::Key << "xdp_mode" << YAML::Value << to_string(*i.xdp_mode);
   out << YAML::Key << "mss_clamp" << YAML::Value << i.mss_clamp;
+  if (i.speed_bps) out << YAML::Key << "speed" << YAML::Value << rate_str(i.speed_bps);
   if (i.role == IfRole::Customer)
     out << YAML::Key << "apn_trust" << YAML::Value << to_string(i.apn);
   out << YAML::EndMap;
@@ -90,6 +91,7 @@ void emit(YAML::Emitter& out, const Tenant& t) {
   if (t.rate_bps) out << YAML::Key << "rate" << YAML::Value << rate_str(t.rate_bps);
   if (t.ceil_bps) out << YAML::Key << "ceil" << YAML::Value << rate_str(t.ceil_bps);
   if (t.burst_bytes) out << YAML::Key << "burst" << YAML::Value << t.burst_bytes;
+  if (t.pfc_priority) out << YAML::Key << "pfc_priority" << YAML::Value << int{*t.pfc_priority};
   if (!t.schedule.empty()) {
     out << YAML::Key << "schedule" << YAML::Value << YAML::BeginSeq;
     for (const auto& w : t.schedule) {
@@ -192,21 +194,27 @@ nlohmann::json rdma_proxy_json(const RdmaProxySettings& r) {
 nlohmann::json backpressure_json(const BackpressureSettings& b) {
   nlohmann::json peers = nlohmann::json::array();
   for (const auto& p : b.peers)
-    peers.push_back({{"name", p.name}, {"address", ip_str(p.address)}, {"key_file", p.key_file}});
-  return {{"port", b.port}, {"max_pause_ms", b.max_pause_ms}, {"peers", peers}};
+    peers.push_back({{"name", p.name},
+                     {"address", ip_str(p.address)},
+                     {"key_file", p.key_file},
+                     {"rtt_ms", p.rtt_ms}});
+  nlohmann::json j = {{"port", b.port}, {"max_pause_ms", b.max_pause_ms}, {"peers", peers}};
+  if (b.source) j["source"] = ip_str(*b.source);
+  return j;
 }
 
 void emit_backpressure(YAML::Emitter& out, const BackpressureSettings& b) {
   out << YAML::Key << "backpressure" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "port" << YAML::Value << b.port;
   out << YAML::Key << "max_pause_ms" << YAML::Value << b.max_pause_ms;
+  if (b.source) out << YAML::Key << "source" << YAML::Value << ip_str(*b.source);
   out << YAML::Key << "peers" << YAML::Value;
   if (b.peers.empty()) out << YAML::Flow;
   out << YAML::BeginSeq;
   for (const auto& p : b.peers)
     out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << p.name << YAML::Key
         << "address" << YAML::Value << ip_str(p.address) << YAML::Key << "key_file" << YAML::Value
-        << p.key_file << YAML::EndMap;
+        << p.key_file << YAML::Key << "rtt_ms" << YAML::Value << p.rtt_ms << YAML::EndMap;
   out << YAML::EndSeq << YAML::EndMap;
 }
 
@@ -359,6 +367,7 @@ nlohmann::json to_json(const Interface& i) {
   if (i.vlan) j["vlan"] = *i.vlan;
   if (i.xdp_mode) j["xdp_mode"] = to_string(*i.xdp_mode);
   j["mss_clamp"] = i.mss_clamp;
+  if (i.speed_bps) j["speed"] = rate_str(i.speed_bps);
   if (i.role == IfRole::Customer) j["apn_trust"] = to_string(i.apn);
   return j;
 }
@@ -402,6 +411,7 @@ nlohmann::json to_json(const Tenant& t) {
   if (t.rate_bps) j["rate"] = rate_str(t.rate_bps);
   if (t.ceil_bps) j["ceil"] = rate_str(t.ceil_bps);
   if (t.burst_bytes) j["burst"] = t.burst_bytes;
+  if (t.pfc_priority) j["pfc_priority"] = *t.pfc_priority;
   for (const auto& w : t.schedule) {
     nlohmann::json x = {{"days", days_str(w.days)},
                         {"from", time_of_day_str(w.from_s)},

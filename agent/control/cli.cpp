@@ -424,6 +424,8 @@ int call_agent(const Command& c, const std::string& where, std::ostream& out, st
   if (req.first == cmd::kTenantShow) try {
       json q = transport.call(c.socket, cmd::kTenantQueues, json::object());
       if (q.is_object() && field(q, "ok") == true) merge_tenant_queues(data, field(q, "data"));
+      json b = transport.call(c.socket, cmd::kTenantBackpressure, json::object());
+      if (b.is_object() && field(b, "ok") == true) merge_tenant_queues(data, field(b, "data"));
     } catch (const std::exception&) {
       // an agent without shaping: the totals alone
     }

@@ -284,6 +284,14 @@ void render_totals(const json& d, std::ostream& out, bool classes) {
     head.push_back("PAUSED");
     right.push_back(false);
   }
+  bool asking = std::any_of(
+      d.begin(), d.end(), [](const json& e) { return e.value("pause_episodes", uint64_t{0}) > 0; });
+  bool pfc = std::any_of(d.begin(), d.end(), [](const json& e) { return e.contains("pfc_on"); });
+  for (auto [on, h] : {std::pair{asking, "PAUSING"}, std::pair{pfc, "PFC"}})
+    if (on) {
+      head.push_back(h);
+      right.push_back(false);
+    }
   if (windows) {
     head.push_back("WINDOW");
     right.push_back(false);
@@ -301,6 +309,15 @@ void render_totals(const json& d, std::ostream& out, bool classes) {
     if (pauses)
       row.push_back(fmt::format("{} ({})", e.value("paused", false) ? "yes" : "no",
                                 e.value("pauses", uint64_t{0})));
+    if (asking)
+      row.push_back(fmt::format("{} ({})", e.value("pausing", false) ? "yes" : "no",
+                                e.value("pause_episodes", uint64_t{0})));
+    if (pfc)
+      row.push_back(!e.contains("pfc_on")
+                        ? "-"
+                        : fmt::format("p{} {} ({})", text(field(e, "pfc_priority")),
+                                      e.value("pfc_on", false) ? "on" : "off",
+                                      e.value("pfc_episodes", uint64_t{0})));
     if (windows) row.push_back(window_cell(e));
     t.add(std::move(row));
   }
@@ -332,9 +349,33 @@ void merge_tenant_queues(json& tenants, const json& queues) {
   for (auto& t : tenants)
     for (const auto& q : queues)
       if (field(q, "id") == field(t, "id"))
-        for (const char* k : {"rate", "ceil", "rate_bps", "ceil_bps", "burst", "queues",
-                              "ecn_mark_bytes", "ecn_marking", "ecn_episodes", "deepest_bytes",
-                              "schedule", "window", "held", "paused", "pauses"})
+        for (const char* k : {"rate",
+                              "ceil",
+                              "rate_bps",
+                              "ceil_bps",
+                              "burst",
+                              "queues",
+                              "ecn_mark_bytes",
+                              "ecn_marking",
+                              "ecn_episodes",
+                              "deepest_bytes",
+                              "schedule",
+                              "window",
+                              "held",
+                              "paused",
+                              "pauses",
+                              "xoff_bytes",
+                              "xon_bytes",
+                              "buffer_bytes",
+                              "pausing",
+                              "pause_episodes",
+                              "rx_backlog_bytes",
+                              "rx_deepest_bytes",
+                              "pfc_priority",
+                              "pfc_xoff_bytes",
+                              "pfc_xon_bytes",
+                              "pfc_on",
+                              "pfc_episodes"})
           if (q.contains(k)) t[k] = q[k];
 }
 
@@ -378,9 +419,12 @@ void add_accounting_commands(CommandTree& t) {
   t.verb(tenant, "show", "tenants, ids, totals since the maps were created; rates and queues",
          "[OPTIONS]",
          "A shaped tenant (tenants[].rate) also shows its RATE and CEIL and, summed over\n"
-         "the WAN ports, the bytes waiting in its queue and the packets it dropped.\n"
+         "its queues (WAN ports, and customer ports for decapsulated traffic), the bytes\n"
+         "waiting and the packets dropped.\n"
          "PAUSED: held now by a peer gateway's pause (yes/no) and (times held), once\n"
-         "a tenant has been paused.\n"
+         "a tenant has been paused. PAUSING: this gateway asks its peers to hold the\n"
+         "tenant now (its customer queue is past XOFF) and (times asked). PFC: the\n"
+         "tenant's 802.1p priority, whether its hosts are paused now, (times paused).\n"
          "A tenant with a schedule shows the WINDOW in force (UTC); \"(held)\": rates\n"
          "set by `tenant set` during that window, kept until it ends.");
   t.verb(tenant, "set", "change a tenant's rate at runtime (as a reload would)",

@@ -144,6 +144,7 @@ inline constexpr const char* kUsageShow = "usage.show";
 inline constexpr const char* kTenantShow = "tenant.show";
 inline constexpr const char* kTenantQueues = "tenant.queues";
 inline constexpr const char* kTenantSet = "tenant.set";
+inline constexpr const char* kTenantBackpressure = "tenant.backpressure";
 inline constexpr const char* kClassShow = "class.show";
 inline constexpr const char* kRdmaShow = "rdma.show";
 }  // namespace cmd

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "control/protocol.hpp"
 #include "features/shaping.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -18,14 +19,6 @@ namespace aigw::features {
 namespace {
 
 constexpr auto kIdlePoll = std::chrono::milliseconds(100);
-
-Ip6 as_ip6(const IpAddr& a) {
-  if (const auto* v6 = std::get_if<Ip6>(&a)) return *v6;
-  Ip6 m;
-  m.b[10] = m.b[11] = 0xff;
-  std::copy_n(std::get<Ip4>(a).b.begin(), 4, m.b.begin() + 12);
-  return m;
-}
 
 int64_t wall_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -62,7 +55,7 @@ std::vector<PauseListener::Peer> load_pause_peers(const BackpressureSettings& s)
     if (!key)
       throw ApplyError(fmt::format("{}: expected {}..{} hex digits", who, 2 * bp::kMinKeyBytes,
                                    2 * bp::kMaxKeyBytes));
-    out.push_back({p.name, as_ip6(p.address), std::move(*key)});
+    out.push_back({p.name, mapped6(p.address), std::move(*key)});
   }
   return out;
 }
@@ -209,12 +202,100 @@ void BackpressureModule::add(const core::ApplyContext& ctx) {
   applied_ = next;
 }
 
-void BackpressureModule::commit(const core::ApplyContext&) { planned_.reset(); }
+// The sending half follows the queues as they are now (after every module's
+// add): the shaped tenants, their ports, the peers with their keys.
+void BackpressureModule::commit(const core::ApplyContext& ctx) {
+  planned_.reset();
+  const auto& b = ctx.next.backpressure;
+  bool pfc = std::any_of(ctx.next.tenants.begin(), ctx.next.tenants.end(),
+                         [](const Tenant& t) { return t.pfc_priority.has_value(); });
+  if (b.peers.empty() && !pfc) {
+    watch_.reset();
+    return;
+  }
+  if (!watch_ || watch_source_ != b.source) {
+    watch_.reset();  // its pauses let go before another source sends
+    watch_ = std::make_unique<PauseWatch>(host_.log(), b.source);
+    watch_source_ = b.source;
+  }
+  watch_->set(watch_plan(ctx.next));
+}
 
-void BackpressureModule::stop() { listener_.reset(); }
+PauseWatch::Plan BackpressureModule::watch_plan(const Config& c) const {
+  PauseWatch::Plan p;
+  p.hold_ms = c.backpressure.max_pause_ms;
+  for (size_t i = 0; i < peers_.size() && i < c.backpressure.peers.size(); i++) {
+    PauseWatch::Peer w{peers_[i].name, {}, peers_[i].key, c.backpressure.peers[i].rtt_ms};
+    w.to.sin6_family = AF_INET6;
+    w.to.sin6_port = htons(c.backpressure.port);
+    std::memcpy(&w.to.sin6_addr, peers_[i].address.b.data(), 16);
+    p.peers.push_back(std::move(w));
+  }
+  auto q = shaping_.queues();
+  for (const auto& t : c.tenants) {
+    auto sh = q.tenants.find(t.id);
+    if (sh != q.tenants.end())
+      p.tenants.push_back(
+          {t.name, t.id, std::max(sh->second.ceil_bps, sh->second.rate_bps), t.pfc_priority});
+  }
+  for (const auto& port : q.customers)
+    p.customers.push_back({port.name, port.ifindex, port.speed_bps});
+  for (const auto& port : q.wan) p.wan.push_back({port.name, port.ifindex, port.speed_bps});
+  return p;
+}
+
+void BackpressureModule::stop() {
+  watch_.reset();
+  listener_.reset();
+}
+
+// Per tenant: the thresholds of its queues and what this gateway asks now.
+nlohmann::json BackpressureModule::show() const {
+  nlohmann::json out = nlohmann::json::array();
+  if (!watch_) return out;
+  const Config& c = host_.running();
+  for (const auto& [id, st] : watch_->states()) {
+    const Tenant* t = nullptr;
+    for (const auto& x : c.tenants)
+      if (x.id == id) t = &x;
+    nlohmann::json e = {{"id", id},
+                        {"name", st.name},
+                        {"xoff_bytes", st.pause.xoff_bytes},
+                        {"xon_bytes", st.pause.xon_bytes},
+                        {"buffer_bytes", st.pause.buffer_bytes()},
+                        {"pausing", st.pausing},
+                        {"pause_episodes", st.pause_episodes},
+                        {"rx_backlog_bytes", st.rx_backlog},
+                        {"rx_deepest_bytes", st.rx_deepest}};
+    if (t && t->pfc_priority) {
+      e["pfc_priority"] = *t->pfc_priority;
+      e["pfc_xoff_bytes"] = st.pfc.xoff_bytes;
+      e["pfc_xon_bytes"] = st.pfc.xon_bytes;
+      e["pfc_on"] = st.pfc_on;
+      e["pfc_episodes"] = st.pfc_episodes;
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void BackpressureModule::register_commands(core::CommandTable& t) {
+  t.add(cmd::kTenantBackpressure, core::Access::Read,
+        [this](const nlohmann::json&) { return show(); });
+}
 
 void BackpressureModule::collect(telemetry::Snapshot& s) const {
   if (listener_) s.shaping.pause_messages = listener_->counts();
+  if (!watch_) return;
+  for (const auto& [k, n] : watch_->sent()) {
+    if (k.second.rfind("pfc_", 0) == 0)
+      s.shaping.pfc_frames[{k.first, k.second.substr(4)}] = n;
+    else
+      s.shaping.pause_sent[k] = n;
+  }
+  for (const auto& [id, st] : watch_->states())
+    s.shaping.senders.push_back({st.name, st.pausing ? 1u : 0u, st.pfc_on ? 1u : 0u,
+                                 st.pause_episodes, st.pfc_episodes, st.pause.xoff_bytes});
 }
 
 }  // namespace aigw::features

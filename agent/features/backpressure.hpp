@@ -6,6 +6,8 @@
 // pause lasts: until that peer's RESUME, or max_pause_ms after its last
 // PAUSE (a lost RESUME, a dead peer: the tenant goes again). Everything
 // else is refused and counted by outcome (aigw_pause_messages_total).
+// The sending half, pauses to the peers from this gateway's customer
+// queues and PFC to its hosts from its WAN queues: features/pause_watch.hpp.
 #pragma once
 
 #include <atomic>
@@ -23,6 +25,7 @@
 #include "common/fd.hpp"
 #include "core/module.hpp"
 #include "features/host.hpp"
+#include "features/pause_watch.hpp"
 
 namespace aigw::features {
 
@@ -73,15 +76,21 @@ class BackpressureModule : public core::Module {
   void add(const core::ApplyContext& ctx) override;
   void commit(const core::ApplyContext& ctx) override;
   void stop() override;
+  void register_commands(core::CommandTable& t) override;
   void collect(telemetry::Snapshot& s) const override;
 
  private:
+  PauseWatch::Plan watch_plan(const Config& c) const;
+  nlohmann::json show() const;
+
   Host& host_;
   ShapingModule& shaping_;
   std::optional<std::vector<PauseListener::Peer>> planned_;
   BackpressureSettings applied_;
   std::vector<PauseListener::Peer> peers_;  // the listener's, keys included
   std::unique_ptr<PauseListener> listener_;
+  std::optional<IpAddr> watch_source_;
+  std::unique_ptr<PauseWatch> watch_;  // while there are peers or a pfc_priority
 };
 
 // The peers with their keys read; ApplyError naming the peer and the file.

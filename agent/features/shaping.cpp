@@ -114,10 +114,11 @@ void ShapingModule::add_ports(const core::ApplyContext& ctx, State& s) const {
   for (const auto& i : ctx.next.interfaces) {
     auto link = ctx.links.resolve(i.name);
     if (!link) throw ApplyError(fmt::format("shaping: interface {} not found", i.name));
-    if (i.role == IfRole::Customer)
-      s.customers.insert(link->ifindex);
-    else if (!has_port(s.wan, link->ifindex))
-      s.wan.push_back(Port{i.name, link->ifindex, port_speed_bps(i.name)});
+    auto& ports = i.role == IfRole::Customer ? s.customers : s.wan;
+    if (!has_port(ports, link->ifindex))
+      ports.push_back(
+          Port{i.name, link->ifindex, i.speed_bps ? i.speed_bps : port_speed_bps(i.name)});
+    s.tc.insert(link->ifindex);
   }
 }
 
@@ -173,14 +174,14 @@ void ShapingModule::add(const core::ApplyContext& ctx) {
 
 // The maps are pinned and the queues stay while no agent runs: what an
 // earlier agent shaped and this configuration does not goes back to the
-// fast path (its map entries and its class), and our HTB leaves the WAN
+// fast path (its map entries and its class), and our HTB leaves the
 // ports when no tenant is shaped. (Its TC filter, left attached, passes
-// everything without the headend's metadata.)
+// everything without the XDP programs' metadata.)
 void ShapingModule::forget_earlier(const core::ApplyContext& ctx, const State& next) {
   for (uint16_t id = 1; id < AIGW_MAX_TENANTS; id++)
     if (!next.tenants.count(id)) map().set(id, 0);  // before the watch: nothing shaped yet
   for (const auto& i : ctx.next.interfaces) {
-    auto link = i.role == IfRole::Wan ? ctx.links.resolve(i.name) : std::nullopt;
+    auto link = ctx.links.resolve(i.name);
     if (!link) continue;
     if (next.tenants.empty()) {
       htb().remove_root(link->ifindex, AIGW_SHAPE_MAJOR);
@@ -247,32 +248,51 @@ void ShapingModule::tick(TimePoint) {
   }
 }
 
-// Make before break: the TC program on the customer ports, then the
-// queues, then the map entries that send packets to them.
+// Make before break: the TC program on the ports, then the queues, then
+// the map entries that send packets to them.
 void ShapingModule::queues_up(const State& next) {
   auto& loader = host_.datapath().loader();
-  for (int ifx : next.customers)
-    if (!applied_.customers.count(ifx)) {
+  for (int ifx : next.tc)
+    if (!applied_.tc.count(ifx)) {
       loader.attach(ifx, Hook::TcIngress, kTcProg);
-      applied_.customers.insert(ifx);
+      applied_.tc.insert(ifx);
     }
-  for (const auto& p : next.wan) {
-    bool fresh = !has_port(applied_.wan, p.ifindex);
-    uint64_t link = p.speed_bps ? p.speed_bps : kMaxTenantRate;
-    htb().ensure_root(p.ifindex, AIGW_SHAPE_MAJOR, AIGW_SHAPE_PARENT, link);
-    for (const auto& [id, sh] : next.tenants) {
-      auto was = applied_.tenants.find(id);
-      if (fresh || was == applied_.tenants.end() || !(was->second == sh))
-        write_class(htb(), p.ifindex, id, sh);
-    }
-    if (fresh) applied_.wan.push_back(p);
-  }
+  ports_up(next.wan, applied_.wan, next.tenants, true);
+  ports_up(next.customers, applied_.customers, next.tenants, false);
   if (!next.tenants.empty()) watch().set_ports(wan_ifindexes());
   for (const auto& [id, sh] : next.tenants) {
     watch().shape(id, AIGW_SHAPE_PRIORITY(id), sh.rate_bps);
     applied_.tenants[id] = sh;
   }
   publish_holdable();
+}
+
+// Our HTB on each port of `next` and the tenants' classes in it, written
+// when new or changed (with the holds of pause/resume on the WAN ports).
+void ShapingModule::ports_up(const std::vector<Port>& next, std::vector<Port>& applied,
+                             const std::map<uint16_t, Shape>& tenants, bool holds) {
+  for (const auto& p : next) {
+    bool fresh = !has_port(applied, p.ifindex);
+    uint64_t link = p.speed_bps ? p.speed_bps : kMaxTenantRate;
+    htb().ensure_root(p.ifindex, AIGW_SHAPE_MAJOR, AIGW_SHAPE_PARENT, link);
+    for (const auto& [id, sh] : tenants) {
+      auto was = applied_.tenants.find(id);
+      if (!fresh && was != applied_.tenants.end() && was->second == sh) continue;
+      if (holds)
+        write_class(htb(), p.ifindex, id, sh);
+      else
+        htb().set_class(p.ifindex, AIGW_SHAPE_MAJOR, id, AIGW_SHAPE_PARENT, htb_rate(sh));
+    }
+    if (fresh) applied.push_back(p);
+  }
+}
+
+void ShapingModule::ports_down(const std::vector<Port>& next, std::vector<Port>& applied) {
+  std::erase_if(applied, [&](const Port& p) {
+    if (has_port(next, p.ifindex)) return false;
+    htb().remove_root(p.ifindex, AIGW_SHAPE_MAJOR);
+    return true;
+  });
 }
 
 void ShapingModule::write_class(nl::Htb& htb, int ifindex, uint16_t id, const Shape& sh) {
@@ -287,7 +307,14 @@ void ShapingModule::publish_holdable() {
   std::lock_guard l(hold_mu_);
   holdable_ = applied_.tenants;
   hold_ports_ = wan_ifindexes();
+  wan_ports_ = applied_.wan;
+  rx_ports_ = applied_.customers;
   std::erase_if(holding_, [&](uint16_t id) { return !holdable_.count(id); });
+}
+
+ShapingModule::Queues ShapingModule::queues() const {
+  std::lock_guard l(hold_mu_);
+  return Queues{holdable_, wan_ports_, rx_ports_};
 }
 
 bool ShapingModule::hold(uint16_t tenant, bool on) {
@@ -336,19 +363,17 @@ void ShapingModule::queues_down(const State& next) {
       continue;
     }
     watch().unshape(it->first);
-    for (const auto& p : applied_.wan) htb().remove_class(p.ifindex, AIGW_SHAPE_MAJOR, it->first);
+    for (const auto* ports : {&applied_.wan, &applied_.customers})
+      for (const auto& p : *ports) htb().remove_class(p.ifindex, AIGW_SHAPE_MAJOR, it->first);
     it = applied_.tenants.erase(it);
   }
-  std::erase_if(applied_.wan, [&](const Port& p) {
-    if (has_port(next.wan, p.ifindex)) return false;
-    htb().remove_root(p.ifindex, AIGW_SHAPE_MAJOR);
-    return true;
-  });
+  ports_down(next.wan, applied_.wan);
+  ports_down(next.customers, applied_.customers);
   if (watch_) watch_->set_ports(wan_ifindexes());
   publish_holdable();
   auto& loader = host_.datapath().loader();
-  std::erase_if(applied_.customers, [&](int ifx) {
-    if (next.customers.count(ifx)) return false;
+  std::erase_if(applied_.tc, [&](int ifx) {
+    if (next.tc.count(ifx)) return false;
     loader.detach(ifx, Hook::TcIngress);
     return true;
   });
@@ -390,19 +415,22 @@ nlohmann::json ShapingModule::show(nl::Htb& htb) const {
                         {"ceil_bps", sh.ceil_bps},
                         {"burst", sh.burst_bytes}};
     nlohmann::json ports = nlohmann::json::array();
-    for (const auto& p : applied_.wan) {
-      nlohmann::json q = {{"port", p.name},
-                          {"class", fmt::format("{:x}:{:x}", AIGW_SHAPE_MAJOR, id)}};
-      if (auto st = htb.class_stats(p.ifindex, AIGW_SHAPE_MAJOR, id)) {
-        q["bytes"] = st->bytes;
-        q["packets"] = st->packets;
-        q["drops"] = st->drops;
-        q["overlimits"] = st->overlimits;
-        q["backlog_bytes"] = st->backlog_bytes;
-        q["backlog_packets"] = st->qlen;
+    auto sides = {std::pair{"wan", &applied_.wan}, std::pair{"customer", &applied_.customers}};
+    for (const auto& [side, list] : sides)
+      for (const auto& p : *list) {
+        nlohmann::json q = {{"port", p.name},
+                            {"side", side},
+                            {"class", fmt::format("{:x}:{:x}", AIGW_SHAPE_MAJOR, id)}};
+        if (auto st = htb.class_stats(p.ifindex, AIGW_SHAPE_MAJOR, id)) {
+          q["bytes"] = st->bytes;
+          q["packets"] = st->packets;
+          q["drops"] = st->drops;
+          q["overlimits"] = st->overlimits;
+          q["backlog_bytes"] = st->backlog_bytes;
+          q["backlog_packets"] = st->qlen;
+        }
+        ports.push_back(std::move(q));
       }
-      ports.push_back(std::move(q));
-    }
     e["queues"] = std::move(ports);
     e["paused"] = held(id);
     {

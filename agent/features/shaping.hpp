@@ -1,10 +1,14 @@
-// Per-tenant queues on the WAN ports (issue 13, first part): a tenant with a
-// rate (tenants[].rate, ceil, burst) gets an HTB class on every WAN port
-// (netlink/htb.hpp: root AIGW_SHAPE_MAJOR:, the tenant's class
-// AIGW_SHAPE_MAJOR:<tenant id> under AIGW_SHAPE_MAJOR:AIGW_SHAPE_PARENT at
-// the port's speed); its entry in aigw_shape sends its encapsulated packets
-// through the kernel (tc_customer_ingress on the customer ports) into that
-// class instead of past the qdisc layer. Unshaped tenants keep the XDP fast
+// Per-tenant queues (issue 13, first part): a tenant with a rate
+// (tenants[].rate, ceil, burst) gets an HTB class on every WAN port and on
+// every customer port (netlink/htb.hpp: root AIGW_SHAPE_MAJOR:, the
+// tenant's class AIGW_SHAPE_MAJOR:<tenant id> under
+// AIGW_SHAPE_MAJOR:AIGW_SHAPE_PARENT at the port's speed); its entry in
+// aigw_shape sends its encapsulated packets (and its decapsulated ones, bound
+// for a customer port) through the kernel (tc_customer_ingress on the
+// ingress of every port) into that class instead of past the qdisc layer.
+// The customer ports' queues are the ones whose backlog pauses upstream
+// gateways (features/backpressure.hpp); the WAN ports' are the ones a
+// pause holds. Unshaped tenants keep the XDP fast
 // path. Rates change at runtime (`aigwctl tenant set T rate R [ceil C]`),
 // through the same plan/add/remove as a reload. A tenant's schedule
 // (time windows, UTC) gives it other rates in its windows: tick() applies
@@ -81,10 +85,17 @@ class ShapingModule : public core::Module {
   };
   struct State {
     std::map<uint16_t, Shape> tenants;  // shaped tenants by id
-    std::vector<Port> wan;              // where their queues are
-    std::set<int> customers;            // where tc_customer_ingress runs
+    std::vector<Port> wan;              // where their queues are, towards the WAN
+    std::vector<Port> customers;        // and towards the hosts (decapsulated)
+    std::set<int> tc;                   // where tc_customer_ingress runs: all of them
     bool operator==(const State&) const = default;
   };
+  // What the queues are now, for the backpressure watch (any thread).
+  struct Queues {
+    std::map<uint16_t, Shape> tenants;
+    std::vector<Port> wan, customers;
+  };
+  Queues queues() const;
 
  private:
   // The tenants' rates at week second `ws` (config/schedule.hpp).
@@ -99,6 +110,9 @@ class ShapingModule : public core::Module {
   dp::ShapeMap& map();
   QueueWatch& watch();
   std::vector<int> wan_ifindexes() const;
+  void ports_up(const std::vector<Port>& next, std::vector<Port>& applied,
+                const std::map<uint16_t, Shape>& tenants, bool holds);
+  void ports_down(const std::vector<Port>& next, std::vector<Port>& applied);
   // Writes the tenant's class on a WAN port: its shape, or the held one.
   void write_class(nl::Htb& htb, int ifindex, uint16_t id, const Shape& sh);
   void publish_holdable();
@@ -124,6 +138,8 @@ class ShapingModule : public core::Module {
   mutable std::mutex hold_mu_;
   std::map<uint16_t, Shape> holdable_;  // = applied_.tenants
   std::vector<int> hold_ports_;         // = applied_.wan
+  std::vector<Port> wan_ports_;         // = applied_.wan
+  std::vector<Port> rx_ports_;          // = applied_.customers
   std::set<uint16_t> holding_;
   std::map<uint16_t, uint64_t> pauses_;  // times held, by tenant
   std::unique_ptr<nl::Htb> hold_htb_;

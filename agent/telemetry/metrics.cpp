@@ -427,8 +427,50 @@ void pause_families(const ShapingFacts& f, std::vector<MetricFamily>& out) {
   out.push_back(std::move(p));
 }
 
+// The sending half: pauses asked of the peers, PFC frames to the hosts.
+void sender_families(const ShapingFacts& f, std::vector<MetricFamily>& out) {
+  MetricFamily m = family("aigw_pause_sent_total",
+                          "Pause/resume messages sent to peer gateways, by peer and kind (pause, "
+                          "refresh, resume, error: not sent).",
+                          MetricType::Counter);
+  for (const auto& [k, n] : f.pause_sent)
+    add(m, {{"peer", k.first}, {"kind", k.second}}, as_double(n));
+  MetricFamily p = family("aigw_pfc_frames_sent_total",
+                          "802.1Qbb PFC frames sent to the hosts, by customer port and kind "
+                          "(pause, resume, error: not sent).",
+                          MetricType::Counter);
+  for (const auto& [k, n] : f.pfc_frames)
+    add(p, {{"interface", k.first}, {"kind", k.second}}, as_double(n));
+  MetricFamily asking = family("aigw_tenant_pausing",
+                               "1 while the tenant's customer queue is past XOFF and this gateway "
+                               "asks its peers to hold the tenant.",
+                               MetricType::Gauge);
+  MetricFamily pfc = family("aigw_tenant_pfc_paused",
+                            "1 while this gateway pauses the tenant's priority on its hosts (PFC).",
+                            MetricType::Gauge);
+  MetricFamily episodes =
+      family("aigw_tenant_pause_episodes_total",
+             "Times the tenant's customer queue passed XOFF (pauses asked).", MetricType::Counter);
+  MetricFamily pfc_episodes = family(
+      "aigw_tenant_pfc_episodes_total",
+      "Times the tenant's WAN queue passed its PFC XOFF (its hosts paused).", MetricType::Counter);
+  MetricFamily xoff =
+      family("aigw_tenant_xoff_bytes",
+             "The XOFF threshold of the tenant's customer queue (README).", MetricType::Gauge);
+  for (const auto& s : f.senders) {
+    add(asking, {{"tenant", s.tenant}}, as_double(s.pausing));
+    add(pfc, {{"tenant", s.tenant}}, as_double(s.pfc_on));
+    add(episodes, {{"tenant", s.tenant}}, as_double(s.pause_episodes));
+    add(pfc_episodes, {{"tenant", s.tenant}}, as_double(s.pfc_episodes));
+    add(xoff, {{"tenant", s.tenant}}, as_double(s.xoff_bytes));
+  }
+  for (auto* x : {&m, &p, &asking, &pfc, &episodes, &pfc_episodes, &xoff})
+    out.push_back(std::move(*x));
+}
+
 void shaping_families(const ShapingFacts& f, std::vector<MetricFamily>& out) {
   if (!f.pause_messages.empty() || !f.tenant_pauses.empty()) pause_families(f, out);
+  if (!f.senders.empty() || !f.pause_sent.empty() || !f.pfc_frames.empty()) sender_families(f, out);
   if (f.queues.empty()) return;
   struct Col {
     const char* name;
@@ -437,19 +479,20 @@ void shaping_families(const ShapingFacts& f, std::vector<MetricFamily>& out) {
     uint64_t ShapingFacts::Queue::*member;
   };
   static const Col cols[] = {
-      {"aigw_tenant_rate_bps", "The tenant's guaranteed rate on the WAN port (bits/s).",
+      {"aigw_tenant_rate_bps",
+       "The tenant's guaranteed rate on the port (WAN: towards the WAN; customer: decapsulated, "
+       "towards the hosts) (bits/s).",
        MetricType::Gauge, &ShapingFacts::Queue::rate_bps},
-      {"aigw_tenant_ceil_bps", "The most the tenant may borrow up to on the WAN port (bits/s).",
+      {"aigw_tenant_ceil_bps", "The most the tenant may borrow up to on the port (bits/s).",
        MetricType::Gauge, &ShapingFacts::Queue::ceil_bps},
       {"aigw_tenant_queue_sent_bytes_total",
-       "Bytes the tenant's queue on the WAN port sent (its HTB class, since it was made).",
+       "Bytes the tenant's queue on the port sent (its HTB class, since it was made).",
        MetricType::Counter, &ShapingFacts::Queue::bytes},
-      {"aigw_tenant_queue_drops_total",
-       "Packets the tenant's queue on the WAN port dropped (full).", MetricType::Counter,
-       &ShapingFacts::Queue::drops},
-      {"aigw_tenant_queue_bytes", "Bytes waiting in the tenant's queue on the WAN port now.",
+      {"aigw_tenant_queue_drops_total", "Packets the tenant's queue on the port dropped (full).",
+       MetricType::Counter, &ShapingFacts::Queue::drops},
+      {"aigw_tenant_queue_bytes", "Bytes waiting in the tenant's queue on the port now.",
        MetricType::Gauge, &ShapingFacts::Queue::backlog_bytes},
-      {"aigw_tenant_queue_packets", "Packets waiting in the tenant's queue on the WAN port now.",
+      {"aigw_tenant_queue_packets", "Packets waiting in the tenant's queue on the port now.",
        MetricType::Gauge, &ShapingFacts::Queue::backlog_packets},
       {"aigw_tenant_paused", "1 while a peer gateway's pause holds the tenant's queue.",
        MetricType::Gauge, &ShapingFacts::Queue::paused},

@@ -122,6 +122,17 @@ struct ShapingFacts {
   // and outcome (paused, refreshed, resumed, bad_mac, replayed...).
   std::map<std::pair<std::string, std::string>, uint64_t> pause_messages;
   std::map<std::string, uint64_t> tenant_pauses;  // times the tenant was held, by tenant
+  // The sending half: messages sent by (peer, pause|refresh|resume|error),
+  // PFC frames by (interface, pause|resume|error), and per tenant.
+  std::map<std::pair<std::string, std::string>, uint64_t> pause_sent;
+  std::map<std::pair<std::string, std::string>, uint64_t> pfc_frames;
+  struct Sender {
+    std::string tenant;
+    uint64_t pausing = 0, pfc_on = 0;  // 1 while asking the peers / pausing the hosts
+    uint64_t pause_episodes = 0, pfc_episodes = 0;
+    uint64_t xoff_bytes = 0;  // of its customer queue
+  };
+  std::vector<Sender> senders;
 };
 
 struct Snapshot {

@@ -3,7 +3,9 @@
  * Per-tenant queues (abi.h "shaping"): the headend hands an encapsulated
  * packet of a shaped tenant to the kernel with its WAN port and HTB class
  * in the metadata area, instead of redirecting it past the WAN port's
- * qdisc; tc_customer_ingress sends it on into that queue.
+ * qdisc; tc_customer_ingress sends it on into that queue. The endpoint
+ * does the same with a decapsulated one bound for a customer port
+ * (AIGW_SHAPE_META_DECAP).
  */
 #ifndef AIGW_BPF_SHAPE_H
 #define AIGW_BPF_SHAPE_H
@@ -20,11 +22,13 @@ static __always_inline __u32 aigw_shape_of(__u32 tenant)
 }
 
 /* A packet aigw_redirect has just readied for egress (MACs set): to the
- * kernel with the metadata, for tc_customer_ingress. True when it goes
- * that way (the caller returns XDP_PASS); false when it keeps the fast
- * path (not shaped, or no room for the metadata: counted). A global
- * function taking scalars only (verified once). */
-__noinline int aigw_shape_take(struct xdp_md *ctx, __u32 egress, __u32 tenant, __u32 rx_len)
+ * kernel with the metadata (flags: AIGW_SHAPE_META_*), for the TC ingress
+ * program. True when it goes that way (the caller returns XDP_PASS);
+ * false when it keeps the fast path (not shaped, or no room for the
+ * metadata: counted). A global function taking scalars only (verified
+ * once). */
+__noinline int aigw_shape_take(struct xdp_md *ctx, __u32 egress, __u32 tenant, __u32 rx_len,
+			       __u32 flags)
 {
 	__u32 priority = aigw_shape_of(tenant);
 	struct aigw_shape_meta *m;
@@ -44,7 +48,8 @@ __noinline int aigw_shape_take(struct xdp_md *ctx, __u32 egress, __u32 tenant, _
 	m->priority = priority;
 	m->magic = AIGW_SHAPE_MAGIC;
 	m->tenant = (__u16)tenant;
-	aigw_event(AIGW_EV_SHAPED, rx_len);
+	m->flags = flags;
+	aigw_event(flags & AIGW_SHAPE_META_DECAP ? AIGW_EV_SHAPED_DECAP : AIGW_EV_SHAPED, rx_len);
 	return 1;
 }
 

@@ -262,7 +262,8 @@ enum aigw_drop_reason {
 	X(SHAPED, "shaped", "encapsulated packet of a shaped tenant handed to the kernel for its WAN queue") \
 	X(SHAPE_NO_META, "shape_no_meta", "shaped tenant, but no room for the metadata: fast path, unshaped") \
 	X(SHAPE_QUEUED, "shape_queued", "TC ingress sent a shaped packet into its WAN port's queue") \
-	X(SHAPE_CE_MARKED, "shape_ce_marked", "shaped packet marked CE (ECN): its tenant's queue is above the threshold")
+	X(SHAPE_CE_MARKED, "shape_ce_marked", "shaped packet marked CE (ECN): its tenant's queue is above the threshold") \
+	X(SHAPED_DECAP, "shaped_decap", "decapsulated packet of a shaped tenant handed to the kernel for its customer port's queue")
 
 enum aigw_event {
 	AIGW_EV_NONE = 0,
@@ -817,7 +818,12 @@ AIGW_STATIC_ASSERT(sizeof(struct aigw_xsk_meta) == 12, "xsk_meta size (a multipl
  * keep the XDP fast path. While the agent sees a tenant's queue above its
  * marking threshold (AIGW_SHAPE_F_CE), the TC program marks the outer
  * header of ECN-capable packets Congestion Experienced (RFC 3168); the far
- * gateway's decapsulation carries CE to the inner packet (RFC 6040). */
+ * gateway's decapsulation carries CE to the inner packet (RFC 6040).
+ * The endpoint does the same with a decapsulated packet of a shaped tenant
+ * bound for a customer port (AIGW_SHAPE_META_DECAP; the TC ingress program
+ * of the WAN port sends it on): the tenant's queue there is the one whose
+ * backlog pauses the upstream gateways (the agent's backpressure). Those
+ * packets are not CE-marked (the flag is of the WAN queue). */
 #define AIGW_SHAPE_MAJOR 0xa16
 #define AIGW_SHAPE_PARENT 0x1000 /* above every tenant id */
 #define AIGW_SHAPE_PRIORITY(tenant) ((__u32)AIGW_SHAPE_MAJOR << 16 | (__u16)(tenant))
@@ -829,13 +835,15 @@ struct aigw_shape {
 AIGW_STATIC_ASSERT(sizeof(struct aigw_shape) == 8, "shape size");
 
 #define AIGW_SHAPE_MAGIC 0xa165
+#define AIGW_SHAPE_META_DECAP 0x1 /* decapsulated, bound for a customer port */
 struct aigw_shape_meta {
-	__u32 egress_ifindex; /* the WAN port the frame's MACs are set for */
+	__u32 egress_ifindex; /* the port the frame's MACs are set for */
 	__u32 priority;       /* aigw_shape.priority of the packet's tenant */
 	__u16 magic;          /* AIGW_SHAPE_MAGIC: metadata of this layout */
 	__u16 tenant;
+	__u32 flags; /* AIGW_SHAPE_META_* */
 };
-AIGW_STATIC_ASSERT(sizeof(struct aigw_shape_meta) == 12, "shape_meta size (a multiple of 4)");
+AIGW_STATIC_ASSERT(sizeof(struct aigw_shape_meta) == 16, "shape_meta size (a multiple of 4)");
 AIGW_STATIC_ASSERT(AIGW_SHAPE_PARENT >= AIGW_MAX_TENANTS, "no tenant's class is the parent");
 
 /* ---------------------------------------------------------------- TC programs */

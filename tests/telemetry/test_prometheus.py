@@ -96,8 +96,10 @@ tenants:
     id: 1
   - name: beta
     id: 2
-    # Shaped (far above its traffic): the dashboard's tenant queue panels.
+    # Shaped (far above its traffic): the dashboard's tenant queue panels;
+    # its PFC priority starts the backpressure watch (the backpressure panel).
     rate: 1gbit
+    pfc_priority: 3
 classification:
   rules:
     - name: acme-udp

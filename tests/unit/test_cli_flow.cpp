@@ -175,11 +175,13 @@ TEST_CASE("usage show arguments and rendering", "[cli][usage]") {
 }
 
 TEST_CASE("tenant and class show", "[cli][usage]") {
-  // the totals, then the queues of the shaped tenants to merge in
+  // the totals, then the queues of the shaped tenants and their
+  // backpressure to merge in
   auto calls = run({"tenant"}).calls;
-  REQUIRE(calls.size() == 2);
+  REQUIRE(calls.size() == 3);
   CHECK(calls[0].cmd == cmd::kTenantShow);
   CHECK(calls[1].cmd == cmd::kTenantQueues);
+  CHECK(calls[2].cmd == cmd::kTenantBackpressure);
   CHECK(request({"class", "show"}).cmd == cmd::kClassShow);
   CHECK(request({"classes", "ls"}).cmd == cmd::kClassShow);
   usage_error({"tenant", "show", "acme"}, "unexpected argument 'acme'");
@@ -225,6 +227,23 @@ TEST_CASE("tenant show merges the queues; tenant set", "[cli][usage][shaping]") 
   CHECK(out.str().find("5gbit") != std::string::npos);
   CHECK(out.str().find("4000") != std::string::npos);  // 3000 + 1000 waiting
   CHECK(out.str().find("WINDOW") == std::string::npos);  // no schedules: no column
+  CHECK(out.str().find("PAUSING") == std::string::npos);  // never asked: no column
+  // tenant.backpressure: what this gateway asks of its peers and hosts
+  json bp = {{{"id", 7},
+              {"pausing", true},
+              {"pause_episodes", 12},
+              {"pfc_priority", 3},
+              {"pfc_on", false},
+              {"pfc_episodes", 5},
+              {"xoff_bytes", 350000}},
+             {{"id", 8}, {"pausing", false}, {"pause_episodes", 0}}};
+  cli::merge_tenant_queues(totals, bp);
+  CHECK(totals[0]["xoff_bytes"] == 350000);
+  std::ostringstream asked;
+  cli::render_totals(totals, asked, false);
+  CHECK(asked.str().find("PAUSING") != std::string::npos);
+  CHECK(asked.str().find("yes (12)") != std::string::npos);
+  CHECK(asked.str().find("p3 off (5)") != std::string::npos);
   // A schedule: the window in force, "(held)" after `tenant set` in it.
   queues[0]["schedule"] = {"mon-fri 08:00-18:00"};
   queues[0]["window"] = "mon-fri 08:00-18:00";
