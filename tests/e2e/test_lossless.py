@@ -20,6 +20,11 @@ for its priority; its receiver counts every sequence number.
           gold while gwb pauses gwa's): a cycle of pauses between the
           gateways. Both directions finish with 0 lost and each delivers a
           fair part of the bottleneck (no deadlock).
+  Ring (host3 added behind the core, which becomes a third site):
+  test_3: gold around a cycle of three sites at once, each leg offered 1.5x
+          its customer link; every gateway pauses the one before it while
+          the one after pauses it. 0 lost on every leg, each near its
+          bottleneck (no deadlock).
 """
 import json
 import os
@@ -53,21 +58,14 @@ def tenants(cfg, peer_loopback, own_loopback, key_file):
         if i["role"] == "customer":
             i["speed"] = "200mbit"
     cfg["backpressure"] = {"source": own_loopback, "peers": [
-        {"name": "peer", "address": peer_loopback, "key_file": key_file, "rtt_ms": 2}]}
+        {"name": "peer", "address": peer_loopback, "key_file": key_file, "rtt_ms": 2}]
+        if peer_loopback else []}
 
 
-class Lossless(E.TopoCase):
+class Lab(E.TopoCase):
+    """The helpers (no tests of its own)."""
     MODES = {"gwa": "aigw", "core": "aigw", "gwb": "aigw"}
 
-    @classmethod
-    def configure(cls, topo):
-        key_file = os.path.join(topo.workdir, "pair.key")
-        with open(key_file, "w") as f:
-            f.write(KEY + "\n")
-        tenants(topo.configs["gwa"], B.loopback, A.loopback, key_file)
-        tenants(topo.configs["gwb"], A.loopback, B.loopback, key_file)
-
-    # ------------------------------------------------------------ helpers
     def gw_mac(self, gw, ifname):
         out = self.topo.run(gw, ["ip", "-j", "link", "show", ifname]).stdout
         return json.loads(out)[0]["address"]
@@ -111,7 +109,17 @@ class Lossless(E.TopoCase):
     def gold_drops(self, gw):
         return sum(q.get("drops", 0) for q in self.tenants(gw)["gold"].get("queues", []))
 
-    # -------------------------------------------------------------- tests
+
+
+class Lossless(Lab):
+    @classmethod
+    def configure(cls, topo):
+        key_file = os.path.join(topo.workdir, "pair.key")
+        with open(key_file, "w") as f:
+            f.write(KEY + "\n")
+        tenants(topo.configs["gwa"], B.loopback, A.loopback, key_file)
+        tenants(topo.configs["gwb"], A.loopback, B.loopback, key_file)
+
     def test_1_paused_tenant_loses_nothing_others_isolated(self):
         alone = self.free_mbps(*self.free_iperf(SECONDS))
         before = {g: (self.tenants(g)["gold"], self.gold_drops(g)) for g in ("gwa", "gwb")}
@@ -166,6 +174,106 @@ class Lossless(E.TopoCase):
         # no deadlock: each side delivered well over a quarter of the bottleneck
         for s in (ga, gb):
             self.assertGreater(s["unique"] * sa["frame_bytes"] * 8 / SECONDS, 50e6)
+
+
+# ------------------------------------------------------------ the ring
+C_NET, C_GW, C_HOST = "203.0.113.0/24", "203.0.113.1", "203.0.113.10"
+C_SID = "fc00:c::d46"
+
+
+def add_host3(topo):
+    """host3 behind the core, which becomes a site gateway too (customer
+    port core-h3, End.DT46 SID fc00:c::d46); gwa and gwb steer C_NET to it."""
+    ns = topo.ns("host3")
+    E.T.run(["ip", "netns", "add", ns])
+    topo._created.append(ns)  # removed with the topology, even on failure
+    E.T.run(["ip", "-n", topo.ns("core"), "link", "add", "core-h3", "type", "veth", "peer",
+             "name", "eth0", "netns", ns])
+    for node, ifn, addr in (("core", "core-h3", C_GW + "/24"), ("host3", "eth0", C_HOST + "/24")):
+        topo.sysctl(node, [(f"net.ipv4.conf.{ifn}.rp_filter", 0)])
+        topo.run(node, ["ethtool", "-K", ifn, "tx", "off"])
+        topo.ip(node, "addr", "add", addr, "dev", ifn)
+        topo.ip(node, "link", "set", ifn, "up")
+    topo.ip("host3", "link", "set", "lo", "up")
+    topo.ip("host3", "route", "add", "default", "via", C_GW)
+    topo.ip("host3", "link", "set", "dev", "eth0", "xdpdrv", "obj", topo.xdp_pass_obj, "sec",
+            "xdp")
+    core = topo.configs["core"]
+    core["interfaces"].append({"name": "core-h3", "role": "customer"})
+    core["sids"].append({"sid": C_SID + "/128", "behavior": "End.DT46", "table": 254})
+    core["policies"] = [
+        {"name": f"to-{s.letter}", "prefixes": [s.prefix4], "source": E.T.CORE_LOOPBACK,
+         "segments": [s.sid("d46")]} for s in (A, B)]
+    for g, s in (("gwa", A), ("gwb", B)):
+        topo.configs[g]["policies"].append(
+            {"name": "to-site-c", "prefixes": [C_NET], "source": s.loopback, "segments": [C_SID]})
+
+
+class Ring(Lab):
+    """Three sites, gold sent around a cycle: host1 -> host2 (gwb pauses gwa),
+    host2 -> host3 (core pauses gwb), host3 -> host1 (gwa pauses core). Each
+    site's customer link is the bottleneck (speed 100mbit; gold rate 100mbit
+    ceil 200mbit, offered 150 Mbit/s on every leg): every gateway pauses the
+    one before it while the one after pauses it.
+
+      test_3: the three legs at once finish with 0 lost, each delivering at
+              least half its bottleneck (no deadlock), every gateway both
+              paused and held.
+    """
+
+    @classmethod
+    def configure(cls, topo):
+        add_host3(topo)
+        key_file = os.path.join(topo.workdir, "pair.key")
+        with open(key_file, "w") as f:
+            f.write(KEY + "\n")
+        loops = {"gwa": A.loopback, "gwb": B.loopback, "core": E.T.CORE_LOOPBACK}
+        for g in loops:
+            tenants(topo.configs[g], None, loops[g], key_file)
+            cfg = topo.configs[g]
+            cfg["backpressure"]["peers"] = [
+                {"name": p, "address": loops[p], "key_file": key_file, "rtt_ms": 2}
+                for p in loops if p != g]
+            for i in cfg["interfaces"]:
+                if i["role"] == "customer":
+                    i["speed"] = "100mbit"
+
+    def test_3_cycle_of_three_no_deadlock(self):
+        t = self.topo
+        for src, dst in (("host1", C_HOST), ("host3", A.host4()), ("host2", C_HOST)):
+            t.wait_ping(src, dst, attempts=4)
+        before = {g: self.tenants(g)["gold"] for g in ("gwa", "core", "gwb")}
+        legs = (("host1", "gwa", A.cust_if, A.host4(), "host2", B.host4()),
+                ("host2", "gwb", B.cust_if, B.host4(), "host3", C_HOST),
+                ("host3", "core", "core-h3", C_HOST, "host1", A.host4()))
+        procs = []
+        for src, gw, gw_if, src_ip, dst, dst_ip in legs:
+            rx = t.popen(dst, [E.PY, PFC_HOST, "recv", "--port", str(GOLD), "--idle", "1.5",
+                               "--deadline", str(SECONDS + 30)])
+            self.assertEqual(rx.stdout.readline().strip(), b"listening")
+            procs.append((rx, src, gw, gw_if, src_ip, dst_ip))
+        senders = [t.popen(src, [E.PY, PFC_HOST, "send", "--iface", "eth0",
+                                 "--dst-mac", self.gw_mac(gw, gw_if), "--src", src_ip,
+                                 "--dst", dst_ip, "--dport", str(GOLD), "--rate", "150e6",
+                                 "--seconds", str(SECONDS), "--priority", str(PRIORITY)])
+                   for _, src, gw, gw_if, src_ip, dst_ip in procs]
+        sent = [self.result(p) for p in senders]
+        got = [self.result(p[0]) for p in procs]
+        after = {g: self.tenants(g)["gold"] for g in ("gwa", "core", "gwb")}
+        d = {g: {k: after[g].get(k, 0) - before[g].get(k, 0) for k in ("pause_episodes", "pauses")}
+             for g in after}
+        for (_, src, _, _, _, dst_ip), s, r in zip(procs, sent, got):
+            print(f"\n  {src} -> {dst_ip}: sent {s['sent']}, received {r['unique']} "
+                  f"(~{r['unique'] * s['frame_bytes'] * 8 / SECONDS / 1e6:.0f} Mbit/s), "
+                  f"host paused {s['paused_s']:.2f} s", end="")
+        print(f"\n  pauses asked / held: {d}")
+        for (_, src, _, _, _, dst_ip), s, r in zip(procs, sent, got):
+            self.assertEqual(r["unique"], s["sent"], f"{src} -> {dst_ip} lost packets")
+            self.assertGreater(r["unique"] * s["frame_bytes"] * 8 / SECONDS, 50e6,
+                               f"{src} -> {dst_ip} barely moved")
+        for g, x in d.items():
+            self.assertGreater(x["pause_episodes"], 0, f"{g} never paused its upstream")
+            self.assertGreater(x["pauses"], 0, f"{g} was never held")
 
 
 if __name__ == "__main__":
