@@ -7,9 +7,9 @@
  * passed it to the kernel with struct aigw_shape_meta in the metadata area
  * (the endpoint program likewise a decapsulated one, for a customer port);
  * here it gets the tenant's HTB class as skb->priority and goes to that
- * port's egress (bpf_redirect), through the port's qdisc. Everything else (no such
- * metadata: the kernel's own traffic, what the headend passes) is left to
- * the kernel: TC_ACT_OK. While the tenant's queue is above its marking
+ * port's egress (bpf_redirect), through the port's qdisc. Everything else
+ * (no such metadata: the kernel's own traffic, what the XDP programs pass)
+ * is left to the kernel: TC_ACT_OK. While the tenant's queue is above its marking
  * threshold (aigw_shape flags, set by the agent), an ECN-capable packet's
  * outer IPv6 header is marked Congestion Experienced.
  */

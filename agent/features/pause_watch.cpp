@@ -52,8 +52,8 @@ std::chrono::microseconds us(std::chrono::nanoseconds d) {
   return std::chrono::duration_cast<std::chrono::microseconds>(d);
 }
 
-// The quanta a PFC pause asks for: the most the port's speed allows,
-// and how long they last (0 when the speed is unknown: 10 Gbit/s assumed).
+// A port whose speed the kernel does not know is taken for 10 Gbit/s: its
+// PFC quanta are then counted short (refreshed sooner), its headroom large.
 constexpr uint64_t kUnknownSpeed = 10'000'000'000;
 
 }  // namespace
@@ -91,6 +91,10 @@ void PauseWatch::set(Plan p) {
     st.name = t.name;
     st.pause = pause_thresholds(p, t);
     st.pfc = pfc_thresholds(p, t);
+    if (p.peers.empty() && st.pausing) {  // no peers any more: let the old ones go
+      send_all(bp::MsgType::Resume, t.id, "resume");
+      st.pausing = false;
+    }
     if (!t.pfc_priority && st.pfc_on) {
       auto old = std::find_if(plan_.tenants.begin(), plan_.tenants.end(),
                               [&](const Tenant& x) { return x.id == t.id; });

@@ -16,6 +16,13 @@ delay p50/p99 (µs, sender and receiver share the monotonic clock; includes
 the receiver's own socket wait), the deepest gold backlog gwb's watch saw
 against the formula's buffer. Then the medians per mode.
 
+Then, per run, a rate change timed at the receiver: gold alone offered
+190 Mbit/s through gwa's queue at rate = ceil = 100mbit; 2 s in,
+`aigwctl tenant set gold rate 150mbit ceil 150mbit` on gwa; host2 counts
+gold's frame bytes in 50 ms bins (monotonic clock, shared with this
+script): the time from the command's start to the end of the first bin at
+>= 90 % of 150 Mbit/s.
+
 Run (root): tests/bench/lossless.py [--build build] [--runs 3] [--seconds 4]
 """
 import argparse
@@ -24,6 +31,7 @@ import json
 import os
 import statistics
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -101,6 +109,30 @@ class Bench:
                 "deepest_bytes": b.get("rx_deepest_bytes"),
                 "formula_bytes": b.get("buffer_bytes")}
 
+    def rate_change(self, seconds=4.0, bin_ms=50):
+        self.set_mode("off")
+        t = self.topo
+        t.ctl("gwa", "tenant", "set", "gold", "rate", "100mbit", "ceil", "100mbit")
+        mac = t.run("gwa", ["cat", f"/sys/class/net/{A.cust_if}/address"]).stdout.strip()
+        rx = t.popen("host2", [PY, PFC_HOST, "recv", "--port", str(L.GOLD), "--idle", "1.5",
+                               "--deadline", str(seconds + 30), "--bin-ms", str(bin_ms)])
+        rx.stdout.readline()
+        tx = t.popen("host1", [PY, PFC_HOST, "send", "--iface", "eth0", "--dst-mac", mac,
+                               "--src", A.host4(), "--dst", B.host4(), "--dport", str(L.GOLD),
+                               "--rate", "190e6", "--seconds", str(seconds)])
+        time.sleep(2.0)
+        t_cmd = time.monotonic()
+        t.ctl("gwa", "tenant", "set", "gold", "rate", "150mbit", "ceil", "150mbit")
+        tx.communicate(timeout=seconds + 60)
+        got = json.loads(rx.communicate(timeout=seconds + 60)[0].strip().splitlines()[-1])
+        t.ctl("gwa", "tenant", "set", "gold", "rate", "100mbit", "ceil", "200mbit")
+        w = bin_ms / 1000
+        rates = [(got["t0"] + (i + 1) * w, b * 8 / w / 1e6) for i, b in enumerate(got["bins"])]
+        before = [r for end, r in rates if t_cmd - 1.0 < end <= t_cmd]
+        done = next((end for end, r in rates if end > t_cmd and r >= 0.9 * 150), None)
+        return {"before_mbps": statistics.median(before) if before else None,
+                "after_s": None if done is None else round(done - t_cmd, 3)}
+
     def close(self):
         self.topo.down()
 
@@ -113,12 +145,15 @@ def main():
     a = ap.parse_args()
     b = Bench(os.path.abspath(a.build))
     res = {"on": [], "off": []}
+    changes = []
     try:
         for _ in range(a.runs):
             for mode in ("on", "off"):
                 r = b.run(mode, a.seconds)
                 res[mode].append(r)
                 print(json.dumps(r), flush=True)
+            changes.append(b.rate_change())
+            print(json.dumps({"rate_change": changes[-1]}), flush=True)
     finally:
         b.close()
     print("\nmedians (gold offered 200 Mbit/s = 2x its share; free 90 Mbit/s):")
@@ -129,6 +164,10 @@ def main():
              for k in ("lost_pct", "gold_mbps", "free_mbps", "p50_us", "p99_us")}
         print(f"{mode:<13}{m['lost_pct']:>12.2f}{m['gold_mbps']:>13.1f}{m['free_mbps']:>13.1f}"
               f"{m['p50_us']:>10.0f}{m['p99_us']:>10.0f}")
+    took = [c["after_s"] for c in changes if c["after_s"] is not None]
+    print(f"rate change 100 -> 150 Mbit/s at the receiver: median "
+          f"{statistics.median(took) if took else float('nan'):.2f} s after the command "
+          f"({len(took)} of {len(changes)} runs reached it)")
     on = res["on"]
     print(f"buffer (on): gwb's deepest gold backlog {max(r['deepest_bytes'] for r in on)} B, "
           f"the formula's {on[0]['formula_bytes']} B")

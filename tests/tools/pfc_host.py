@@ -15,12 +15,14 @@ from the gateway's code.
       at IF's speed (/sys/class/net/IF/speed); 0 quanta resumes it. Prints
       JSON: sent, pfc frames seen, pauses, seconds paused, seconds sending.
 
-  pfc_host.py recv --port N [--bind IP] [--idle S] [--deadline S]
+  pfc_host.py recv --port N [--bind IP] [--idle S] [--deadline S] [--bin-ms MS]
       Counts the datagrams on UDP port N until IDLE seconds without one
       (after the first) or DEADLINE; prints JSON: received, unique, the
       highest sequence, duplicates, the missing ones below it (count), and
       the one-way delay (p50, p99, max in µs: sender and receiver share
-      the machine's monotonic clock across network namespaces).
+      the machine's monotonic clock across network namespaces). --bin-ms:
+      also the frame bytes received per MS-long bin from the first datagram
+      ("bins", with "t0": that datagram's CLOCK_MONOTONIC seconds).
 """
 import argparse
 import json
@@ -171,6 +173,8 @@ def recv(a):
     print("listening", flush=True)
     seen = bytearray()
     delays = []
+    bins = []
+    t0 = None
     received = dups = 0
     first = None
     deadline = time.monotonic() + a.deadline
@@ -188,6 +192,12 @@ def recv(a):
         seq, stamp = struct.unpack_from("!QQ", data)
         if first is None:
             first = time.monotonic()
+            t0 = now
+        if a.bin_ms:
+            k = (now - t0) // int(a.bin_ms * 1e6)
+            if k < 100_000:
+                bins.extend([0] * (k + 1 - len(bins)))
+                bins[k] += len(data) + 42  # the frame: Ethernet, IPv4, UDP headers
         if seq >= len(seen):
             if seq > 50_000_000:
                 continue  # not ours
@@ -207,7 +217,8 @@ def recv(a):
             else None
     json.dump({"received": received, "unique": unique, "max_seq": top, "duplicates": dups,
                "missing_below_max": (top + 1 - unique) if top >= 0 else 0,
-               "delay_us": {"p50": pct(0.5), "p99": pct(0.99), "max": pct(1.0)}}, sys.stdout)
+               "delay_us": {"p50": pct(0.5), "p99": pct(0.99), "max": pct(1.0)},
+               **({"t0": t0 / 1e9, "bins": bins} if a.bin_ms else {})}, sys.stdout)
     print()
 
 
@@ -231,6 +242,7 @@ def main():
     r.add_argument("--bind", default="0.0.0.0")
     r.add_argument("--idle", type=float, default=1.0)
     r.add_argument("--deadline", type=float, default=60.0)
+    r.add_argument("--bin-ms", type=float, default=0)
     a = ap.parse_args()
     if a.cmd == "send" and (a.seconds > 600 or a.rate > 10e9):
         ap.error("bounded: --seconds <= 600, --rate <= 10e9")
