@@ -7,13 +7,17 @@
 #include <xdp/xsk.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "datapath/types.hpp"
 
 namespace aigw::dp {
 
 namespace {
+
+constexpr auto kBusyWait = std::chrono::seconds(1);
 
 bool power_of_two(uint32_t x) { return x && !(x & (x - 1)); }
 
@@ -77,9 +81,17 @@ XskSocket::XskSocket(const std::string& ifname, uint32_t queue, const XskSetting
   sc.tx_size = s.ring;
   sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;  // aigw's programs redirect
   sc.bind_flags = XDP_USE_NEED_WAKEUP | (s.zero_copy ? XDP_ZEROCOPY : XDP_COPY);
+  // A queue whose socket was just closed stays busy until the kernel has
+  // released that socket's buffer pool, which it does in deferred work:
+  // a socket made again at once (a reload, a restart of the proxy) waits
+  // for it, a bounded time.
   xsk_socket* x = nullptr;
-  if (int r = xsk_socket__create(&x, ifname.c_str(), queue, u, &m.rx, &m.tx, &sc))
-    throw fail("socket", -r);
+  auto busy_until = std::chrono::steady_clock::now() + kBusyWait;
+  int r;
+  while ((r = xsk_socket__create(&x, ifname.c_str(), queue, u, &m.rx, &m.tx, &sc)) == -EBUSY &&
+         std::chrono::steady_clock::now() < busy_until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (r) throw fail(r == -EBUSY ? "socket (the queue has another AF_XDP socket)" : "socket", -r);
   m.sock.reset(x);
   // First half of the frames to the fill ring (receive), the rest send.
   uint32_t idx = 0, n = s.frames / 2;

@@ -294,22 +294,24 @@ RdmaProxyModule::RdmaProxyModule(Host& host) : host_(host) {}
 
 RdmaProxyModule::~RdmaProxyModule() { halt(); }
 
-void RdmaProxyModule::plan(const core::ApplyContext& ctx) {
+dp::RdmaSelection rdma_selection(const Config& c) {
   dp::RdmaSelection sel{};
-  for (const auto& x : ctx.next.rdma_proxy.select) {
-    auto t = aigw::tenant_id(ctx.next, x.tenant);
+  for (const auto& x : c.rdma_proxy.select) {
+    auto t = aigw::tenant_id(c, x.tenant);
     if (!t) throw ApplyError(fmt::format("rdma_proxy.select: unknown tenant '{}'", x.tenant));
     uint32_t mask = (1u << AIGW_MAX_CLASSES) - 1;
     if (!x.service_class.empty()) {
-      auto c = aigw::class_id(ctx.next, x.service_class);
-      if (!c)
+      auto cls = aigw::class_id(c, x.service_class);
+      if (!cls)
         throw ApplyError(fmt::format("rdma_proxy.select: unknown class '{}'", x.service_class));
-      mask = 1u << *c;
+      mask = 1u << *cls;
     }
     if (*t < AIGW_MAX_TENANTS) sel[*t] |= mask;
   }
-  planned_ = sel;
+  return sel;
 }
+
+void RdmaProxyModule::plan(const core::ApplyContext& ctx) { planned_ = rdma_selection(ctx.next); }
 
 void RdmaProxyModule::commit(const core::ApplyContext& ctx) {
   if (!maps_) maps_.emplace(host_.datapath().loader());

@@ -30,6 +30,11 @@
 
 namespace aigw::features {
 
+// The tenants' and classes' RoCEv2 the XDP programs hand to the proxy
+// (aigw_rdma_sel), from rdma_proxy.select. Throws ApplyError for a tenant
+// or class the configuration does not have.
+dp::RdmaSelection rdma_selection(const Config& c);
+
 class RdmaProxyModule : public core::Module {
  public:
   explicit RdmaProxyModule(Host& host);

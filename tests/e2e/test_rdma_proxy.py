@@ -21,6 +21,10 @@ on the core's port from gwa, seeded), resends included.
           gwa's tail loss probe recovers them before the requester's
           timeout.
   test_3: the proxy's metrics in /metrics, and `aigwctl rdma show`.
+  test_3b: a reload that changes a proxy setting restarts the proxy on the
+          same queues at once (the kernel frees a closed socket's queue in
+          deferred work: the new socket waits for it) and traffic goes
+          through it again.
   test_4: with the proxy's selection removed (reload), the same loss makes
           the hosts go back N: the contrast, and the fast path again.
 """
@@ -223,6 +227,20 @@ class RdmaProxy(E.TopoCase):
             self.assertIn(name, text)
         out = self.topo.ctl_raw("gwb", "rdma", "show").stdout
         self.assertIn("RECEIVING", out)
+
+    def test_3b_reload_restarts_the_proxy(self):
+        for g in ("gwa", "gwb"):
+            self.topo.configs[g]["rdma_proxy"] = dict(SELECT, nack_ms=4)
+            self.topo.write_config(g)
+            self.topo.ctl(g, "config", "reload")
+        for g in ("gwa", "gwb"):
+            r = self.rdma(g)
+            self.assertTrue(r["running"] and "error" not in r, f"{g}: {r}")
+        before = {g: self.proxied(g) for g in ("gwa", "gwb")}
+        rq, rs = self.transfer(psn=0x50, qp=0x37, packets=2000)
+        self.assertTrue(rq["done"] and rs["done"], (rq, rs))
+        for g in ("gwa", "gwb"):
+            self.assertGreaterEqual(self.proxied(g) - before[g], 2000, g)
 
     def scrape(self, node):
         py = ("import urllib.request;print(urllib.request.urlopen("

@@ -104,6 +104,22 @@
 //        -> {"frames":n,"ms":t,"prog_ns":d,"verdicts":{"XDP_REDIRECT":n,...}}
 //        (prog_ns: the kernel's timing of the runs summed, syscalls excluded)
 //   {"cmd":"flows"} entries also carry "key" (hex) and "pinned".
+// RDMA proxy (abi.h "RDMA proxy"; aigwd's module is not running here, the
+// runner does its parts with the agent's own code):
+//   {"cmd":"rdma_select"} -> {"ok":true,"select":{"<tenant id>":classes,...}}
+//        writes aigw_rdma_sel from the configuration's rdma_proxy.select as
+//        the module plans it (features::rdma_selection)
+//   {"cmd":"xsk_open","iface":"NAME"} -> {"ok":true,"slots":[s,...]}  an
+//        AF_XDP socket of the proxy's kind (dp::XskSocket, copy mode) on
+//        NAME queue 0, put in aigw_xsks for every configured entry of NAME
+//   {"cmd":"xsk_close","iface":"NAME"} -> {"ok":true}  closes it (it leaves
+//        aigw_xsks with it)
+//   {"cmd":"xsk_read","iface":"NAME"} -> {"frames":[{"frame":"<hex>",
+//        "kind":k,"egress":ifindex,"ip_off":o,"tenant":t},...],"rx":n,
+//        "bad_meta":n}  what the socket received since the last read
+//   {"prog":..,"ifindex":N,"pkt":..,"live":true} -> {"ok":true}  one run in
+//        live-frames mode (dp::xdp_inject, queue 0): what the program decides
+//        is done (a redirect into a socket delivers there)
 // Any problem gives {"error":"..."}; the runner keeps reading. On EOF it
 // removes the pins (Datapath::unpin_all) and exits 0.
 // The ready line also carries "apply_ms": the time the first apply took.
@@ -123,6 +139,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -136,6 +153,9 @@
 #include "datapath/elephant_maps.hpp"
 #include "datapath/loader.hpp"
 #include "datapath/map_io.hpp"
+#include "datapath/rdma_maps.hpp"
+#include "datapath/xsk.hpp"
+#include "features/rdma_proxy.hpp"
 #include "netlink/links.hpp"
 #include "netlink/route_watch.hpp"
 #include "telemetry/flows.hpp"
@@ -240,6 +260,11 @@ json run_packet(const aigw::Datapath& dp, const json& req) {
   // The kernel refuses test input shorter than an Ethernet header (even
   // behind XDP metadata): such a frame gets an {"error"} answer.
   std::vector<uint8_t>& in = *pkt;
+  if (req.value("live", false)) {
+    if (int e = aigw::dp::xdp_inject(fd, ifindex, in))
+      return error_json(std::string("live run: ") + std::strerror(e));
+    return json{{"ok", true}};
+  }
   std::vector<uint8_t> out(kOutMax, 0);
   const bool tc = is_tc_prog(fd);
   xdp_md xdp_in{}, xdp_out{};
@@ -818,6 +843,63 @@ int usage() {
 
 }  // namespace
 
+// ---- RDMA proxy: the selection, sockets, and what they received.
+struct RdmaState {
+  aigw::dp::RdmaMaps maps;
+  std::map<std::string, std::unique_ptr<aigw::dp::XskSocket>> socks;
+};
+
+json xsk_open(const aigw::Datapath& dp, const aigw::Config& cfg, RdmaState& st,
+              const std::string& iface) {
+  std::vector<uint16_t> slots;
+  for (const auto& i : cfg.interfaces)
+    if (i.name == iface)
+      if (auto slot = dp.slot_of(aigw::interface_key(i))) slots.push_back(*slot);
+  if (slots.empty()) return error_json("no configured interface '" + iface + "'");
+  st.socks.erase(iface);
+  auto s = std::make_unique<aigw::dp::XskSocket>(iface, 0, aigw::dp::XskSettings{});
+  for (uint16_t slot : slots) st.maps.set_socket(slot, 0, s->fd());
+  st.socks[iface] = std::move(s);
+  return json{{"ok", true}, {"slots", slots}};
+}
+
+json xsk_read(RdmaState& st, const std::string& iface) {
+  auto it = st.socks.find(iface);
+  if (it == st.socks.end()) return error_json("no socket open on '" + iface + "'");
+  json frames = json::array();
+  while (it->second->receive(64, [&](std::span<const uint8_t> f, const aigw_xsk_meta& m) {
+    frames.push_back({{"frame", to_hex(f.data(), f.size())},
+                      {"kind", m.kind},
+                      {"egress", m.egress_ifindex},
+                      {"ip_off", m.ip_off},
+                      {"tenant", m.tenant}});
+  })) {
+  }
+  const auto& c = it->second->counters();
+  return json{{"frames", frames}, {"rx", c.rx}, {"bad_meta", c.rx_bad_meta}};
+}
+
+json rdma_cmd(const aigw::Datapath& dp, const aigw::Config& cfg, RdmaState& st,
+              const std::string& cmd, const json& req) {
+  std::string iface = req.contains("iface") && req["iface"].is_string()
+                          ? req["iface"].get<std::string>()
+                          : std::string();
+  if (cmd == "rdma_select") {
+    auto sel = aigw::features::rdma_selection(cfg);
+    st.maps.select(sel);
+    json j = json::object();
+    for (size_t t = 0; t < sel.size(); t++)
+      if (sel[t]) j[std::to_string(t)] = sel[t];
+    return json{{"ok", true}, {"select", j}};
+  }
+  if (cmd == "xsk_open") return xsk_open(dp, cfg, st, iface);
+  if (cmd == "xsk_close") {
+    st.socks.erase(iface);
+    return json{{"ok", true}};
+  }
+  return xsk_read(st, iface);
+}
+
 int main(int argc, char** argv) {
   std::string config_path, pin;
   for (int i = 1; i < argc; i++) {
@@ -879,6 +961,7 @@ int main(int argc, char** argv) {
   emit(json{{"ready", true}, {"slots", slots_json(*dp, cfg)}, {"apply_ms", apply_ms}});
 
   aigw::dp::ElephantMaps elephants(dp->loader());
+  RdmaState rdma{aigw::dp::RdmaMaps(dp->loader()), {}};
   uint64_t hh_mult = 0;
   uint32_t hh_key_bytes = 1;
   std::string line;
@@ -924,11 +1007,15 @@ int main(int argc, char** argv) {
         else if (cmd == "hh_cfg" || cmd == "hh_read" || cmd == "pin" || cmd == "unpin" ||
                  cmd == "pins")
           answer = elephant_cmd(*dp, elephants, hh_mult, hh_key_bytes, cmd, req);
+        else if (cmd == "rdma_select" || cmd == "xsk_open" || cmd == "xsk_close" ||
+                 cmd == "xsk_read")
+          answer = rdma_cmd(*dp, cfg, rdma, cmd, req);
         else
           answer = error_json("unknown cmd '" + cmd +
                               "' (stats|reset|flows|usage|apn_usage|pol_stats|flush_flows|"
                               "classify_batch|cls_info|policy_slots|route_events|apply|tc_stats|"
-                              "attach|detach|run_frames|hh_cfg|hh_read|pin|unpin|pins)");
+                              "attach|detach|run_frames|hh_cfg|hh_read|pin|unpin|pins|rdma_select|"
+                              "xsk_open|xsk_close|xsk_read)");
       } else {
         answer = run_packet(*dp, req);
       }
@@ -938,6 +1025,7 @@ int main(int argc, char** argv) {
     emit(answer);
   }
 
+  rdma.socks.clear();
   dp->loader().detach_all();
   dp.reset();
   aigw::Datapath::unpin_all(pin);
