@@ -130,7 +130,7 @@ class Proxy {
     auto s = r.q.push(p.bth.psn, std::move(pkt), now);
     absorb(before, r.q.counters());
     out.deliver = std::move(s.deliver);
-    if (s.nack) out.nacks.push_back(nack_of(k, r, s.fresh));
+    if (s.nack) out.nacks.push_back(nack_of(k, r, {*s.fresh}));
     return out;
   }
 
@@ -164,7 +164,7 @@ class Proxy {
       auto s = r.q.tick(now);
       absorb(before, r.q.counters());
       for (auto& x : s.deliver) out.deliver.push_back(std::move(x));
-      if (s.nack) out.nacks.push_back(nack_of(k, r));
+      if (s.nack) out.nacks.push_back(nack_of(k, r, std::move(s.due)));
     });
     tx_.for_each([&](const FlowKey&, Tx& t) {
       t.cache.expire(now);
@@ -252,9 +252,9 @@ class Proxy {
     c_.overflows += b.overflows - a.overflows;
   }
 
-  Nack nack_of(const FlowKey& k, Rx& r, std::optional<PsnRange> only = std::nullopt) {
+  static_assert(ReorderQp<T>::kMaxAsk <= kNackMaxRanges, "a repeated NACK fits one message");
+  Nack nack_of(const FlowKey& k, Rx& r, std::vector<PsnRange> ranges) {
     c_.nacks_sent++;
-    std::vector<PsnRange> ranges = only ? std::vector<PsnRange>{*only} : r.q.holes(kNackMaxRanges);
     return Nack{++r.seq, k.family, k.src, k.dst, k.dqp, std::move(ranges)};
   }
 

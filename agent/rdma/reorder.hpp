@@ -57,13 +57,18 @@ struct ReorderCounters {
 template <class T>
 class ReorderQp {
  public:
+  // At most this many holes in one repeated NACK (a NACK's ranges).
+  static constexpr size_t kMaxAsk = 32;
+
   // What to do now: hand `deliver` on, in this order; if `nack`, send a
   // NACK listing `fresh` when set (a packet opened that one hole: the
-  // others were asked for already and may be on their way), else holes().
+  // others were asked for already and may be on their way), else `due`
+  // (the timer's: the holes whose last NACK is a repeat interval old).
   struct Step {
     std::vector<T> deliver;
     bool nack = false;
     std::optional<PsnRange> fresh;
+    std::vector<PsnRange> due;
   };
 
   explicit ReorderQp(ReorderLimits lim = {}) : lim_(lim) {}
@@ -91,17 +96,25 @@ class ReorderQp {
     return s;
   }
 
-  // Timers: re-send the NACK, or give the hole up.
+  // Timers: NACK again the holes asked for a repeat interval ago (each
+  // hole by its own last NACK: one that opened a moment ago is not asked
+  // again with an older one, its resend may be on its way), or give the
+  // holes up.
   Step tick(Clock::time_point now) {
     Step s;
     if (held_.empty()) return s;
     if (now - hole_since_ >= lim_.give_up) {
       c_.given_up++;
       release(s);
-    } else if (now - nacked_at_ >= renack_after()) {
-      ask(s, now, true);
-      timed_ = false;  // a fill after a repeated NACK is no sample (Karn)
+      return s;
     }
+    for (const PsnRange& h : holes(kMaxAsk))
+      if (!asked_within(h.first, now)) s.due.push_back(h);
+    if (s.due.empty()) return s;
+    s.nack = true;
+    c_.nacks++;
+    for (const PsnRange& h : s.due) note_ask(h, now);
+    timed_ = false;  // a fill after a repeated NACK is no sample (Karn)
     return s;
   }
 
@@ -137,7 +150,12 @@ class ReorderQp {
   // The next time tick() has something to do (none while nothing is held).
   std::optional<Clock::time_point> deadline() const {
     if (held_.empty()) return std::nullopt;
-    return std::min(hole_since_ + lim_.give_up, nacked_at_ + renack_after());
+    Clock::time_point d = hole_since_ + lim_.give_up;
+    for (const PsnRange& h : holes(kMaxAsk)) {
+      const Asked* a = last_ask(h.first);
+      d = std::min(d, a ? a->at + renack_after() : Clock::time_point{});
+    }
+    return d;
   }
 
  private:
@@ -146,13 +164,35 @@ class ReorderQp {
     s.deliver.push_back(std::move(pkt));
   }
 
-  // A NACK now. Only one that names every hole (the timer's, or the first
-  // hole's) restarts the timer: a NACK of a fresh hole alone does not, or
-  // a stream that keeps losing would never ask again for lost resends.
-  void ask(Step& s, Clock::time_point now, bool all) {
-    s.nack = true;
-    if (all) nacked_at_ = now;
-    c_.nacks++;
+  // A hole asked for (a NACK names it now), and when.
+  struct Asked {
+    uint32_t first, count;
+    Clock::time_point at;
+  };
+
+  // The last NACK naming psn (none: never asked, or filled since).
+  const Asked* last_ask(uint32_t psn) const {
+    const Asked* out = nullptr;
+    for (const Asked& a : asked_)
+      if (psn_diff(psn, a.first) >= 0 && psn_diff(psn, a.first) < static_cast<int32_t>(a.count) &&
+          (!out || a.at > out->at))
+        out = &a;
+    return out;
+  }
+  bool asked_within(uint32_t psn, Clock::time_point now) const {
+    const Asked* a = last_ask(psn);
+    return a && now - a->at < renack_after();
+  }
+
+  // Records a NACK of h, forgetting the asks it replaces and those of
+  // holes filled since (bounded: an entry per hole).
+  void note_ask(const PsnRange& h, Clock::time_point now) {
+    std::erase_if(asked_, [&](const Asked& a) {
+      return psn_diff(psn_add(a.first, a.count), *expected_) <= 0 ||
+             (psn_diff(h.first, a.first) >= 0 &&
+              psn_diff(h.first, a.first) < static_cast<int32_t>(a.count));
+    });
+    asked_.push_back({h.first, h.count, now});
   }
 
   // Hand on what became contiguous; a hole that stays is new from now.
@@ -168,11 +208,11 @@ class ReorderQp {
     if (n && timed_) sample(now - hole_since_);
     if (held_.empty()) {
       c_.filled++;
+      asked_.clear();
     } else if (n) {
-      // The holes left were asked for when they opened: the repeat waits
-      // a full interval from now, not from the filled hole's NACK.
+      // The holes left were asked for when they opened; each is asked
+      // again a repeat interval after its own NACK.
       hole_since_ = now;
-      nacked_at_ = now;
       timed_ = false;  // the next hole was asked for earlier: no sample
     }
   }
@@ -208,8 +248,10 @@ class ReorderQp {
     }
     if (opens) {
       c_.holes++;
-      ask(s, now, first);
+      c_.nacks++;
+      s.nack = true;
       s.fresh = PsnRange{from, static_cast<uint32_t>(psn_diff(psn, from))};
+      note_ask(*s.fresh, now);
     }
     if (held_.size() > lim_.max_held) {
       c_.overflows++;
@@ -224,12 +266,14 @@ class ReorderQp {
       expected_ = psn_add(psn, 1);
     }
     held_.clear();
+    asked_.clear();
   }
 
   ReorderLimits lim_;
   std::optional<uint32_t> expected_;
   std::vector<std::pair<uint32_t, T>> held_;  // by distance from expected_
-  Clock::time_point hole_since_{}, nacked_at_{};
+  Clock::time_point hole_since_{};
+  std::vector<Asked> asked_;
   std::optional<Clock::duration> srtt_;
   Clock::duration rttvar_{};
   bool timed_ = false;  // the first hole's fill is a sample

@@ -8,19 +8,26 @@ core (a plain IPv6 router) - gwb - host2 (responder). RoCEv2 (UDP 4791) is
 classified into tenant "ai" on both gateways; "proxy" selects it for the
 proxy (rdma_proxy.select), "go-back-N" selects nothing (the XDP fast path).
 The loss is aigw-xdp-loss on the core's port from gwa (seeded; data and
-resends, not ACKs or NACKs). This lab adds no delay: the round trip is the
-namespaces' (tens of microseconds); tests/bench/rdma_goodput.py has the
-1 ms / 10 ms table with the proxy's logic in a relay.
+resends, not ACKs or NACKs). --rtts 1,10 adds a WAN round trip: the link
+gwa - core is cut in two with a namespace between them where
+aigw-delay-line relays every frame, half the round trip each way (this
+kernel has no netem); 0 is the lab's own round trip (tens of
+microseconds). --window: the requester's window in packets (its
+outstanding PSNs): at 10 ms a window must hold what is sent in two round
+trips for the proxy to hide a loss (while a hole waits for its resend the
+responder cannot acknowledge what follows).
 
 pps per core: packets the two gateways' proxies sent on (to hosts and to
 the WAN, from `aigwctl rdma show`) over the CPU time of their aigw-rdma-q*
 threads (/proc, utime + stime) during the lossless proxied runs.
 
 Run (root): tests/bench/rdma_gateways.py [--build build] [--runs 3] [--packets 20000]
+            [--rtts 0,1,10] [--window 1024] [--losses 0,0.0001,0.001,0.01,0.02]
 """
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -35,13 +42,16 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 class Bench:
-    def __init__(self, build, packets):
+    def __init__(self, build, packets, window=1024, delay=False):
         self.tools = os.path.join(build, "tests", "tools")
-        self.packets = packets
+        self.packets, self.window = packets, window
+        self.delay_line = None
         self.topo = T.Topology(f"aigwt-bench-{os.getpid()}-",
                                modes={"gwa": "aigw", "core": "transit", "gwb": "aigw"},
                                build_dir=build)
         self.topo.up(start_agents=False)
+        if delay:
+            self.splice_delay()
         for g in ("gwa", "gwb"):
             c = self.topo.configs[g]
             c["tenants"] = [{"name": "ai", "id": 5}]
@@ -58,6 +68,57 @@ class Bench:
 
     def tool(self, node, *args, **kw):
         return self.topo.run(node, [os.path.join(self.tools, args[0]), *map(str, args[1:])], **kw)
+
+    def splice_delay(self):
+        """gwa-core --- dla [dl] dlb --- core-gwa: core's end moves into a
+        new namespace as dla; a new core-gwa (its MAC, addresses and routes)
+        takes its place, paired with dlb."""
+        t, dev = self.topo, "core-gwa"
+        self.dl = t.ns("dl")
+        T.run(["ip", "netns", "add", self.dl])
+        t._created.append(self.dl)
+        mac = t.run("core", ["cat", f"/sys/class/net/{dev}/address"]).stdout.strip()
+        addrs = [a for a in T.json.loads(t.ip("core", "-j", "addr", "show", "dev", dev).stdout)[0]
+                 ["addr_info"] if a.get("scope") == "global"]
+        routes = [t.ip("core", fam, "route", "show", "dev", dev).stdout.splitlines()
+                  for fam in ("-4", "-6")]
+        t.ip("core", "link", "set", "dev", dev, "xdp", "off")
+        t.ip("core", "link", "set", "dev", dev, "netns", self.dl)
+        lines = [f"link set {dev} name dla", "link set dla address 02:a1:9e:00:dd:01",
+                 "link add dlb type veth peer name core-gwa", "link set lo up",
+                 "link set dla up", "link set dlb up"]
+        for ln in lines:
+            T.run(["ip", "-n", self.dl, *ln.split()])
+        T.run(["ip", "-n", self.dl, "link", "set", dev, "netns", t.ns("core")])
+        t.ip("core", "link", "set", "dev", dev, "address", mac, "mtu", str(t.mtu))
+        T.run(["ip", "-n", self.dl, "link", "set", "dlb", "mtu", str(t.mtu)])
+        T.run(["ip", "-n", self.dl, "link", "set", "dla", "mtu", str(t.mtu)])
+        t.ip("core", "link", "set", dev, "up")
+        t.run("core", ["ethtool", "-K", dev, "tx", "off"])
+        for a in addrs:
+            t.ip("core", "addr", "add", f"{a['local']}/{a['prefixlen']}", "dev", dev, "nodad")
+        for fam, rs in zip(("-4", "-6"), routes):
+            for r in rs:
+                if "proto kernel" in r or not r.strip():
+                    continue
+                t.ip("core", fam, "route", "replace", *r.split(), "dev", dev)
+        # gwa's XDP redirects into gwa-core: its peer needs XDP to take them
+        T.run(["ip", "-n", self.dl, "link", "set", "dev", "dla", "xdpdrv", "obj",
+               t.xdp_pass_obj, "sec", "xdp"])
+        t.ip("core", "link", "set", "dev", dev, "xdpdrv", "obj", t.xdp_pass_obj, "sec", "xdp")
+        self.set_rtt(0)
+
+    def set_rtt(self, rtt_ms):
+        """The delay line, half the round trip each way."""
+        if self.delay_line:
+            self.delay_line.terminate()
+            self.delay_line.wait(timeout=10)
+        self.delay_line = subprocess.Popen(
+            ["ip", "netns", "exec", self.dl, os.path.join(self.tools, "aigw-delay-line"),
+             "--a", "dla", "--b", "dlb", "--delay-us", str(int(rtt_ms * 500)),
+             "--queue", "200000"], stdout=subprocess.PIPE, text=True)
+        if '"ready"' not in self.delay_line.stdout.readline():
+            raise SystemExit("aigw-delay-line did not start")
 
     def set_proxy(self, on):
         if on == self.proxy_on:
@@ -89,7 +150,7 @@ class Bench:
         time.sleep(0.3)
         r = self.tool("host1", "aigw-roce-ep", "requester", "--local", T.SITES["gwa"].host6(),
                       "--peer", T.SITES["gwb"].host6(), "--packets", self.packets, "--window",
-                      1024, "--mtu", 1024, "--timeout-ms", 100, "--deadline-s", 60, *ids,
+                      self.window, "--mtu", 1024, "--timeout-ms", 100, "--deadline-s", 60, *ids,
                       timeout=90, check=False)
         out, _ = resp.communicate(timeout=90)
         return json.loads(r.stdout), json.loads(out)
@@ -128,7 +189,52 @@ class Bench:
         return n
 
     def close(self):
+        if self.delay_line:
+            self.delay_line.terminate()
+            self.delay_line.wait(timeout=10)
         self.topo.down()
+
+
+def table(b, a, rtt, losses):
+    print(f"RoCEv2 goodput through gwa and gwb (aigwd), {a.packets} packets of 1024 bytes, "
+          f"window {a.window}, median of {a.runs} runs; WAN round trip "
+          + (f"{rtt:g} ms (delay line)" if rtt else "of the lab (no added delay)"))
+    print(f"{'loss':>7} | {'go-back-N Mbit/s':>16} {'resent':>7} | {'proxy Mbit/s':>12} "
+          f"{'of loss-free':>12} {'NACK-resent':>11} {'host resent':>11} {'out of order':>12}")
+    base = None
+    pps = []
+    for loss in losses:
+        row = {}
+        for on in (False, True):
+            b.set_proxy(on)
+            good, resent, ooo, gw_resent = [], [], [], []
+            for run in range(a.runs):
+                b.loss(loss, seed=11 + run)
+                (u0, c0), p0 = b.proxy_cpu_s(), b.proxy_packets() if on else 0
+                a0 = b.topo.ctl("gwa", "rdma", "show").get("counters", {}) if on else {}
+                rq, rs = b.transfer()
+                if on:
+                    a1 = b.topo.ctl("gwa", "rdma", "show").get("counters", {})
+                    gw_resent.append(a1.get("resent", 0) - a0.get("resent", 0))
+                    if loss == 0:
+                        u1, c1 = b.proxy_cpu_s()
+                        n = b.proxy_packets() - p0
+                        if u1 > u0 and c1 > c0:
+                            pps.append((n / (u1 - u0), n / (c1 - c0)))
+                b.loss(0, 0)
+                good.append(rq["goodput_mbps"] if rq["done"] else 0.0)
+                resent.append(rq["retransmitted"])
+                ooo.append(rs["out_of_order"])
+            row[on] = (statistics.median(good), statistics.median(resent),
+                       statistics.median(ooo), statistics.median(gw_resent or [0]))
+        if base is None:
+            base = (row[False][0], row[True][0])
+        g0, r0, _, _ = row[False]
+        g1, r1, o1, n1 = row[True]
+        print(f"{loss * 100:>6.2f}% | {g0:>16.0f} {r0:>7.0f} | {g1:>12.0f} "
+              f"{g1 / base[1] if base[1] else 0:>12.2f} {n1:>11.0f} {r1:>11.0f} {o1:>12.0f}"
+              f"   (go-back-N {g0 / base[0] if base[0] else 0:.2f} of its loss-free)", flush=True)
+    return pps
 
 
 def main():
@@ -136,52 +242,27 @@ def main():
     ap.add_argument("--build", default=os.path.join(REPO, "build"))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--packets", type=int, default=20000)
+    ap.add_argument("--window", type=int, default=1024)
+    ap.add_argument("--rtts", default="0", help="WAN round trips in ms, e.g. 0,1,10")
+    ap.add_argument("--losses", default=",".join(f"{x:g}" for x in LOSSES))
     a = ap.parse_args()
-    b = Bench(os.path.abspath(a.build), a.packets)
+    rtts = [float(x) for x in a.rtts.split(",")]
+    losses = [float(x) for x in a.losses.split(",")]
+    b = Bench(os.path.abspath(a.build), a.packets, a.window, delay=any(rtts))
+    pps = []
     try:
-        print(f"RoCEv2 goodput through gwa and gwb (aigwd), {a.packets} packets of 1024 bytes, "
-              f"window 1024, median of {a.runs} runs; no added delay")
-        print(f"{'loss':>7} | {'go-back-N Mbit/s':>16} {'resent':>7} | {'proxy Mbit/s':>12} "
-              f"{'of loss-free':>12} {'NACK-resent':>11} {'host resent':>11} {'out of order':>12}")
-        base = None
-        pps = []
-        for loss in LOSSES:
-            row = {}
-            for on in (False, True):
-                b.set_proxy(on)
-                good, resent, ooo, gw_resent = [], [], [], []
-                for run in range(a.runs):
-                    b.loss(loss, seed=11 + run)
-                    (u0, c0), p0 = b.proxy_cpu_s(), b.proxy_packets() if on else 0
-                    a0 = b.topo.ctl("gwa", "rdma", "show").get("counters", {}) if on else {}
-                    rq, rs = b.transfer()
-                    if on:
-                        a1 = b.topo.ctl("gwa", "rdma", "show").get("counters", {})
-                        gw_resent.append(a1.get("resent", 0) - a0.get("resent", 0))
-                        if loss == 0:
-                            u1, c1 = b.proxy_cpu_s()
-                            n = b.proxy_packets() - p0
-                            if u1 > u0 and c1 > c0:
-                                pps.append((n / (u1 - u0), n / (c1 - c0)))
-                    b.loss(0, 0)
-                    good.append(rq["goodput_mbps"] if rq["done"] else 0.0)
-                    resent.append(rq["retransmitted"])
-                    ooo.append(rs["out_of_order"])
-                row[on] = (statistics.median(good), statistics.median(resent),
-                           statistics.median(ooo), statistics.median(gw_resent or [0]))
-            if base is None:
-                base = row[True][0]
-            g0, r0, _, _ = row[False]
-            g1, r1, o1, n1 = row[True]
-            print(f"{loss * 100:>6.2f}% | {g0:>16.0f} {r0:>7.0f} | {g1:>12.0f} "
-                  f"{g1 / base if base else 0:>12.2f} {n1:>11.0f} {r1:>11.0f} {o1:>12.0f}")
+        for rtt in rtts:
+            if any(rtts):
+                b.set_rtt(rtt)
+            pps += table(b, a, rtt, losses)
         if pps:
             user = statistics.median(p[0] for p in pps) / 1e6
             total = statistics.median(p[1] for p in pps) / 1e6
             print(f"proxy: {user:.2f} Mpps per core of its threads' user CPU, {total:.2f} Mpps "
                   f"per core of user + system (the kernel's copy-mode transmit and veth "
                   f"delivery in their syscalls); median of {len(pps)} lossless runs, both "
-                  f"gateways' packets over both gateways' proxy threads")
+                  f"gateways' packets over both gateways' proxy threads "
+                  f"(tests/bench/rdma_pps.py isolates each side on a CPU of its own)")
     finally:
         b.close()
 

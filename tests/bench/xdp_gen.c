@@ -15,13 +15,20 @@
 //
 //   aigw-xdp-gen --dev g0 --dst-mac MAC --src-mac MAC --src 192.0.2.2
 //                --dst 198.51.100.10 [--count N] [--seconds S] [--cpu C]
-//                [--counter FILE] [--frame HEX] [--batch N]
+//                [--counter FILE] [--frame HEX] [--batch N] [--psn-off N]
+//                [--rate PPS]
 // Frame: Ethernet + IPv4 (ttl 64, DF) + UDP 9 -> 9 + 18 zero bytes = 60 bytes,
 // the frame trafgen sends in run.sh. --frame HEX sends that frame instead
 // (hex digits, 14..256 bytes, e.g. an SRv6 frame for the endpoint benchmark
 // of tests/bench/iso.sh); its first 12 bytes are replaced by --dst-mac and
 // --src-mac, --src/--dst are then not needed. --batch: frames per
 // live-frames batch (default 64, the kernel's maximum is 256).
+// --rate PPS: at most that many frames a second (batches of --batch, a
+// sleep between them when ahead); default: as fast as it can.
+// --psn-off N: a RoCEv2 frame's BTH PSN sits at byte N (24 bits, network
+// order): each frame sent carries the next PSN (from 1), so that an RDMA
+// proxy sees one stream in order (the ICRC is not rewritten: the proxy
+// does not check it).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -56,10 +63,10 @@ int main(int argc, char **argv)
 {
 	const char *dev = NULL, *counter = NULL, *frame_hex = NULL;
 	uint8_t dmac[6], smac[6];
-	int have_d = 0, have_s = 0, cpu = 0, batch = 64;
+	int have_d = 0, have_s = 0, cpu = 0, batch = 64, psn_off = -1;
 	struct in_addr src = {0}, dst = {0};
 	unsigned long long count = 100000000ULL, sent = 0;
-	double seconds = 60;
+	double seconds = 60, rate = 0;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
@@ -74,6 +81,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(k, "--counter")) counter = v;
 		else if (!strcmp(k, "--frame")) frame_hex = v;
 		else if (!strcmp(k, "--batch")) batch = atoi(v);
+		else if (!strcmp(k, "--psn-off")) psn_off = atoi(v);
+		else if (!strcmp(k, "--rate")) rate = atof(v);
 		else { fprintf(stderr, "aigw-xdp-gen: unknown option %s\n", k); return 2; }
 	}
 	if (!dev || !have_d || !have_s || (!frame_hex && (!src.s_addr || !dst.s_addr))) {
@@ -122,28 +131,66 @@ int main(int argc, char **argv)
 	 * live-frames mode a recycled page keeps whatever the gw wrote into it
 	 * (an encapsulation overwrites the original Ethernet header), and only a
 	 * freshly allocated page gets the test frame copied in. */
-	struct bpf_insn insns[sizeof(pkt) / 4 + 16];
+	if (psn_off >= 0 && (unsigned)psn_off + 3 > plen) {
+		fprintf(stderr, "aigw-xdp-gen: --psn-off past the frame\n");
+		return 2;
+	}
+	/* --psn-off: the PSN counter, one u32 in an array map */
+	int psn_map = -1;
+	if (psn_off >= 0) {
+		psn_map = bpf_map_create(BPF_MAP_TYPE_ARRAY, "aigw_gen_psn", 4, 4, 1, NULL);
+		if (psn_map < 0) { fprintf(stderr, "aigw-xdp-gen: map: %s\n", strerror(-psn_map)); return 1; }
+	}
+	struct bpf_insn insns[sizeof(pkt) / 4 + 48];
 	int n = 0;
-	insns[n++] = (struct bpf_insn){ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_1, .off = 0 };
-	insns[n++] = (struct bpf_insn){ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_3, .src_reg = BPF_REG_1, .off = 4 };
-	insns[n++] = (struct bpf_insn){ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_4, .src_reg = BPF_REG_2 };
-	insns[n++] = (struct bpf_insn){ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_4, .imm = (int)plen };
-	/* the jump skips the stores (one per 4 bytes, one per tail byte) and
-	 * the XDP_TX exit */
-	insns[n++] = (struct bpf_insn){ .code = BPF_JMP | BPF_JGT | BPF_X, .dst_reg = BPF_REG_4, .src_reg = BPF_REG_3,
-					.off = (short)(plen / 4 + plen % 4 + 2) };
+#define INS(...) (insns[n++] = (struct bpf_insn){ __VA_ARGS__ })
+	/* r6 = ctx; with --psn-off, r7 = ++counter (else the jump to the
+	 * abort exit below is never taken) */
+	INS(.code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_6, .src_reg = BPF_REG_1);
+	int psn_abort = -1;
+	if (psn_off >= 0) {
+		INS(.code = BPF_ST | BPF_MEM | BPF_W, .dst_reg = BPF_REG_10, .off = -4, .imm = 0);
+		INS(.code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_10);
+		INS(.code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_2, .imm = -4);
+		INS(.code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = BPF_REG_1, .src_reg = BPF_PSEUDO_MAP_FD, .imm = psn_map);
+		INS(.code = 0);
+		INS(.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_map_lookup_elem);
+		psn_abort = n;
+		INS(.code = BPF_JMP | BPF_JEQ | BPF_K, .dst_reg = BPF_REG_0, .imm = 0); /* .off set below */
+		INS(.code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_7, .src_reg = BPF_REG_0, .off = 0);
+		INS(.code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_7, .imm = 1);
+		INS(.code = BPF_STX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_0, .src_reg = BPF_REG_7, .off = 0);
+	}
+	INS(.code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_6, .off = 0);
+	INS(.code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_3, .src_reg = BPF_REG_6, .off = 4);
+	INS(.code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_4, .src_reg = BPF_REG_2);
+	INS(.code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_4, .imm = (int)plen);
+	/* the jump skips the stores (one per 4 bytes, one per tail byte, six
+	 * for the PSN) and the XDP_TX exit */
+	INS(.code = BPF_JMP | BPF_JGT | BPF_X, .dst_reg = BPF_REG_4, .src_reg = BPF_REG_3,
+	    .off = (short)(plen / 4 + plen % 4 + (psn_off >= 0 ? 9 : 0) + 2));
 	unsigned off = 0;
 	for (; off + 4 <= plen; off += 4) {
 		int32_t v;
 		memcpy(&v, pkt + off, 4);
-		insns[n++] = (struct bpf_insn){ .code = BPF_ST | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2, .off = (short)off, .imm = v };
+		INS(.code = BPF_ST | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2, .off = (short)off, .imm = v);
 	}
 	for (; off < plen; off++)
-		insns[n++] = (struct bpf_insn){ .code = BPF_ST | BPF_MEM | BPF_B, .dst_reg = BPF_REG_2, .off = (short)off, .imm = pkt[off] };
-	insns[n++] = (struct bpf_insn){ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_TX };
-	insns[n++] = (struct bpf_insn){ .code = BPF_JMP | BPF_EXIT };
-	insns[n++] = (struct bpf_insn){ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_ABORTED };
-	insns[n++] = (struct bpf_insn){ .code = BPF_JMP | BPF_EXIT };
+		INS(.code = BPF_ST | BPF_MEM | BPF_B, .dst_reg = BPF_REG_2, .off = (short)off, .imm = pkt[off]);
+	if (psn_off >= 0)
+		for (int b = 0; b < 3; b++) { /* PSN byte b = r7 >> (16 - 8b) */
+			INS(.code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_5, .src_reg = BPF_REG_7);
+			INS(.code = BPF_ALU64 | BPF_RSH | BPF_K, .dst_reg = BPF_REG_5, .imm = 16 - 8 * b);
+			INS(.code = BPF_STX | BPF_MEM | BPF_B, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_5,
+			    .off = (short)(psn_off + b));
+		}
+	INS(.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_TX);
+	INS(.code = BPF_JMP | BPF_EXIT);
+	if (psn_abort >= 0)
+		insns[psn_abort].off = (short)(n - psn_abort - 1);
+	INS(.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_ABORTED);
+	INS(.code = BPF_JMP | BPF_EXIT);
+#undef INS
 	int prog = bpf_prog_load(BPF_PROG_TYPE_XDP, "aigw_gen_tx", "GPL", insns, n, NULL);
 	if (prog < 0) { fprintf(stderr, "aigw-xdp-gen: prog load: %s\n", strerror(-prog)); return 1; }
 
@@ -156,7 +203,8 @@ int main(int argc, char **argv)
 
 	struct xdp_md ctx = { .data = 0, .data_end = plen, .ingress_ifindex = ifindex };
 	double end = now() + seconds;
-	const unsigned chunk = 16384;
+	const unsigned chunk = rate > 0 ? (unsigned)batch : 16384;
+	const double start = now();
 	printf("ready\n");
 	fflush(stdout);
 	while (!stop && sent < count && now() < end) {
@@ -167,6 +215,13 @@ int main(int argc, char **argv)
 		int err = bpf_prog_test_run_opts(prog, &o);
 		if (err) { fprintf(stderr, "aigw-xdp-gen: test run: %s\n", strerror(-err)); return 1; }
 		sent += n;
+		if (rate > 0) {
+			double ahead = start + sent / rate - now();
+			if (ahead > 0) {
+				struct timespec ts = { (time_t)ahead, (long)((ahead - (time_t)ahead) * 1e9) };
+				nanosleep(&ts, NULL);
+			}
+		}
 		if (counter) {
 			FILE *f = fopen(counter, "w");
 			if (f) { fprintf(f, "%llu\n", sent); fclose(f); }
