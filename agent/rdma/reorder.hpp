@@ -34,9 +34,13 @@ struct ReorderLimits {
   uint32_t max_held = 4096;
   uint32_t max_ahead = 1u << 16;  // a PSN further ahead than this is a resync, never held
   // Re-send while a hole stays: after this, or after the holes' measured
-  // fill time (smoothed, plus four times its variation, as TCP's RTO) when
-  // that is longer, so a NACK does not ask again for resends on their way;
-  // at most half of give_up, so a lost resend is asked for again in time.
+  // fill time (smoothed, plus its variation) when that is longer, so a
+  // NACK does not ask again for resends on their way; at most half of
+  // give_up, so a lost resend is asked for again in time. Not TCP's RTO
+  // (four times the variation): a resend asked twice costs one duplicate
+  // the responder ACKs, a lost resend costs the wait, during which the
+  // responder acknowledges nothing past the hole and the requester's
+  // window runs out.
   Clock::duration nack_interval = std::chrono::milliseconds(2);
   Clock::duration give_up = std::chrono::milliseconds(50);       // a hole older than this
 };
@@ -82,6 +86,7 @@ class ReorderQp {
       c_.late++;
       deliver(s, std::move(pkt));
     } else if (d == 0) {
+      filled(psn, now);
       expected_ = psn_add(psn, 1);
       deliver(s, std::move(pkt));
       drain(s, now);
@@ -114,14 +119,13 @@ class ReorderQp {
     s.nack = true;
     c_.nacks++;
     for (const PsnRange& h : s.due) note_ask(h, now);
-    timed_ = false;  // a fill after a repeated NACK is no sample (Karn)
     return s;
   }
 
   // How long a NACK is given before it is sent again.
   Clock::duration renack_after() const {
     if (!srtt_) return lim_.nack_interval;
-    return std::clamp<Clock::duration>(*srtt_ + 4 * rttvar_, lim_.nack_interval,
+    return std::clamp<Clock::duration>(*srtt_ + rttvar_, lim_.nack_interval,
                                        std::max(lim_.nack_interval, lim_.give_up / 2));
   }
   // The smoothed time from a hole's NACK to its fill (none measured yet).
@@ -167,7 +171,8 @@ class ReorderQp {
   // A hole asked for (a NACK names it now), and when.
   struct Asked {
     uint32_t first, count;
-    Clock::time_point at;
+    Clock::time_point at;     // the last NACK naming it
+    Clock::time_point since;  // the first
   };
 
   // The last NACK naming psn (none: never asked, or filled since).
@@ -187,12 +192,26 @@ class ReorderQp {
   // Records a NACK of h, forgetting the asks it replaces and those of
   // holes filled since (bounded: an entry per hole).
   void note_ask(const PsnRange& h, Clock::time_point now) {
+    Clock::time_point since = now;
     std::erase_if(asked_, [&](const Asked& a) {
-      return psn_diff(psn_add(a.first, a.count), *expected_) <= 0 ||
-             (psn_diff(h.first, a.first) >= 0 &&
-              psn_diff(h.first, a.first) < static_cast<int32_t>(a.count));
+      bool covers = psn_diff(h.first, a.first) >= 0 &&
+                    psn_diff(h.first, a.first) < static_cast<int32_t>(a.count);
+      if (covers) since = std::min(since, a.since);
+      return covers || psn_diff(psn_add(a.first, a.count), *expected_) <= 0;
     });
-    asked_.push_back({h.first, h.count, now});
+    asked_.push_back({h.first, h.count, now, since});
+  }
+
+  // A missing PSN arrived: the time since the first NACK naming it is a
+  // sample of the fill time when that hole was asked once (Karn's rule: a
+  // fill after a repeat may answer either NACK). Until a first sample,
+  // though, the repeat interval is nack_interval, which may be shorter than
+  // the round trip, so every hole would be asked twice and none ever
+  // measured: the first sample is taken from the first NACK whatever came
+  // after (too long only if that NACK's resend was lost).
+  void filled(uint32_t psn, Clock::time_point now) {
+    const Asked* a = last_ask(psn);
+    if (a && (!srtt_ || a->at == a->since)) sample(now - a->since);
   }
 
   // Hand on what became contiguous; a hole that stays is new from now.
@@ -205,7 +224,6 @@ class ReorderQp {
       n++;
     }
     held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(n));
-    if (n && timed_) sample(now - hole_since_);
     if (held_.empty()) {
       c_.filled++;
       asked_.clear();
@@ -213,7 +231,6 @@ class ReorderQp {
       // The holes left were asked for when they opened; each is asked
       // again a repeat interval after its own NACK.
       hole_since_ = now;
-      timed_ = false;  // the next hole was asked for earlier: no sample
     }
   }
 
@@ -242,10 +259,8 @@ class ReorderQp {
     bool first = held_.empty();
     held_.insert(at, {psn, std::move(pkt)});
     c_.max_depth = std::max(c_.max_depth, static_cast<uint32_t>(held_.size()));
-    if (first) {
-      hole_since_ = now;
-      timed_ = opens;  // the NACK goes now: its fill times the round trip
-    }
+    if (first) hole_since_ = now;
+    filled(psn, now);
     if (opens) {
       c_.holes++;
       c_.nacks++;
@@ -276,7 +291,6 @@ class ReorderQp {
   std::vector<Asked> asked_;
   std::optional<Clock::duration> srtt_;
   Clock::duration rttvar_{};
-  bool timed_ = false;  // the first hole's fill is a sample
   ReorderCounters c_;
 };
 

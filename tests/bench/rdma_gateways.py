@@ -23,6 +23,7 @@ threads (/proc, utime + stime) during the lossless proxied runs.
 
 Run (root): tests/bench/rdma_gateways.py [--build build] [--runs 3] [--packets 20000]
             [--rtts 0,1,10] [--window 1024] [--losses 0,0.0001,0.001,0.01,0.02]
+            [--aigwd PATH]
 """
 import argparse
 import os
@@ -42,13 +43,13 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 class Bench:
-    def __init__(self, build, packets, window=1024, delay=False):
+    def __init__(self, build, packets, window=1024, delay=False, aigwd=None):
         self.tools = os.path.join(build, "tests", "tools")
         self.packets, self.window = packets, window
         self.delay_line = None
         self.topo = T.Topology(f"aigwt-bench-{os.getpid()}-",
                                modes={"gwa": "aigw", "core": "transit", "gwb": "aigw"},
-                               build_dir=build)
+                               build_dir=build, aigwd=aigwd)
         self.topo.up(start_agents=False)
         if delay:
             self.splice_delay()
@@ -245,10 +246,11 @@ def main():
     ap.add_argument("--window", type=int, default=1024)
     ap.add_argument("--rtts", default="0", help="WAN round trips in ms, e.g. 0,1,10")
     ap.add_argument("--losses", default=",".join(f"{x:g}" for x in LOSSES))
+    ap.add_argument("--aigwd", help="another aigwd binary to measure (default: the build's)")
     a = ap.parse_args()
     rtts = [float(x) for x in a.rtts.split(",")]
     losses = [float(x) for x in a.losses.split(",")]
-    b = Bench(os.path.abspath(a.build), a.packets, a.window, delay=any(rtts))
+    b = Bench(os.path.abspath(a.build), a.packets, a.window, delay=any(rtts), aigwd=a.aigwd)
     pps = []
     try:
         for rtt in rtts:
