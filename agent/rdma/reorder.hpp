@@ -113,6 +113,12 @@ class ReorderQp {
       release(s);
       return s;
     }
+    // Every open hole was asked for when it opened: nothing is due (and
+    // held_ is not walked) until one of those NACKs is an interval old.
+    const auto wait = renack_after();
+    if (std::none_of(asked_.begin(), asked_.end(),
+                     [&](const Asked& a) { return now - a.at >= wait; }))
+      return s;
     for (const PsnRange& h : holes(kMaxAsk))
       if (!asked_within(h.first, now)) s.due.push_back(h);
     if (s.due.empty()) return s;
@@ -197,9 +203,14 @@ class ReorderQp {
       bool covers = psn_diff(h.first, a.first) >= 0 &&
                     psn_diff(h.first, a.first) < static_cast<int32_t>(a.count);
       if (covers) since = std::min(since, a.since);
-      return covers || psn_diff(psn_add(a.first, a.count), *expected_) <= 0;
+      return covers || filled_since(a);
     });
     asked_.push_back({h.first, h.count, now, since});
+  }
+
+  // Everything the ask named has been handed on.
+  bool filled_since(const Asked& a) const {
+    return psn_diff(psn_add(a.first, a.count), *expected_) <= 0;
   }
 
   // A missing PSN arrived: the time since the first NACK naming it is a
@@ -231,6 +242,7 @@ class ReorderQp {
       // The holes left were asked for when they opened; each is asked
       // again a repeat interval after its own NACK.
       hole_since_ = now;
+      std::erase_if(asked_, [&](const Asked& a) { return filled_since(a); });
     }
   }
 

@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from dptest import (  # noqa: E402
     CUST0_MAC, DP_HOP_LIMIT, HOST_MAC, NH4_T100, NH6_T100, PEER_MAC, POLICIES, SID_DT4, SID_DT6, WAN0_MAC,
-    DatapathCase, Ether, IP, IPv6, Raw, UDP, _b, dec_ttl, encap_overhead, h_encaps, l3_of, pol_dst4, pol_dst6,
+    DatapathCase, Ether, IP, IPv6, Raw, UDP, dec_ttl, encap_overhead, h_encaps, l3_of, pol_dst4, pol_dst6,
     pol_hlim, raw, run_module)
 from scapy.contrib.roce import BTH  # noqa: E402
 
