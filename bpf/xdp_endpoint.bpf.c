@@ -94,9 +94,10 @@ static __always_inline bool aigw_ep_has_opts(struct __ctx_buff *ctx, __u32 off, 
 	       (!outer && ip6->nexthdr == NEXTHDR_ROUTING);
 }
 
-/* Before decapsulation: the outer packet's APN, kept in the per-CPU
- * accounting state for aigw_ep_account (apn.len = 0 if none). A global
- * function, so that none of its paths multiply the endpoint's. */
+/* Before decapsulation, when the outer packet starts an options header
+ * chain (aigw_ep_has_opts): its APN, kept in the per-CPU accounting state
+ * for aigw_ep_account (apn.len = 0 if none). A global function, so that
+ * none of its paths multiply the endpoint's. */
 __noinline int aigw_ep_outer_apn(struct __ctx_buff *ctx, __u32 rx_len)
 {
 	struct aigw_acct_state *st;
@@ -109,7 +110,7 @@ __noinline int aigw_ep_outer_apn(struct __ctx_buff *ctx, __u32 rx_len)
 	st->apn.len = 0;
 	bank = aigw_cls_bank();
 	m = bpf_map_lookup_elem(&aigw_cls_meta, &bank);
-	if (m && aigw_ep_has_opts(ctx, ETH_HLEN, true))
+	if (m)
 		aigw_apn_ingress(ctx, ETH_HLEN, m->apn_opt_type, false, rx_len, &st->apn);
 	return 0;
 }
@@ -118,14 +119,15 @@ __noinline int aigw_ep_outer_apn(struct __ctx_buff *ctx, __u32 rx_len)
  * After decapsulation (the frame is Ethernet + the inner packet): classify
  * and count the inner packet, direction in. The interface is the customer
  * port the FIB chose (egress_ifindex, untagged entry), 0 = none; the APN is
- * the outer packet's, else the inner packet's own; now: the packet's
- * bpf_ktime_get_coarse_ns(). A global function.
+ * the outer packet's (outer_apn: aigw_ep_outer_apn ran), else the inner
+ * packet's own; now: the packet's bpf_ktime_get_coarse_ns(). A global
+ * function.
  * Returns 0, a drop reason when the inner packet is malformed (its headers
  * overrun its length: forwarded, it would be counted nowhere), or -1 when
  * the state map is missing.
  */
 __noinline int aigw_ep_account(struct __ctx_buff *ctx, __u32 egress_ifindex, __u32 rx_len,
-			       __u64 now)
+			       __u64 now, bool outer_apn)
 {
 	const struct aigw_iface_cfg *cfg;
 	const struct aigw_cls_meta *m;
@@ -155,7 +157,7 @@ __noinline int aigw_ep_account(struct __ctx_buff *ctx, __u32 egress_ifindex, __u
 	gen = aigw_cls_gen(); /* before the bank: see struct aigw_decision */
 	bank = aigw_cls_bank();
 	m = bpf_map_lookup_elem(&aigw_cls_meta, &bank);
-	if (st->apn.len && st->apn.len <= AIGW_APN_MAX_ID_LEN) {
+	if (outer_apn && st->apn.len && st->apn.len <= AIGW_APN_MAX_ID_LEN) {
 		k->apn_len = st->apn.len;
 		__builtin_memcpy(k->apn, st->apn.id, sizeof(k->apn));
 	} else if (m && k->key.family == 6 && aigw_ep_has_opts(ctx, ETH_HLEN, false)) {
@@ -338,37 +340,46 @@ static __always_inline int aigw_ep_reply_route(struct __ctx_buff *ctx, const str
 	return ctx_fib_lookup(ctx, fib, CTX_FIB_TABLE_FLAGS);
 }
 
-/* After aigw_redirect to egress: into the RDMA proxy's socket instead if
- * it takes the inner packet that aigw_ep_account just parsed and
- * classified (lib/rdma.h). A global function, like aigw_ep_account; it
- * reads the port's slot itself (the callers keeping the port's entry to
- * the end doubles what the verifier walks). */
-__noinline int aigw_ep_rdma(struct xdp_md *ctx, __u32 egress, __u32 rx_len)
-{
-	const struct aigw_iface_cfg *cfg =
-		aigw_iface_get(ctx_ingress_ifindex(ctx), 0, AIGW_IF_MEMO_RX);
-	__u32 zero = 0;
-	const struct aigw_acct_state *st = bpf_map_lookup_elem(&aigw_acct_state, &zero);
-	__u8 kind = st ? aigw_rdma_kind(&st->p, &st->d.act, AIGW_XSK_INGRESS) : 0;
+/* Where the decapsulated packet goes instead of the redirect to egress
+ * that aigw_redirect has just readied (aigw_ep_divert). */
+enum aigw_ep_divert_to {
+	AIGW_EP_KEEP = 0,   /* the redirect stands */
+	AIGW_EP_XSK = 1,    /* redirected into the RDMA proxy's socket */
+	AIGW_EP_KERNEL = 2, /* to the kernel, for the tenant's customer queue */
+};
 
-	if (!kind || !cfg)
-		return 0;
-	return aigw_rdma_take(ctx, egress, cfg->slot, AIGW_RDMA_HOW(kind, st->d.act.tenant, ETH_HLEN),
-			      rx_len);
-}
-
-/* After aigw_redirect to a customer port: to the kernel instead, for the
- * tenant's queue there (lib/shape.h), when aigw_ep_account classified the
- * inner packet as a shaped tenant's. True when it goes that way. */
-__noinline int aigw_ep_shape(struct xdp_md *ctx, __u32 egress, __u32 rx_len)
+/* After aigw_redirect to egress: the inner packet that aigw_ep_account just
+ * parsed and classified goes into the RDMA proxy's socket if the proxy
+ * takes it (lib/rdma.h), or to the kernel when it is a shaped tenant's,
+ * bound for a customer port (lib/shape.h). One global function for both
+ * (each reads the ports' slots itself: the callers keeping the port's
+ * entry to the end doubles what the verifier walks); the common packet,
+ * neither RoCEv2 nor shaped, costs it two array lookups. */
+__noinline int aigw_ep_divert(struct xdp_md *ctx, __u32 egress, __u32 rx_len)
 {
 	__u32 zero = 0;
 	const struct aigw_acct_state *st = bpf_map_lookup_elem(&aigw_acct_state, &zero);
-	const struct aigw_iface_cfg *cfg = aigw_iface_get(egress, 0, AIGW_IF_MEMO_TX);
+	const struct aigw_iface_cfg *cfg;
+	__u32 tenant;
+	__u8 kind;
 
-	if (!st || !cfg || cfg->role != AIGW_ROLE_CUSTOMER)
-		return 0;
-	return aigw_shape_take(ctx, egress, st->d.act.tenant, rx_len, AIGW_SHAPE_META_DECAP);
+	if (!st)
+		return AIGW_EP_KEEP;
+	tenant = st->d.act.tenant;
+	kind = aigw_rdma_kind(&st->p, &st->d.act, AIGW_XSK_INGRESS);
+	if (kind) {
+		cfg = aigw_iface_get(ctx_ingress_ifindex(ctx), 0, AIGW_IF_MEMO_RX);
+		if (cfg && aigw_rdma_take(ctx, egress, cfg->slot,
+					  AIGW_RDMA_HOW(kind, tenant, ETH_HLEN), rx_len))
+			return AIGW_EP_XSK;
+	}
+	if (!aigw_shape_of(tenant))
+		return AIGW_EP_KEEP;
+	cfg = aigw_iface_get(egress, 0, AIGW_IF_MEMO_TX);
+	if (!cfg || cfg->role != AIGW_ROLE_CUSTOMER)
+		return AIGW_EP_KEEP;
+	return aigw_shape_take(ctx, egress, tenant, rx_len, AIGW_SHAPE_META_DECAP) ? AIGW_EP_KERNEL
+										   : AIGW_EP_KEEP;
 }
 
 /*
@@ -424,10 +435,7 @@ static __always_inline int aigw_ep_forward_inner(struct __ctx_buff *ctx, struct 
 		return aigw_ret_drop(c, r);
 	if (r == 0) {
 		r = aigw_redirect(ctx, c, fib);
-		if (r != XDP_REDIRECT || aigw_ep_rdma(ctx, fib->ifindex, c->rx_len))
-			return r;
-		/* a shaped tenant's: to the kernel, for its customer queue */
-		if (aigw_ep_shape(ctx, fib->ifindex, c->rx_len))
+		if (r == XDP_REDIRECT && aigw_ep_divert(ctx, fib->ifindex, c->rx_len) == AIGW_EP_KERNEL)
 			return CTX_ACT_OK;
 		return r;
 	}
@@ -451,6 +459,7 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 	struct bpf_fib_lookup fib = {};
 	__u8 proto = p->l4_proto;
 	__u32 flags = 0, inner_len = 0;
+	bool outer_apn;
 	__u8 outer_ecn;
 	__u64 now;
 	int r, r2;
@@ -475,7 +484,10 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 		return aigw_ret_drop(c, r);
 
 	outer_ecn = aigw_ipv6_ecn(outer);
-	aigw_ep_outer_apn(ctx, c->rx_len);
+	/* Most SRv6 packets carry no options: no call for them. */
+	outer_apn = aigw_ep_has_opts(ctx, ETH_HLEN, true);
+	if (outer_apn)
+		aigw_ep_outer_apn(ctx, c->rx_len);
 	r = aigw_decap(ctx, p->l4_off, proto == NEXTHDR_IPV4 ? ETH_P_IP : ETH_P_IPV6);
 	if (r)
 		return aigw_ret_drop(c, r);
@@ -527,7 +539,7 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 	r2 = aigw_ep_account(ctx,
 			     r == BPF_FIB_LKUP_RET_SUCCESS || r == BPF_FIB_LKUP_RET_NO_NEIGH ? fib.ifindex
 											     : 0,
-			     c->rx_len, now);
+			     c->rx_len, now, outer_apn);
 	if (r2 > 0)
 		return aigw_ret_drop(c, r2);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS)

@@ -7,7 +7,7 @@
 #   tests/bench/run.sh [--build-dir DIR] [--no-build] [--smoke]
 #                      [--repeat N] [--runs K] [--pps-runs N] [--pps-seconds S]
 #                      [--skip-prog] [--skip-pps] [--only he_encap4_1,ep_end,...] [--hh WINDOW_MS [--hh-ab]] [--new-flows] [--keep]
-#                      [--generator trafgen|xdp|both] [--skip-cls] [--spine-build DIR]
+#                      [--generator trafgen|xdp|both] [--skip-cls] [--skip-ops] [--spine-build DIR]
 #                      [--isolated | --skip-iso] [--route-change]
 #
 # (a) Per-packet cost of each datapath path (aigw-bench-prog): the XDP
@@ -77,6 +77,7 @@ PPS_WARMUP=1
 SKIP_PROG=0
 SKIP_PPS=0
 SKIP_CLS=0
+SKIP_OPS=0
 SPINE_BUILD=
 KEEP=0
 SMOKE=0
@@ -103,6 +104,7 @@ while [[ $# -gt 0 ]]; do
     --skip-prog) SKIP_PROG=1; shift ;;
     --skip-pps) SKIP_PPS=1; shift ;;
     --skip-cls) SKIP_CLS=1; shift ;;
+    --skip-ops) SKIP_OPS=1; shift ;;
     --spine-build) SPINE_BUILD=$(cd "$2" && pwd); shift 2 ;;
     --keep) KEEP=1; shift ;;
     --only) ONLY=$2; shift 2 ;;
@@ -251,13 +253,15 @@ if [[ $SKIP_PROG == 0 ]]; then
       cat "$WORK/cls.err" >&2
     fi
   fi
-  log "(f) aigw-bench-ops: cost of each per-packet operation (CPU $PROG_CPU)"
-  set +e
-  timeout 120 nsenter --net="/run/netns/$NS_DUT" "$OPS" --port bw0 --fib-dst fc00:b::2 \
-    --cpu "$PROG_CPU" $([[ $SMOKE == 1 ]] && echo --repeat 2000 --runs 1) >"$OPS_OUT" 2>&1
-  OPS_RC=$?
-  set -e
-  cat "$OPS_OUT"
+  if [[ $SKIP_OPS == 0 ]]; then
+    log "(f) aigw-bench-ops: cost of each per-packet operation (CPU $PROG_CPU)"
+    set +e
+    timeout 120 nsenter --net="/run/netns/$NS_DUT" "$OPS" --port bw0 --fib-dst fc00:b::2 \
+      --cpu "$PROG_CPU" $([[ $SMOKE == 1 ]] && echo --repeat 2000 --runs 1) >"$OPS_OUT" 2>&1
+    OPS_RC=$?
+    set -e
+    cat "$OPS_OUT"
+  fi
   ip netns del "$NS_DUT"
 fi
 
@@ -531,7 +535,7 @@ SUMMARY=$WORK/summary.txt
   if [[ $SKIP_PROG == 0 ]]; then
     echo "Cost of one operation of the per-packet work (aigw-bench-ops: each program repeats it 16 times"
     echo "on a key that hits; BPF_PROG_TEST_RUN; (program - empty program) / 16, median):"
-    if [[ $OPS_RC == 0 ]]; then sed -n '3,$p' "$OPS_OUT" | sed 's/^/  /'; else echo "  (failed, exit $OPS_RC: see above)"; fi
+    if [[ $SKIP_OPS == 1 ]]; then echo "  (skipped: --skip-ops)"; elif [[ $OPS_RC == 0 ]]; then sed -n '3,$p' "$OPS_OUT" | sed 's/^/  /'; else echo "  (failed, exit $OPS_RC: see above)"; fi
   fi
   if [[ $SKIP_PROG == 0 && $SKIP_CLS == 0 ]]; then
     echo "Classification and flow counting (issue 3) on the headend H.Encaps IPv4 1-SID path, same"

@@ -100,7 +100,8 @@
 //   {"cmd":"pins"} -> {"pins":[{"key","sport","head","target","cur","gap_ns",
 //        "last_ns","moves","home"},...]}
 //   {"cmd":"run_frames","prog":"headend","ifindex":N,"frames_file":PATH}
-//        runs every frame of PATH ([u16 little-endian length][frame]...) once
+//        runs every frame of PATH ([u16 little-endian length][frame]...) once,
+//        all on one CPU (as one NIC queue's frames; the runner stays on it)
 //        -> {"frames":n,"ms":t,"prog_ns":d,"verdicts":{"XDP_REDIRECT":n,...}}
 //        (prog_ns: the kernel's timing of the runs summed, syscalls excluded)
 //   {"cmd":"flows"} entries also carry "key" (hex) and "pinned".
@@ -546,11 +547,36 @@ json elephant_cmd(aigw::Datapath& dp, aigw::dp::ElephantMaps& m, uint64_t& mult,
   return json{{"ok", true}};
 }
 
+// Keeps the thread on the CPU it is on while alive, then restores its
+// affinity: per-CPU state (the elephant sketch, caches) then sees a stream
+// as one NIC queue's, not split wherever the scheduler moved the runner.
+class StayOnCpu {
+ public:
+  StayOnCpu() {
+    const int cpu = sched_getcpu();
+    if (cpu < 0 || sched_getaffinity(0, sizeof old_, &old_) != 0) return;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pinned_ = sched_setaffinity(0, sizeof one, &one) == 0;
+  }
+  ~StayOnCpu() {
+    if (pinned_) sched_setaffinity(0, sizeof old_, &old_);
+  }
+  StayOnCpu(const StayOnCpu&) = delete;
+  StayOnCpu& operator=(const StayOnCpu&) = delete;
+
+ private:
+  cpu_set_t old_{};
+  bool pinned_ = false;
+};
+
 // run_frames: FILE holds frames as [u16 length, little endian][bytes]...
 json run_frames(const aigw::Datapath& dp, const json& req) {
   const int fd = prog_fd_of(dp, req.value("prog", std::string("headend")));
   std::ifstream in(req.value("frames_file", std::string()), std::ios::binary);
   if (!in) return error_json("run_frames: cannot open frames_file");
+  const StayOnCpu stay;
   xdp_md ctx{};
   ctx.ingress_ifindex = req.value("ifindex", 0u);
   std::vector<uint8_t> pkt, out(kOutMax);
