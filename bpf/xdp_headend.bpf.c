@@ -461,6 +461,7 @@ int xdp_headend(struct xdp_md *ctx)
 	struct aigw_pkt p;
 	struct aigw_ctx c;
 	__u32 slot = AIGW_POLICY_SLOT_NONE, bank;
+	__u8 kind;
 	int err, rc;
 
 	/* 1-2. The port's entry for the frame's VID (untagged: VID 0): its VRF
@@ -593,12 +594,15 @@ int xdp_headend(struct xdp_md *ctx)
 	rc = aigw_redirect(ctx, &c, &u.fib);
 	if (rc != CTX_ACT_REDIRECT)
 		return rc;
-	if (aigw_rdma_take(ctx, u.fib.ifindex, cfg->slot,
-			   AIGW_RDMA_HOW(aigw_rdma_kind(&p, &d.act, AIGW_XSK_EGRESS), d.act.tenant,
-					 ETH_HLEN + pol->encap_len + in.extra),
-			   c.rx_len))
+	/* Inline tests first: the common packet makes neither call. */
+	kind = aigw_rdma_kind(&p, &d.act, AIGW_XSK_EGRESS);
+	if (kind && aigw_rdma_take(ctx, u.fib.ifindex, cfg->slot,
+				   AIGW_RDMA_HOW(kind, d.act.tenant,
+						 ETH_HLEN + pol->encap_len + in.extra),
+				   c.rx_len))
 		return rc;
-	if (aigw_shape_take(ctx, u.fib.ifindex, d.act.tenant, c.rx_len, 0))
+	if (aigw_shape_of(d.act.tenant) &&
+	    aigw_shape_take(ctx, u.fib.ifindex, d.act.tenant, c.rx_len, 0))
 		return CTX_ACT_OK;
 	return rc;
 }
