@@ -377,6 +377,17 @@ time.sleep(float(sys.argv[1]))' 2 >"$WORK/stats-$m.err" 2>&1 &
   stop_pid "$GEN_PID" 5
 }
 
+# A kernel without SRv6 routes (CONFIG_IPV6_SEG6_LWTUNNEL unset) has no
+# seg6 / seg6local to compare with: its modes are left out, and said so.
+NO_SEG6=""
+if ! ip -n "$NS_GW" -6 route add fc00:ffff::/128 encap seg6local action End dev lo 2>/dev/null; then
+  NO_SEG6=$(printf '%s\n' $MODES | grep _kernel | tr '\n' ' ' || true)
+  MODES=$(printf '%s\n' $MODES | grep -v _kernel | tr '\n' ' ' || true)
+  log "this kernel has no SRv6 routes (seg6local refused): left out: $NO_SEG6"
+else
+  ip -n "$NS_GW" -6 route del fc00:ffff::/128 2>/dev/null || true
+fi
+
 # ------------------------------------------------------------------ runs
 log "isolated layout: generator on CPU $GEN_CPU, gw NAPI kthread on CPU $GW_CPU$([[ $RT == 1 ]] && echo ' (SCHED_FIFO)'); modes: $MODES"
 FAIL=0
@@ -428,6 +439,9 @@ SUM=$WORK/iso-summary.txt
   echo "(schedstat; includes the sink's XDP, run from it); ns/pkt = that CPU time / packets at the sink;"
   echo "sat = busy >= 90% and the generator out-paced the gw (veth ring overflow > 1%): only then is pps the gw's capacity."
   printf '  %-38s %9s %6s %7s %8s %5s  %s\n' mode "gw pps" busy% ns/pkt overflow sat "ratio to kernel (pps; by ns/pkt)"
+  for m in $NO_SEG6; do
+    printf '  %-38s %s\n' "$(label_of "$m")" "not run: this kernel has no SRv6 routes (CONFIG_IPV6_SEG6_LWTUNNEL unset)"
+  done
   for m in $MODES; do
     ref=$(ref_of "$m")
     awk -v l="$(label_of "$m")" -v p="${M_PPS[$m]}" -v b="${M_BUSY[$m]}" -v n="${M_NS[$m]}" -v o="${M_OVF[$m]}" \
