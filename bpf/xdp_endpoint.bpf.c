@@ -53,18 +53,16 @@ static __always_inline void aigw_pkt_reload(struct aigw_pkt *p)
 	p->is_frag = vp->is_frag;
 }
 
-/* FIB parameters for forwarding the IPv6 packet ip6 towards dst. tot_len
- * makes the kernel check the egress MTU (FRAG_NEEDED goes to the kernel,
- * which answers). */
+/* FIB parameters for forwarding the IPv6 packet ip6 towards dst, in fib
+ * (zeroed, aligned: aigw_fib_cached). tot_len makes the kernel check the
+ * egress MTU (FRAG_NEEDED goes to the kernel, which answers). */
 static __always_inline void aigw_fib_ipv6(struct bpf_fib_lookup *fib, const struct ipv6hdr *ip6,
 					  const void *dst, __u32 ifindex)
 {
 	fib->family = AF_INET6_;
 	fib->tot_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
-	fib->ifindex = ifindex;
-	fib->flowinfo = *(const __be32 *)ip6 & bpf_htonl(AIGW_IPV6_FLOWINFO_MASK);
-	__builtin_memcpy(fib->ipv6_src, &ip6->saddr, sizeof(fib->ipv6_src));
-	__builtin_memcpy(fib->ipv6_dst, dst, sizeof(fib->ipv6_dst));
+	aigw_fib_put_key(fib, ifindex, *(const __be32 *)ip6 & bpf_htonl(AIGW_IPV6_FLOWINFO_MASK),
+			 (const __u32 *)&ip6->saddr, dst, 4);
 }
 
 static __always_inline void aigw_fib_ipv4(struct bpf_fib_lookup *fib, const struct iphdr *ip,
@@ -73,10 +71,7 @@ static __always_inline void aigw_fib_ipv4(struct bpf_fib_lookup *fib, const stru
 	fib->family = AF_INET_;
 	fib->l4_protocol = ip->protocol;
 	fib->tot_len = bpf_ntohs(ip->tot_len);
-	fib->ifindex = ifindex;
-	fib->tos = ip->tos;
-	fib->ipv4_src = ip->saddr;
-	fib->ipv4_dst = dst;
+	aigw_fib_put_key(fib, ifindex, ip->tos, &ip->saddr, &dst, 1);
 }
 
 /* Does the IPv6 header at off start an options header chain (where an APN
@@ -120,14 +115,13 @@ __noinline int aigw_ep_outer_apn(struct __ctx_buff *ctx, __u32 rx_len)
  * and count the inner packet, direction in. The interface is the customer
  * port the FIB chose (egress_ifindex, untagged entry), 0 = none; the APN is
  * the outer packet's (outer_apn: aigw_ep_outer_apn ran), else the inner
- * packet's own; now: the packet's bpf_ktime_get_coarse_ns(). A global
- * function.
+ * packet's own. A global function.
  * Returns 0, a drop reason when the inner packet is malformed (its headers
  * overrun its length: forwarded, it would be counted nowhere), or -1 when
  * the state map is missing.
  */
 __noinline int aigw_ep_account(struct __ctx_buff *ctx, __u32 egress_ifindex, __u32 rx_len,
-			       __u64 now, bool outer_apn)
+			       bool outer_apn)
 {
 	const struct aigw_iface_cfg *cfg;
 	const struct aigw_cls_meta *m;
@@ -168,7 +162,7 @@ __noinline int aigw_ep_account(struct __ctx_buff *ctx, __u32 egress_ifindex, __u
 	__builtin_memset(&st->d, 0, sizeof(st->d));
 	st->d.apn_mode = AIGW_APN_MODE_SEEN;
 	st->d.gen = gen;
-	st->d.now = now;
+	st->d.now = bpf_ktime_get_coarse_ns();
 	aigw_decide(k, bank, &st->d);
 	return 0;
 }
@@ -211,7 +205,7 @@ static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c,
 				    struct ipv6hdr *ip6, struct aigw_srh *srh,
 				    const struct aigw_sid_entry *sid, __u32 bf)
 {
-	struct bpf_fib_lookup fib = {};
+	struct bpf_fib_lookup fib AIGW_FIB_ALIGNED = {};
 	__u8 upper = p->l4_proto;
 	__u32 srh_off = p->srh_off;
 	__u32 l3_end = p->l3_off + p->l3_len;
@@ -251,7 +245,7 @@ static __always_inline int aigw_end(struct __ctx_buff *ctx, struct aigw_ctx *c,
 		      c->ifindex);
 	/* Anything but SUCCESS: the packet, already advanced to the next
 	 * segment, goes to the kernel, which resolves or answers. */
-	r = aigw_fib_cached(ctx, &fib, 0, bpf_ktime_get_coarse_ns());
+	r = aigw_fib_cached(ctx, &fib, 0);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS)
 		return aigw_fib_exception(c, r);
 	if ((bf & AIGW_BEH_F_ADJ) && sid->oif && fib.ifindex != sid->oif)
@@ -456,12 +450,11 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 					  struct aigw_srh *srh, const struct aigw_sid_entry *sid,
 					  __u32 bf)
 {
-	struct bpf_fib_lookup fib = {};
+	struct bpf_fib_lookup fib AIGW_FIB_ALIGNED = {};
 	__u8 proto = p->l4_proto;
 	__u32 flags = 0, inner_len = 0;
 	bool outer_apn;
 	__u8 outer_ecn;
-	__u64 now;
 	int r, r2;
 
 	/* RFC 8986 4.4 S02-S03 (and 4.5-4.8): Parameter Problem at Segments
@@ -523,8 +516,7 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 	/* Anything but SUCCESS (FRAG_NEEDED included) for DX or the main
 	 * table: the decapsulated packet goes to the kernel, which routes or
 	 * answers it; never dropped silently. */
-	now = bpf_ktime_get_coarse_ns();
-	r = aigw_fib_cached(ctx, &fib, flags, now);
+	r = aigw_fib_cached(ctx, &fib, flags);
 	/* The kernel would route a passed packet in the main table: for a
 	 * SID bound to another table that would leak between VRFs. */
 	if (r != BPF_FIB_LKUP_RET_SUCCESS && (bf & AIGW_BEH_F_TABLE_LOOKUP) &&
@@ -539,7 +531,7 @@ static __always_inline int aigw_end_decap(struct __ctx_buff *ctx, struct aigw_ct
 	r2 = aigw_ep_account(ctx,
 			     r == BPF_FIB_LKUP_RET_SUCCESS || r == BPF_FIB_LKUP_RET_NO_NEIGH ? fib.ifindex
 											     : 0,
-			     c->rx_len, now, outer_apn);
+			     c->rx_len, outer_apn);
 	if (r2 > 0)
 		return aigw_ret_drop(c, r2);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS)

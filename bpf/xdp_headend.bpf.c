@@ -356,7 +356,7 @@ static __always_inline int aigw_fib_outer(struct __ctx_buff *ctx, const struct a
 }
 
 /* Next-hop cache (lib/nhcache.h), one entry per policy: SUCCESS with *fib
- * filled from the cache, or -1 to do the lookup. */
+ * filled from the cache, or -1 to do the lookup. now: aigw_nh_clock(). */
 static __always_inline int aigw_nh_cached(__u32 slot, const struct aigw_inner *in,
 					  const struct aigw_policy *pol, struct bpf_fib_lookup *fib,
 					  __u64 now)
@@ -462,6 +462,7 @@ int xdp_headend(struct xdp_md *ctx)
 	struct aigw_ctx c;
 	__u32 slot = AIGW_POLICY_SLOT_NONE, bank;
 	__u8 kind;
+	__u64 nh_now;
 	int err, rc;
 
 	/* 1-2. The port's entry for the frame's VID (untagged: VID 0): its VRF
@@ -542,11 +543,12 @@ int xdp_headend(struct xdp_md *ctx)
 		return aigw_ttl_expired(ctx, &c, cfg, &p);
 
 	/* 5. Outer route and MTU: from the next-hop cache, else the FIB. */
-	rc = aigw_nh_cached(slot, &in, pol, &u.fib, d.now);
+	nh_now = aigw_nh_clock();
+	rc = aigw_nh_cached(slot, &in, pol, &u.fib, nh_now);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
 		rc = aigw_fib_outer(ctx, pol, &in, &u.fib);
 		if (rc == BPF_FIB_LKUP_RET_SUCCESS)
-			aigw_nh_store(slot, &u.fib, d.now);
+			aigw_nh_store(slot, &u.fib, nh_now);
 	}
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
 		__u32 over = pol->encap_len + in.extra;

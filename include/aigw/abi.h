@@ -430,11 +430,12 @@ AIGW_STATIC_ASSERT(sizeof(struct aigw_globals) == 16, "globals size");
 
 /* The FIB result for a policy's first SID, cached per CPU by policy slot so
  * that most packets skip bpf_fib_lookup. Valid while gen matches the
- * globals and until expires_ns (bpf_ktime_get_coarse_ns: CLOCK_MONOTONIC at
- * the last tick, a fifth of the precise clock's cost); only successful lookups are cached, and a
- * packet larger than mtu takes the full lookup (which answers too-big). */
+ * globals and until expires (on the datapath's cache clock, bpf/lib/nhcache.h:
+ * jiffies, or the coarse ns clock when the kernel's HZ is unknown); only
+ * successful lookups are cached, and a packet larger than mtu takes the
+ * full lookup (which answers too-big). */
 struct aigw_nh_cache {
-	__u64 expires_ns;
+	__u64 expires;
 	__u32 gen;
 	__u32 ifindex;
 	__u16 mtu;
@@ -448,20 +449,24 @@ AIGW_STATIC_ASSERT(sizeof(struct aigw_nh_cache) == 32, "nh_cache size");
  * inputs, under the same rules as aigw_nh_cache (generation, expiry, MTU).
  * The key holds every input the lookup's answer depends on, the source and
  * flow label included: the FIB's multipath hash uses them, so each flow
- * keeps the ECMP member the FIB chose for it. IPv4 addresses use the first
- * 4 bytes. The cache is direct-mapped: AIGW_EP_NH_ENTRIES slots per CPU (a
- * power of two), the key's hash picks the slot, the slot holds the key it
- * answers for, and a flow whose hash collides takes the slot over. */
+ * keeps the ECMP member the FIB chose for it. Its first 40 bytes are those
+ * of struct bpf_fib_lookup from ifindex to the destination, as the lookup
+ * got them (IPv4: tos in flowinfo's first byte, addresses in the first 4
+ * bytes, the rest zero), so that the datapath reads it as six 64-bit words
+ * without building it. The cache is direct-mapped: AIGW_EP_NH_ENTRIES slots
+ * per CPU (a power of two), the key's hash picks the slot, the slot holds
+ * the key it answers for, and a flow whose hash collides takes the slot
+ * over. */
 #define AIGW_EP_NH_BITS 13
 #define AIGW_EP_NH_ENTRIES (1U << AIGW_EP_NH_BITS)
 struct aigw_ep_nh_key {
-	__u8 dst[16];
-	__u8 src[16];
-	__be32 flowinfo; /* IPv6 flow label (network order), IPv4: tos */
-	__u32 tbid;      /* table (End.DT*), 0 = the FIB's rules */
 	__u32 ifindex;   /* ingress port */
+	__be32 flowinfo; /* IPv6 flow label (network order), IPv4: tos */
+	__u8 src[16];
+	__u8 dst[16];
+	__u32 tbid;      /* table (End.DT*), 0 = the FIB's rules */
 	__u32 family;
-};
+} __attribute__((aligned(8)));
 AIGW_STATIC_ASSERT(sizeof(struct aigw_ep_nh_key) == 48, "ep_nh_key size");
 
 struct aigw_ep_nh_slot {

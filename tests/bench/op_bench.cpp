@@ -10,7 +10,9 @@
 // runs; ns/op = (program - op_base) / 16, median of --runs, program and
 // base measured alternately. The maps are filled the way a deployment fills
 // the datapath's: SIDs (/128 and /64 locators) in the LPM trie, a thousand
-// flows in the next-hop caches. Last, the heavy-hitter sketch
+// flows in the next-hop caches. Then the endpoint's own steps through its
+// helpers (ep_cost.bpf.c: next-hop cache hit, interface and SID memos, rx
+// counter) on the datapath's maps. Last, the heavy-hitter sketch
 // (hh_cost.bpf.c): aigw_hh_add for a hot flow and for a new flow every call.
 // Run it as root in a namespace where IFNAME
 // has a route and a resolved neighbour for --fib-dst (tests/bench/run.sh
@@ -31,6 +33,7 @@
 #include "aigw/abi.h"
 #include "bench_abi.h"
 #include "bench_common.hpp"
+#include "ep_cost.skel.h"
 #include "hh_cost.skel.h"
 #include "op_cost.skel.h"
 
@@ -61,6 +64,11 @@ struct Skel {
 struct HhSkel {
   hh_cost* s = nullptr;
   ~HhSkel() { hh_cost__destroy(s); }
+};
+
+struct EpSkel {
+  ep_cost* s = nullptr;
+  ~EpSkel() { ep_cost__destroy(s); }
 };
 
 double median(std::vector<double> v) {
@@ -179,6 +187,46 @@ void run_hh(const Options& o) {
   print_row({"heavy-hitter sketch, a new flow every packet", k.s->progs.hh_new}, base, o);
 }
 
+// The endpoint's steps (ep_cost.bpf.c) on the datapath's maps, unpinned:
+// the port (a WAN port, untagged), the SID (exact /128), the globals with a
+// 1 s next-hop cache, as aigwd writes them.
+void fill_ep(ep_cost& s) {
+  uint32_t zero = 0;
+  aigw_globals g{};
+  g.nh_cache_ms = 1000;
+  g.gen = 1;
+  check(bpf_map_update_elem(bpf_map__fd(s.maps.aigw_globals), &zero, &g, BPF_ANY), "globals");
+  aigw_iface_key ik{};
+  ik.ifindex = s.bss->ep_cfg.ifindex;
+  aigw_iface_cfg ic{};
+  ic.slot = 1;
+  ic.role = AIGW_ROLE_WAN;
+  check(bpf_map_update_elem(bpf_map__fd(s.maps.aigw_ifaces), &ik, &ic, BPF_ANY), "ifaces");
+  aigw_sid_entry e{};
+  e.behavior = AIGW_BEH_END;
+  check(bpf_map_update_elem(bpf_map__fd(s.maps.aigw_sid_exact), s.bss->ep_cfg.sid, &e, BPF_ANY),
+        "sid_exact");
+}
+
+void run_ep(const Options& o, const bench_op_cfg& cfg) {
+  EpSkel k;
+  k.s = ep_cost__open();
+  if (!k.s) fail("ep_cost: open failed");
+  bpf_map* m;
+  bpf_object__for_each_map(m, k.s->obj) check(bpf_map__set_pin_path(m, nullptr), "unpin");
+  k.s->bss->ep_cfg = cfg;
+  check(ep_cost__load(k.s), "ep_cost: load");
+  fill_ep(*k.s);
+  auto& p = k.s->progs;
+  int empty = bpf_program__fd(p.ep_empty);
+  print_row({"endpoint: next-hop cache hit (aigw_fib_cached)", p.ep_nh_hit},
+            bpf_program__fd(p.ep_base), o);
+  print_row({"endpoint: interface memo hit (aigw_iface_get)", p.ep_if_memo}, empty, o);
+  print_row({"endpoint: SID memo hit (aigw_sid_get)", p.ep_sid_memo}, empty, o);
+  print_row({"endpoint: rx counter (aigw_stats_rx)", p.ep_stats_rx}, empty, o);
+  if (k.s->bss->ep_misses) fail(fmt::format("ep_cost: {} steps missed", k.s->bss->ep_misses));
+}
+
 void run(const Options& o) {
   bench::pin_cpu(o.cpu);
   Skel k;
@@ -212,6 +260,7 @@ void run(const Options& o) {
              o.repeat, kOps, o.cpu < 0 ? std::string("any") : std::to_string(o.cpu));
   fmt::print("{:<46} {:>8} {:>8}\n", "operation", "ns/op", "+-ns");
   for (const auto& r : rows) print_row(r, base, o);
+  run_ep(o, cfg);
   run_hh(o);
   std::vector<double> floor;
   for (int i = 0; i < o.runs; i++) floor.push_back(timed(base, o.repeat));

@@ -76,16 +76,17 @@ AF_INET6 = 10
 
 
 def ep_nh_slot(dst, src, flowinfo, ifindex, tbid=0, family=AF_INET6):
-    """The slot bpf/lib/nhcache.h's aigw_ep_nh_index picks for this key
-    (struct aigw_ep_nh_key; flowinfo in network order, read as host-order
-    32-bit words like the rest)."""
+    """The slot bpf/lib/nhcache.h's aigw_fib_cached picks for this key
+    (struct aigw_ep_nh_key: ifindex, flowinfo in network order, source,
+    destination, table, family; read as six little-endian 64-bit words)."""
     import ipaddress
-    b = (ipaddress.IPv6Address(dst).packed + ipaddress.IPv6Address(src).packed +
-         struct.pack(">I", flowinfo) + struct.pack("<III", tbid, ifindex, family))
+    b = (struct.pack("<I", ifindex) + struct.pack(">I", flowinfo) +
+         ipaddress.IPv6Address(src).packed + ipaddress.IPv6Address(dst).packed +
+         struct.pack("<II", tbid, family))
     h = 0
-    for i, (w,) in enumerate(struct.iter_unpack("<I", b)):
-        h = (h + w * ((0x9e3779b1 + 2 * i * 0x85ebca6b) & 0xffffffff)) & 0xffffffff
-    return h >> (32 - EP_NH_BITS)
+    for i, (w,) in enumerate(struct.iter_unpack("<Q", b)):
+        h = (h + w * ((0x9e3779b97f4a7c15 + 2 * i * 0xc2b2ae3d27d4eb4f) % (1 << 64))) % (1 << 64)
+    return h >> (64 - EP_NH_BITS)
 
 
 class RouteEvents(unittest.TestCase):
@@ -222,7 +223,7 @@ class RouteEvents(unittest.TestCase):
                             capture_output=True, text=True, timeout=30)
         self.assertEqual(cp.returncode, 0, cp.stderr)
         value = bytes(int(x, 16) for x in json.loads(cp.stdout)["values"][0]["value"])
-        return struct.unpack(">I", value[32:36])[0]
+        return struct.unpack(">I", value[4:8])[0]  # aigw_ep_nh_key.flowinfo
 
     def test_6_endpoint_cache_collisions(self):
         """The endpoint's cache is direct-mapped: flows whose keys hash to
