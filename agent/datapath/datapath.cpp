@@ -79,8 +79,9 @@ const char* prog_of(IfRole role) { return role == IfRole::Customer ? kHeadend : 
 }  // namespace
 
 struct Datapath::Impl {
-  Impl(const DatapathSettings& s, const std::string& pin_path, const Logger* log)
-      : loader(Loader::Options{pin_path, map_sizes(s.map_sizes), log}, objects()),
+  Impl(const DatapathSettings& s, const std::string& pin_path, const Logger* log,
+       const std::string& kconfig)
+      : loader(Loader::Options{pin_path, map_sizes(s.map_sizes), log, kconfig}, objects()),
         globals(loader, s.map_sizes),
         tx(loader),
         ifaces(loader),
@@ -114,8 +115,9 @@ struct Datapath::Impl {
   core::ModuleSet set;
 };
 
-Datapath::Datapath(const DatapathSettings& settings, const std::string& pin_path, const Logger* log)
-    : impl_(std::make_unique<Impl>(settings, pin_path, log)) {
+Datapath::Datapath(const DatapathSettings& settings, const std::string& pin_path, const Logger* log,
+                   const std::string& kconfig)
+    : impl_(std::make_unique<Impl>(settings, pin_path, log, kconfig)) {
   // Mirror what pinned maps already hold, so the first apply after a
   // restart writes only differences and unchanged policies keep their slots.
   impl_->globals.read_back();

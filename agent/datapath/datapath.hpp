@@ -28,8 +28,9 @@ class Datapath {
   // Opens every BPF object with max_entries from `settings`, pins (or
   // reuses) the maps under pin_path, and loads. Throws DatapathError with
   // context. Warnings (a stale pin replaced...) go to `log` when given.
+  // kconfig: Loader::Options::kconfig (empty: the kernel's own).
   Datapath(const DatapathSettings& settings, const std::string& pin_path,
-           const Logger* log = nullptr);
+           const Logger* log = nullptr, const std::string& kconfig = {});
   ~Datapath();
   Datapath(const Datapath&) = delete;
   Datapath& operator=(const Datapath&) = delete;

@@ -7,6 +7,7 @@
 #include <linux/magic.h>
 #include <net/if.h>
 #include <sys/mount.h>
+#include <sys/utsname.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -105,8 +106,28 @@ void Loader::warn(const std::string& m) const {
   if (opts_.log) opts_.log->warn("{}", m);
 }
 
+namespace {
+
+// Where libbpf looks for the kernel's configuration (its __kconfig externs).
+bool kernel_config_readable() {
+  utsname u{};
+  if (::uname(&u) == 0 && ::access(fmt::format("/boot/config-{}", u.release).c_str(), R_OK) == 0)
+    return true;
+  return ::access("/proc/config.gz", R_OK) == 0;
+}
+
+}  // namespace
+
 void Loader::open_all(const std::vector<ObjectSpec>& objects) {
-  LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = opts_.pin_path.c_str());
+  std::string kconfig = opts_.kconfig;
+  if (kconfig.empty() && !kernel_config_readable()) {
+    warn(
+        "no kernel configuration (/boot/config-RELEASE, /proc/config.gz): the next-hop caches "
+        "use the coarse clock instead of jiffies");
+    kconfig = "CONFIG_HZ=0\n";
+  }
+  LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = opts_.pin_path.c_str(),
+              .kconfig = kconfig.empty() ? nullptr : kconfig.c_str());
   for (const auto& spec : objects) {
     auto o = spec.open(&oo);
     if (!o) throw DatapathError(fmt::format("open {} program: {}", spec.name, errstr(errno)));

@@ -91,6 +91,11 @@ class Loader {
     std::string pin_path;
     std::map<std::string, uint32_t> sizes;  // map name -> max_entries (before load)
     const Logger* log = nullptr;
+    // Kconfig lines for the programs' __kconfig externs (CONFIG_HZ:
+    // bpf/lib/nhcache.h). Empty: the running kernel's configuration, which
+    // libbpf reads; where the kernel has none, CONFIG_HZ=0 (libbpf refuses
+    // to load without it; the programs then use their fallback clock).
+    std::string kconfig;
   };
   // Opens, sizes, pins and loads `objects` in order: the first object that
   // has a map defines (and pins) it, later ones reuse it. Throws

@@ -637,5 +637,21 @@ class HeadendNexthopCache(DatapathCase):
             self.ns.ip_batch(f"neigh replace {NH_WAN0[0]} lladdr {NH_WAN0[1]} dev wan0 "
                              f"nud permanent\n")
 
+
+class HeadendNexthopCacheCoarseClock(HeadendNexthopCache):
+    """The same, on the caches' fallback clock: the programs loaded with
+    CONFIG_HZ=0, as where the kernel's configuration cannot be read (the
+    coarse ns clock instead of jiffies, bpf/lib/nhcache.h)."""
+    TAG = "hc"
+
+    @classmethod
+    def setUpClass(cls):
+        os.environ["AIGW_DP_KCONFIG"] = "CONFIG_HZ=0\n"
+        try:
+            super().setUpClass()
+        finally:
+            del os.environ["AIGW_DP_KCONFIG"]
+
+
 if __name__ == "__main__":
     run_module()

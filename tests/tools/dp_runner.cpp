@@ -972,7 +972,10 @@ int main(int argc, char** argv) {
   std::unique_ptr<aigw::Datapath> dp;
   double apply_ms = 0;
   try {
-    dp = std::make_unique<aigw::Datapath>(cfg.datapath, pin, &log);
+    // AIGW_DP_KCONFIG: the programs' Kconfig instead of the kernel's (a test
+    // of the fallback clock sets CONFIG_HZ=0).
+    const char* kconfig = std::getenv("AIGW_DP_KCONFIG");
+    dp = std::make_unique<aigw::Datapath>(cfg.datapath, pin, &log, kconfig ? kconfig : "");
     aigw::NetlinkLinks links;
     auto t0 = std::chrono::steady_clock::now();
     dp->apply(cfg, links);
