@@ -106,26 +106,20 @@ void Loader::warn(const std::string& m) const {
   if (opts_.log) opts_.log->warn("{}", m);
 }
 
-namespace {
-
 // Where libbpf looks for the kernel's configuration (its __kconfig externs).
-bool kernel_config_readable() {
+std::string fallback_kconfig() {
   utsname u{};
   if (::uname(&u) == 0 && ::access(fmt::format("/boot/config-{}", u.release).c_str(), R_OK) == 0)
-    return true;
-  return ::access("/proc/config.gz", R_OK) == 0;
+    return {};
+  return ::access("/proc/config.gz", R_OK) == 0 ? std::string() : std::string("CONFIG_HZ=0\n");
 }
 
-}  // namespace
-
 void Loader::open_all(const std::vector<ObjectSpec>& objects) {
-  std::string kconfig = opts_.kconfig;
-  if (kconfig.empty() && !kernel_config_readable()) {
+  std::string kconfig = opts_.kconfig.empty() ? fallback_kconfig() : opts_.kconfig;
+  if (opts_.kconfig.empty() && !kconfig.empty())
     warn(
         "no kernel configuration (/boot/config-RELEASE, /proc/config.gz): the next-hop caches "
         "use the coarse clock instead of jiffies");
-    kconfig = "CONFIG_HZ=0\n";
-  }
   LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = opts_.pin_path.c_str(),
               .kconfig = kconfig.empty() ? nullptr : kconfig.c_str());
   for (const auto& spec : objects) {

@@ -82,6 +82,11 @@ struct MapInfo {
   uint32_t max_entries = 0;
 };
 
+// The Kconfig to give libbpf for the programs' __kconfig externs: empty
+// when the kernel's configuration is readable (libbpf reads it), else
+// CONFIG_HZ=0 (libbpf refuses to load without; see Loader::Options::kconfig).
+std::string fallback_kconfig();
+
 enum class Hook { Xdp, TcIngress, TcEgress };
 const char* to_string(Hook h);
 

@@ -33,6 +33,7 @@
 #include "aigw/abi.h"
 #include "bench_abi.h"
 #include "bench_common.hpp"
+#include "datapath/loader.hpp"
 #include "ep_cost.skel.h"
 #include "hh_cost.skel.h"
 #include "op_cost.skel.h"
@@ -210,7 +211,9 @@ void fill_ep(ep_cost& s) {
 
 void run_ep(const Options& o, const bench_op_cfg& cfg) {
   EpSkel k;
-  k.s = ep_cost__open();
+  std::string kconfig = aigw::fallback_kconfig();
+  LIBBPF_OPTS(bpf_object_open_opts, oo, .kconfig = kconfig.empty() ? nullptr : kconfig.c_str());
+  k.s = ep_cost__open_opts(&oo);
   if (!k.s) fail("ep_cost: open failed");
   bpf_map* m;
   bpf_object__for_each_map(m, k.s->obj) check(bpf_map__set_pin_path(m, nullptr), "unpin");
