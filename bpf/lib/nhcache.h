@@ -11,7 +11,8 @@
 #include "lib/maps.h"
 
 /* The running kernel's HZ, from its configuration (libbpf reads
- * /proc/config.gz or /boot/config-RELEASE); 0 when neither is there. A
+ * /boot/config-RELEASE or /proc/config.gz); 0 when neither is there (the
+ * loader then gives libbpf CONFIG_HZ=0: it refuses to load without). A
  * constant for the verifier, which removes the other clock's code. */
 extern unsigned int CONFIG_HZ __kconfig __weak;
 
