@@ -142,8 +142,6 @@ static __always_inline int aigw_fib_cached(struct __ctx_buff *ctx, struct bpf_fi
 	__u64 *k, h = 0, diff = 0, now;
 	int r;
 
-	if (!fib)
-		return BPF_FIB_LKUP_RET_NOT_FWDED;
 	if (!g || !g->nh_cache_ms)
 		return ctx_fib_lookup(ctx, fib, flags);
 #pragma unroll
