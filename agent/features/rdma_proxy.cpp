@@ -101,9 +101,25 @@ struct RdmaProxyModule::Shared {
   int headend_fd;
   // Counted by the workers, without the lock.
   using Ctr = std::atomic<uint64_t>;
-  Ctr to_host{0}, to_wan{0}, bad_nacks{0}, not_roce{0}, no_port{0};
+  Ctr bad_nacks{0}, not_roce{0}, no_port{0};
   Ctr nack_no_delivery{0}, nack_inject_failed{0}, bad_meta{0};
 };
+
+namespace {
+
+// A count kept by one thread and read by others: a relaxed load and store,
+// not a locked add. On x86 a locked add waits for every earlier store to
+// leave the store buffer, the frame just copied to the TX ring among them.
+class OwnCounter {
+ public:
+  void add() { v_.store(v_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+}  // namespace
 
 // One queue's sockets on every port and the thread that serves them.
 struct RdmaProxyModule::Worker {
@@ -134,6 +150,8 @@ struct RdmaProxyModule::Worker {
 
   uint64_t tx_full() const { return tx_full_.load(); }
   uint64_t failures() const { return failures_.load(); }
+  uint64_t to_host() const { return to_host_.get(); }
+  uint64_t to_wan() const { return to_wan_.get(); }
 
  private:
   void loop() {
@@ -176,12 +194,12 @@ struct RdmaProxyModule::Worker {
     return nullptr;
   }
 
-  void send(uint32_t ifindex, std::span<const uint8_t> bytes, Shared::Ctr Shared::*counter) {
+  void send(uint32_t ifindex, std::span<const uint8_t> bytes, OwnCounter& sent) {
     dp::XskSocket* s = sock(ifindex);
     if (!s)
       sh_->no_port++;
     else if (s->send(bytes))
-      ((*sh_).*counter)++;
+      sent.add();
   }
 
   void on_frame(std::span<const uint8_t> f, const aigw_xsk_meta& m, Clock::time_point now) {
@@ -211,7 +229,7 @@ struct RdmaProxyModule::Worker {
       sh_->proxy.egress(ip, *p, Pkt{{f.begin(), f.end()}, m.egress_ifindex, m.ip_off}, now,
                         m.tenant);
     }
-    send(m.egress_ifindex, f, &Shared::to_wan);
+    send(m.egress_ifindex, f, to_wan_);
   }
 
   // Receiving side: through the stream's reorder buffer.
@@ -221,7 +239,7 @@ struct RdmaProxyModule::Worker {
     auto* p = std::get_if<rdma::RocePacket>(&r);
     if (!p) {
       sh_->not_roce++;
-      return send(m.egress_ifindex, f, &Shared::to_host);
+      return send(m.egress_ifindex, f, to_host_);
     }
     rdma::Proxy<Pkt>::Out out;
     {
@@ -236,9 +254,15 @@ struct RdmaProxyModule::Worker {
       Delivery& d = it->second;
       d.ifindex = m.egress_ifindex;
       std::copy_n(f.begin(), d.macs.size(), d.macs.begin());
-      out = sh_->proxy.ingress(ip, *p, Pkt{{f.begin(), f.end()}, m.egress_ifindex, m.ip_off}, now,
-                               m.tenant);
+      // a copy only of what the stream holds: in order, the frame goes as it is
+      out = sh_->proxy.ingress_lazy(
+          ip, *p,
+          [&] {
+            return Pkt{{f.begin(), f.end()}, m.egress_ifindex, m.ip_off};
+          },
+          now, m.tenant);
     }
+    if (out.first) send(m.egress_ifindex, f, to_host_);
     take(std::move(out));
   }
 
@@ -251,20 +275,20 @@ struct RdmaProxyModule::Worker {
         sh_->bad_nacks++;
         return;
       }
-      return send(m.egress_ifindex, f, &Shared::to_host);  // UDP to that port, not a NACK
+      return send(m.egress_ifindex, f, to_host_);  // UDP to that port, not a NACK
     }
     std::vector<Pkt> again;
     {
       std::lock_guard l(sh_->mu);
       for (const Pkt* c : sh_->proxy.on_nack(*n)) again.push_back(*c);
     }
-    for (const Pkt& c : again) send(c.egress, c.bytes, &Shared::to_wan);
+    for (const Pkt& c : again) send(c.egress, c.bytes, to_wan_);
   }
 
   void take(rdma::Proxy<Pkt>::Out out) {
-    for (const Pkt& d : out.deliver) send(d.egress, d.bytes, &Shared::to_host);
+    for (const Pkt& d : out.deliver) send(d.egress, d.bytes, to_host_);
     for (const rdma::Nack& n : out.nacks) emit(n);
-    for (const Pkt& r : out.resend) send(r.egress, r.bytes, &Shared::to_wan);
+    for (const Pkt& r : out.resend) send(r.egress, r.bytes, to_wan_);
   }
 
   // A NACK enters the tunnel through the headend, as if the stream's
@@ -297,6 +321,7 @@ struct RdmaProxyModule::Worker {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> tx_full_{0};
   std::atomic<uint64_t> failures_{0};
+  OwnCounter to_host_, to_wan_;  // frames sent on to the hosts, to the WAN
   std::thread th_;
 };
 
@@ -438,8 +463,8 @@ nlohmann::json RdmaProxyModule::show() const {
                    {"holes", c.holes},
                    {"given_up", c.given_up},
                    {"overflows", c.overflows},
-                   {"to_host", shared_->to_host.load()},
-                   {"to_wan", shared_->to_wan.load()},
+                   {"to_host", sum(&Worker::to_host)},
+                   {"to_wan", sum(&Worker::to_wan)},
                    {"bad_nacks", shared_->bad_nacks.load()},
                    {"no_port", shared_->no_port.load()},
                    {"nack_no_delivery", shared_->nack_no_delivery.load()},
@@ -480,6 +505,12 @@ nlohmann::json RdmaProxyModule::show() const {
   return j;
 }
 
+uint64_t RdmaProxyModule::sum(uint64_t (Worker::*counter)() const) const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) n += ((*w).*counter)();
+  return n;
+}
+
 void RdmaProxyModule::register_commands(core::CommandTable& t) {
   t.add(cmd::kRdmaShow, core::Access::Read, [this](const nlohmann::json&) { return show(); });
 }
@@ -497,8 +528,8 @@ void RdmaProxyModule::collect(telemetry::Snapshot& s) const {
   f.nacks_received = c.nacks_received;
   f.resent = c.resent;
   f.tail_probes = c.tail_probes;
-  f.to_host = shared_->to_host.load();
-  f.to_wan = shared_->to_wan.load();
+  f.to_host = sum(&Worker::to_host);
+  f.to_wan = sum(&Worker::to_wan);
   f.tx_full = tx_full;
   f.streams_evicted = px.tx_evicted() + px.rx_evicted();
   f.cache_misses = c.cache_misses;

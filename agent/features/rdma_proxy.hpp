@@ -62,6 +62,7 @@ class RdmaProxyModule : public core::Module {
   void run(const Config& c);
   void halt();
   nlohmann::json show() const;
+  uint64_t sum(uint64_t (Worker::*counter)() const) const;  // over the workers
 
   Host& host_;
   std::optional<dp::RdmaMaps> maps_;

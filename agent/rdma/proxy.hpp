@@ -75,6 +75,7 @@ class Proxy {
   // order, send each of `nacks` to the stream's sending gateway, and each
   // of `resend` (tail loss probes, copies) towards the WAN again.
   struct Out {
+    bool first = false;  // the packet given goes on at once, ahead of deliver (ingress_lazy)
     std::vector<T> deliver;
     std::vector<Nack> nacks;
     std::vector<T> resend;
@@ -110,11 +111,27 @@ class Proxy {
   // A packet of `tenant` from the WAN towards a local host.
   Out ingress(std::span<const uint8_t> ip, const RocePacket& p, T pkt, Clock::time_point now,
               uint16_t tenant = 0) {
+    Out out = ingress_lazy(
+        ip, p, [&] { return std::move(pkt); }, now, tenant);
+    if (out.first) {
+      out.deliver.insert(out.deliver.begin(), std::move(pkt));
+      out.first = false;
+    }
+    return out;
+  }
+
+  // ingress() for a packet the caller can send on itself: make() gives the
+  // packet to keep, called only when the stream holds it or it must follow
+  // packets released ahead of it (ReorderQp::push_lazy). Else `first`: the
+  // caller sends its packet on at once, then `deliver`.
+  template <class Make>
+  Out ingress_lazy(std::span<const uint8_t> ip, const RocePacket& p, Make&& make,
+                   Clock::time_point now, uint16_t tenant = 0) {
     Out out;
     FlowKey k = flow_of(ip, p);
     if (p.bth.opcode == kOpRcAck || p.bth.opcode == kOpRcAtomicAck) ack(k, p.bth.psn, now);
     if (!rc_sequenced(p.bth.opcode)) {
-      out.deliver.push_back(std::move(pkt));
+      out.first = true;
       return out;
     }
     Rx& r = rx_.get(k, [&] {
@@ -127,8 +144,9 @@ class Proxy {
       r.q.set_max_held(static_cast<uint32_t>(std::min<size_t>(lim_.reorder.max_held, n)));
     }
     ReorderCounters before = r.q.counters();
-    auto s = r.q.push(p.bth.psn, std::move(pkt), now);
+    auto s = r.q.push_lazy(p.bth.psn, make, now);
     absorb(before, r.q.counters());
+    out.first = s.first;
     out.deliver = std::move(s.deliver);
     if (s.nack) out.nacks.push_back(nack_of(k, r, {*s.fresh}));
     return out;

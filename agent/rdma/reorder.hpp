@@ -69,6 +69,7 @@ class ReorderQp {
   // others were asked for already and may be on their way), else `due`
   // (the timer's: the holes whose last NACK is a repeat interval old).
   struct Step {
+    bool first = false;  // the packet pushed goes on at once, ahead of deliver (push_lazy)
     std::vector<T> deliver;
     bool nack = false;
     std::optional<PsnRange> fresh;
@@ -78,25 +79,41 @@ class ReorderQp {
   explicit ReorderQp(ReorderLimits lim = {}) : lim_(lim) {}
 
   Step push(uint32_t psn, T pkt, Clock::time_point now) {
+    Step s = push_lazy(
+        psn, [&] { return std::move(pkt); }, now);
+    if (s.first) {
+      s.deliver.insert(s.deliver.begin(), std::move(pkt));
+      s.first = false;
+    }
+    return s;
+  }
+
+  // push() for a packet the caller can send on itself: make() gives the
+  // packet to keep, called only when it is held or must follow packets
+  // released ahead of it. Else the step says `first`: the caller sends its
+  // packet on at once, then `deliver` (the common case, an expected packet
+  // with nothing held, takes no copy).
+  template <class Make>
+  Step push_lazy(uint32_t psn, Make&& make, Clock::time_point now) {
     Step s;
     psn &= kPsnMask;
     if (!expected_) expected_ = psn;
     int32_t d = psn_diff(psn, *expected_);
     if (d < 0) {
       c_.late++;
-      deliver(s, std::move(pkt));
+      pass(s);
     } else if (d == 0) {
       filled(psn, now);
       expected_ = psn_add(psn, 1);
-      deliver(s, std::move(pkt));
+      pass(s);
       drain(s, now);
     } else if (static_cast<uint32_t>(d) > lim_.max_ahead) {
       c_.resyncs++;
       release(s);
       expected_ = psn_add(psn, 1);
-      deliver(s, std::move(pkt));
+      deliver(s, make());
     } else {
-      hold(s, psn, std::move(pkt), now);
+      hold(s, psn, make(), now);
     }
     return s;
   }
@@ -172,6 +189,10 @@ class ReorderQp {
   void deliver(Step& s, T&& pkt) {
     c_.delivered++;
     s.deliver.push_back(std::move(pkt));
+  }
+  void pass(Step& s) {
+    c_.delivered++;
+    s.first = true;
   }
 
   // A hole asked for (a NACK names it now), and when.

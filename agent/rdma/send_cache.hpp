@@ -120,9 +120,7 @@ class SendCache {
   // The cached packet of psn, or null.
   const T* find(uint32_t psn) {
     psn &= kPsnMask;
-    auto at = std::lower_bound(q_.begin(), q_.end(), psn, [this](const Entry& e, uint32_t p) {
-      return psn_diff(e.psn, q_.front().psn) < psn_diff(p, q_.front().psn);
-    });
+    auto at = locate(psn);
     bool hit = at != q_.end() && at->psn == psn;
     (hit ? c_.hits : c_.misses)++;
     if (hit) at->resent = true;  // its ACK no longer times one trip (Karn)
@@ -169,6 +167,20 @@ class SendCache {
 
   // RFC 6298's smoothing (alpha 1/8).
   void sample(Clock::duration r) { srtt_ = srtt_ ? (7 * *srtt_ + r) / 8 : r; }
+
+  // Where psn is or would be. The cached PSNs are in order and most often
+  // consecutive: psn's distance from the oldest is its index; else a
+  // binary search (the host skipped or resent PSNs).
+  typename std::deque<Entry>::iterator locate(uint32_t psn) {
+    if (q_.empty()) return q_.end();
+    int32_t i = psn_diff(psn, q_.front().psn);
+    if (i < 0) return q_.begin();
+    if (static_cast<size_t>(i) < q_.size() && q_[static_cast<size_t>(i)].psn == psn)
+      return q_.begin() + i;
+    return std::lower_bound(q_.begin(), q_.end(), psn, [this](const Entry& e, uint32_t p) {
+      return psn_diff(e.psn, q_.front().psn) < psn_diff(p, q_.front().psn);
+    });
+  }
 
   void pop() {
     bytes_ -= q_.front().bytes;

@@ -311,6 +311,57 @@ TEST_CASE("Send cache: ACKs, age and budget free entries; NACKed PSNs found", "[
   CHECK(c.counters().misses - before == 64);
 }
 
+TEST_CASE("Reorder: push_lazy copies a packet only when it is held or follows a release",
+          "[rdma]") {
+  ReorderLimits lim;
+  lim.max_ahead = 100;
+  ReorderQp<uint32_t> q(lim);
+  auto t = Clock::now();
+  int made = 0;
+  auto push = [&](uint32_t psn) {
+    return q.push_lazy(
+        psn, [&] { return made++, psn; }, t);
+  };
+  auto s = push(10);  // expected, nothing held: goes first, no copy
+  CHECK(s.first);
+  CHECK(s.deliver.empty());
+  CHECK(push(9).first);  // late: passed on as it is
+  s = push(12);          // a hole at 11: 12 is held, a copy
+  CHECK(!s.first);
+  CHECK(s.nack);
+  CHECK(made == 1);
+  s = push(11);  // fills it: 11 first, then the held 12
+  CHECK(s.first);
+  CHECK(s.deliver == std::vector<uint32_t>{12});
+  CHECK(made == 1);
+  push(14);       // held (hole at 13)
+  s = push(500);  // a resync: 14 released, then 500, which must follow it
+  CHECK(!s.first);
+  CHECK(s.deliver == std::vector<uint32_t>{14, 500});
+  CHECK(made == 3);
+  CHECK(q.counters().delivered == 6);
+}
+
+TEST_CASE("Send cache: PSNs the host skipped, across the wrap, are found or missed exactly",
+          "[rdma]") {
+  SendCache<std::string> c;
+  auto t = Clock::now();
+  // kTop-1, kTop, 2, 3, 9: an index by distance from the oldest is wrong
+  // after the first skip, so the lookup must not trust it
+  const std::vector<uint32_t> sent{kTop - 1, kTop, 2, 3, 9};
+  for (uint32_t p : sent) c.put(p, std::to_string(p), 100, t);
+  for (uint32_t p : sent) {
+    REQUIRE(c.find(p) != nullptr);
+    CHECK(*c.find(p) == std::to_string(p));
+  }
+  for (uint32_t p : {kTop - 2, 0u, 1u, 4u, 5u, 8u, 10u}) CHECK(c.find(p) == nullptr);
+  auto got = c.find({{kTop, 4}, {8, 3}}, 100);  // kTop, 0, 1, 2; 8, 9, 10
+  REQUIRE(got.size() == 3);
+  CHECK(*got[0] == std::to_string(kTop));
+  CHECK(*got[1] == "2");
+  CHECK(*got[2] == "9");
+}
+
 TEST_CASE("Send cache: a tail with no ACK is probed, twice at most, after the ACK time", "[rdma]") {
   SendCacheLimits lim;
   lim.keep = 40ms;
