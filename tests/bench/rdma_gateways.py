@@ -39,6 +39,23 @@ import topology as T  # noqa: E402
 
 LOSSES = [0.0, 0.0001, 0.001, 0.01, 0.02]
 SELECT = {"select": [{"tenant": "ai"}], "nack_ms": 3, "give_up_ms": 100, "cache_ms": 100}
+
+
+def sized(window):
+    """The proxy sized for a requester's window, as an operator sizes it for
+    the hosts' traffic: the sending side caches a stream's whole window (a
+    resend asked for after two round trips must still be there: cache_bytes,
+    packets of up to 2 KiB here), the receiving side may hold it
+    (max_held), and the AF_XDP rings take a window's burst (the requester
+    sends one at its start and after each hole fills). A frame the ring has
+    no room for is lost inside the gateway, before the sending side's cache:
+    no NACK can bring it back. For a window of 1,024 packets this is the
+    defaults (ring 2048, frames 4096, 4 MiB and 4096 packets per stream)."""
+    ring = 2048
+    while ring < 2 * window:
+        ring *= 2
+    return dict(SELECT, ring=ring, frames=2 * ring, cache_bytes=max(4 << 20, 4096 * window),
+                max_held=max(4096, 2 * window))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -59,7 +76,7 @@ class Bench:
             c["classification"] = {"rules": [{
                 "name": "roce", "match": {"protocol": "udp", "dport": "4791"},
                 "set": {"tenant": "ai", "class": "training"}}]}
-            c["rdma_proxy"] = dict(SELECT)
+            c["rdma_proxy"] = sized(window)
             self.topo.write_config(g)
             self.topo.start_agent(g)
         for src, dst in (("host1", T.SITES["gwb"].host6()), ("host2", T.SITES["gwa"].host6())):
@@ -125,7 +142,7 @@ class Bench:
         if on == self.proxy_on:
             return
         for g in ("gwa", "gwb"):
-            self.topo.configs[g]["rdma_proxy"] = dict(SELECT) if on else {"select": []}
+            self.topo.configs[g]["rdma_proxy"] = sized(self.window) if on else {"select": []}
             self.topo.write_config(g)
             self.topo.ctl(g, "config", "reload")
         self.proxy_on = on
