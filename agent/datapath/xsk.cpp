@@ -106,6 +106,14 @@ XskSocket::~XskSocket() = default;
 
 int XskSocket::fd() const { return xsk_socket__fd(impl_->sock.get()); }
 
+XskKernelDrops XskSocket::kernel_drops() const {
+  xdp_statistics st{};
+  socklen_t len = sizeof(st);
+  if (getsockopt(fd(), SOL_XDP, XDP_STATISTICS, &st, &len)) return {};
+  // (a kernel before 5.9 fills the first three fields only: zeros after)
+  return {st.rx_dropped, st.rx_ring_full, st.rx_invalid_descs + st.tx_invalid_descs};
+}
+
 size_t XskSocket::receive(size_t max, const RxFn& f) {
   auto& m = *impl_;
   uint32_t idx = 0;

@@ -33,6 +33,22 @@ struct XskCounters {
   uint64_t tx_full = 0;  // nothing free to send with (the frame was dropped)
 };
 
+// What the kernel dropped on the way into the socket (XDP_STATISTICS):
+// frames the program redirected that the proxy never saw. When the proxy
+// falls behind, every receive frame waits in the RX ring and the fill ring
+// is empty: the next frame has nothing to be copied into (no_frame).
+struct XskKernelDrops {
+  uint64_t no_frame = 0;      // rx_dropped: no receive frame free (or too long for one)
+  uint64_t rx_ring_full = 0;  // a frame but no room in the RX ring
+  uint64_t invalid = 0;       // invalid RX or TX descriptors
+  XskKernelDrops& operator+=(const XskKernelDrops& o) {
+    no_frame += o.no_frame;
+    rx_ring_full += o.rx_ring_full;
+    invalid += o.invalid;
+    return *this;
+  }
+};
+
 class XskSocket {
  public:
   // Throws DatapathError naming the port and queue.
@@ -56,6 +72,9 @@ class XskSocket {
   void flush();
 
   const XskCounters& counters() const { return c_; }
+  // The kernel's counts; a system call, safe from any thread (zeros when
+  // the kernel does not give them).
+  XskKernelDrops kernel_drops() const;
 
  private:
   struct Impl;

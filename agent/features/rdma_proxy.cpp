@@ -152,6 +152,11 @@ struct RdmaProxyModule::Worker {
   uint64_t failures() const { return failures_.load(); }
   uint64_t to_host() const { return to_host_.get(); }
   uint64_t to_wan() const { return to_wan_.get(); }
+  dp::XskKernelDrops kernel_drops() const {
+    dp::XskKernelDrops d;
+    for (const auto& s : socks_) d += s->kernel_drops();
+    return d;
+  }
 
  private:
   void loop() {
@@ -442,7 +447,11 @@ nlohmann::json RdmaProxyModule::show() const {
   if (!error_.empty()) j["error"] = error_;
   if (!shared_) return j;
   uint64_t failures = 0;
-  for (const auto& w : workers_) failures += w->failures();
+  dp::XskKernelDrops drops;
+  for (const auto& w : workers_) {
+    failures += w->failures();
+    drops += w->kernel_drops();
+  }
   std::map<uint16_t, std::string> names;
   for (const auto& t : host_.running().tenants) names[t.id] = t.name;
   auto tenant_name = [&](uint16_t id) -> std::string {
@@ -469,6 +478,9 @@ nlohmann::json RdmaProxyModule::show() const {
                    {"no_port", shared_->no_port.load()},
                    {"nack_no_delivery", shared_->nack_no_delivery.load()},
                    {"nack_inject_failed", shared_->nack_inject_failed.load()},
+                   {"xsk_no_frame", drops.no_frame},
+                   {"xsk_rx_ring_full", drops.rx_ring_full},
+                   {"xsk_invalid", drops.invalid},
                    {"streams_evicted", px.tx_evicted() + px.rx_evicted()},
                    {"worker_failures", failures},
                    {"streams_idled", c.idled}};
@@ -520,7 +532,14 @@ void RdmaProxyModule::collect(telemetry::Snapshot& s) const {
   auto& f = s.rdma;
   f.running = true;
   uint64_t tx_full = 0;
-  for (const auto& w : workers_) tx_full += w->tx_full();
+  dp::XskKernelDrops drops;
+  for (const auto& w : workers_) {
+    tx_full += w->tx_full();
+    drops += w->kernel_drops();
+  }
+  f.xsk_no_frame = drops.no_frame;
+  f.xsk_rx_ring_full = drops.rx_ring_full;
+  f.xsk_invalid = drops.invalid;
   std::lock_guard l(shared_->mu);
   auto& px = shared_->proxy;
   const auto& c = px.counters();

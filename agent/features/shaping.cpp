@@ -321,7 +321,7 @@ bool ShapingModule::hold(uint16_t tenant, bool on) {
   std::lock_guard l(hold_mu_);
   auto sh = holdable_.find(tenant);
   if (sh == holdable_.end()) return false;
-  if (on == holding_.count(tenant) > 0) return true;
+  if (on == (holding_.count(tenant) > 0)) return true;
   if (on) {
     holding_.insert(tenant);
     pauses_[tenant]++;

@@ -392,6 +392,16 @@ void rdma_families(const RdmaFacts& r, const std::map<uint16_t, std::string>& te
   add(pk, {{"to", "wan"}}, as_double(r.to_wan));
   add(pk, {{"to", "tx_full"}}, as_double(r.tx_full));
   out.push_back(std::move(pk));
+  MetricFamily xd = family("aigw_rdma_xsk_drops_total",
+                           "Frames redirected to the RDMA proxy that the kernel dropped before "
+                           "its AF_XDP sockets, by reason: no_frame (no receive frame free: the "
+                           "proxy fell behind), rx_ring_full, invalid (descriptors). The proxy "
+                           "never saw them: no NACK can bring them back.",
+                           MetricType::Counter);
+  add(xd, {{"reason", "no_frame"}}, as_double(r.xsk_no_frame));
+  add(xd, {{"reason", "rx_ring_full"}}, as_double(r.xsk_rx_ring_full));
+  add(xd, {{"reason", "invalid"}}, as_double(r.xsk_invalid));
+  out.push_back(std::move(xd));
   std::map<unsigned, std::string> names(tenants.begin(), tenants.end());
   names.try_emplace(AIGW_TENANT_NONE, "unclassified");
   IdNames tenant(names, "tenant");

@@ -102,6 +102,9 @@ struct RdmaFacts {
   uint64_t cache_packets = 0, cache_bytes = 0;  // cached now, all streams
   uint64_t rx_streams = 0, tx_streams = 0, streams_evicted = 0;
   uint64_t to_host = 0, to_wan = 0, tx_full = 0;
+  // Frames the XDP programs redirected to the proxy that the kernel
+  // dropped before its sockets (XDP_STATISTICS), all sockets.
+  uint64_t xsk_no_frame = 0, xsk_rx_ring_full = 0, xsk_invalid = 0;
   // Per tenant id: bytes its streams cache (sending side) and packets they
   // hold (receiving side), now.
   std::map<uint16_t, std::pair<uint64_t, uint64_t>> per_tenant;

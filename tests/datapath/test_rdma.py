@@ -188,6 +188,31 @@ class RdmaRedirect(DatapathCase):
         carried = out[14 + encap_overhead(pol.mode, len(pol.segments)):]
         self.assertTrue(icrc_ok(carried), "scapy: the carried packet's ICRC is still valid")
 
+    def test_socket_behind_drops_counted(self):
+        """The proxy behind: every receive frame of the socket (half of the
+        default 4,096) waits in its RX ring, unread. The kernel drops what
+        the program redirects next before the proxy sees it (so no NACK
+        can bring it back) and counts it (XDP_STATISTICS, which aigwd's
+        `rdma show` and aigw_rdma_xsk_drops_total read the same way)."""
+        pol = POLICIES["e1"]
+        frame = raw(Ether(src=HOST_MAC, dst=CUST0_MAC) /
+                    IPv6(raw(roce6("2001:db8:1::10", pol_dst6("e1")))))
+        rx_frames, extra = 2048, 100
+        r = self.runner.request({"prog": "headend", "ifindex": self.ifindex["cust0"],
+                                 "pkt": frame.hex(), "live": True, "runs": rx_frames + extra})
+        self.assertEqual(r, {"ok": True})
+        got = self.runner.request({"cmd": "xsk_read", "iface": "cust0"})
+        self.assertEqual(len(got["frames"]), rx_frames)
+        k = got["kernel_drops"]
+        print(f"\n  kernel drops after {rx_frames + extra} frames: {k}")
+        self.assertEqual(k["no_frame"] + k["rx_ring_full"], extra, k)
+        self.assertEqual(k["invalid"], 0, k)
+        # read, the frames are free again: the next one is received
+        self.live("headend", "cust0", frame)
+        again = self.runner.request({"cmd": "xsk_read", "iface": "cust0"})
+        self.assertEqual(len(again["frames"]), 1)
+        self.assertEqual(again["kernel_drops"], k)
+
     def test_headend_other_class_and_tenant_keep_fast_path(self):
         for name, inner in (
                 ("class inference", roce4("192.0.2.10", pol_dst4("e2"))),

@@ -223,6 +223,7 @@ class RdmaProxy(E.TopoCase):
         text = self.scrape("gwb")
         for name in ("aigw_rdma_nacks_total", "aigw_rdma_retransmits_total",
                      "aigw_rdma_cache_misses_total", "aigw_rdma_reorder_depth",
+                     'aigw_rdma_xsk_drops_total{reason="no_frame"}',
                      'aigw_rdma_tenant_held_packets{tenant="ai"}'):
             self.assertIn(name, text)
         out = self.topo.ctl_raw("gwb", "rdma", "show").stdout

@@ -117,10 +117,13 @@
 //        aigw_xsks with it)
 //   {"cmd":"xsk_read","iface":"NAME"} -> {"frames":[{"frame":"<hex>",
 //        "kind":k,"egress":ifindex,"ip_off":o,"tenant":t},...],"rx":n,
-//        "bad_meta":n}  what the socket received since the last read
-//   {"prog":..,"ifindex":N,"pkt":..,"live":true} -> {"ok":true}  one run in
-//        live-frames mode (dp::xdp_inject, queue 0): what the program decides
-//        is done (a redirect into a socket delivers there)
+//        "bad_meta":n,"kernel_drops":{"no_frame":n,"rx_ring_full":n,
+//        "invalid":n}}  what the socket received since the last read; the
+//        kernel's drops on the way in (XDP_STATISTICS), since it was opened
+//   {"prog":..,"ifindex":N,"pkt":..,"live":true[,"runs":R]} -> {"ok":true}
+//        R (default 1) runs in live-frames mode (dp::xdp_inject, queue 0):
+//        what the program decides is done (a redirect into a socket
+//        delivers there)
 // Any problem gives {"error":"..."}; the runner keeps reading. On EOF it
 // removes the pins (Datapath::unpin_all) and exits 0.
 // The ready line also carries "apply_ms": the time the first apply took.
@@ -262,8 +265,10 @@ json run_packet(const aigw::Datapath& dp, const json& req) {
   // behind XDP metadata): such a frame gets an {"error"} answer.
   std::vector<uint8_t>& in = *pkt;
   if (req.value("live", false)) {
-    if (int e = aigw::dp::xdp_inject(fd, ifindex, in))
-      return error_json(std::string("live run: ") + std::strerror(e));
+    int runs = req.value("runs", 1);
+    for (int i = 0; i < std::clamp(runs, 1, 100000); i++)
+      if (int e = aigw::dp::xdp_inject(fd, ifindex, in))
+        return error_json(std::string("live run: ") + std::strerror(e));
     return json{{"ok", true}};
   }
   std::vector<uint8_t> out(kOutMax, 0);
@@ -902,7 +907,13 @@ json xsk_read(RdmaState& st, const std::string& iface) {
   })) {
   }
   const auto& c = it->second->counters();
-  return json{{"frames", frames}, {"rx", c.rx}, {"bad_meta", c.rx_bad_meta}};
+  auto k = it->second->kernel_drops();
+  return json{
+      {"frames", frames},
+      {"rx", c.rx},
+      {"bad_meta", c.rx_bad_meta},
+      {"kernel_drops",
+       {{"no_frame", k.no_frame}, {"rx_ring_full", k.rx_ring_full}, {"invalid", k.invalid}}}};
 }
 
 json rdma_cmd(const aigw::Datapath& dp, const aigw::Config& cfg, RdmaState& st,
