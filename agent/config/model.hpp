@@ -324,7 +324,8 @@ struct RdmaProxySettings {
   uint32_t frame_size = 4096;      // 2048 | 4096
   uint32_t ring = 2048;            // ring descriptors (a power of two)
   bool zero_copy = false;
-  uint32_t cache_ms = 20;           // sending side: how long a packet stays for resends (~2 RTT)
+  uint32_t cache_ms = 20;           // sending side: how long a packet stays for resends (~2 RTT;
+                                    // longer when ACKs take longer: SendCache::keep)
   uint64_t cache_bytes = 4u << 20;  // sending side: per stream
   uint32_t nack_ms = 2;             // receiving side: NACK again while a hole stays
   uint32_t give_up_ms = 50;         // receiving side: a hole older than this is released

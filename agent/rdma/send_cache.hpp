@@ -1,8 +1,12 @@
 // The sending gateway's copy of one queue pair's packets, in PSN order, for
 // as long as the receiving gateway may ask for them again: until an ACK of
 // the responder covers them, until they are older than `keep` (about twice
-// the WAN round trip), or until the queue pair's byte budget needs their
-// room (oldest first). A resend is the packet as it was first sent, byte for
+// the WAN round trip) or twice the measured time from a packet to its ACK
+// when that is longer (at most kMaxKeep x keep), or until the queue pair's
+// byte budget needs their room (oldest first). The measured time counts
+// the queues on the way: a host's window larger than the path holds waits
+// in the slowest hop, and a NACK sent after such a wait must still find
+// its packet. A resend is the packet as it was first sent, byte for
 // byte, so its ICRC stays valid. T is the packet (bytes, a UMEM frame...).
 //
 // A loss the receiving gateway cannot see: the stream's last packets (the
@@ -110,8 +114,15 @@ class SendCache {
   // The smoothed time from a packet to the ACK covering it (none measured).
   std::optional<Clock::duration> ack_time() const { return srtt_; }
 
+  // How long a packet stays unacknowledged before it is dropped.
+  Clock::duration keep() const {
+    if (!srtt_) return lim_.keep;
+    return std::clamp<Clock::duration>(2 * *srtt_, lim_.keep, kMaxKeep * lim_.keep);
+  }
+
   void expire(Clock::time_point now) {
-    while (!q_.empty() && now - q_.front().at >= lim_.keep) {
+    const Clock::duration keep_for = keep();
+    while (!q_.empty() && now - q_.front().at >= keep_for) {
       c_.expired++;
       pop();
     }
@@ -159,6 +170,7 @@ class SendCache {
     bool resent = false;
   };
   static constexpr uint32_t kMaxProbes = 2;
+  static constexpr int kMaxKeep = 8;  // keep() at most this many times lim_.keep
 
   void quiet(Clock::time_point now) {
     quiet_since_ = now;

@@ -362,6 +362,28 @@ TEST_CASE("Send cache: PSNs the host skipped, across the wrap, are found or miss
   CHECK(*got[2] == "9");
 }
 
+TEST_CASE("Send cache: packets stay twice the measured ACK time when it is longer than keep",
+          "[rdma]") {
+  SendCacheLimits lim;
+  lim.keep = 20ms;
+  SendCache<std::string> c(lim);
+  auto t = Clock::now();
+  CHECK(c.keep() == 20ms);  // nothing measured yet
+  for (uint32_t p = 0; p < 3; p++) c.put(p, std::to_string(p), 100, t);
+  c.ack(0, t + 30ms);  // queues on the way: 30 ms to an ACK
+  CHECK(c.keep() == 60ms);
+  c.expire(t + 50ms);  // older than keep, younger than twice the ACK time
+  CHECK(c.packets() == 2);
+  REQUIRE(c.find(1) != nullptr);
+  c.expire(t + 60ms);
+  CHECK(c.packets() == 0);
+  CHECK(c.counters().expired == 2);
+  // bounded: at most 8 times keep, however long the ACKs take
+  c.put(10, "10", 100, t + 100ms);
+  c.ack(10, t + 2100ms);
+  CHECK(c.keep() == 160ms);
+}
+
 TEST_CASE("Send cache: a tail with no ACK is probed, twice at most, after the ACK time", "[rdma]") {
   SendCacheLimits lim;
   lim.keep = 40ms;
