@@ -28,13 +28,17 @@ void render_rdma(const json& d, std::ostream& out) {
   const json& c = field(d, "counters");
   out << fmt::format(
       "  nacks sent {} received {} (stale {}, unknown stream {}, malformed {})\n"
-      "  resent {} (tail probes {})  cache misses {}  holes {} (given up {}, overflow {})\n"
-      "  to hosts {}  to WAN {}  streams evicted {}\n",
+      "  resent {} (tail probes {})  cache misses {} (MISS sent {}, received {})\n"
+      "  holes {} (given up {}, overflow {}, not cached {})\n"
+      "  to hosts {}  to WAN {}  streams evicted {}\n"
+      "  lost before the sockets: no frame {}  RX ring full {}  invalid {}\n",
       text(field(c, "nacks_sent")), text(field(c, "nacks_received")), text(field(c, "nacks_stale")),
       text(field(c, "nacks_unknown")), text(field(c, "bad_nacks")), text(field(c, "resent")),
-      text(field(c, "tail_probes")), text(field(c, "cache_misses")), text(field(c, "holes")),
-      text(field(c, "given_up")), text(field(c, "overflows")), text(field(c, "to_host")),
-      text(field(c, "to_wan")), text(field(c, "streams_evicted")));
+      text(field(c, "tail_probes")), text(field(c, "cache_misses")), text(field(c, "misses_sent")),
+      text(field(c, "misses_received")), text(field(c, "holes")), text(field(c, "given_up")),
+      text(field(c, "overflows")), text(field(c, "unfillable")), text(field(c, "to_host")),
+      text(field(c, "to_wan")), text(field(c, "streams_evicted")), text(field(c, "xsk_no_frame")),
+      text(field(c, "xsk_rx_ring_full")), text(field(c, "xsk_invalid")));
   Table rx({"RECEIVING", "EXPECTED", "HELD", "HOLES", "NACKS", "GIVEN-UP", "DELIVERED"},
            {false, true, true, true, true, true, true});
   for (const auto& e : field(d, "receiving"))

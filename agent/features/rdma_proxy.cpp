@@ -282,12 +282,22 @@ struct RdmaProxyModule::Worker {
       }
       return send(m.egress_ifindex, f, to_host_);  // UDP to that port, not a NACK
     }
+    if (n->type == rdma::kMissType) {  // receiving side: holes that cannot fill
+      rdma::Proxy<Pkt>::Out out;
+      {
+        std::lock_guard l(sh_->mu);
+        out = sh_->proxy.on_miss(*n);
+      }
+      return take(std::move(out));
+    }
     std::vector<Pkt> again;
+    std::optional<rdma::Nack> miss;
     {
       std::lock_guard l(sh_->mu);
-      for (const Pkt* c : sh_->proxy.on_nack(*n)) again.push_back(*c);
+      for (const Pkt* c : sh_->proxy.on_nack(*n, &miss)) again.push_back(*c);
     }
     for (const Pkt& c : again) send(c.egress, c.bytes, to_wan_);
+    if (miss) emit(*miss);
   }
 
   void take(rdma::Proxy<Pkt>::Out out) {
@@ -296,19 +306,31 @@ struct RdmaProxyModule::Worker {
     for (const Pkt& r : out.resend) send(r.egress, r.bytes, to_wan_);
   }
 
-  // A NACK enters the tunnel through the headend, as if the stream's
-  // responder had sent it from the customer port.
-  void emit(const rdma::Nack& n) {
-    Delivery d;
-    {
-      std::lock_guard l(sh_->mu);
-      auto it = sh_->deliveries.find(FlowKey{n.family, n.src, n.dst, n.dqp});
-      if (it == sh_->deliveries.end()) {
-        sh_->nack_no_delivery++;
-        return;
-      }
-      d = it->second;
+  // Where the local host of a NACK or MISS sends from: the NACK's is the
+  // stream's responder, to which the stream's packets are delivered; the
+  // MISS's is the requester, to which the responder's ACKs are (their QP
+  // is the requester's, so any QP of that address pair will do).
+  std::optional<Delivery> delivery_of(const rdma::Nack& n) {
+    std::lock_guard l(sh_->mu);
+    auto& ds = sh_->deliveries;
+    if (n.type != rdma::kMissType) {
+      auto it = ds.find(FlowKey{n.family, n.src, n.dst, n.dqp});
+      return it == ds.end() ? std::nullopt : std::optional{it->second};
     }
+    for (const auto& [k, d] : ds)  // bounded (max_deliveries); a MISS is rare
+      if (k.family == n.family && k.src == n.dst && k.dst == n.src) return d;
+    return std::nullopt;
+  }
+
+  // A NACK (or MISS) enters the tunnel through the headend, as if the
+  // local host of the stream had sent it from the customer port.
+  void emit(const rdma::Nack& n) {
+    auto found = delivery_of(n);
+    if (!found) {
+      sh_->nack_no_delivery++;
+      return;
+    }
+    const Delivery& d = *found;
     auto ip = rdma::nack_packet(n);
     std::vector<uint8_t> frame(kEthLen + ip.size());
     std::copy_n(d.macs.begin() + 6, 6, frame.begin());  // to the port
@@ -471,6 +493,9 @@ nlohmann::json RdmaProxyModule::show() const {
                    {"cache_misses", c.cache_misses},
                    {"holes", c.holes},
                    {"given_up", c.given_up},
+                   {"unfillable", c.unfillable},
+                   {"misses_sent", c.misses_sent},
+                   {"misses_received", c.misses_received},
                    {"overflows", c.overflows},
                    {"to_host", sum(&Worker::to_host)},
                    {"to_wan", sum(&Worker::to_wan)},
@@ -554,6 +579,7 @@ void RdmaProxyModule::collect(telemetry::Snapshot& s) const {
   f.cache_misses = c.cache_misses;
   f.holes = c.holes;
   f.given_up = c.given_up;
+  f.unfillable = c.unfillable;
   f.overflows = c.overflows;
   px.for_each_rx([&](const FlowKey&, const rdma::ReorderQp<Pkt>& q) {
     f.rx_streams++;

@@ -34,7 +34,7 @@ std::vector<uint8_t> encode(const Nack& n) {
   b.reserve(kNackHeaderLen + nr * kNackRangeLen);
   append16(b, kNackMagic);
   b.push_back(kNackVersion);
-  b.push_back(kNackType);
+  b.push_back(n.type);
   append32(b, n.seq);
   b.push_back(n.family);
   b.push_back(static_cast<uint8_t>(nr));
@@ -53,8 +53,9 @@ std::variant<Nack, NackError> decode_nack(std::span<const uint8_t> b) {
   if (b.size() < kNackHeaderLen) return NackError::truncated;
   if (get16(b, 0) != kNackMagic) return NackError::bad_magic;
   if (b[2] != kNackVersion) return NackError::bad_version;
-  if (b[3] != kNackType) return NackError::bad_type;
+  if (b[3] != kNackType && b[3] != kMissType) return NackError::bad_type;
   Nack n;
+  n.type = b[3];
   n.seq = get32(b, 4);
   n.family = b[8];
   if (n.family != 4 && n.family != 6) return NackError::bad_family;

@@ -5,7 +5,8 @@
 //
 //    0  magic    u16  0xa16e
 //    2  version  u8   1
-//    3  type     u8   1 = NACK
+//    3  type     u8   1 = NACK; 2 = MISS (the answer: PSNs of a NACK that
+//                     the sending gateway no longer holds, or never did)
 //    4  seq      u32  the receiving gateway's NACK counter for this flow
 //    8  family   u8   4 or 6: the RoCEv2 flow's addresses
 //    9  nranges  u8   1..kNackMaxRanges
@@ -16,7 +17,11 @@
 //   48  ranges   nranges x { first u32 (24 bits), count u32 (1..2^23) }
 //
 // The flow (src, dst, dqp) is the requester-to-responder stream the sending
-// gateway cached; seq lets it ignore a NACK older than one it answered.
+// gateway cached; seq lets it ignore a NACK older than one it answered. A
+// MISS carries the seq of the NACK it answers and travels the other way,
+// from the sending gateway to the receiving one, which then stops waiting
+// for those PSNs: it releases what it holds to the hosts' go-back-N at
+// once, rather than after give_up.
 #pragma once
 
 #include <array>
@@ -34,6 +39,7 @@ namespace aigw::rdma {
 inline constexpr uint16_t kNackMagic = 0xa16e;
 inline constexpr uint8_t kNackVersion = 1;
 inline constexpr uint8_t kNackType = 1;
+inline constexpr uint8_t kMissType = 2;
 inline constexpr size_t kNackHeaderLen = 48;
 inline constexpr size_t kNackRangeLen = 8;
 inline constexpr size_t kNackMaxRanges = 32;
@@ -46,6 +52,7 @@ struct Nack {
   std::array<uint8_t, 16> dst{};
   uint32_t dqp = 0;
   std::vector<PsnRange> ranges;
+  uint8_t type = kNackType;  // kNackType or kMissType
   friend bool operator==(const Nack&, const Nack&) = default;
 };
 

@@ -20,8 +20,11 @@ std::vector<uint8_t> nack_packet(const Nack& n) {
   bool v4 = n.family == 4;
   size_t ip_len = v4 ? kIp4HeaderLen : kIp6HeaderLen, udp_len = kUdpHdr + msg.size();
   std::vector<uint8_t> b(ip_len + udp_len, 0);
-  // from the responder (the stream's destination) to the requester
-  write_udp_ip_header(b, n.family, n.dst.data(), n.src.data(), udp_len);
+  // a NACK from the responder (the stream's destination) to the requester,
+  // a MISS along the stream
+  bool along = n.type == kMissType;
+  write_udp_ip_header(b, n.family, along ? n.src.data() : n.dst.data(),
+                      along ? n.dst.data() : n.src.data(), udp_len);
   uint8_t* u = &b[ip_len];
   put16(u, kNackPort);
   put16(u + 2, kNackPort);

@@ -2,6 +2,8 @@
 // of nack.hpp, addressed from the stream's responder to its requester, so
 // that it follows the stream's reverse path (inside the SRv6 tunnel) to the
 // gateway that cached the stream, which takes it out of the traffic there.
+// A MISS is addressed the other way, from the requester to the responder:
+// it follows the stream to the receiving gateway.
 #pragma once
 
 #include <cstdint>

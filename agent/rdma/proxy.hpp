@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <type_traits>
 #include <unordered_map>
@@ -65,6 +66,9 @@ struct ProxyCounters {
   uint64_t cache_misses = 0;  // PSNs NACKs asked for that the cache did not hold
   uint64_t holes = 0;         // holes opened (receiving side)
   uint64_t given_up = 0;      // holes released unfilled (timeout)
+  uint64_t unfillable = 0;    // holes released: the sending gateway had them no more (MISS)
+  uint64_t misses_sent = 0;   // MISS answers to NACKs (sending side)
+  uint64_t misses_received = 0;  // MISS answers taken (receiving side)
   uint64_t overflows = 0;     // holes released for room (max_held / max_ahead)
 };
 
@@ -153,7 +157,9 @@ class Proxy {
   }
 
   // A NACK from a receiving gateway: the cached packets it names, in order.
-  std::vector<const T*> on_nack(const Nack& n) {
+  // Into *miss (when given): the answer for what it names that is neither
+  // cached nor acknowledged, for the caller to send back (a MISS).
+  std::vector<const T*> on_nack(const Nack& n, std::optional<Nack>* miss = nullptr) {
     c_.nacks_received++;
     FlowKey k{n.family, n.src, n.dst, n.dqp};
     Tx* t = tx_.find(k);
@@ -168,10 +174,28 @@ class Proxy {
     t->answered = true;
     t->last_seq = n.seq;
     uint64_t misses = t->cache.counters().misses;
-    auto got = t->cache.find(n.ranges, lim_.max_resend);
+    std::vector<PsnRange> gone;
+    auto got = t->cache.find(n.ranges, lim_.max_resend, miss ? &gone : nullptr);
     c_.resent += got.size();
     c_.cache_misses += t->cache.counters().misses - misses;
+    if (!gone.empty()) {
+      c_.misses_sent++;
+      *miss = Nack{n.seq, n.family, n.src, n.dst, n.dqp, std::move(gone), kMissType};
+    }
     return got;
+  }
+
+  // A MISS from the sending gateway: holes it cannot fill are released.
+  Out on_miss(const Nack& n) {
+    Out out;
+    c_.misses_received++;
+    Rx* r = rx_.find(FlowKey{n.family, n.src, n.dst, n.dqp});
+    if (!r) return out;
+    ReorderCounters before = r->q.counters();
+    auto s = r->q.unfillable(n.ranges);
+    absorb(before, r->q.counters());
+    out.deliver = std::move(s.deliver);
+    return out;
   }
 
   // Timers: NACKs again, holes given up, tails probed, cached packets aged out.
@@ -267,6 +291,7 @@ class Proxy {
   void absorb(const ReorderCounters& a, const ReorderCounters& b) {
     c_.holes += b.holes - a.holes;
     c_.given_up += b.given_up - a.given_up;
+    c_.unfillable += b.unfillable - a.unfillable;
     c_.overflows += b.overflows - a.overflows;
   }
 

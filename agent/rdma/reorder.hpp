@@ -53,6 +53,7 @@ struct ReorderCounters {
   uint64_t filled = 0;      // holes closed by the packets arriving
   uint64_t nacks = 0;       // NACKs asked for (first and repeated)
   uint64_t given_up = 0;    // holes released after give_up
+  uint64_t unfillable = 0;  // released when the sending gateway said a hole's PSNs are gone
   uint64_t overflows = 0;   // released because max_held was reached
   uint64_t resyncs = 0;     // released because a PSN jumped more than max_ahead
   uint32_t max_depth = 0;   // most packets held at once
@@ -145,6 +146,24 @@ class ReorderQp {
     return s;
   }
 
+  // The sending gateway holds none of `gone` (its answer to a NACK): when
+  // one of them is still missing here, no resend will fill that hole, so
+  // everything held goes on now (the responder sees the hole and the hosts
+  // go back N) rather than after give_up. PSNs that arrived meanwhile, or
+  // a hole opened since, are not affected.
+  Step unfillable(const std::vector<PsnRange>& gone) {
+    Step s;
+    if (held_.empty()) return s;
+    for (const PsnRange& h : holes(kMaxAsk))
+      for (const PsnRange& g : gone)
+        if (overlap(h, g)) {
+          c_.unfillable++;
+          release(s);
+          return s;
+        }
+    return s;
+  }
+
   // How long a NACK is given before it is sent again.
   Clock::duration renack_after() const {
     if (!srtt_) return lim_.nack_interval;
@@ -186,6 +205,11 @@ class ReorderQp {
   }
 
  private:
+  static bool overlap(const PsnRange& a, const PsnRange& b) {
+    int32_t d = psn_diff(b.first, a.first);
+    return d >= 0 ? static_cast<uint32_t>(d) < a.count : static_cast<uint32_t>(-d) < b.count;
+  }
+
   void deliver(Step& s, T&& pkt) {
     c_.delivered++;
     s.deliver.push_back(std::move(pkt));

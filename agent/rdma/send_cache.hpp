@@ -88,6 +88,8 @@ class SendCache {
       c_.acked++;
       pop();
     }
+    if (!acked_through_ || psn_diff(psn & kPsnMask, *acked_through_) > 0)
+      acked_through_ = psn & kPsnMask;  // (also when what it covers was evicted)
     if (!freed) return;  // no progress: a repeated ACK
     if (sent) sample(now - *sent);
     quiet(now);
@@ -140,13 +142,28 @@ class SendCache {
 
   // The cached packets of the ranges, in order, looking at no more than
   // max_psns PSNs in all (a NACK may name PSNs never sent); misses counted.
-  std::vector<const T*> find(const std::vector<PsnRange>& ranges, size_t max_psns) {
+  // Into *missed (when given), as ranges: the misses the responder has not
+  // acknowledged (an ACK covered the others: they arrived, the NACK was
+  // late).
+  std::vector<const T*> find(const std::vector<PsnRange>& ranges, size_t max_psns,
+                             std::vector<PsnRange>* missed = nullptr) {
     std::vector<const T*> out;
     size_t looked = 0;
     for (const auto& r : ranges)
-      for (uint32_t i = 0; i < r.count && looked < max_psns; i++, looked++)
-        if (const T* p = find(psn_add(r.first, i))) out.push_back(p);
+      for (uint32_t i = 0; i < r.count && looked < max_psns; i++, looked++) {
+        uint32_t psn = psn_add(r.first, i);
+        if (const T* p = find(psn))
+          out.push_back(p);
+        else if (missed && !acked(psn))
+          add_psn(*missed, psn);
+      }
     return out;
+  }
+
+  // Whether an ACK has covered psn (a PSN at most half the space behind
+  // the last one acknowledged).
+  bool acked(uint32_t psn) const {
+    return acked_through_ && psn_diff(psn & kPsnMask, *acked_through_) <= 0;
   }
 
   // Whether psn is cached and not yet acknowledged.
@@ -194,6 +211,14 @@ class SendCache {
     });
   }
 
+  // psn onto the last range of out when it follows it, else a new range.
+  static void add_psn(std::vector<PsnRange>& out, uint32_t psn) {
+    if (!out.empty() && psn_add(out.back().first, out.back().count) == psn)
+      out.back().count++;
+    else
+      out.push_back({psn, 1});
+  }
+
   void pop() {
     bytes_ -= q_.front().bytes;
     q_.pop_front();
@@ -206,6 +231,7 @@ class SendCache {
   std::optional<Clock::duration> srtt_;
   Clock::time_point quiet_since_{};  // the last packet put, ACK progress or probe
   uint32_t probes_ = 0;              // since quiet_since_'s put or ACK
+  std::optional<uint32_t> acked_through_;  // the last PSN an ACK covered
 };
 
 }  // namespace aigw::rdma

@@ -367,11 +367,14 @@ void rdma_families(const RdmaFacts& r, const std::map<uint16_t, std::string>& te
   out.push_back(std::move(miss));
   MetricFamily holes = family("aigw_rdma_holes_total",
                               "PSN holes the receiving side saw (opened), and gave up on "
-                              "(released to the hosts' go-back-N).",
+                              "(released to the hosts' go-back-N): after give_up_ms, for "
+                              "room (overflow), or told by the sending gateway that it no "
+                              "longer has them (not_cached).",
                               MetricType::Counter);
   add(holes, {{"outcome", "opened"}}, as_double(r.holes));
   add(holes, {{"outcome", "given_up"}}, as_double(r.given_up));
   add(holes, {{"outcome", "overflow"}}, as_double(r.overflows));
+  add(holes, {{"outcome", "not_cached"}}, as_double(r.unfillable));
   out.push_back(std::move(holes));
   out.push_back(gauge("aigw_rdma_reorder_depth",
                       "Packets the RDMA proxy holds for reordering now, all streams.",

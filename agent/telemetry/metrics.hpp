@@ -96,7 +96,7 @@ struct ElephantFacts {
 struct RdmaFacts {
   bool running = false;
   uint64_t nacks_sent = 0, nacks_received = 0, resent = 0, tail_probes = 0, cache_misses = 0;
-  uint64_t holes = 0, given_up = 0, overflows = 0, delivered = 0;
+  uint64_t holes = 0, given_up = 0, overflows = 0, unfillable = 0, delivered = 0;
   uint64_t reorder_depth = 0;                   // packets held now, all streams
   uint64_t max_depth = 0;                       // most held by one stream at once
   uint64_t cache_packets = 0, cache_bytes = 0;  // cached now, all streams

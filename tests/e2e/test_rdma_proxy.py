@@ -20,6 +20,9 @@ on the core's port from gwa, seeded), resends included.
   test_2d: the transfer's last packets lost (no hole for gwb to see):
           gwa's tail loss probe recovers them before the requester's
           timeout.
+  test_2e: a sending-side cache too small for the window: gwa answers
+          NACKs for evicted packets with a MISS, gwb releases those holes
+          at once (none waits for give_up_ms).
   test_3: the proxy's metrics in /metrics, and `aigwctl rdma show`.
   test_3b: a reload that changes a proxy setting restarts the proxy on the
           same queues at once (the kernel frees a closed socket's queue in
@@ -216,6 +219,36 @@ class RdmaProxy(E.TopoCase):
         self.assertEqual((rq["timeouts"], rq["retransmitted"]), (0, 0), "the requester went back")
         self.assertGreaterEqual(a["tail_probes"] - a0["tail_probes"], 1)
         self.assertGreaterEqual(a["resent"] - a0["resent"], 2)
+
+    def set_proxy(self, settings):
+        for g in ("gwa", "gwb"):
+            self.topo.configs[g]["rdma_proxy"] = settings
+            self.topo.write_config(g)
+            self.topo.ctl(g, "config", "reload")
+
+    def test_2e_not_cached_answered_by_miss(self):
+        """gwa's cache far too small for the requester's window (64 KiB, ~60
+        packets of the 1,024 in flight): NACKs name packets gwa evicted.
+        gwa answers each such NACK with a MISS (along the stream, through
+        the tunnel), and gwb releases the hole at once, to the hosts'
+        go-back-N, instead of holding it for give_up_ms (100 ms here)."""
+        self.set_proxy(dict(SELECT, cache_bytes=65536))
+        try:
+            a0, b0 = self.rdma("gwa")["counters"], self.rdma("gwb")["counters"]
+            rq, rs, st = self.lossy_transfer(psn=0x300, qp=0x38, packets=3000)
+            a, b = self.rdma("gwa")["counters"], self.rdma("gwb")["counters"]
+        finally:
+            self.set_proxy(dict(SELECT))
+        grown = {g: {k: now[k] - then.get(k, 0) for k in now if now[k] != then.get(k, 0)}
+                 for g, now, then in (("gwa", a, a0), ("gwb", b, b0))}
+        print(f"\n  small cache: requester {rq}\n  responder {rs}\n  loss {st}"
+              f"\n  gwa {grown['gwa']}\n  gwb {grown['gwb']}")
+        self.assertTrue(rq["done"] and rs["done"], (rq, rs))
+        self.assertGreater(st["dropped"], 0, st)
+        self.assertGreater(a["misses_sent"] - a0["misses_sent"], 0, grown)
+        self.assertGreater(b["misses_received"] - b0["misses_received"], 0, grown)
+        self.assertGreater(b["unfillable"] - b0["unfillable"], 0, grown)
+        self.assertEqual(b["given_up"] - b0["given_up"], 0, grown)
 
     def test_3_metrics(self):
         self.transfer(psn=0x40, qp=0x36, packets=2000)  # streams to show (idle ones go in ~1 s)

@@ -342,6 +342,45 @@ TEST_CASE("Reorder: push_lazy copies a packet only when it is held or follows a 
   CHECK(q.counters().delivered == 6);
 }
 
+TEST_CASE("Reorder: a MISS for an open hole releases what is held, for a filled one nothing",
+          "[rdma]") {
+  ReorderQp<uint32_t> q;
+  auto t = Clock::now();
+  q.push(10, 10, t);
+  q.push(12, 12, t);                               // hole at 11
+  q.push(15, 15, t);                               // holes at 13..14
+  CHECK(q.unfillable({{20, 5}}).deliver.empty());  // names no hole
+  CHECK(q.unfillable({{5, 6}}).deliver.empty());   // 5..10: delivered already
+  CHECK(q.held() == 2);
+  auto s = q.unfillable({{14, 1}});  // the later hole cannot fill: no waiting for it
+  CHECK(s.deliver == std::vector<uint32_t>{12, 15});
+  CHECK(q.held() == 0);
+  CHECK(q.expected() == 16u);
+  CHECK(q.counters().unfillable == 1);
+  CHECK(q.counters().given_up == 0);
+  // across the wrap
+  ReorderQp<uint32_t> w;
+  w.push(kTop - 1, 0, t);
+  w.push(1, 1, t);                                       // holes kTop, 0
+  CHECK(w.unfillable({{kTop - 5, 5}}).deliver.empty());  // kTop-5..kTop-1
+  CHECK(w.unfillable({{kTop - 5, 7}}).deliver.size() == 1);
+}
+
+TEST_CASE("Send cache: misses an ACK covered are not reported, the others are, as ranges",
+          "[rdma]") {
+  SendCache<std::string> c;
+  auto t = Clock::now();
+  for (uint32_t p = 100; p < 110; p++) c.put(p, std::to_string(p), 100, t);
+  c.ack(103, t + 1ms);  // 100..103 freed: delivered
+  std::vector<PsnRange> gone;
+  auto got = c.find({{101, 5}, {120, 2}}, 100, &gone);  // 101..105, 120..121
+  CHECK(got.size() == 2);                               // 104, 105
+  CHECK(gone == std::vector<PsnRange>{{120, 2}});
+  gone.clear();
+  c.find({{96, 2}, {98, 1}}, 100, &gone);  // before the ACK: nothing to report
+  CHECK(gone.empty());
+}
+
 TEST_CASE("Send cache: PSNs the host skipped, across the wrap, are found or missed exactly",
           "[rdma]") {
   SendCache<std::string> c;
@@ -435,6 +474,12 @@ TEST_CASE("NACK message: round trip", "[rdma]") {
   auto d = decode_nack(b);
   REQUIRE(std::holds_alternative<Nack>(d));
   CHECK(std::get<Nack>(d) == n);
+  // a MISS (the sending gateway's answer) is the same message, type 2
+  n.type = kMissType;
+  auto miss = encode(n);
+  CHECK(miss[3] == 2);
+  CHECK(std::get<Nack>(decode_nack(miss)) == n);
+  n.type = kNackType;
   // more ranges than a message holds: the first kNackMaxRanges go
   n.ranges.assign(40, PsnRange{1, 1});
   auto big = encode(n);
@@ -595,6 +640,16 @@ TEST_CASE("NACK packet: from the responder to the requester, read back", "[rdma]
     REQUIRE(back);
     CHECK(*back == n);
     CHECK_FALSE(err);
+    {  // a MISS goes along the stream: from its source to its destination
+      Nack m = n;
+      m.type = kMissType;
+      auto mp = nack_packet(m);
+      CHECK(std::equal(mp.begin() + off, mp.begin() + off + len, n.src.begin()));
+      CHECK(std::equal(mp.begin() + off + len, mp.begin() + off + 2 * len, n.dst.begin()));
+      auto mb = nack_of_packet(mp, &err);
+      REQUIRE(mb);
+      CHECK(*mb == m);
+    }
     // a datagram to the NACK port that is not a NACK: named, not taken
     size_t msg = (fam == 4 ? 20 : 40) + 8;
     ip[msg] ^= 0xff;

@@ -235,6 +235,42 @@ TEST_CASE("Proxy: NACKs for unknown streams, PSNs never sent, stale NACKs", "[rd
   CHECK(a.counters().nacks_stale == 1);
 }
 
+TEST_CASE(
+    "Proxy: a NACK for packets the cache never had is answered by a MISS, which releases "
+    "the hole at once",
+    "[rdma]") {
+  ProxyLimits lim;
+  lim.reorder.give_up = 50ms;
+  Proxy<Pkt> a(lim), b(lim);
+  auto t = Clock::time_point{} + 1s;
+  // a caches 200, 202 and 203: 201 passed it unseen (lost before its socket)
+  for (uint32_t psn : {200u, 202u, 203u}) {
+    Pkt p = roce(0x04, 0x42, psn);
+    a.egress(p, parsed(p), p, t);
+  }
+  // b gets 200, 202, 203: a hole at 201, NACKed
+  Pkt p200 = roce(0x04, 0x42, 200), p202 = roce(0x04, 0x42, 202), p203 = roce(0x04, 0x42, 203);
+  b.ingress(p200, parsed(p200), p200, t);
+  auto out = b.ingress(p202, parsed(p202), p202, t);
+  REQUIRE(out.nacks.size() == 1);
+  b.ingress(p203, parsed(p203), p203, t);
+  std::optional<Nack> miss;
+  CHECK(a.on_nack(out.nacks[0], &miss).empty());
+  REQUIRE(miss);
+  CHECK(miss->type == kMissType);
+  CHECK(miss->ranges == std::vector<PsnRange>{{201, 1}});
+  CHECK(a.counters().misses_sent == 1);
+  // through the wire and back
+  auto m = std::get<Nack>(decode_nack(encode(*miss)));
+  auto rel = b.on_miss(m);
+  REQUIRE(rel.deliver.size() == 2);  // 202, 203 now, not after give_up
+  CHECK(parsed(rel.deliver[0]).bth.psn == 202);
+  CHECK(b.counters().unfillable == 1);
+  CHECK(b.counters().misses_received == 1);
+  CHECK(b.tick(t + 60ms).deliver.empty());  // nothing left to give up
+  CHECK(b.counters().given_up == 0);
+}
+
 TEST_CASE("Proxy: the responder's ACKs free the cache of their stream", "[rdma]") {
   Proxy<Pkt> a;
   auto t = Clock::time_point{} + 1s;
