@@ -44,8 +44,9 @@ SELECT = {"select": [{"tenant": "ai"}], "nack_ms": 3, "give_up_ms": 100, "cache_
 def sized(window):
     """The proxy sized for a requester's window, as an operator sizes it for
     the hosts' traffic: the sending side caches a stream's whole window (a
-    resend asked for after two round trips must still be there: cache_bytes,
-    packets of up to 2 KiB here), the receiving side may hold it
+    resend asked for after two round trips must still be there: cache_bytes
+    of 4 KiB a packet of the window, which holds these ~1.1 KiB frames
+    several times over), the receiving side may hold it
     (max_held), and the AF_XDP rings take a window's burst (the requester
     sends one at its start and after each hole fills). A frame the ring has
     no room for is lost inside the gateway, before the sending side's cache:
