@@ -461,6 +461,13 @@ void RdmaProxyModule::stop() {
   shared_.reset();
 }
 
+template <class R>
+R RdmaProxyModule::sum(R (Worker::*counter)() const) const {
+  R n{};
+  for (const auto& w : workers_) n += ((*w).*counter)();
+  return n;
+}
+
 nlohmann::json RdmaProxyModule::show() const {
   nlohmann::json j = {{"running", !workers_.empty()},
                       {"queues", running_.queues},
@@ -468,12 +475,8 @@ nlohmann::json RdmaProxyModule::show() const {
   for (const auto& p : ports_) j["ports"].push_back(p.name);
   if (!error_.empty()) j["error"] = error_;
   if (!shared_) return j;
-  uint64_t failures = 0;
-  dp::XskKernelDrops drops;
-  for (const auto& w : workers_) {
-    failures += w->failures();
-    drops += w->kernel_drops();
-  }
+  const uint64_t failures = sum(&Worker::failures);
+  const dp::XskKernelDrops drops = sum(&Worker::kernel_drops);
   std::map<uint16_t, std::string> names;
   for (const auto& t : host_.running().tenants) names[t.id] = t.name;
   auto tenant_name = [&](uint16_t id) -> std::string {
@@ -542,12 +545,6 @@ nlohmann::json RdmaProxyModule::show() const {
   return j;
 }
 
-uint64_t RdmaProxyModule::sum(uint64_t (Worker::*counter)() const) const {
-  uint64_t n = 0;
-  for (const auto& w : workers_) n += ((*w).*counter)();
-  return n;
-}
-
 void RdmaProxyModule::register_commands(core::CommandTable& t) {
   t.add(cmd::kRdmaShow, core::Access::Read, [this](const nlohmann::json&) { return show(); });
 }
@@ -556,12 +553,8 @@ void RdmaProxyModule::collect(telemetry::Snapshot& s) const {
   if (!shared_ || workers_.empty()) return;
   auto& f = s.rdma;
   f.running = true;
-  uint64_t tx_full = 0;
-  dp::XskKernelDrops drops;
-  for (const auto& w : workers_) {
-    tx_full += w->tx_full();
-    drops += w->kernel_drops();
-  }
+  const uint64_t tx_full = sum(&Worker::tx_full);
+  const dp::XskKernelDrops drops = sum(&Worker::kernel_drops);
   f.xsk_no_frame = drops.no_frame;
   f.xsk_rx_ring_full = drops.rx_ring_full;
   f.xsk_invalid = drops.invalid;

@@ -62,7 +62,8 @@ class RdmaProxyModule : public core::Module {
   void run(const Config& c);
   void halt();
   nlohmann::json show() const;
-  uint64_t sum(uint64_t (Worker::*counter)() const) const;  // over the workers
+  template <class R>
+  R sum(R (Worker::*counter)() const) const;  // a worker's count, over the workers
 
   Host& host_;
   std::optional<dp::RdmaMaps> maps_;

@@ -341,6 +341,50 @@ void elephant_families(const ElephantFacts& e, std::vector<MetricFamily>& out) {
   for (auto* f : {&n, &ev, &load, &cap, &w, &pe}) out.push_back(std::move(*f));
 }
 
+// The RDMA proxy's packets: sent on, and lost before its sockets.
+void rdma_packet_families(const RdmaFacts& r, std::vector<MetricFamily>& out) {
+  MetricFamily pk = family("aigw_rdma_packets_total",
+                           "Packets the RDMA proxy sent on, by where to; tx_full: dropped, no "
+                           "free send frame.",
+                           MetricType::Counter);
+  add(pk, {{"to", "host"}}, as_double(r.to_host));
+  add(pk, {{"to", "wan"}}, as_double(r.to_wan));
+  add(pk, {{"to", "tx_full"}}, as_double(r.tx_full));
+  out.push_back(std::move(pk));
+  MetricFamily xd = family("aigw_rdma_xsk_drops_total",
+                           "Frames redirected to the RDMA proxy that the kernel dropped before "
+                           "its AF_XDP sockets, by reason: no_frame (no receive frame free: the "
+                           "proxy fell behind), rx_ring_full, invalid (descriptors). The proxy "
+                           "never saw them: no NACK can bring them back.",
+                           MetricType::Counter);
+  add(xd, {{"reason", "no_frame"}}, as_double(r.xsk_no_frame));
+  add(xd, {{"reason", "rx_ring_full"}}, as_double(r.xsk_rx_ring_full));
+  add(xd, {{"reason", "invalid"}}, as_double(r.xsk_invalid));
+  out.push_back(std::move(xd));
+}
+
+// The RDMA proxy's memory per tenant.
+void rdma_tenant_families(const RdmaFacts& r, const std::map<uint16_t, std::string>& tenants,
+                          std::vector<MetricFamily>& out) {
+  std::map<unsigned, std::string> names(tenants.begin(), tenants.end());
+  names.try_emplace(AIGW_TENANT_NONE, "unclassified");
+  IdNames tenant(names, "tenant");
+  MetricFamily tb = family("aigw_rdma_tenant_cache_bytes",
+                           "Bytes the RDMA proxy's send cache holds now for the tenant's streams "
+                           "(bounded by rdma_proxy.tenant_memory_mb).",
+                           MetricType::Gauge);
+  MetricFamily th = family("aigw_rdma_tenant_held_packets",
+                           "Packets the RDMA proxy holds for reordering now for the tenant's "
+                           "streams.",
+                           MetricType::Gauge);
+  for (const auto& [id, use] : r.per_tenant) {
+    add(tb, {{"tenant", tenant(id)}}, as_double(use.first));
+    add(th, {{"tenant", tenant(id)}}, as_double(use.second));
+  }
+  out.push_back(std::move(tb));
+  out.push_back(std::move(th));
+}
+
 // The RDMA proxy: present only while it runs.
 void rdma_families(const RdmaFacts& r, const std::map<uint16_t, std::string>& tenants,
                    std::vector<MetricFamily>& out) {
@@ -387,41 +431,8 @@ void rdma_families(const RdmaFacts& r, const std::map<uint16_t, std::string>& te
   add(st, {{"side", "send"}}, as_double(r.tx_streams));
   add(st, {{"side", "receive"}}, as_double(r.rx_streams));
   out.push_back(std::move(st));
-  MetricFamily pk = family("aigw_rdma_packets_total",
-                           "Packets the RDMA proxy sent on, by where to; tx_full: dropped, no "
-                           "free send frame.",
-                           MetricType::Counter);
-  add(pk, {{"to", "host"}}, as_double(r.to_host));
-  add(pk, {{"to", "wan"}}, as_double(r.to_wan));
-  add(pk, {{"to", "tx_full"}}, as_double(r.tx_full));
-  out.push_back(std::move(pk));
-  MetricFamily xd = family("aigw_rdma_xsk_drops_total",
-                           "Frames redirected to the RDMA proxy that the kernel dropped before "
-                           "its AF_XDP sockets, by reason: no_frame (no receive frame free: the "
-                           "proxy fell behind), rx_ring_full, invalid (descriptors). The proxy "
-                           "never saw them: no NACK can bring them back.",
-                           MetricType::Counter);
-  add(xd, {{"reason", "no_frame"}}, as_double(r.xsk_no_frame));
-  add(xd, {{"reason", "rx_ring_full"}}, as_double(r.xsk_rx_ring_full));
-  add(xd, {{"reason", "invalid"}}, as_double(r.xsk_invalid));
-  out.push_back(std::move(xd));
-  std::map<unsigned, std::string> names(tenants.begin(), tenants.end());
-  names.try_emplace(AIGW_TENANT_NONE, "unclassified");
-  IdNames tenant(names, "tenant");
-  MetricFamily tb = family("aigw_rdma_tenant_cache_bytes",
-                           "Bytes the RDMA proxy's send cache holds now for the tenant's streams "
-                           "(bounded by rdma_proxy.tenant_memory_mb).",
-                           MetricType::Gauge);
-  MetricFamily th = family("aigw_rdma_tenant_held_packets",
-                           "Packets the RDMA proxy holds for reordering now for the tenant's "
-                           "streams.",
-                           MetricType::Gauge);
-  for (const auto& [id, use] : r.per_tenant) {
-    add(tb, {{"tenant", tenant(id)}}, as_double(use.first));
-    add(th, {{"tenant", tenant(id)}}, as_double(use.second));
-  }
-  out.push_back(std::move(tb));
-  out.push_back(std::move(th));
+  rdma_packet_families(r, out);
+  rdma_tenant_families(r, tenants, out);
 }
 
 void pause_families(const ShapingFacts& f, std::vector<MetricFamily>& out) {

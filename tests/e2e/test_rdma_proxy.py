@@ -53,6 +53,11 @@ LOSS = 0.01
 SELECT = {"select": [{"tenant": "ai"}], "nack_ms": 3, "give_up_ms": 100, "cache_ms": 100}
 
 
+def changed(before, after):
+    """The counters that moved, by how much."""
+    return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+
+
 class RdmaProxy(E.TopoCase):
     MODES = {"gwa": "aigw", "core": "kernel", "gwb": "aigw"}
     KERNEL_FALLBACK = "transit"
@@ -150,8 +155,7 @@ class RdmaProxy(E.TopoCase):
         rq, rs, st = self.lossy_transfer(psn=psn, qp=qp, loss=loss, packets=GIB, deadline_s=120)
         took = time.monotonic() - t0
         a, b = self.rdma("gwa")["counters"], self.rdma("gwb")["counters"]
-        grown = {g: {k: now[k] - then.get(k, 0) for k in now if now[k] != then.get(k, 0)}
-                 for g, now, then in (("gwa", a, a0), ("gwb", b, b0))}
+        grown = {"gwa": changed(a0, a), "gwb": changed(b0, b)}
         print(f"\n  {loss:.1%} loss, 1 GiB in {took:.1f} s\n  requester {rq}\n  responder {rs}"
               f"\n  loss {st}\n  gwa {grown['gwa']}\n  gwb {grown['gwb']}")
         self.assertTrue(rq["done"] and rs["done"], (rq, rs))
@@ -239,8 +243,7 @@ class RdmaProxy(E.TopoCase):
             a, b = self.rdma("gwa")["counters"], self.rdma("gwb")["counters"]
         finally:
             self.set_proxy(dict(SELECT))
-        grown = {g: {k: now[k] - then.get(k, 0) for k in now if now[k] != then.get(k, 0)}
-                 for g, now, then in (("gwa", a, a0), ("gwb", b, b0))}
+        grown = {"gwa": changed(a0, a), "gwb": changed(b0, b)}
         print(f"\n  small cache: requester {rq}\n  responder {rs}\n  loss {st}"
               f"\n  gwa {grown['gwa']}\n  gwb {grown['gwb']}")
         self.assertTrue(rq["done"] and rs["done"], (rq, rs))
@@ -263,10 +266,7 @@ class RdmaProxy(E.TopoCase):
         self.assertIn("RECEIVING", out)
 
     def test_3b_reload_restarts_the_proxy(self):
-        for g in ("gwa", "gwb"):
-            self.topo.configs[g]["rdma_proxy"] = dict(SELECT, nack_ms=4)
-            self.topo.write_config(g)
-            self.topo.ctl(g, "config", "reload")
+        self.set_proxy(dict(SELECT, nack_ms=4))
         for g in ("gwa", "gwb"):
             r = self.rdma(g)
             self.assertTrue(r["running"] and "error" not in r, f"{g}: {r}")
@@ -282,10 +282,7 @@ class RdmaProxy(E.TopoCase):
         return self.topo.run(node, [E.PY, "-c", py]).stdout
 
     def test_4_without_the_proxy_the_hosts_go_back(self):
-        for g in ("gwa", "gwb"):
-            self.topo.configs[g]["rdma_proxy"] = {"select": []}
-            self.topo.write_config(g)
-            self.topo.ctl(g, "config", "reload")
+        self.set_proxy({"select": []})
         before = self.proxied("gwb")
         rq, rs, st = self.lossy_transfer(psn=0x200, qp=0x33)
         print(f"\n  no proxy: requester {rq}\n  responder {rs}\n  loss {st}")
