@@ -108,6 +108,15 @@ classification:
     - name: beta-udp
       match: {{protocol: udp, dport: {beta_port}}}
       set: {{tenant: beta, class: storage}}
+    - name: acme-roce
+      match: {{protocol: udp, dport: 4791}}
+      set: {{tenant: acme, class: training}}
+# acme's RoCEv2 goes through the RDMA proxy: its panels have their series
+# (test_6 sends a stream).
+rdma_proxy:
+  select: [{{tenant: acme}}]
+  frames: 1024
+  ring: 512
 accounting:
   usage_dir: {workdir}/usage
   state_dir: {workdir}/state
@@ -145,6 +154,26 @@ while True:
     sent[i] += 1
     nxt[i] = t0 + sent[i] / flows[i][1]
 print(" ".join(str(n) for n in sent), flush=True)
+"""
+
+# A RoCEv2 stream (RC SEND only, one QP, PSNs in order, ICRC by scapy) from
+# the customer side, at ~pps for at most `seconds`: the RDMA proxy tracks
+# it while it lasts (a stream idles out after 1 s).
+ROCE_SENDER = """\
+import sys, time
+from scapy.all import Ether, IP, UDP, conf
+from scapy.contrib.roce import BTH, opcode
+iface, src_mac, dst_mac, dst, pps, seconds = sys.argv[1:7]
+s = conf.L2socket(iface=iface)
+base = Ether(src=src_mac, dst=dst_mac) / IP(src="192.0.2.2", dst=dst)
+t0 = time.monotonic()
+psn = 0
+while time.monotonic() - t0 < float(seconds):
+    bth = BTH(opcode=opcode("RC", "SEND_ONLY")[0], dqpn=0x1d, psn=psn)
+    s.send(base / UDP(sport=4791, dport=4791) / bth / bytes(256))
+    psn = (psn + 1) & 0xFFFFFF
+    time.sleep(1.0 / float(pps))
+print(psn, flush=True)
 """
 
 PROMETHEUS_YML = """\
@@ -605,7 +634,33 @@ class PrometheusE2E(unittest.TestCase):
     def test_6_every_dashboard_panel_has_data(self):
         """Every query of every panel of both Grafana dashboards, with the
         dashboard variables set to "all", returns series from this
-        Prometheus (after test_5's traffic)."""
+        Prometheus (after test_5's traffic; with a RoCEv2 stream running
+        through the RDMA proxy for its panels)."""
+        roce = subprocess.Popen(
+            in_ns(NS_PEER, [sys.executable, "-c", ROCE_SENDER, "p0", PEER_CUST_MAC, GW_CUST_MAC,
+                            "198.51.100.20", "100", "60"]),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=_die_with_parent)
+        try:
+            self._dashboards_have_data()
+        finally:
+            stop(roce, "RoCEv2 sender")
+
+    def _dashboards_have_data(self):
+        # The proxy took the stream (its tenant's series exist) before the
+        # queries run.
+        deadline = time.monotonic() + 20
+        streams = None
+        while time.monotonic() < deadline:
+            data = self.api("query?" + urlencode(
+                {"query": 'aigw_rdma_tenant_cache_bytes{tenant="acme"}'}))
+            streams = self.api("query?" + urlencode(
+                {"query": 'aigw_rdma_streams{side="send"}'}))["result"]
+            if data["result"] and streams and float(streams[0]["value"][1]) >= 1:
+                break
+            time.sleep(0.5)
+        else:
+            self.fail(f"the RDMA proxy never showed acme's stream: {streams}{self.diag()}")
         empty = []
         n = 0
         for path in DASHBOARDS:
