@@ -327,6 +327,7 @@ struct RdmaProxySettings {
   uint32_t cache_ms = 20;           // sending side: how long a packet stays for resends (~2 RTT;
                                     // longer when ACKs take longer: SendCache::keep)
   uint64_t cache_bytes = 4u << 20;  // sending side: per stream
+  uint32_t cache_packets = 8192;    // sending side: packets per stream (>= the hosts' window)
   uint32_t nack_ms = 2;             // receiving side: NACK again while a hole stays
   uint32_t give_up_ms = 50;         // receiving side: a hole older than this is released
   uint32_t max_held = 4096;         // receiving side: packets held per stream
@@ -336,8 +337,9 @@ struct RdmaProxySettings {
   bool operator==(const RdmaProxySettings& o) const {
     return select == o.select && queues == o.queues && frames == o.frames &&
            frame_size == o.frame_size && ring == o.ring && zero_copy == o.zero_copy &&
-           cache_ms == o.cache_ms && cache_bytes == o.cache_bytes && nack_ms == o.nack_ms &&
-           give_up_ms == o.give_up_ms && max_held == o.max_held && max_streams == o.max_streams &&
+           cache_ms == o.cache_ms && cache_bytes == o.cache_bytes &&
+           cache_packets == o.cache_packets && nack_ms == o.nack_ms && give_up_ms == o.give_up_ms &&
+           max_held == o.max_held && max_streams == o.max_streams &&
            tenant_memory_mb == o.tenant_memory_mb;
   }
 };

@@ -40,7 +40,7 @@ void parse_rdma_proxy(Sink& s, const Entry& e, RdmaProxySettings& x) {
   MapReader m(
       s, e.value, e.field,
       {"select", "queues", "frames", "frame_size", "ring", "zero_copy", "cache_ms", "cache_bytes",
-       "nack_ms", "give_up_ms", "max_held", "max_streams", "tenant_memory_mb"});
+       "cache_packets", "nack_ms", "give_up_ms", "max_held", "max_streams", "tenant_memory_mb"});
   if (auto g = m.get("select")) parse_rdma_select(s, *g, x.select);
   auto num = [&](const char* key, uint64_t lo, uint64_t hi, auto& out, bool pow2 = false) {
     auto g = m.get(key);
@@ -58,6 +58,7 @@ void parse_rdma_proxy(Sink& s, const Entry& e, RdmaProxySettings& x) {
   num("ring", 64, 1u << 16, x.ring, true);
   num("cache_ms", 1, 10000, x.cache_ms);
   num("cache_bytes", 1u << 16, uint64_t{1} << 32, x.cache_bytes);
+  num("cache_packets", 64, 1u << 22, x.cache_packets);
   num("nack_ms", 1, 1000, x.nack_ms);
   num("give_up_ms", 1, 10000, x.give_up_ms);
   num("max_held", 16, 1u << 20, x.max_held);

@@ -184,6 +184,7 @@ nlohmann::json rdma_proxy_json(const RdmaProxySettings& r) {
           {"zero_copy", r.zero_copy},
           {"cache_ms", r.cache_ms},
           {"cache_bytes", r.cache_bytes},
+          {"cache_packets", r.cache_packets},
           {"nack_ms", r.nack_ms},
           {"give_up_ms", r.give_up_ms},
           {"max_held", r.max_held},

@@ -62,23 +62,6 @@ nlohmann::json tenants_json(rdma::Proxy<Pkt>& px, uint64_t budget,
 
 double ms_of(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-rdma::ProxyLimits limits_of(const RdmaProxySettings& s) {
-  rdma::ProxyLimits l;
-  l.max_tx_streams = s.max_streams;
-  l.max_rx_streams = s.max_streams;
-  l.reorder.max_held = s.max_held;
-  l.reorder.nack_interval = std::chrono::milliseconds(s.nack_ms);
-  l.reorder.give_up = std::chrono::milliseconds(s.give_up_ms);
-  l.cache.keep = std::chrono::milliseconds(s.cache_ms);
-  l.cache.probe_min = std::chrono::milliseconds(s.nack_ms);
-  l.cache.max_bytes = s.cache_bytes;
-  l.tenant_bytes = size_t{s.tenant_memory_mb} << 20;
-  // idle after the longest a hole or a cached packet can last
-  l.idle = std::max<Clock::duration>(
-      std::chrono::seconds(1), 2 * std::chrono::milliseconds(std::max(s.give_up_ms, s.cache_ms)));
-  return l;
-}
-
 std::string addr_str(uint8_t family, const std::array<uint8_t, 16>& a) {
   char buf[INET6_ADDRSTRLEN] = {};
   inet_ntop(family == 4 ? AF_INET : AF_INET6, a.data(), buf, sizeof(buf));
@@ -91,9 +74,27 @@ nlohmann::json key_json(const FlowKey& k) {
 
 }  // namespace
 
+rdma::ProxyLimits rdma_limits(const RdmaProxySettings& s) {
+  rdma::ProxyLimits l;
+  l.max_tx_streams = s.max_streams;
+  l.max_rx_streams = s.max_streams;
+  l.reorder.max_held = s.max_held;
+  l.reorder.nack_interval = std::chrono::milliseconds(s.nack_ms);
+  l.reorder.give_up = std::chrono::milliseconds(s.give_up_ms);
+  l.cache.keep = std::chrono::milliseconds(s.cache_ms);
+  l.cache.probe_min = std::chrono::milliseconds(s.nack_ms);
+  l.cache.max_bytes = s.cache_bytes;
+  l.cache.max_packets = s.cache_packets;
+  l.tenant_bytes = size_t{s.tenant_memory_mb} << 20;
+  // idle after the longest a hole or a cached packet can last
+  l.idle = std::max<Clock::duration>(
+      std::chrono::seconds(1), 2 * std::chrono::milliseconds(std::max(s.give_up_ms, s.cache_ms)));
+  return l;
+}
+
 struct RdmaProxyModule::Shared {
   Shared(const RdmaProxySettings& s, int headend_fd)
-      : proxy(limits_of(s)), max_deliveries(2 * size_t{s.max_streams}), headend_fd(headend_fd) {}
+      : proxy(rdma_limits(s)), max_deliveries(2 * size_t{s.max_streams}), headend_fd(headend_fd) {}
   mutable std::mutex mu;
   rdma::Proxy<Pkt> proxy;
   std::unordered_map<FlowKey, Delivery, FlowKeyHash> deliveries;

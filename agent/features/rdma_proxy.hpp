@@ -26,6 +26,7 @@
 #include "core/module.hpp"
 #include "datapath/rdma_maps.hpp"
 #include "features/host.hpp"
+#include "rdma/proxy.hpp"
 #include "telemetry/metrics.hpp"
 
 namespace aigw::features {
@@ -34,6 +35,9 @@ namespace aigw::features {
 // (aigw_rdma_sel), from rdma_proxy.select. Throws ApplyError for a tenant
 // or class the configuration does not have.
 dp::RdmaSelection rdma_selection(const Config& c);
+
+// The proxy's limits from the rdma_proxy settings.
+rdma::ProxyLimits rdma_limits(const RdmaProxySettings& s);
 
 class RdmaProxyModule : public core::Module {
  public:

@@ -46,17 +46,18 @@ def sized(window):
     the hosts' traffic: the sending side caches a stream's whole window (a
     resend asked for after two round trips must still be there: cache_bytes
     of 4 KiB a packet of the window, which holds these ~1.1 KiB frames
-    several times over), the receiving side may hold it
-    (max_held), and the AF_XDP rings take a window's burst (the requester
+    several times over, and cache_packets of two windows), the receiving
+    side may hold it (max_held), and the AF_XDP rings take a window's burst (the requester
     sends one at its start and after each hole fills). A frame the ring has
     no room for is lost inside the gateway, before the sending side's cache:
     no NACK can bring it back. For a window of 1,024 packets this is the
-    defaults (ring 2048, frames 4096, 4 MiB and 4096 packets per stream)."""
+    defaults (ring 2048, frames 4096, a 4 MiB and 8,192-packet cache and
+    4096 packets held per stream)."""
     ring = 2048
     while ring < 2 * window:
         ring *= 2
     return dict(SELECT, ring=ring, frames=2 * ring, cache_bytes=max(4 << 20, 4096 * window),
-                max_held=max(4096, 2 * window))
+                cache_packets=max(8192, 2 * window), max_held=max(4096, 2 * window))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
