@@ -47,8 +47,8 @@ def sized(window):
     resend asked for after two round trips must still be there: cache_bytes
     of 4 KiB a packet of the window, which holds these ~1.1 KiB frames
     several times over, and cache_packets of two windows), the receiving
-    side may hold it (max_held), and the AF_XDP rings take a window's burst (the requester
-    sends one at its start and after each hole fills). A frame the ring has
+    side may hold it (max_held), and the AF_XDP rings take a window's burst
+    (the requester sends one at its start and after each hole fills). A frame the ring has
     no room for is lost inside the gateway, before the sending side's cache:
     no NACK can bring it back. For a window of 1,024 packets this is the
     defaults (ring 2048, frames 4096, a 4 MiB and 8,192-packet cache and
