@@ -651,6 +651,101 @@ aigw::Config cls_variant_config(const aigw::Config& base, const ClsVariant& v, u
   return c;
 }
 
+// Each configuration of cfgs applied to the loaded datapath in turn and
+// f measured under it (live frames, verified first), runs rounds with the
+// order reversed every other round; with base_fd >= 0 the trivial program
+// of the same verdict is measured in each round too.
+struct VariantRuns {
+  std::vector<std::vector<double>> ns;
+  std::vector<double> apply_ms;
+  std::vector<std::string> err;
+  std::vector<double> base_ns;
+};
+
+VariantRuns run_variants(Bench& b, aigw::Datapath& dp, aigw::NetlinkLinks& links, const Fixture& f,
+                         const std::vector<aigw::Config>& cfgs, int runs, int base_fd) {
+  const size_t n = cfgs.size();
+  VariantRuns v{std::vector<std::vector<double>>(n),
+                std::vector<double>(n, 0),
+                std::vector<std::string>(n),
+                {}};
+  for (int r = 0; r < runs; r++) {
+    if (base_fd >= 0) {
+      std::string e;
+      double x = b.live(f, base_fd, false, e);
+      if (!e.empty()) throw Error("trivial program: " + e);
+      v.base_ns.push_back(x);
+    }
+    for (size_t k = 0; k < n; k++) {
+      size_t i = r % 2 ? n - 1 - k : k;
+      if (!v.err[i].empty()) continue;
+      auto t0 = std::chrono::steady_clock::now();
+      try {
+        dp.apply(cfgs[i], links);
+      } catch (const std::exception& e) {
+        v.err[i] = std::string("apply: ") + e.what();
+        continue;
+      }
+      double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      v.apply_ms[i] = std::max(v.apply_ms[i], ms);
+      std::string e = b.verify_single(f, b.measured_fd(f));
+      if (e.empty()) {
+        double x = b.live(f, b.measured_fd(f), true, e);
+        if (e.empty()) v.ns[i].push_back(x);
+      }
+      if (!e.empty()) v.err[i] = e;
+    }
+  }
+  return v;
+}
+
+// (c) on the End.DT6 path: what the inner packet's flow counting and
+// classification add to the decapsulation, against the trivial redirect of
+// the same rounds (issue 9's 2.2x target). Rows are appended to tsv (ratio
+// column: to the first variant). The configuration in force at the start
+// is applied again at the end. Returns false when a variant failed.
+bool endpoint_variants(Bench& b, aigw::Datapath& dp, bench::BenchXdp& bx, aigw::NetlinkLinks& links,
+                       const Fixture& f, const aigw::Config& cfg, const Options& o) {
+  const std::vector<ClsVariant> vars = {
+      {"End.DT6: no rules, flows off", 0, false, false},
+      {"End.DT6: flow counting (the default)", 0, true, false},
+      {"End.DT6: 1,000 rules + flow counting", 1000, true, false},
+  };
+  std::vector<aigw::Config> cfgs;
+  for (const auto& v : vars) cfgs.push_back(cls_variant_config(cfg, v, o.seed));
+  bx.set_redirect(f.egress);
+  VariantRuns vr =
+      run_variants(b, dp, links, f, cfgs, o.runs, bx.prog_fd(bench::BenchProg::Redirect));
+  dp.apply(cfg, links);
+  const double base = median(vr.base_ns), first = median(vr.ns[0]);
+  fmt::print(
+      "\n(c) flow counting and classification on the ep_dt6 path (End.DT6, IPv6 inside): "
+      "ratios to the trivial redirect ({:.0f} ns) and to flows off, same rounds\n",
+      base);
+  fmt::print("{:<44} {:>8} {:>5} {:>10} {:>8}\n", "variant", "ns", "+-%", "x redirect", "x first");
+  std::FILE* tsv = o.tsv.empty() ? nullptr : std::fopen(o.tsv.c_str(), "a");
+  bool ok = true;
+  for (size_t i = 0; i < vars.size(); i++) {
+    if (!vr.err[i].empty()) {
+      fmt::print("{:<44} FAILED: {}\n", vars[i].label, vr.err[i]);
+      if (tsv) std::fprintf(tsv, "%s\t\t\t\tFAILED\n", vars[i].label.c_str());
+      ok = false;
+      continue;
+    }
+    double a = median(vr.ns[i]);
+    auto [mn, mx] = std::minmax_element(vr.ns[i].begin(), vr.ns[i].end());
+    double spread = a > 0 ? 100.0 * (*mx - *mn) / 2 / a : 0;
+    fmt::print("{:<44} {:>8.0f} {:>5.1f} {:>10.2f} {:>8.2f}\n", vars[i].label, a, spread,
+               base > 0 ? a / base : 0, first > 0 ? a / first : 0);
+    if (tsv)
+      std::fprintf(tsv, "%s\t%.0f\t%.2f\t%.0f\tok\n", vars[i].label.c_str(), a,
+                   first > 0 ? a / first : 0, vr.apply_ms[i]);
+  }
+  if (tsv) std::fclose(tsv);
+  return ok;
+}
+
 int usage() {
   std::fprintf(stderr,
                "usage: aigw-bench-prog --config FILE --pin DIR [--repeat N] [--runs K]\n"
@@ -757,9 +852,11 @@ int main(int argc, char** argv) {
       fx.erase(std::remove_if(fx.begin(), fx.end(), [&](const Fixture& f) { return !only.count(f.name); }),
                fx.end());
 
-    if (o.cls) fx.erase(std::remove_if(fx.begin(), fx.end(),
-                                      [](const Fixture& f) { return f.name != "he_encap4_1"; }),
-                       fx.end());
+    if (o.cls)
+      fx.erase(std::remove_if(
+                   fx.begin(), fx.end(),
+                   [](const Fixture& f) { return f.name != "he_encap4_1" && f.name != "ep_dt6"; }),
+               fx.end());
     fmt::print("aigw-bench-prog: {} live frames per run (batch {}), {} runs per program, median; "
                "CPU {}\n", o.repeat, o.batch, o.runs, o.cpu < 0 ? std::string("any") : std::to_string(o.cpu));
     // 1. Every fixture takes its path (ordinary single run, counters).
@@ -777,9 +874,11 @@ int main(int argc, char** argv) {
 
 
     if (o.cls) {
-      if (fx.empty() || failed.count("he_encap4_1"))
+      auto he = std::find_if(fx.begin(), fx.end(),
+                             [](const Fixture& x) { return x.name == "he_encap4_1"; });
+      if (he == fx.end() || failed.count("he_encap4_1"))
         throw Error("--cls: the he_encap4_1 path does not verify (see above)");
-      const Fixture& f = fx.front();
+      const Fixture& f = *he;
       std::vector<ClsVariant> vars = {
           {"spine path: no rules, flows off", 0, false, false},
           {"flow counting only (no rules)", 0, true, false},
@@ -794,30 +893,8 @@ int main(int argc, char** argv) {
       std::vector<aigw::Config> cfgs;
       for (const auto& v : vars) cfgs.push_back(cls_variant_config(cfg, v, o.seed));
       aigw::NetlinkLinks links;
-      std::vector<std::vector<double>> ns(vars.size());
-      std::vector<double> apply_ms(vars.size(), 0);
-      std::vector<std::string> err(vars.size());
-      for (int r = 0; r < o.runs; r++) {
-        for (size_t k = 0; k < vars.size(); k++) {
-          size_t i = r % 2 ? vars.size() - 1 - k : k;
-          if (!err[i].empty()) continue;
-          auto t0 = std::chrono::steady_clock::now();
-          try {
-            dp->apply(cfgs[i], links);
-          } catch (const std::exception& e) {
-            err[i] = std::string("apply: ") + e.what();
-            continue;
-          }
-          double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-          apply_ms[i] = std::max(apply_ms[i], ms);
-          std::string e = b.verify_single(f, b.measured_fd(f));
-          if (e.empty()) {
-            double x = b.live(f, b.measured_fd(f), true, e);
-            if (e.empty()) ns[i].push_back(x);
-          }
-          if (!e.empty()) err[i] = e;
-        }
-      }
+      VariantRuns vr = run_variants(b, *dp, links, f, cfgs, o.runs, -1);
+      auto& [ns, apply_ms, err, base_ns] = vr;
       // The decision the datapath took for the frame, from the flow entry.
       fmt::print("\n(c) classification and flow counting on the he_encap4_1 path "
                  "(H.Encaps IPv4, 1 SID), ratio to the spine path in the same run\n");
@@ -854,6 +931,11 @@ int main(int argc, char** argv) {
       fmt::print("flow entry of the bench frame names rule bench-match, tenant t1: {}\n",
                  seen ? "yes" : "NO");
       if (!seen) rc = 1;
+      if (auto ep = std::find_if(fx.begin(), fx.end(),
+                                 [](const Fixture& x) { return x.name == "ep_dt6"; });
+          ep != fx.end() && !failed.count("ep_dt6") &&
+          !endpoint_variants(b, *dp, bx, links, *ep, cfg, o))
+        rc = 1;
       return rc;
     }
 

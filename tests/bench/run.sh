@@ -247,7 +247,7 @@ if [[ $SKIP_PROG == 0 ]]; then
         || log "(c) spine reference run $1 failed: $(tail -3 "$WORK/spine$1.txt")"
     }
     spine_ref 1
-    log "(c) aigw-bench-prog --cls: classification / flow counting variants of the H.Encaps path"
+    log "(c) aigw-bench-prog --cls: classification / flow counting variants of the H.Encaps and End.DT6 paths"
     set +e
     timeout 600 nsenter --net="/run/netns/$NS_DUT" "$PROG" --config "$HERE/prog_bench.yaml" \
       --pin "$PIN/cls" --repeat "$REPEAT" --runs "$RUNS" --cpu "$PROG_CPU" --tsv "$CLS_TSV" --cls \
@@ -551,6 +551,8 @@ SUMMARY=$WORK/summary.txt
     echo "rounds alternating; ratio = variant / spine path (no rules, flows off) in the same run."
     echo "The frame matches only the last (lowest-precedence) rule. 'adversarial': every bitmap word"
     echo "holds candidates of two fields that never match together (the aggregated bit vector's worst case)."
+    echo "End.DT6 rows: the decapsulating path, flow counting and classification of the inner packet;"
+    echo "ratio = variant / End.DT6 with flows off (their ratios to the trivial redirect: (c)'s output above)."
     if [[ -s $CLS_TSV ]]; then
       awk -F'\t' 'NR == 1 { next }
         $5 != "ok" { printf "  %-44s FAILED (see above)\n", $1; next }
