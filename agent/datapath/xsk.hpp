@@ -68,7 +68,8 @@ class XskSocket {
   // Copies the frame into a free TX frame and queues it; false (counted)
   // when none is free or it does not fit.
   bool send(std::span<const uint8_t> frame);
-  // Hands queued frames to the kernel and takes back the sent ones.
+  // Hands queued frames to the kernel and takes back the sent ones (in
+  // copy mode, as many send calls as that takes while the port takes them).
   void flush();
 
   const XskCounters& counters() const { return c_; }
@@ -79,6 +80,8 @@ class XskSocket {
  private:
   struct Impl;
   void reclaim();
+  void kick();
+  uint32_t tx_waiting();  // frames in the TX ring the kernel has not taken
 
   std::string ifname_;
   uint32_t queue_;

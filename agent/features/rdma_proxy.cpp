@@ -166,8 +166,9 @@ struct RdmaProxyModule::Worker {
     auto next_tick = Clock::now();
     size_t got = 0;
     while (!stop_) {
-      // Waits only when the last pass found nothing: while frames keep
-      // coming, the rings are read again at once (no system call).
+      // Waits only when the last pass found nothing and sent everything:
+      // while frames keep coming, or wait in a TX ring (copy mode sends 32
+      // a flush), the rings are read again at once (no system call).
       if (!got) ::poll(pfd.data(), pfd.size(), 1);
       got = 0;
       for (auto& s : socks_) {
@@ -503,6 +504,7 @@ nlohmann::json RdmaProxyModule::show() const {
                    {"overflows", c.overflows},
                    {"to_host", sum(&Worker::to_host)},
                    {"to_wan", sum(&Worker::to_wan)},
+                   {"tx_full", sum(&Worker::tx_full)},
                    {"bad_nacks", shared_->bad_nacks.load()},
                    {"no_port", shared_->no_port.load()},
                    {"nack_no_delivery", shared_->nack_no_delivery.load()},

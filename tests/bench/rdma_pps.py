@@ -152,7 +152,8 @@ class Bench:
     def sent(self):
         a = self.topo.ctl("gwa", "rdma", "show")["counters"]
         b = self.topo.ctl("gwb", "rdma", "show")["counters"]
-        return {"gwa": a["to_wan"], "gwb": b["to_host"]}
+        return {"gwa": a["to_wan"], "gwb": b["to_host"],
+                "gwa_full": a.get("tx_full", 0), "gwb_full": b.get("tx_full", 0)}
 
     def sink_frames(self):
         r = subprocess.run([os.path.join(self.tools, "aigw-bench-xdp"), "read", self.pin],
@@ -181,6 +182,7 @@ class Bench:
             ns = c1[gw][0] - c0[gw][0]
             ut, stt = c1[gw][1] - c0[gw][1], c1[gw][2] - c0[gw][2]
             out[gw] = {"packets": pk, "ns_per_packet": ns / max(pk, 1),
+                       "tx_full": s1[gw + "_full"] - s0[gw + "_full"],
                        "busy": ns / 1e9 / (w1 - w0),
                        "user_share": ut / max(ut + stt, 1)}
         return out
@@ -218,7 +220,8 @@ def main():
             print(f"run {i + 1}: offered {r['offered'] / r['wall'] / 1e3:.0f} kpps, host2 got "
                   f"{r['at_host2']} packets; " + "; ".join(
                       f"{g} ({'sending' if g == 'gwa' else 'receiving'} side) {r[g]['packets']} "
-                      f"packets, {r[g]['ns_per_packet']:.0f} ns/packet, busy "
+                      f"packets ({r[g]['tx_full']} dropped at tx_full), "
+                      f"{r[g]['ns_per_packet']:.0f} ns/packet, busy "
                       f"{100 * r[g]['busy']:.0f} %, user {100 * r[g]['user_share']:.0f} %"
                       for g in ("gwa", "gwb")), flush=True)
     finally:

@@ -16,13 +16,17 @@ packets is computed and checked by scapy's RoCE layer (scapy.contrib.roce).
 
 Run: tests/datapath/test_rdma.py --runner build/tests/tools/aigw-dp-run
 """
+import json
 import os
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from dptest import (  # noqa: E402
-    CUST0_MAC, DP_HOP_LIMIT, HOST_MAC, NH4_T100, NH6_T100, PEER_MAC, POLICIES, SID_DT4, SID_DT6, WAN0_MAC,
+    CUST0_MAC, DP_HOP_LIMIT, HOST_MAC, NH4_T100, NH6_T100, NH_WAN0, PEER_MAC, POLICIES, SID_DT4, SID_DT6,
+    WAN0_IP6, WAN0_MAC,
     DatapathCase, Ether, IP, IPv6, Raw, UDP, dec_ttl, encap_overhead, h_encaps, l3_of, pol_dst4, pol_dst6,
     pol_hlim, raw, run_module)
 from scapy.contrib.roce import BTH  # noqa: E402
@@ -292,6 +296,34 @@ class RdmaRedirect(DatapathCase):
         exp = raw(Ether(src=CUST0_MAC, dst=NH6_T100[1], type=0x86DD)) + dec_ttl(raw(inner))
         self.assert_frame(res.out, exp, masked=False)
 
+    # ---- the socket's transmit (what the proxy sends)
+    def rx_packets(self, dev: str) -> int:
+        out = subprocess.run(["ip", "-n", self.ns.name, "-s", "-j", "link", "show", dev],
+                             capture_output=True, text=True, check=True).stdout
+        return json.loads(out)[0]["stats64"]["rx"]["packets"]
+
+    def test_socket_sends_a_burst_whole(self):
+        """A pass of the proxy's loop can queue more frames than copy mode
+        transmits per send call (the socket's TX budget, 32; the kernel says
+        EAGAIN while more wait): the pass's one flush hands them all to the
+        port. None waits in the TX ring for the next frame the proxy sends
+        (before: 32 of 300 left)."""
+        n = 300
+        frame = raw(Ether(src=WAN0_MAC, dst=PEER_MAC) / IPv6(src=WAN0_IP6, dst=NH_WAN0[0]) /
+                    UDP(sport=49152, dport=ROCE) / BTH(opcode=0x0A, dqpn=0x11, psn=1) /
+                    Raw(b"t" * 64))
+        before = self.rx_packets("wan0p")
+        r = self.runner.request({"cmd": "xsk_send", "iface": "wan0", "frame": frame.hex(),
+                                 "count": n})
+        self.assertNotIn("error", r, r)
+        self.assertEqual((r["queued"], r["tx_full"]), (n, 0), r)
+        got = 0
+        for _ in range(50):  # the peer's count, once the kernel has counted
+            got = self.rx_packets("wan0p") - before
+            if got >= n:
+                break
+            time.sleep(0.02)
+        self.assertEqual(got, n, "frames that reached the port's peer after the one flush")
 
 if __name__ == "__main__":
     run_module()

@@ -120,6 +120,10 @@
 //        "bad_meta":n,"kernel_drops":{"no_frame":n,"rx_ring_full":n,
 //        "invalid":n}}  what the socket received since the last read; the
 //        kernel's drops on the way in (XDP_STATISTICS), since it was opened
+//   {"cmd":"xsk_send","iface":"NAME","frame":"<hex>","count":N} ->
+//        {"queued":n,"tx":n,"tx_full":n}  the frame N times into the socket's
+//        TX ring (XskSocket::send), then one XskSocket::flush, as a pass
+//        of the proxy's loop ends; the counters since the socket was opened
 //   {"prog":..,"ifindex":N,"pkt":..,"live":true[,"runs":R]} -> {"ok":true}
 //        R (default 1) runs in live-frames mode (dp::xdp_inject, queue 0):
 //        what the program decides is done (a redirect into a socket
@@ -916,6 +920,21 @@ json xsk_read(RdmaState& st, const std::string& iface) {
        {{"no_frame", k.no_frame}, {"rx_ring_full", k.rx_ring_full}, {"invalid", k.invalid}}}};
 }
 
+json xsk_send(RdmaState& st, const std::string& iface, const json& req) {
+  auto it = st.socks.find(iface);
+  if (it == st.socks.end()) return error_json("no socket open on '" + iface + "'");
+  if (!req.contains("frame") || !req["frame"].is_string() || !req.contains("count") ||
+      !req["count"].is_number_unsigned())
+    return error_json("xsk_send needs \"frame\" (hex) and \"count\"");
+  auto frame = from_hex(req["frame"].get<std::string>());
+  if (!frame) return error_json("frame: not hex");
+  uint64_t n = req["count"].get<uint64_t>(), queued = 0;
+  for (uint64_t i = 0; i < n && i < (1u << 20); i++) queued += it->second->send(*frame);
+  it->second->flush();
+  const auto& c = it->second->counters();
+  return json{{"queued", queued}, {"tx", c.tx}, {"tx_full", c.tx_full}};
+}
+
 json rdma_cmd(const aigw::Datapath& dp, const aigw::Config& cfg, RdmaState& st,
               const std::string& cmd, const json& req) {
   std::string iface = req.contains("iface") && req["iface"].is_string()
@@ -930,6 +949,7 @@ json rdma_cmd(const aigw::Datapath& dp, const aigw::Config& cfg, RdmaState& st,
     return json{{"ok", true}, {"select", j}};
   }
   if (cmd == "xsk_open") return xsk_open(dp, cfg, st, iface);
+  if (cmd == "xsk_send") return xsk_send(st, iface, req);
   if (cmd == "xsk_close") {
     st.socks.erase(iface);
     return json{{"ok", true}};
@@ -1048,14 +1068,14 @@ int main(int argc, char** argv) {
                  cmd == "pins")
           answer = elephant_cmd(*dp, elephants, hh_mult, hh_key_bytes, cmd, req);
         else if (cmd == "rdma_select" || cmd == "xsk_open" || cmd == "xsk_close" ||
-                 cmd == "xsk_read")
+                 cmd == "xsk_read" || cmd == "xsk_send")
           answer = rdma_cmd(*dp, cfg, rdma, cmd, req);
         else
           answer = error_json("unknown cmd '" + cmd +
                               "' (stats|reset|flows|usage|apn_usage|pol_stats|flush_flows|"
                               "classify_batch|cls_info|policy_slots|route_events|apply|tc_stats|"
                               "attach|detach|run_frames|hh_cfg|hh_read|pin|unpin|pins|rdma_select|"
-                              "xsk_open|xsk_close|xsk_read)");
+                              "xsk_open|xsk_close|xsk_read|xsk_send)");
       } else {
         answer = run_packet(*dp, req);
       }
