@@ -192,8 +192,11 @@ uint32_t XskSocket::tx_waiting() { return s_.ring - xsk_prod_nb_free(&impl_->tx,
 // burst leaves in one flush, not 32 frames a pass of the proxy's loop (the
 // rest waited for the next frame the proxy sent, or for its poll; and the
 // TX ring, filling, dropped what came at tx_full). When a call sends
-// nothing (the port busy), what is left goes at the next flush: calling on
-// costs a system call, and on veth a built and freed skb, each time.
+// nothing (the port busy), what is left goes with the next frame queued or
+// at the proxy's poll (which transmits in copy mode): each call costs a
+// system call, and an skb built and freed when the driver answers busy
+// (retrying at every pass of the proxy's loop doubled the CPU per packet
+// in tests/bench/rdma_pps.py).
 void XskSocket::kick() {
   uint32_t waiting = tx_waiting();
   for (uint32_t i = 0; waiting && i <= s_.ring / kTxBudget; i++) {

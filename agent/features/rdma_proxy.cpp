@@ -166,9 +166,8 @@ struct RdmaProxyModule::Worker {
     auto next_tick = Clock::now();
     size_t got = 0;
     while (!stop_) {
-      // Waits only when the last pass found nothing and sent everything:
-      // while frames keep coming, or wait in a TX ring (copy mode sends 32
-      // a flush), the rings are read again at once (no system call).
+      // Waits only when the last pass found nothing: while frames keep
+      // coming, the rings are read again at once (no system call).
       if (!got) ::poll(pfd.data(), pfd.size(), 1);
       got = 0;
       for (auto& s : socks_) {
