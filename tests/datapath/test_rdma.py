@@ -307,7 +307,7 @@ class RdmaRedirect(DatapathCase):
         transmits per send call (the socket's TX budget, 32; the kernel says
         EAGAIN while more wait): the pass's one flush hands them all to the
         port. None waits in the TX ring for the next frame the proxy sends
-        (before: 32 of 300 left)."""
+        (before: 32 of the 300 reached the peer)."""
         n = 300
         frame = raw(Ether(src=WAN0_MAC, dst=PEER_MAC) / IPv6(src=WAN0_IP6, dst=NH_WAN0[0]) /
                     UDP(sport=49152, dport=ROCE) / BTH(opcode=0x0A, dqpn=0x11, psn=1) /
@@ -323,7 +323,10 @@ class RdmaRedirect(DatapathCase):
             if got >= n:
                 break
             time.sleep(0.02)
-        self.assertEqual(got, n, "frames that reached the port's peer after the one flush")
+        # at least: the kernel's own IPv6 on wan0 (a router solicitation)
+        # may add a frame
+        self.assertGreaterEqual(got, n, "frames that reached the port's peer after the one flush")
+
 
 if __name__ == "__main__":
     run_module()
