@@ -526,6 +526,7 @@ nlohmann::json RdmaProxyModule::show() const {
     e["given_up"] = qc.given_up;
     e["delivered"] = qc.delivered;
     e["max_depth"] = qc.max_depth;
+    e["fill_ms"] = q.fill_time() ? nlohmann::json(ms_of(*q.fill_time())) : nlohmann::json();
     rx.push_back(std::move(e));
   });
   px.for_each_tx([&](const FlowKey& k, const rdma::SendCache<Pkt>& sc, uint16_t tenant) {

@@ -15,7 +15,12 @@ kernel has no netem); 0 is the lab's own round trip (tens of
 microseconds). --window: the requester's window in packets (its
 outstanding PSNs): at 10 ms a window must hold what is sent in two round
 trips for the proxy to hide a loss (while a hole waits for its resend the
-responder cannot acknowledge what follows).
+responder cannot acknowledge what follows). --rate-mbps: the requester's
+rate limit (a NIC's, as DCQCN sets one; 0, the default: as fast as the
+window allows). Unpaced, a window larger than the path's bandwidth-delay
+product waits in the slowest hop's queue (here the delay line's socket), and
+a resend waits behind it: a hole takes a round trip plus that queue to
+fill.
 
 pps per core: packets the two gateways' proxies sent on (to hosts and to
 the WAN, from `aigwctl rdma show`) over the CPU time of their aigw-rdma-q*
@@ -23,7 +28,7 @@ threads (/proc, utime + stime) during the lossless proxied runs.
 
 Run (root): tests/bench/rdma_gateways.py [--build build] [--runs 3] [--packets 20000]
             [--rtts 0,1,10] [--window 1024] [--losses 0,0.0001,0.001,0.01,0.02]
-            [--aigwd PATH]
+            [--rate-mbps 0] [--aigwd PATH]
 """
 import argparse
 import os
@@ -62,9 +67,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 class Bench:
-    def __init__(self, build, packets, window=1024, delay=False, aigwd=None):
+    def __init__(self, build, packets, window=1024, delay=False, aigwd=None, rate_mbps=0):
         self.tools = os.path.join(build, "tests", "tools")
-        self.packets, self.window = packets, window
+        self.packets, self.window, self.rate_mbps = packets, window, rate_mbps
         self.delay_line = None
         self.topo = T.Topology(f"aigwt-bench-{os.getpid()}-",
                                modes={"gwa": "aigw", "core": "transit", "gwb": "aigw"},
@@ -170,7 +175,8 @@ class Bench:
         time.sleep(0.3)
         r = self.tool("host1", "aigw-roce-ep", "requester", "--local", T.SITES["gwa"].host6(),
                       "--peer", T.SITES["gwb"].host6(), "--packets", self.packets, "--window",
-                      self.window, "--mtu", 1024, "--timeout-ms", 100, "--deadline-s", 60, *ids,
+                      self.window, "--mtu", 1024, "--timeout-ms", 100, "--deadline-s", 60,
+                      "--rate-mbps", self.rate_mbps, *ids,
                       timeout=90, check=False)
         out, _ = resp.communicate(timeout=90)
         return json.loads(r.stdout), json.loads(out)
@@ -216,8 +222,9 @@ class Bench:
 
 
 def table(b, a, rtt, losses):
+    pace = f"paced at {a.rate_mbps:g} Mbit/s" if a.rate_mbps else "unpaced"
     print(f"RoCEv2 goodput through gwa and gwb (aigwd), {a.packets} packets of 1024 bytes, "
-          f"window {a.window}, median of {a.runs} runs; WAN round trip "
+          f"window {a.window}, {pace}, median of {a.runs} runs; WAN round trip "
           + (f"{rtt:g} ms (delay line)" if rtt else "of the lab (no added delay)"))
     print(f"{'loss':>7} | {'go-back-N Mbit/s':>16} {'resent':>7} | {'proxy Mbit/s':>12} "
           f"{'of loss-free':>12} {'NACK-resent':>11} {'host resent':>11} {'out of order':>12}")
@@ -265,11 +272,14 @@ def main():
     ap.add_argument("--window", type=int, default=1024)
     ap.add_argument("--rtts", default="0", help="WAN round trips in ms, e.g. 0,1,10")
     ap.add_argument("--losses", default=",".join(f"{x:g}" for x in LOSSES))
+    ap.add_argument("--rate-mbps", type=float, default=0,
+                    help="the requester's rate limit (0: as fast as its window allows)")
     ap.add_argument("--aigwd", help="another aigwd binary to measure (default: the build's)")
     a = ap.parse_args()
     rtts = [float(x) for x in a.rtts.split(",")]
     losses = [float(x) for x in a.losses.split(",")]
-    b = Bench(os.path.abspath(a.build), a.packets, a.window, delay=any(rtts), aigwd=a.aigwd)
+    b = Bench(os.path.abspath(a.build), a.packets, a.window, delay=any(rtts), aigwd=a.aigwd,
+              rate_mbps=a.rate_mbps)
     pps = []
     try:
         for rtt in rtts:

@@ -154,7 +154,12 @@ class RdmaProxy(E.TopoCase):
         t0 = time.monotonic()
         rq, rs, st = self.lossy_transfer(psn=psn, qp=qp, loss=loss, packets=GIB, deadline_s=120)
         took = time.monotonic() - t0
-        a, b = self.rdma("gwa")["counters"], self.rdma("gwb")["counters"]
+        bs = self.rdma("gwb")  # within the stream's idle time (1 s)
+        a, b = self.rdma("gwa")["counters"], bs["counters"]
+        # the holes' measured fill time: a WAN round trip and a little more
+        fill = [s["fill_ms"] for s in bs["receiving"] if s["qp"] == qp]
+        self.assertEqual(len(fill), 1, bs["receiving"])
+        self.assertTrue(isinstance(fill[0], float) and 0 < fill[0] < 100, fill)
         grown = {"gwa": changed(a0, a), "gwb": changed(b0, b)}
         print(f"\n  {loss:.1%} loss, 1 GiB in {took:.1f} s\n  requester {rq}\n  responder {rs}"
               f"\n  loss {st}\n  gwa {grown['gwa']}\n  gwb {grown['gwb']}")

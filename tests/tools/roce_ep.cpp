@@ -6,7 +6,7 @@
 //                [--coalesce K] [--linger-ms 300] [--deadline-s 60]
 //   aigw-roce-ep requester --local ADDR --peer ADDR --packets N [--mtu 1024]
 //                [--psn P] [--qp Q] [--window W] [--timeout-ms 100]
-//                [--deadline-s 60]
+//                [--rate-mbps R] [--deadline-s 60]
 //
 // IPv6 or IPv4 (by --local), over the kernel's UDP sockets (port 4791 both
 // ends): the ICRC is computed over the IP and UDP headers the kernel will
@@ -16,12 +16,14 @@
 // a received IPv4 packet is taken to carry ID 0 and DF. The requester sends
 // N SEND-only packets of --mtu bytes starting at PSN P (both ends are given
 // P, as a QP's setup exchanges it), at most W unacknowledged, the AckReq bit
-// on every 16th and the last. The responder acknowledges in order (one ACK
-// per K packets or AckReq), re-ACKs duplicates, and on a PSN past the one
-// it expects sends one NAK (PSN sequence error) per gap and drops the
-// packet (a duplicate is ACKed again when it has AckReq); the requester goes back to the NAK's PSN
-// (go-back-N), or to the oldest unacknowledged packet after --timeout-ms without progress. Both
-// check the ICRC of what they receive. At the end one JSON line:
+// on every 16th and the last; with --rate-mbps, no faster than R Mbit/s of
+// RoCE datagrams (a NIC's rate limiter, as DCQCN or a slower line sets
+// one; bursts of at most 16 packets), else as fast as the window allows. The responder acknowledges
+// in order (one ACK per K packets or AckReq), re-ACKs duplicates, and on a PSN past the one it
+// expects sends one NAK (PSN sequence error) per gap and drops the packet (a duplicate is ACKed
+// again when it has AckReq); the requester goes back to the NAK's PSN (go-back-N), or to the oldest
+// unacknowledged packet after --timeout-ms without progress. Both check the ICRC of what they
+// receive. At the end one JSON line:
 //   requester: {"packets":N,"bytes":..,"seconds":..,"goodput_mbps":..,
 //               "sent":..,"retransmitted":..,"naks":..,"timeouts":..,"done":true}
 //   responder: {"received":N,"out_of_order":..,"duplicates":..,"naks_sent":..,
@@ -64,6 +66,7 @@ struct Opts {
   uint64_t packets = 0;
   uint32_t psn = 0xfffff0, qp = 0x11, mtu = 1024, window = 256, coalesce = 16;
   int timeout_ms = 100, linger_ms = 300, deadline_s = 60;
+  double rate_mbps = 0;  // 0: unpaced
 };
 
 [[noreturn]] void fail(const std::string& s) { throw std::runtime_error(s); }
@@ -170,11 +173,13 @@ class Endpoint {
     }
   }
 
-  // The next datagram within wait_ms, as the IP packet it came in; its
+  // The next datagram within `wait`, as the IP packet it came in; its
   // source in `from`. False on timeout.
-  bool recv(int wait_ms, std::vector<uint8_t>& pkt, Addr& from) {
+  bool recv(std::chrono::nanoseconds wait, std::vector<uint8_t>& pkt, Addr& from) {
     pollfd p{fd_.get(), POLLIN, 0};
-    if (poll(&p, 1, wait_ms) <= 0) return false;
+    timespec ts{static_cast<time_t>(wait.count() / 1'000'000'000),
+                static_cast<long>(wait.count() % 1'000'000'000)};
+    if (ppoll(&p, 1, &ts, nullptr) <= 0) return false;
     std::array<uint8_t, 9216> buf;
     sockaddr_storage sa{};
     alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo))];
@@ -243,7 +248,7 @@ int responder(const Opts& o) {
   };
   while (since(start) < o.deadline_s) {
     if (done_at && since(*done_at) * 1000 >= o.linger_ms) break;
-    if (!ep.recv(10, pkt, from)) continue;
+    if (!ep.recv(std::chrono::milliseconds(10), pkt, from)) continue;
     auto r = parse_roce(pkt);
     if (!std::holds_alternative<RocePacket>(r)) continue;
     const auto& p = std::get<RocePacket>(r);
@@ -283,6 +288,36 @@ int responder(const Opts& o) {
   return done ? 0 : 1;
 }
 
+// A NIC's rate limiter: a packet goes when its predecessors would have
+// taken their time on a line of the rate; credit saved up while idle is at
+// most a burst of kBurst packets of the MTU.
+class Pacer {
+ public:
+  static constexpr int kBurst = 16;
+
+  Pacer(double rate_mbps, size_t mtu)
+      : ns_per_byte_(rate_mbps > 0 ? 8e3 / rate_mbps : 0), burst_(wire(kBurst * mtu)) {}
+
+  bool ready(Clock::time_point now) const { return !ns_per_byte_ || now >= due_; }
+  void sent(size_t bytes, Clock::time_point now) {
+    if (ns_per_byte_) due_ = std::max(due_, now - burst_) + wire(bytes);
+  }
+  // Until the next packet may go (zero when it may now).
+  Clock::duration wait(Clock::time_point now) const {
+    return ready(now) ? Clock::duration::zero() : due_ - now;
+  }
+
+ private:
+  Clock::duration wire(size_t bytes) const {
+    return std::chrono::nanoseconds(
+        static_cast<int64_t>(static_cast<double>(bytes) * ns_per_byte_));
+  }
+
+  double ns_per_byte_;
+  Clock::duration burst_;
+  Clock::time_point due_{};
+};
+
 int requester(const Opts& o) {
   Endpoint ep(o);
   Addr peer = addr(o.peer);
@@ -294,15 +329,22 @@ int requester(const Opts& o) {
   std::vector<uint8_t> pkt;
   Addr from;
   auto psn_of = [&](uint64_t i) { return psn_add(o.psn, static_cast<int64_t>(i & kPsnMask)); };
+  auto room = [&] { return next < o.packets && next - acked < o.window; };
+  Pacer pacer(o.rate_mbps, o.mtu);
   while (acked < o.packets && since(start) < o.deadline_s) {
-    while (next < o.packets && next - acked < o.window) {
+    for (auto now = Clock::now(); room() && pacer.ready(now);) {
       bool ackreq = (next % 16) == 15 || next + 1 == o.packets;
-      ep.send(peer, build(ep.local(), peer, kOpSendOnly, o.qp, psn_of(next), ackreq, -1, o.mtu));
+      auto b = build(ep.local(), peer, kOpSendOnly, o.qp, psn_of(next), ackreq, -1, o.mtu);
+      ep.send(peer, b);
+      pacer.sent(b.size(), now);
       sent++;
       if (next < high) retrans++;
       high = std::max(high, ++next);
     }
-    if (ep.recv(1, pkt, from)) {
+    // an ACK, for at most 1 ms or until the pacer lets the next packet go
+    std::chrono::nanoseconds wait = std::chrono::milliseconds(1);
+    if (room()) wait = std::min(wait, std::chrono::nanoseconds(pacer.wait(Clock::now())));
+    if (ep.recv(wait, pkt, from)) {
       auto r = parse_roce(pkt);
       if (std::holds_alternative<RocePacket>(r)) {
         const auto& p = std::get<RocePacket>(r);
@@ -378,6 +420,8 @@ Opts parse(int argc, char** argv) {
       o.linger_ms = std::stoi(v);
     else if (a == "--deadline-s")
       o.deadline_s = std::stoi(v);
+    else if (a == "--rate-mbps")
+      o.rate_mbps = std::stod(v);
     else
       fail("unknown option " + a);
   }
@@ -385,6 +429,7 @@ Opts parse(int argc, char** argv) {
   if (o.role == "requester" && o.peer.empty()) fail("the requester needs --peer");
   if (o.mtu < 1 || o.mtu > 8192 || o.window < 1 || o.window >= kPsnHalf)
     fail("--mtu 1..8192, --window 1..2^23-1");
+  if (!(o.rate_mbps >= 0)) fail("--rate-mbps: 0 (unpaced) or more");
   return o;
 }
 

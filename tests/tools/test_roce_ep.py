@@ -7,7 +7,8 @@ and the requester's go-back-N still completes the transfer, with no ICRC
 error either way. (What the RDMA proxy will be measured against.) Over
 IPv4, scapy's RoCE layer recomputes the ICRC of every packet captured on
 the responder's side (data, resends and ACKs): the endpoint's IPv4 ICRC
-agrees with an independent implementation.
+agrees with an independent implementation. With --rate-mbps the requester
+sends no faster than the rate.
 
 Run: tests/tools/test_roce_ep.py --tools build/tests/tools
 """
@@ -81,6 +82,21 @@ class RoceEp(unittest.TestCase):
         self.assertEqual(rs["received"], PACKETS)
         self.assertEqual((rs["out_of_order"], rs["bad_icrc"], rq["bad_icrc"]), (0, 0, 0))
         self.assertEqual(rq["retransmitted"], 0)
+
+    def test_4_rate_limited(self):
+        # --rate-mbps: the requester's datagrams (IPv6 + UDP + BTH + 1 KiB +
+        # ICRC: 1,088 bytes) leave no faster than the rate, after a first
+        # burst of 16
+        packets, mbps, wire = 3000, 40, 40 + 8 + 12 + 1024 + 4
+        rq, rs = self.transfer(packets=packets, rate_mbps=mbps, window=1024)
+        floor = (packets - 16) * wire * 8 / (mbps * 1e6)
+        print(f"\n  paced at {mbps} Mbit/s: {rq['seconds']:.3f} s (at least {floor:.3f}); {rq}")
+        self.assertEqual((rs["received"], rs["out_of_order"], rq["retransmitted"]), (packets, 0, 0))
+        self.assertGreaterEqual(rq["seconds"], 0.99 * floor)  # unpaced: ~0.05 s
+        r = self.tool(self.rq, "aigw-roce-ep", "requester", "--local", RQ, "--peer", RS,
+                      "--packets", "1", "--rate-mbps", "-1")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--rate-mbps", r.stderr)
 
     def lossy(self, **kw):
         r = self.tool(self.rs, "aigw-xdp-loss", "attach", "rsv", "--loss", "0.01", "--seed", "7")
