@@ -535,6 +535,7 @@ nlohmann::json RdmaProxyModule::show() const {
     e["tenant"] = tenant_name(tenant);
     e["cached_packets"] = sc.packets();
     e["cached_bytes"] = sc.bytes();
+    e["cached_peak_bytes"] = cc.peak_bytes;
     e["resent"] = cc.hits;
     e["tail_probes"] = cc.probes;
     e["ack_ms"] = sc.ack_time() ? nlohmann::json(ms_of(*sc.ack_time())) : nlohmann::json();

@@ -52,6 +52,7 @@ struct SendCacheCounters {
   uint64_t hits = 0;          // asked for and found
   uint64_t misses = 0;        // asked for, not (or no longer) cached
   uint64_t probes = 0;        // tail loss probes sent
+  size_t peak_bytes = 0;      // the most bytes cached at once (after eviction)
 };
 
 template <class T>
@@ -76,6 +77,7 @@ class SendCache {
       c_.evicted++;
       pop();
     }
+    c_.peak_bytes = std::max(c_.peak_bytes, bytes_);
   }
 
   // The responder acknowledged everything up to and including psn.

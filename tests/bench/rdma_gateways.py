@@ -22,6 +22,11 @@ product waits in the slowest hop's queue (here the delay line's socket), and
 a resend waits behind it: a hole takes a round trip plus that queue to
 fill.
 
+Memory: per row the most bytes gwa cached for a transfer's stream and the
+most packets gwb held for it (`aigwctl rdma show`: cached_peak_bytes,
+max_depth; the largest of the runs), and after each table each aigwd's
+peak resident memory (VmHWM: the UMEM, the caches, everything).
+
 pps per core: packets the two gateways' proxies sent on (to hosts and to
 the WAN, from `aigwctl rdma show`) over the CPU time of their aigw-rdma-q*
 threads (/proc, utime + stime) during the lossless proxied runs.
@@ -214,6 +219,22 @@ class Bench:
             n += c.get("to_host", 0) + c.get("to_wan", 0)
         return n
 
+    def stream_peaks(self):
+        """(gwa's peak cached bytes, gwb's most packets held) of the last
+        transfer's stream, read before it idles out (1 s)."""
+        a = self.topo.ctl("gwa", "rdma", "show").get("sending", [])
+        b = self.topo.ctl("gwb", "rdma", "show").get("receiving", [])
+        return (max([s["cached_peak_bytes"] for s in a if s["qp"] == self.qp] or [0]),
+                max([s["max_depth"] for s in b if s["qp"] == self.qp] or [0]))
+
+    def peak_rss_mib(self, node):
+        """aigwd's peak resident memory so far (VmHWM)."""
+        with open(f"/proc/{self.topo.agent_pid(node)}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
+
     def close(self):
         if self.delay_line:
             self.delay_line.terminate()
@@ -227,14 +248,15 @@ def table(b, a, rtt, losses):
           f"window {a.window}, {pace}, median of {a.runs} runs; WAN round trip "
           + (f"{rtt:g} ms (delay line)" if rtt else "of the lab (no added delay)"))
     print(f"{'loss':>7} | {'go-back-N Mbit/s':>16} {'resent':>7} | {'proxy Mbit/s':>12} "
-          f"{'of loss-free':>12} {'NACK-resent':>11} {'host resent':>11} {'out of order':>12}")
+          f"{'of loss-free':>12} {'NACK-resent':>11} {'host resent':>11} {'out of order':>12} "
+          f"{'cache KiB':>9} {'held':>5}")
     base = None
     pps = []
     for loss in losses:
         row = {}
         for on in (False, True):
             b.set_proxy(on)
-            good, resent, ooo, gw_resent = [], [], [], []
+            good, resent, ooo, gw_resent, peaks = [], [], [], [], [(0, 0)]
             for run in range(a.runs):
                 b.loss(loss, seed=11 + run)
                 (u0, c0), p0 = b.proxy_cpu_s(), b.proxy_packets() if on else 0
@@ -243,6 +265,7 @@ def table(b, a, rtt, losses):
                 if on:
                     a1 = b.topo.ctl("gwa", "rdma", "show").get("counters", {})
                     gw_resent.append(a1.get("resent", 0) - a0.get("resent", 0))
+                    peaks.append(b.stream_peaks())
                     if loss == 0:
                         u1, c1 = b.proxy_cpu_s()
                         n = b.proxy_packets() - p0
@@ -253,14 +276,18 @@ def table(b, a, rtt, losses):
                 resent.append(rq["retransmitted"])
                 ooo.append(rs["out_of_order"])
             row[on] = (statistics.median(good), statistics.median(resent),
-                       statistics.median(ooo), statistics.median(gw_resent or [0]))
+                       statistics.median(ooo), statistics.median(gw_resent or [0]),
+                       max(p[0] for p in peaks), max(p[1] for p in peaks))
         if base is None:
             base = (row[False][0], row[True][0])
-        g0, r0, _, _ = row[False]
-        g1, r1, o1, n1 = row[True]
+        g0, r0 = row[False][:2]
+        g1, r1, o1, n1, cache, held = row[True]
         print(f"{loss * 100:>6.2f}% | {g0:>16.0f} {r0:>7.0f} | {g1:>12.0f} "
-              f"{g1 / base[1] if base[1] else 0:>12.2f} {n1:>11.0f} {r1:>11.0f} {o1:>12.0f}"
+              f"{g1 / base[1] if base[1] else 0:>12.2f} {n1:>11.0f} {r1:>11.0f} {o1:>12.0f} "
+              f"{cache / 1024:>9.0f} {held:>5}"
               f"   (go-back-N {g0 / base[0] if base[0] else 0:.2f} of its loss-free)", flush=True)
+    print(f"aigwd's peak resident memory so far: gwa {b.peak_rss_mib('gwa'):.0f} MiB, "
+          f"gwb {b.peak_rss_mib('gwb'):.0f} MiB")
     return pps
 
 

@@ -11,7 +11,9 @@ on the core's port from gwa, seeded), resends included.
           events, aigwctl rdma show), in order, ICRC intact.
   test_2: 1 GiB at 1 % loss (test_2b: 0.1 %): the responder never sees a
           PSN out of order (no NAK, so the requester never goes back N);
-          gwb NACKed, gwa resent.
+          gwb NACKed, gwa resent; memory stayed bounded (the stream's
+          cache and reorder buffer within their budgets, neither aigwd's
+          RSS growing after the first quarter of the transfer).
   test_2c: IPv4 RoCEv2 at 1 % loss, captured on both hosts' interfaces
           (what each host sent and what the proxies delivered to it: data
           with gwa's resends to host2, ACKs to host1): scapy's RoCE layer
@@ -34,6 +36,7 @@ on the core's port from gwa, seeded), resends included.
 import os
 import json
 import sys
+import threading
 import time
 
 import e2e_common as E
@@ -51,6 +54,41 @@ PACKETS = 20000
 GIB = 1 << 20  # 1 GiB of 1024-byte payloads (issue 12: at least 1 GiB through two gateways)
 LOSS = 0.01
 SELECT = {"select": [{"tenant": "ai"}], "nack_ms": 3, "give_up_ms": 100, "cache_ms": 100}
+
+
+class RssWatch:
+    """Processes' resident memory (VmRSS, KiB) every half second while in
+    the with block."""
+
+    def __init__(self, pids):
+        self.pids, self.samples = pids, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _rss(self, pid):
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:"))
+
+    def _run(self):
+        while True:
+            self.samples.append((time.monotonic(), {n: self._rss(p) for n, p in self.pids.items()}))
+            if self._stop.wait(0.5):
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def growth_after(self, share):
+        """Per process: the most its RSS rose after `share` of the time,
+        over the sample at that point (KiB)."""
+        t0, t1 = self.samples[0][0], self.samples[-1][0]
+        later = [m for t, m in self.samples if t >= t0 + share * (t1 - t0)]
+        return {n: max(m[n] for m in later) - later[0][n] for n in self.pids}
 
 
 def changed(before, after):
@@ -152,10 +190,25 @@ class RdmaProxy(E.TopoCase):
         ICRC intact; gwb NACKed the holes and gwa resent them."""
         a0, b0 = self.rdma("gwa")["counters"], self.rdma("gwb")["counters"]
         t0 = time.monotonic()
-        rq, rs, st = self.lossy_transfer(psn=psn, qp=qp, loss=loss, packets=GIB, deadline_s=120)
+        with RssWatch({g: self.topo.agent_pid(g) for g in ("gwa", "gwb")}) as mem:
+            rq, rs, st = self.lossy_transfer(psn=psn, qp=qp, loss=loss, packets=GIB,
+                                             deadline_s=120)
         took = time.monotonic() - t0
-        bs = self.rdma("gwb")  # within the stream's idle time (1 s)
-        a, b = self.rdma("gwa")["counters"], bs["counters"]
+        bs, as_ = self.rdma("gwb"), self.rdma("gwa")  # within the streams' idle time (1 s)
+        a, b = as_["counters"], bs["counters"]
+        # bounded memory under sustained loss: the stream kept within its
+        # budgets (cache_bytes, max_held: the defaults), and once the
+        # caches and buffers had filled (the first quarter), neither aigwd
+        # grew (a leak of 11 bytes a packet would be 8 MiB)
+        peak = [e["cached_peak_bytes"] for e in as_["sending"] if e["qp"] == qp]
+        depth = [e["max_depth"] for e in bs["receiving"] if e["qp"] == qp]
+        self.assertTrue(peak and 0 < peak[0] <= 4 << 20, as_["sending"])
+        self.assertTrue(depth and 0 < depth[0] <= 4096, bs["receiving"])
+        grew = mem.growth_after(0.25)
+        print(f"\n  memory: gwa cached at most {peak[0]} bytes, gwb held at most {depth[0]} "
+              f"packets; RSS growth after the first quarter (KiB): {grew}")
+        for g, kib in grew.items():
+            self.assertLessEqual(kib, 8 << 10, f"{g}'s aigwd grew: {mem.samples}")
         # the holes' measured fill time: a WAN round trip and a little more
         fill = [s["fill_ms"] for s in bs["receiving"] if s["qp"] == qp]
         self.assertEqual(len(fill), 1, bs["receiving"])

@@ -305,6 +305,8 @@ TEST_CASE("Send cache: ACKs, age and budget free entries; NACKed PSNs found", "[
   CHECK(c.find(10) != nullptr);
   CHECK(c.find(9) == nullptr);
   CHECK(c.counters().evicted == 8);
+  // the peak is what stayed after eviction: never above the budget
+  CHECK(c.counters().peak_bytes == 10'000);
   // a NACK naming 2^23 PSNs never sent costs at most its bound
   auto before = c.counters().misses;
   CHECK(c.find({{1000, kPsnHalf - 1}}, 64).empty());
