@@ -12,6 +12,11 @@ std::string stream_name(const json& e) {
                      field(e, "qp").get<uint64_t>());
 }
 
+// A time in ms to a tenth ("-": none measured yet).
+std::string ms(const json& v) {
+  return v.is_number() ? fmt::format("{:.1f}", v.get<double>()) : text(v);
+}
+
 }  // namespace
 
 void render_rdma(const json& d, std::ostream& out) {
@@ -39,19 +44,22 @@ void render_rdma(const json& d, std::ostream& out) {
       text(field(c, "overflows")), text(field(c, "unfillable")), text(field(c, "to_host")),
       text(field(c, "to_wan")), text(field(c, "streams_evicted")), text(field(c, "xsk_no_frame")),
       text(field(c, "xsk_rx_ring_full")), text(field(c, "xsk_invalid")));
-  Table rx({"RECEIVING", "EXPECTED", "HELD", "HOLES", "NACKS", "GIVEN-UP", "DELIVERED", "FILL-MS"},
-           {false, true, true, true, true, true, true, true});
+  Table rx({"RECEIVING", "EXPECTED", "HELD", "MAX-HELD", "HOLES", "NACKS", "GIVEN-UP", "DELIVERED",
+            "FILL-MS"},
+           {false, true, true, true, true, true, true, true, true});
   for (const auto& e : field(d, "receiving"))
     rx.add({stream_name(e), text(field(e, "expected_psn")), text(field(e, "held")),
-            text(field(e, "holes")), text(field(e, "nacks")), text(field(e, "given_up")),
-            text(field(e, "delivered")), text(field(e, "fill_ms"))});
+            text(field(e, "max_depth")), text(field(e, "holes")), text(field(e, "nacks")),
+            text(field(e, "given_up")), text(field(e, "delivered")), ms(field(e, "fill_ms"))});
   if (!rx.empty()) rx.print(out);
-  Table tx({"SENDING", "CACHED", "BYTES", "RESENT", "PROBES", "MISSES", "EVICTED", "ACK-MS"},
-           {false, true, true, true, true, true, true, true});
+  Table tx({"SENDING", "CACHED", "BYTES", "PEAK-BYTES", "RESENT", "PROBES", "MISSES", "EVICTED",
+            "ACK-MS"},
+           {false, true, true, true, true, true, true, true, true});
   for (const auto& e : field(d, "sending"))
     tx.add({stream_name(e), text(field(e, "cached_packets")), text(field(e, "cached_bytes")),
-            text(field(e, "resent")), text(field(e, "tail_probes")), text(field(e, "misses")),
-            text(field(e, "evicted")), text(field(e, "ack_ms"))});
+            text(field(e, "cached_peak_bytes")), text(field(e, "resent")),
+            text(field(e, "tail_probes")), text(field(e, "misses")), text(field(e, "evicted")),
+            ms(field(e, "ack_ms"))});
   if (!tx.empty()) tx.print(out);
   Table tn({"TENANT", "SENDING", "CACHED-BYTES", "SHARE", "RECEIVING", "HELD", "SHARE", "BUDGET"},
            {false, true, true, true, true, true, true, true});
@@ -71,7 +79,8 @@ void add_rdma_commands(CommandTree& t) {
          "RECEIVING streams are reordered here (NACKs sent); SENDING streams are\n"
          "cached here (resent on NACKs; a tail with no ACK for a while PROBEd: its\n"
          "newest packet sent again; ACK-MS is the smoothed time from a packet to its\n"
-         "ACK). EXPECTED is the next PSN owed to the host; FILL-MS is the smoothed\n"
+         "ACK). EXPECTED is the next PSN owed to the host; MAX-HELD and PEAK-BYTES\n"
+         "are the most held or cached at once; FILL-MS is the smoothed\n"
          "time from a hole's NACK to its resend's arrival (none measured yet: -).\n"
          "Per TENANT: its streams on each side, what they use, and each stream's\n"
          "SHARE of the tenant's budget (rdma_proxy.tenant_memory_mb, per side).\n"

@@ -677,3 +677,36 @@ TEST_CASE("cli: config check runs locally", "[cli]") {
   expect_usage_error({"config", "check", "a", "b"}, "unexpected argument 'b'");
   CHECK(t.calls.empty());
 }
+
+TEST_CASE("cli: rdma show rendering", "[cli]") {
+  FakeTransport t;
+  json stream = {{"src", "2001:db8:1::10"}, {"dst", "2001:db8:2::10"}, {"qp", 0x32}};
+  json rx = stream, tx = stream;
+  rx.update({{"expected_psn", 100},
+             {"held", 3},
+             {"max_depth", 881},
+             {"holes", 5},
+             {"nacks", 6},
+             {"given_up", 0},
+             {"delivered", 90},
+             {"fill_ms", 13.675912}});
+  tx.update({{"cached_packets", 4},
+             {"cached_bytes", 4352},
+             {"cached_peak_bytes", 1114112},
+             {"resent", 7},
+             {"tail_probes", 0},
+             {"misses", 0},
+             {"evicted", 0},
+             {"ack_ms", nullptr}});
+  t.data = {{"running", true},   {"queues", 1},
+            {"ports", {"wan0"}}, {"counters", json::object()},
+            {"receiving", {rx}}, {"sending", {tx}}};
+  auto r = run({"rdma", "show"}, t);
+  CHECK(r.code == 0);
+  for (const char* s : {"MAX-HELD", "FILL-MS", "PEAK-BYTES", "881", "1114112", "13.7"})
+    CHECK(r.out.find(s) != std::string::npos);
+  CHECK(r.out.find("13.67") == std::string::npos);  // times to a tenth
+  // no ack time measured yet: "-" in the ACK-MS column, the row's last
+  auto row = r.out.substr(r.out.find("1114112"));
+  CHECK(row.substr(0, row.find('\n')).back() == '-');
+}
