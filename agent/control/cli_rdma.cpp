@@ -36,14 +36,16 @@ void render_rdma(const json& d, std::ostream& out) {
       "  resent {} (tail probes {})  cache misses {} (MISS sent {}, received {})\n"
       "  holes {} (given up {}, overflow {}, not cached {})\n"
       "  to hosts {}  to WAN {}  streams evicted {}\n"
-      "  lost before the sockets: no frame {}  RX ring full {}  invalid {}\n",
+      "  lost before the sockets: no frame {}  RX ring full {}  invalid {}\n"
+      "  dropped: TX ring full {}  wrong ICRC from the WAN {}\n",
       text(field(c, "nacks_sent")), text(field(c, "nacks_received")), text(field(c, "nacks_stale")),
       text(field(c, "nacks_unknown")), text(field(c, "bad_nacks")), text(field(c, "resent")),
       text(field(c, "tail_probes")), text(field(c, "cache_misses")), text(field(c, "misses_sent")),
       text(field(c, "misses_received")), text(field(c, "holes")), text(field(c, "given_up")),
       text(field(c, "overflows")), text(field(c, "unfillable")), text(field(c, "to_host")),
       text(field(c, "to_wan")), text(field(c, "streams_evicted")), text(field(c, "xsk_no_frame")),
-      text(field(c, "xsk_rx_ring_full")), text(field(c, "xsk_invalid")));
+      text(field(c, "xsk_rx_ring_full")), text(field(c, "xsk_invalid")), text(field(c, "tx_full")),
+      text(field(c, "bad_icrc")));
   Table rx({"RECEIVING", "EXPECTED", "HELD", "MAX-HELD", "HOLES", "NACKS", "GIVEN-UP", "DELIVERED",
             "FILL-MS"},
            {false, true, true, true, true, true, true, true, true});

@@ -102,7 +102,7 @@ struct RdmaProxyModule::Shared {
   int headend_fd;
   // Counted by the workers, without the lock.
   using Ctr = std::atomic<uint64_t>;
-  Ctr bad_nacks{0}, not_roce{0}, no_port{0};
+  Ctr bad_nacks{0}, not_roce{0}, no_port{0}, bad_icrc{0};
   Ctr nack_no_delivery{0}, nack_inject_failed{0}, bad_meta{0};
 };
 
@@ -238,7 +238,10 @@ struct RdmaProxyModule::Worker {
     send(m.egress_ifindex, f, to_wan_);
   }
 
-  // Receiving side: through the stream's reorder buffer.
+  // Receiving side: through the stream's reorder buffer. A packet whose
+  // ICRC is wrong (changed on the WAN) is dropped here, as the NIC would,
+  // and counted: to the stream it is a lost packet, a hole the sending
+  // gateway fills from its cache, not one the hosts go back N for.
   void ingress(std::span<const uint8_t> f, std::span<const uint8_t> ip, const aigw_xsk_meta& m,
                Clock::time_point now) {
     auto r = rdma::parse_roce(ip);
@@ -246,6 +249,10 @@ struct RdmaProxyModule::Worker {
     if (!p) {
       sh_->not_roce++;
       return send(m.egress_ifindex, f, to_host_);
+    }
+    if (!rdma::icrc_ok(ip, *p)) {
+      sh_->bad_icrc++;
+      return;
     }
     rdma::Proxy<Pkt>::Out out;
     {
@@ -505,6 +512,7 @@ nlohmann::json RdmaProxyModule::show() const {
                    {"to_wan", sum(&Worker::to_wan)},
                    {"tx_full", sum(&Worker::tx_full)},
                    {"bad_nacks", shared_->bad_nacks.load()},
+                   {"bad_icrc", shared_->bad_icrc.load()},
                    {"no_port", shared_->no_port.load()},
                    {"nack_no_delivery", shared_->nack_no_delivery.load()},
                    {"nack_inject_failed", shared_->nack_inject_failed.load()},
@@ -572,6 +580,7 @@ void RdmaProxyModule::collect(telemetry::Snapshot& s) const {
   f.to_host = sum(&Worker::to_host);
   f.to_wan = sum(&Worker::to_wan);
   f.tx_full = tx_full;
+  f.bad_icrc = shared_->bad_icrc.load();
   f.streams_evicted = px.tx_evicted() + px.rx_evicted();
   f.cache_misses = c.cache_misses;
   f.holes = c.holes;

@@ -1,5 +1,7 @@
 #include "rdma/roce.hpp"
 
+#include <zlib.h>
+
 #include <array>
 #include <cstring>
 
@@ -13,21 +15,11 @@ constexpr size_t kIpv4MinLen = 20;
 constexpr size_t kIpv6Len = 40;
 constexpr uint8_t kProtoUdp = 17;
 
-// CRC-32 (IEEE 802.3, reflected 0xedb88320), byte at a time.
-constexpr std::array<uint32_t, 256> make_crc_table() {
-  std::array<uint32_t, 256> t{};
-  for (uint32_t i = 0; i < 256; i++) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; k++) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}
-constexpr auto kCrcTable = make_crc_table();
-
+// CRC-32 (IEEE 802.3, reflected 0xedb88320) register fed with b: zlib's
+// crc32, which inverts the register before and after (about 3 bytes a
+// cycle, against 1 byte at a time by table).
 uint32_t crc_feed(uint32_t crc, std::span<const uint8_t> b) {
-  for (uint8_t x : b) crc = kCrcTable[(crc ^ x) & 0xff] ^ (crc >> 8);
-  return crc;
+  return ~static_cast<uint32_t>(crc32_z(~crc & 0xffffffffu, b.data(), b.size()));
 }
 
 // IP header length and payload length (the packet's own IP length), or an

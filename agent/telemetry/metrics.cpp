@@ -345,11 +345,13 @@ void elephant_families(const ElephantFacts& e, std::vector<MetricFamily>& out) {
 void rdma_packet_families(const RdmaFacts& r, std::vector<MetricFamily>& out) {
   MetricFamily pk = family("aigw_rdma_packets_total",
                            "Packets the RDMA proxy sent on, by where to; tx_full: dropped, no "
-                           "free send frame.",
+                           "free send frame; bad_icrc: from the WAN with a wrong ICRC, dropped "
+                           "(a hole the sending gateway fills).",
                            MetricType::Counter);
   add(pk, {{"to", "host"}}, as_double(r.to_host));
   add(pk, {{"to", "wan"}}, as_double(r.to_wan));
   add(pk, {{"to", "tx_full"}}, as_double(r.tx_full));
+  add(pk, {{"to", "bad_icrc"}}, as_double(r.bad_icrc));
   out.push_back(std::move(pk));
   MetricFamily xd = family("aigw_rdma_xsk_drops_total",
                            "Frames redirected to the RDMA proxy that the kernel dropped before "

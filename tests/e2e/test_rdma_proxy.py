@@ -25,6 +25,9 @@ on the core's port from gwa, seeded), resends included.
   test_2e: a sending-side cache too small for the window: gwa answers
           NACKs for evicted packets with a MISS, gwb releases those holes
           at once (none waits for give_up_ms).
+  test_2f: 1 % of the WAN's packets arrive with a wrong ICRC: gwb drops
+          them (counted) and gwa's cache fills the holes; the responder
+          sees no wrong ICRC (test_4b: without the proxy it does).
   test_3: the proxy's metrics in /metrics, and `aigwctl rdma show`.
   test_3b: a reload that changes a proxy setting restarts the proxy on the
           same queues at once (the kernel frees a closed socket's queue in
@@ -114,15 +117,16 @@ class RdmaProxy(E.TopoCase):
     def tool(self, node, *args, **kw):
         return self.topo.run(node, [os.path.join(TOOLS, args[0]), *map(str, args[1:])], **kw)
 
-    def loss(self, fraction, seed=5, drop=()):
+    def loss(self, fraction, seed=5, drop=(), mode="drop"):
         """The WAN loses `fraction` of the RoCEv2 datagrams gwa sends, and
-        the ones numbered `drop` (a range, in the order seen from now)."""
+        the ones numbered `drop` (a range, in the order seen from now);
+        mode "corrupt": it passes them with a wrong ICRC instead."""
         dev = "core-gwa"
         if fraction or drop:
             self.topo.run("core", ["ip", "link", "set", "dev", dev, "xdp", "off"])
             only = ["--drop-from", drop.start, "--drop-count", len(drop)] if drop else []
             self.tool("core", "aigw-xdp-loss", "attach", dev, "--loss", fraction, "--seed", seed,
-                      *only)
+                      "--mode", mode, *only)
         else:
             self.tool("core", "aigw-xdp-loss", "detach", dev, check=False)
             self.topo.run("core", ["ip", "link", "set", "dev", dev, "xdp", "obj",
@@ -282,6 +286,33 @@ class RdmaProxy(E.TopoCase):
         self.assertGreaterEqual(a["tail_probes"] - a0["tail_probes"], 1)
         self.assertGreaterEqual(a["resent"] - a0["resent"], 2)
 
+    def test_2f_wrong_icrc_dropped_and_refilled(self):
+        """1 % of what gwa sends reaches gwb with a wrong ICRC (two words of
+        the payload swapped on the WAN: the UDP checksum still right). gwb
+        drops them, counted, as the NIC would; to the stream each is a
+        hole, which gwa fills from its cache: the responder sees no wrong
+        ICRC and no PSN out of order, and the hosts never go back N.
+        Without the proxy (test_4b) the responder counts them."""
+        n = 20000
+        a0, b0 = self.rdma("gwa")["counters"], self.rdma("gwb")["counters"]
+        self.loss(LOSS, seed=9, mode="corrupt")
+        try:
+            rq, rs = self.transfer(psn=0x400, qp=0x39, packets=n)
+            st = self.loss_stats()
+        finally:
+            self.loss(0)
+        a, b = self.rdma("gwa")["counters"], self.rdma("gwb")["counters"]
+        grown = {"gwa": changed(a0, a), "gwb": changed(b0, b)}
+        print(f"\n  1% corrupted: requester {rq}\n  responder {rs}\n  stage {st}"
+              f"\n  gwa {grown['gwa']}\n  gwb {grown['gwb']}")
+        self.assertTrue(rq["done"] and rs["done"], (rq, rs))
+        self.assertEqual((st["dropped"], st["seen"] > n), (0, True), st)
+        self.assertGreater(st["corrupted"], n // 200, st)
+        self.assertEqual(b["bad_icrc"] - b0["bad_icrc"], st["corrupted"], grown)
+        self.assertEqual((rs["received"], rs["bad_icrc"], rs["out_of_order"]), (n, 0, 0), rs)
+        self.assertEqual((rq["retransmitted"], rq["naks"]), (0, 0), rq)
+        self.assertGreaterEqual(a["resent"] - a0["resent"], st["corrupted"], grown)
+
     def set_proxy(self, settings):
         for g in ("gwa", "gwb"):
             self.topo.configs[g]["rdma_proxy"] = settings
@@ -338,6 +369,25 @@ class RdmaProxy(E.TopoCase):
         py = ("import urllib.request;print(urllib.request.urlopen("
               "'http://127.0.0.1:9469/metrics', timeout=10).read().decode())")
         return self.topo.run(node, [E.PY, "-c", py]).stdout
+
+    def test_4b_without_the_proxy_the_responder_sees_wrong_icrc(self):
+        """The contrast to test_2f: the corrupted packets reach the
+        responder, which counts and drops them, and the hosts go back N."""
+        self.set_proxy({"select": []})
+        try:
+            self.loss(LOSS, seed=9, mode="corrupt")
+            try:
+                rq, rs = self.transfer(psn=0x500, qp=0x3a, packets=5000)
+                st = self.loss_stats()
+            finally:
+                self.loss(0)
+        finally:
+            self.set_proxy(dict(SELECT))
+        print(f"\n  no proxy, 1% corrupted: requester {rq}\n  responder {rs}\n  stage {st}")
+        self.assertTrue(rq["done"] and rs["done"], (rq, rs))
+        self.assertGreater(st["corrupted"], 0, st)
+        self.assertGreaterEqual(rs["bad_icrc"], 1, rs)
+        self.assertGreater(rq["retransmitted"], 0, rq)
 
     def test_4_without_the_proxy_the_hosts_go_back(self):
         self.set_proxy({"select": []})

@@ -7,7 +7,10 @@
  * repeatable packet for packet on one CPU; and, to lose exactly the
  * packets a test names, the datagrams numbered drop_from ..
  * drop_from + drop_count - 1 in the order seen (from 0). Everything else
- * passes.
+ * passes. With corrupt set, the chosen datagrams pass changed instead of
+ * being dropped: the first two 16-bit words after the BTH swapped, which
+ * leaves the UDP checksum (a one's complement sum) right and the ICRC
+ * wrong, as a bit error a router's memory adds after the link's FCS.
  * aigw-xdp-loss sets loss and seed, attaches it, and reads the counters.
  */
 #include "vmlinux.h"
@@ -26,6 +29,10 @@ __u64 seen = 0;    /* RoCEv2 datagrams looked at */
 __u64 dropped = 0;
 __u64 drop_from = 0;
 __u64 drop_count = 0;
+__u32 corrupt = 0;
+__u64 corrupted = 0;
+
+#define BTH_LEN 12
 
 static __always_inline __u32 next_random(void)
 {
@@ -104,6 +111,17 @@ int xdp_loss(struct xdp_md *ctx)
 	__u64 n = __sync_fetch_and_add(&seen, 1);
 
 	if ((n >= drop_from && n - drop_from < drop_count) || (loss && next_random() < loss)) {
+		if (corrupt) {
+			__u16 *w = (void *)(udp + 1) + BTH_LEN;
+
+			if ((void *)(w + 2) > end)
+				return XDP_PASS;
+			__u16 t = w[0];
+			w[0] = w[1];
+			w[1] = t;
+			__sync_fetch_and_add(&corrupted, 1);
+			return XDP_PASS;
+		}
 		__sync_fetch_and_add(&dropped, 1);
 		return XDP_DROP;
 	}

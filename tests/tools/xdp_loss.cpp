@@ -6,7 +6,9 @@
 //                [--drop-from N --drop-count K]            gone with the namespace);
 //                                                          also lose the RoCEv2
 //                                                          datagrams N..N+K-1 seen
-//   aigw-xdp-loss stats DEV                               {"seen":N,"dropped":N}
+//                [--mode drop|corrupt]                     corrupt: pass them with
+//                                                          a wrong ICRC instead
+//   aigw-xdp-loss stats DEV                  {"seen":N,"dropped":N,"corrupted":N}
 //   aigw-xdp-loss detach DEV
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -34,6 +36,7 @@ struct Skel {
 
 struct Drop {
   uint64_t from = 0, count = 0;
+  bool corrupt = false;
 };
 
 int attach(int ifindex, double loss, uint64_t seed, Drop drop) {
@@ -45,6 +48,7 @@ int attach(int ifindex, double loss, uint64_t seed, Drop drop) {
   k.s->bss->seed = seed;
   k.s->bss->drop_from = drop.from;
   k.s->bss->drop_count = drop.count;
+  k.s->bss->corrupt = drop.corrupt;
   if (xdp_loss__load(k.s)) fail("load xdp_loss");
   int err = bpf_xdp_attach(ifindex, bpf_program__fd(k.s->progs.xdp_loss),
                            XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr);
@@ -72,7 +76,8 @@ int stats(int ifindex) {
     std::remove_pointer_t<decltype(xdp_loss::bss)> bss{};
     uint32_t zero = 0;
     if (bpf_map_lookup_elem(mfd, &zero, &bss)) fail("read .bss");
-    fmt::print("{{\"seen\":{},\"dropped\":{}}}\n", bss.seen, bss.dropped);
+    fmt::print("{{\"seen\":{},\"dropped\":{},\"corrupted\":{}}}\n", bss.seen, bss.dropped,
+               bss.corrupted);
     return 0;
   }
   fail("no .bss map");
@@ -82,7 +87,10 @@ int stats(int ifindex) {
 
 int main(int argc, char** argv) {
   try {
-    if (argc < 3) fail("usage: aigw-xdp-loss attach|stats|detach DEV [--loss F] [--seed N] [--drop-from N --drop-count K]");
+    if (argc < 3)
+      fail(
+          "usage: aigw-xdp-loss attach|stats|detach DEV [--loss F] [--seed N] [--drop-from N "
+          "--drop-count K] [--mode drop|corrupt]");
     std::string cmd = argv[1];
     int ifindex = static_cast<int>(if_nametoindex(argv[2]));
     if (!ifindex) fail(fmt::format("no interface {}", argv[2]));
@@ -99,6 +107,9 @@ int main(int argc, char** argv) {
         drop.from = std::stoull(argv[i + 1]);
       else if (a == "--drop-count")
         drop.count = std::stoull(argv[i + 1]);
+      else if (a == "--mode" &&
+               (std::string(argv[i + 1]) == "drop" || std::string(argv[i + 1]) == "corrupt"))
+        drop.corrupt = std::string(argv[i + 1]) == "corrupt";
       else
         fail("unknown option " + a);
     }
