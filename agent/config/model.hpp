@@ -333,6 +333,7 @@ struct RdmaProxySettings {
   uint32_t max_held = 4096;         // receiving side: packets held per stream
   uint32_t max_streams = 4096;      // streams per side (least recently used out)
   uint32_t tenant_memory_mb = 256;  // per tenant and side, shared by its streams
+  bool verify_icrc = true;          // receiving side: drop (and refill) a wrong ICRC
   int line = 0;
   bool operator==(const RdmaProxySettings& o) const {
     return select == o.select && queues == o.queues && frames == o.frames &&
@@ -340,7 +341,7 @@ struct RdmaProxySettings {
            cache_ms == o.cache_ms && cache_bytes == o.cache_bytes &&
            cache_packets == o.cache_packets && nack_ms == o.nack_ms && give_up_ms == o.give_up_ms &&
            max_held == o.max_held && max_streams == o.max_streams &&
-           tenant_memory_mb == o.tenant_memory_mb;
+           tenant_memory_mb == o.tenant_memory_mb && verify_icrc == o.verify_icrc;
   }
 };
 

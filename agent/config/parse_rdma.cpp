@@ -37,10 +37,10 @@ bool power_of_two(uint64_t x) { return x && !(x & (x - 1)); }
 void parse_rdma_proxy(Sink& s, const Entry& e, RdmaProxySettings& x) {
   x.line = e.line();
   if (!expect_map_or_empty(s, e) || e.value.IsNull()) return;
-  MapReader m(
-      s, e.value, e.field,
-      {"select", "queues", "frames", "frame_size", "ring", "zero_copy", "cache_ms", "cache_bytes",
-       "cache_packets", "nack_ms", "give_up_ms", "max_held", "max_streams", "tenant_memory_mb"});
+  MapReader m(s, e.value, e.field,
+              {"select", "queues", "frames", "frame_size", "ring", "zero_copy", "cache_ms",
+               "cache_bytes", "cache_packets", "nack_ms", "give_up_ms", "max_held", "max_streams",
+               "tenant_memory_mb", "verify_icrc"});
   if (auto g = m.get("select")) parse_rdma_select(s, *g, x.select);
   auto num = [&](const char* key, uint64_t lo, uint64_t hi, auto& out, bool pow2 = false) {
     auto g = m.get(key);
@@ -74,6 +74,9 @@ void parse_rdma_proxy(Sink& s, const Entry& e, RdmaProxySettings& x) {
   }
   if (auto g = m.get("zero_copy")) {
     if (auto v = read_bool(s, *g)) x.zero_copy = *v;
+  }
+  if (auto g = m.get("verify_icrc")) {
+    if (auto v = read_bool(s, *g)) x.verify_icrc = *v;
   }
   if (x.give_up_ms <= x.nack_ms)
     s.error(e.line(), join(e.field, "give_up_ms"),

@@ -189,7 +189,8 @@ nlohmann::json rdma_proxy_json(const RdmaProxySettings& r) {
           {"give_up_ms", r.give_up_ms},
           {"max_held", r.max_held},
           {"max_streams", r.max_streams},
-          {"tenant_memory_mb", r.tenant_memory_mb}};
+          {"tenant_memory_mb", r.tenant_memory_mb},
+          {"verify_icrc", r.verify_icrc}};
 }
 
 nlohmann::json backpressure_json(const BackpressureSettings& b) {

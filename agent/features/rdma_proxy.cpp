@@ -94,12 +94,16 @@ rdma::ProxyLimits rdma_limits(const RdmaProxySettings& s) {
 
 struct RdmaProxyModule::Shared {
   Shared(const RdmaProxySettings& s, int headend_fd)
-      : proxy(rdma_limits(s)), max_deliveries(2 * size_t{s.max_streams}), headend_fd(headend_fd) {}
+      : proxy(rdma_limits(s)),
+        max_deliveries(2 * size_t{s.max_streams}),
+        headend_fd(headend_fd),
+        verify_icrc(s.verify_icrc) {}
   mutable std::mutex mu;
   rdma::Proxy<Pkt> proxy;
   std::unordered_map<FlowKey, Delivery, FlowKeyHash> deliveries;
   size_t max_deliveries;
   int headend_fd;
+  bool verify_icrc;
   // Counted by the workers, without the lock.
   using Ctr = std::atomic<uint64_t>;
   Ctr bad_nacks{0}, not_roce{0}, no_port{0}, bad_icrc{0};
@@ -241,7 +245,8 @@ struct RdmaProxyModule::Worker {
   // Receiving side: through the stream's reorder buffer. A packet whose
   // ICRC is wrong (changed on the WAN) is dropped here, as the NIC would,
   // and counted: to the stream it is a lost packet, a hole the sending
-  // gateway fills from its cache, not one the hosts go back N for.
+  // gateway fills from its cache, not one the hosts go back N for
+  // (unless verify_icrc is off: then the NIC drops it).
   void ingress(std::span<const uint8_t> f, std::span<const uint8_t> ip, const aigw_xsk_meta& m,
                Clock::time_point now) {
     auto r = rdma::parse_roce(ip);
@@ -250,7 +255,7 @@ struct RdmaProxyModule::Worker {
       sh_->not_roce++;
       return send(m.egress_ifindex, f, to_host_);
     }
-    if (!rdma::icrc_ok(ip, *p)) {
+    if (sh_->verify_icrc && !rdma::icrc_ok(ip, *p)) {
       sh_->bad_icrc++;
       return;
     }

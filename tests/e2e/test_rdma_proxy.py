@@ -27,7 +27,8 @@ on the core's port from gwa, seeded), resends included.
           at once (none waits for give_up_ms).
   test_2f: 1 % of the WAN's packets arrive with a wrong ICRC: gwb drops
           them (counted) and gwa's cache fills the holes; the responder
-          sees no wrong ICRC (test_4b: without the proxy it does).
+          sees no wrong ICRC (test_4b: without the proxy it does;
+          test_2g: with verify_icrc off, too).
   test_3: the proxy's metrics in /metrics, and `aigwctl rdma show`.
   test_3b: a reload that changes a proxy setting restarts the proxy on the
           same queues at once (the kernel frees a closed socket's queue in
@@ -312,6 +313,27 @@ class RdmaProxy(E.TopoCase):
         self.assertEqual((rs["received"], rs["bad_icrc"], rs["out_of_order"]), (n, 0, 0), rs)
         self.assertEqual((rq["retransmitted"], rq["naks"]), (0, 0), rq)
         self.assertGreaterEqual(a["resent"] - a0["resent"], st["corrupted"], grown)
+
+    def test_2g_icrc_not_verified_when_off(self):
+        """verify_icrc: false: gwb passes the corrupted packets on as
+        delivered, and the responder is the one that drops them."""
+        self.set_proxy(dict(SELECT, verify_icrc=False))
+        try:
+            b0 = self.rdma("gwb")["counters"]
+            self.loss(LOSS, seed=9, mode="corrupt")
+            try:
+                rq, rs = self.transfer(psn=0x600, qp=0x3b, packets=5000)
+                st = self.loss_stats()
+            finally:
+                self.loss(0)
+            b = self.rdma("gwb")["counters"]
+        finally:
+            self.set_proxy(dict(SELECT))
+        print(f"\n  verify_icrc off, 1% corrupted: requester {rq}\n  responder {rs}\n  stage {st}")
+        self.assertTrue(rq["done"] and rs["done"], (rq, rs))
+        self.assertGreater(st["corrupted"], 0, st)
+        self.assertEqual(b["bad_icrc"], b0["bad_icrc"])
+        self.assertGreaterEqual(rs["bad_icrc"], 1, rs)
 
     def set_proxy(self, settings):
         for g in ("gwa", "gwb"):

@@ -413,7 +413,8 @@ TEST_CASE("rdma_proxy: the configuration section", "[rdma][config]") {
   auto ok = rdma_cfg(
       "  select:\n    - {tenant: ai}\n    - {tenant: unclassified, class: training}\n"
       "  queues: 2\n  frames: 8192\n  ring: 1024\n  cache_ms: 40\n  nack_ms: 4\n"
-      "  give_up_ms: 200\n  tenant_memory_mb: 64\n  cache_packets: 16384\n");
+      "  give_up_ms: 200\n  tenant_memory_mb: 64\n  cache_packets: 16384\n"
+      "  verify_icrc: false\n");
   REQUIRE(std::holds_alternative<aigw::Config>(ok));
   const auto& r = std::get<aigw::Config>(ok).rdma_proxy;
   REQUIRE(r.select.size() == 2);
@@ -422,7 +423,7 @@ TEST_CASE("rdma_proxy: the configuration section", "[rdma][config]") {
   CHECK(r.select[1].service_class == "training");
   CHECK((r.queues == 2 && r.frames == 8192 && r.ring == 1024 && r.cache_ms == 40 &&
          r.nack_ms == 4 && r.give_up_ms == 200 && r.tenant_memory_mb == 64 &&
-         r.cache_packets == 16384));
+         r.cache_packets == 16384 && !r.verify_icrc));
   CHECK(aigw::features::rdma_limits(r).cache.max_packets == 16384);
   // round trip through the YAML the agent shows
   auto again = aigw::parse_config(aigw::to_yaml(std::get<aigw::Config>(ok)), "again.yaml");
