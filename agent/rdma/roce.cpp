@@ -1,10 +1,9 @@
 #include "rdma/roce.hpp"
 
-#include <zlib.h>
-
 #include <array>
 #include <cstring>
 
+#include "rdma/crc32.hpp"
 #include "rdma/wire.hpp"
 
 namespace aigw::rdma {
@@ -15,12 +14,7 @@ constexpr size_t kIpv4MinLen = 20;
 constexpr size_t kIpv6Len = 40;
 constexpr uint8_t kProtoUdp = 17;
 
-// CRC-32 (IEEE 802.3, reflected 0xedb88320) register fed with b: zlib's
-// crc32, which inverts the register before and after (about 3 bytes a
-// cycle, against 1 byte at a time by table).
-uint32_t crc_feed(uint32_t crc, std::span<const uint8_t> b) {
-  return ~static_cast<uint32_t>(crc32_z(~crc & 0xffffffffu, b.data(), b.size()));
-}
+uint32_t crc_feed(uint32_t crc, std::span<const uint8_t> b) { return crc32_feed(crc, b); }
 
 // IP header length and payload length (the packet's own IP length), or an
 // error.
