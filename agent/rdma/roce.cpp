@@ -14,8 +14,6 @@ constexpr size_t kIpv4MinLen = 20;
 constexpr size_t kIpv6Len = 40;
 constexpr uint8_t kProtoUdp = 17;
 
-uint32_t crc_feed(uint32_t crc, std::span<const uint8_t> b) { return crc32_feed(crc, b); }
-
 // IP header length and payload length (the packet's own IP length), or an
 // error.
 struct IpView {
@@ -117,9 +115,9 @@ uint32_t icrc_compute(std::span<const uint8_t> ip, const RocePacket& p) {
   hdr[p.udp_off + 6] = hdr[p.udp_off + 7] = 0xff;  // UDP checksum
   hdr[p.bth_off + 4] = 0xff;                       // FECN, BECN, reserved
   const std::array<uint8_t, 8> lrh{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-  uint32_t crc = crc_feed(0xffffffffu, lrh);
-  crc = crc_feed(crc, std::span<const uint8_t>(hdr.data(), hlen));
-  crc = crc_feed(crc, ip.subspan(hlen, p.icrc_off - hlen));
+  uint32_t crc = crc32_feed(0xffffffffu, lrh);
+  crc = crc32_feed(crc, std::span<const uint8_t>(hdr.data(), hlen));
+  crc = crc32_feed(crc, ip.subspan(hlen, p.icrc_off - hlen));
   return ~crc;
 }
 
