@@ -334,6 +334,7 @@ struct RdmaProxySettings {
   uint32_t max_streams = 4096;      // streams per side (least recently used out)
   uint32_t tenant_memory_mb = 256;  // per tenant and side, shared by its streams
   bool verify_icrc = true;          // receiving side: drop (and refill) a wrong ICRC
+  std::string key_file;             // the gateways' shared NACK key ("" = NACKs without a MAC)
   int line = 0;
   bool operator==(const RdmaProxySettings& o) const {
     return select == o.select && queues == o.queues && frames == o.frames &&
@@ -341,7 +342,8 @@ struct RdmaProxySettings {
            cache_ms == o.cache_ms && cache_bytes == o.cache_bytes &&
            cache_packets == o.cache_packets && nack_ms == o.nack_ms && give_up_ms == o.give_up_ms &&
            max_held == o.max_held && max_streams == o.max_streams &&
-           tenant_memory_mb == o.tenant_memory_mb && verify_icrc == o.verify_icrc;
+           tenant_memory_mb == o.tenant_memory_mb && verify_icrc == o.verify_icrc &&
+           key_file == o.key_file;
   }
 };
 

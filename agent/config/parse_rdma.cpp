@@ -40,7 +40,7 @@ void parse_rdma_proxy(Sink& s, const Entry& e, RdmaProxySettings& x) {
   MapReader m(s, e.value, e.field,
               {"select", "queues", "frames", "frame_size", "ring", "zero_copy", "cache_ms",
                "cache_bytes", "cache_packets", "nack_ms", "give_up_ms", "max_held", "max_streams",
-               "tenant_memory_mb", "verify_icrc"});
+               "tenant_memory_mb", "verify_icrc", "key_file"});
   if (auto g = m.get("select")) parse_rdma_select(s, *g, x.select);
   auto num = [&](const char* key, uint64_t lo, uint64_t hi, auto& out, bool pow2 = false) {
     auto g = m.get(key);
@@ -77,6 +77,9 @@ void parse_rdma_proxy(Sink& s, const Entry& e, RdmaProxySettings& x) {
   }
   if (auto g = m.get("verify_icrc")) {
     if (auto v = read_bool(s, *g)) x.verify_icrc = *v;
+  }
+  if (auto g = m.get("key_file")) {
+    if (auto v = read_abs_path(s, *g, 4095)) x.key_file = *v;
   }
   if (x.give_up_ms <= x.nack_ms)
     s.error(e.line(), join(e.field, "give_up_ms"),

@@ -176,21 +176,23 @@ nlohmann::json rdma_proxy_json(const RdmaProxySettings& r) {
     if (!x.service_class.empty()) e["class"] = x.service_class;
     sel.push_back(std::move(e));
   }
-  return {{"select", sel},
-          {"queues", r.queues},
-          {"frames", r.frames},
-          {"frame_size", r.frame_size},
-          {"ring", r.ring},
-          {"zero_copy", r.zero_copy},
-          {"cache_ms", r.cache_ms},
-          {"cache_bytes", r.cache_bytes},
-          {"cache_packets", r.cache_packets},
-          {"nack_ms", r.nack_ms},
-          {"give_up_ms", r.give_up_ms},
-          {"max_held", r.max_held},
-          {"max_streams", r.max_streams},
-          {"tenant_memory_mb", r.tenant_memory_mb},
-          {"verify_icrc", r.verify_icrc}};
+  nlohmann::json j = {{"select", sel},
+                      {"queues", r.queues},
+                      {"frames", r.frames},
+                      {"frame_size", r.frame_size},
+                      {"ring", r.ring},
+                      {"zero_copy", r.zero_copy},
+                      {"cache_ms", r.cache_ms},
+                      {"cache_bytes", r.cache_bytes},
+                      {"cache_packets", r.cache_packets},
+                      {"nack_ms", r.nack_ms},
+                      {"give_up_ms", r.give_up_ms},
+                      {"max_held", r.max_held},
+                      {"max_streams", r.max_streams},
+                      {"tenant_memory_mb", r.tenant_memory_mb},
+                      {"verify_icrc", r.verify_icrc}};
+  if (!r.key_file.empty()) j["key_file"] = r.key_file;
+  return j;
 }
 
 nlohmann::json backpressure_json(const BackpressureSettings& b) {
@@ -238,6 +240,8 @@ void emit_rdma_proxy(YAML::Emitter& out, const RdmaProxySettings& r) {
       out << YAML::EndSeq;
     } else if (v.is_boolean()) {
       out << v.get<bool>();
+    } else if (v.is_string()) {
+      out << v.get<std::string>();
     } else {
       out << v.get<uint64_t>();
     }

@@ -32,14 +32,16 @@ void render_rdma(const json& d, std::ostream& out) {
   if (!d.contains("counters")) return;
   const json& c = field(d, "counters");
   out << fmt::format(
-      "  nacks sent {} received {} (stale {}, unknown stream {}, malformed {})\n"
+      "  nacks sent {} received {} (stale {}, unknown stream {}, malformed {}, "
+      "unauthenticated {})\n"
       "  resent {} (tail probes {})  cache misses {} (MISS sent {}, received {})\n"
       "  holes {} (given up {}, overflow {}, not cached {})\n"
       "  to hosts {}  to WAN {}  streams evicted {}\n"
       "  lost before the sockets: no frame {}  RX ring full {}  invalid {}\n"
       "  dropped: TX ring full {}  wrong ICRC from the WAN {}\n",
       text(field(c, "nacks_sent")), text(field(c, "nacks_received")), text(field(c, "nacks_stale")),
-      text(field(c, "nacks_unknown")), text(field(c, "bad_nacks")), text(field(c, "resent")),
+      text(field(c, "nacks_unknown")), text(field(c, "bad_nacks")),
+      text(field(c, "nacks_unauthenticated")), text(field(c, "resent")),
       text(field(c, "tail_probes")), text(field(c, "cache_misses")), text(field(c, "misses_sent")),
       text(field(c, "misses_received")), text(field(c, "holes")), text(field(c, "given_up")),
       text(field(c, "overflows")), text(field(c, "unfillable")), text(field(c, "to_host")),

@@ -8,10 +8,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "control/protocol.hpp"
+#include "features/key_file.hpp"
 #include "features/shaping.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -47,15 +46,7 @@ std::vector<PauseListener::Peer> load_pause_peers(const BackpressureSettings& s)
   for (const auto& p : s.peers) {
     std::string who =
         fmt::format("backpressure peer '{}' (line {}): key_file {}", p.name, p.line, p.key_file);
-    std::ifstream f(p.key_file);
-    if (!f) throw ApplyError(fmt::format("{}: {}", who, strerror(errno)));
-    std::stringstream text;
-    text << f.rdbuf();
-    auto key = bp::parse_key_hex(text.str());
-    if (!key)
-      throw ApplyError(fmt::format("{}: expected {}..{} hex digits", who, 2 * bp::kMinKeyBytes,
-                                   2 * bp::kMaxKeyBytes));
-    out.push_back({p.name, mapped6(p.address), std::move(*key)});
+    out.push_back({p.name, mapped6(p.address), load_key_file(p.key_file, who)});
   }
   return out;
 }

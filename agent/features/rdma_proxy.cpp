@@ -11,6 +11,7 @@
 
 #include "control/protocol.hpp"
 #include "datapath/xsk.hpp"
+#include "features/key_file.hpp"
 #include "policy/classifier.hpp"
 #include "rdma/nack_packet.hpp"
 #include "rdma/proxy.hpp"
@@ -93,21 +94,23 @@ rdma::ProxyLimits rdma_limits(const RdmaProxySettings& s) {
 }
 
 struct RdmaProxyModule::Shared {
-  Shared(const RdmaProxySettings& s, int headend_fd)
+  Shared(const RdmaProxySettings& s, int headend_fd, std::vector<uint8_t> nack_key)
       : proxy(rdma_limits(s)),
         max_deliveries(2 * size_t{s.max_streams}),
         headend_fd(headend_fd),
-        verify_icrc(s.verify_icrc) {}
+        verify_icrc(s.verify_icrc),
+        key(std::move(nack_key)) {}
   mutable std::mutex mu;
   rdma::Proxy<Pkt> proxy;
   std::unordered_map<FlowKey, Delivery, FlowKeyHash> deliveries;
   size_t max_deliveries;
   int headend_fd;
   bool verify_icrc;
+  std::vector<uint8_t> key;  // NACKs' and MISSes' MAC key (empty: none)
   // Counted by the workers, without the lock.
   using Ctr = std::atomic<uint64_t>;
   Ctr bad_nacks{0}, not_roce{0}, no_port{0}, bad_icrc{0};
-  Ctr nack_no_delivery{0}, nack_inject_failed{0}, bad_meta{0};
+  Ctr nack_no_delivery{0}, nack_inject_failed{0}, bad_meta{0}, nacks_unauthenticated{0};
 };
 
 namespace {
@@ -284,13 +287,15 @@ struct RdmaProxyModule::Worker {
     take(std::move(out));
   }
 
-  // A peer gateway's NACK: the cached packets it names, again.
+  // A peer gateway's NACK: the cached packets it names, again. With a
+  // key, one without its MAC is refused before anything in it is read.
   void nack(std::span<const uint8_t> f, std::span<const uint8_t> ip, const aigw_xsk_meta& m) {
     std::optional<rdma::NackError> err;
-    auto n = rdma::nack_of_packet(ip, &err);
+    auto n = rdma::nack_of_packet(ip, &err, sh_->key);
     if (!n) {
       if (err) {
-        sh_->bad_nacks++;
+        bool auth = *err == rdma::NackError::unauthenticated || *err == rdma::NackError::bad_mac;
+        (auth ? sh_->nacks_unauthenticated : sh_->bad_nacks)++;
         return;
       }
       return send(m.egress_ifindex, f, to_host_);  // UDP to that port, not a NACK
@@ -344,7 +349,7 @@ struct RdmaProxyModule::Worker {
       return;
     }
     const Delivery& d = *found;
-    auto ip = rdma::nack_packet(n);
+    auto ip = rdma::nack_packet(n, sh_->key);
     std::vector<uint8_t> frame(kEthLen + ip.size());
     std::copy_n(d.macs.begin() + 6, 6, frame.begin());  // to the port
     std::copy_n(d.macs.begin(), 6, frame.begin() + 6);  // from the host
@@ -386,14 +391,22 @@ dp::RdmaSelection rdma_selection(const Config& c) {
   return sel;
 }
 
-void RdmaProxyModule::plan(const core::ApplyContext& ctx) { planned_ = rdma_selection(ctx.next); }
+void RdmaProxyModule::plan(const core::ApplyContext& ctx) {
+  planned_ = rdma_selection(ctx.next);
+  const auto& r = ctx.next.rdma_proxy;
+  planned_key_.clear();
+  if (!r.select.empty() && !r.key_file.empty())
+    planned_key_ = load_key_file(
+        r.key_file, fmt::format("rdma_proxy.key_file {} (line {})", r.key_file, r.line));
+}
 
 void RdmaProxyModule::commit(const core::ApplyContext& ctx) {
   if (!maps_) maps_.emplace(host_.datapath().loader());
   if (started_) {
     auto ports = ports_of(ctx.next);
     bool failed = !shared_ && !ctx.next.rdma_proxy.select.empty();  // retried at each apply
-    if (!(ctx.next.rdma_proxy == running_) || ports != ports_ || failed) {
+    bool rekeyed = shared_ && shared_->key != planned_key_;         // the file's content changed
+    if (!(ctx.next.rdma_proxy == running_) || ports != ports_ || failed || rekeyed) {
       halt();
       run(ctx.next);
     }
@@ -428,7 +441,7 @@ void RdmaProxyModule::run(const Config& c) {
   const auto& r = c.rdma_proxy;
   dp::XskSettings xs{r.frames, r.frame_size, r.ring, r.zero_copy};
   try {
-    shared_ = std::make_shared<Shared>(r, host_.datapath().prog_fd(Prog::Headend));
+    shared_ = std::make_shared<Shared>(r, host_.datapath().prog_fd(Prog::Headend), planned_key_);
     for (uint32_t q = 0; q < r.queues; q++) {
       std::vector<std::unique_ptr<dp::XskSocket>> socks;
       std::vector<uint32_t> ifx;
@@ -518,6 +531,7 @@ nlohmann::json RdmaProxyModule::show() const {
                    {"tx_full", sum(&Worker::tx_full)},
                    {"bad_nacks", shared_->bad_nacks.load()},
                    {"bad_icrc", shared_->bad_icrc.load()},
+                   {"nacks_unauthenticated", shared_->nacks_unauthenticated.load()},
                    {"no_port", shared_->no_port.load()},
                    {"nack_no_delivery", shared_->nack_no_delivery.load()},
                    {"nack_inject_failed", shared_->nack_inject_failed.load()},
@@ -586,6 +600,8 @@ void RdmaProxyModule::collect(telemetry::Snapshot& s) const {
   f.to_wan = sum(&Worker::to_wan);
   f.tx_full = tx_full;
   f.bad_icrc = shared_->bad_icrc.load();
+  f.bad_nacks = shared_->bad_nacks.load();
+  f.nacks_unauthenticated = shared_->nacks_unauthenticated.load();
   f.streams_evicted = px.tx_evicted() + px.rx_evicted();
   f.cache_misses = c.cache_misses;
   f.holes = c.holes;

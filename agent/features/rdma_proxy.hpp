@@ -72,6 +72,7 @@ class RdmaProxyModule : public core::Module {
   Host& host_;
   std::optional<dp::RdmaMaps> maps_;
   std::optional<dp::RdmaSelection> planned_;
+  std::vector<uint8_t> planned_key_;  // rdma_proxy.key_file's key, read at plan
   bool started_ = false;
   RdmaProxySettings running_;
   std::vector<Port> ports_;

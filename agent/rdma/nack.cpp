@@ -1,6 +1,12 @@
 #include "rdma/nack.hpp"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <algorithm>
+#include <array>
+#include <stdexcept>
 
 #include "rdma/wire.hpp"
 
@@ -24,16 +30,37 @@ std::string_view name(NackError e) {
       return "bad_ranges";
     case NackError::bad_range:
       return "bad_range";
+    case NackError::unauthenticated:
+      return "unauthenticated";
+    case NackError::bad_mac:
+      return "bad_mac";
   }
   return "unknown";
 }
 
-std::vector<uint8_t> encode(const Nack& n) {
+namespace {
+
+// HMAC-SHA256 of b with key, its first kNackMacLen bytes.
+std::array<uint8_t, kNackMacLen> mac_of(std::span<const uint8_t> b, std::span<const uint8_t> key) {
+  std::array<uint8_t, EVP_MAX_MD_SIZE> full{};
+  unsigned int len = 0;
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), b.data(), b.size(), full.data(),
+            &len) ||
+      len < kNackMacLen)
+    throw std::runtime_error("HMAC-SHA256 failed");
+  std::array<uint8_t, kNackMacLen> out{};
+  std::copy_n(full.begin(), kNackMacLen, out.begin());
+  return out;
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode(const Nack& n, std::span<const uint8_t> key) {
   size_t nr = std::min(n.ranges.size(), kNackMaxRanges);
   std::vector<uint8_t> b;
-  b.reserve(kNackHeaderLen + nr * kNackRangeLen);
+  b.reserve(kNackHeaderLen + nr * kNackRangeLen + kNackMacLen);
   append16(b, kNackMagic);
-  b.push_back(kNackVersion);
+  b.push_back(key.empty() ? kNackVersion : kNackVersionMac);
   b.push_back(n.type);
   append32(b, n.seq);
   b.push_back(n.family);
@@ -46,13 +73,27 @@ std::vector<uint8_t> encode(const Nack& n) {
     append32(b, n.ranges[i].first & kPsnMask);
     append32(b, n.ranges[i].count);
   }
+  if (!key.empty()) {
+    auto mac = mac_of(b, key);
+    b.insert(b.end(), mac.begin(), mac.end());
+  }
   return b;
 }
 
-std::variant<Nack, NackError> decode_nack(std::span<const uint8_t> b) {
+std::variant<Nack, NackError> decode_nack(std::span<const uint8_t> b,
+                                          std::span<const uint8_t> key) {
   if (b.size() < kNackHeaderLen) return NackError::truncated;
   if (get16(b, 0) != kNackMagic) return NackError::bad_magic;
-  if (b[2] != kNackVersion) return NackError::bad_version;
+  if (b[2] != kNackVersion && b[2] != kNackVersionMac) return NackError::bad_version;
+  if ((b[2] == kNackVersionMac) != !key.empty()) return NackError::unauthenticated;
+  if (!key.empty()) {
+    if (b.size() < kNackHeaderLen + kNackMacLen) return NackError::truncated;
+    auto body = b.first(b.size() - kNackMacLen);
+    auto mac = mac_of(body, key);
+    if (CRYPTO_memcmp(mac.data(), b.data() + body.size(), kNackMacLen) != 0)
+      return NackError::bad_mac;
+    b = body;
+  }
   if (b[3] != kNackType && b[3] != kMissType) return NackError::bad_type;
   Nack n;
   n.type = b[3];

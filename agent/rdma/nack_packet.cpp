@@ -15,8 +15,8 @@ constexpr size_t kUdpHdr = 8;
 
 }  // namespace
 
-std::vector<uint8_t> nack_packet(const Nack& n) {
-  std::vector<uint8_t> msg = encode(n);
+std::vector<uint8_t> nack_packet(const Nack& n, std::span<const uint8_t> key) {
+  std::vector<uint8_t> msg = encode(n, key);
   bool v4 = n.family == 4;
   size_t ip_len = v4 ? kIp4HeaderLen : kIp6HeaderLen, udp_len = kUdpHdr + msg.size();
   std::vector<uint8_t> b(ip_len + udp_len, 0);
@@ -39,7 +39,8 @@ std::vector<uint8_t> nack_packet(const Nack& n) {
   return b;
 }
 
-std::optional<Nack> nack_of_packet(std::span<const uint8_t> ip, std::optional<NackError>* error) {
+std::optional<Nack> nack_of_packet(std::span<const uint8_t> ip, std::optional<NackError>* error,
+                                   std::span<const uint8_t> key) {
   if (ip.size() < kIp4HeaderLen) return std::nullopt;
   size_t hlen = 0, total = 0;
   if ((ip[0] >> 4) == 4) {
@@ -55,7 +56,7 @@ std::optional<Nack> nack_of_packet(std::span<const uint8_t> ip, std::optional<Na
   }
   if (total > ip.size() || total < hlen + kUdpHdr) return std::nullopt;
   if ((ip[hlen + 2] << 8 | ip[hlen + 3]) != kNackPort) return std::nullopt;
-  auto d = decode_nack(ip.subspan(hlen + kUdpHdr, total - hlen - kUdpHdr));
+  auto d = decode_nack(ip.subspan(hlen + kUdpHdr, total - hlen - kUdpHdr), key);
   if (auto* e = std::get_if<NackError>(&d)) {
     if (error) *error = *e;
     return std::nullopt;

@@ -398,6 +398,13 @@ void rdma_families(const RdmaFacts& r, const std::map<uint16_t, std::string>& te
   add(n, {{"direction", "sent"}}, as_double(r.nacks_sent));
   add(n, {{"direction", "received"}}, as_double(r.nacks_received));
   out.push_back(std::move(n));
+  MetricFamily nr = family("aigw_rdma_nacks_refused_total",
+                           "NACKs and MISSes the RDMA proxy refused, by reason: malformed; "
+                           "unauthenticated (no MAC, or not rdma_proxy.key_file's).",
+                           MetricType::Counter);
+  add(nr, {{"reason", "malformed"}}, as_double(r.bad_nacks));
+  add(nr, {{"reason", "unauthenticated"}}, as_double(r.nacks_unauthenticated));
+  out.push_back(std::move(nr));
   MetricFamily re =
       family("aigw_rdma_retransmits_total",
              "Packets the RDMA proxy resent from its cache: asked for by a NACK, or its "

@@ -103,6 +103,7 @@ struct RdmaFacts {
   uint64_t rx_streams = 0, tx_streams = 0, streams_evicted = 0;
   uint64_t to_host = 0, to_wan = 0, tx_full = 0;
   uint64_t bad_icrc = 0;  // from the WAN with a wrong ICRC: dropped (a hole to fill)
+  uint64_t bad_nacks = 0, nacks_unauthenticated = 0;  // NACKs and MISSes refused
   // Frames the XDP programs redirected to the proxy that the kernel
   // dropped before its sockets (XDP_STATISTICS), all sockets.
   uint64_t xsk_no_frame = 0, xsk_rx_ring_full = 0, xsk_invalid = 0;

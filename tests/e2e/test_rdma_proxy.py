@@ -29,6 +29,10 @@ on the core's port from gwa, seeded), resends included.
           them (counted) and gwa's cache fills the holes; the responder
           sees no wrong ICRC (test_4b: without the proxy it does;
           test_2g: with verify_icrc off, too).
+  test_2h: with rdma_proxy.key_file on both gateways NACKs carry an HMAC
+          and loss is hidden as before; with different keys gwa refuses
+          gwb's NACKs (counted) and the hosts go back N; a key file that
+          cannot be read refuses the reload.
   test_3: the proxy's metrics in /metrics, and `aigwctl rdma show`.
   test_3b: a reload that changes a proxy setting restarts the proxy on the
           same queues at once (the kernel frees a closed socket's queue in
@@ -335,6 +339,51 @@ class RdmaProxy(E.TopoCase):
         self.assertEqual(b["bad_icrc"], b0["bad_icrc"])
         self.assertGreaterEqual(rs["bad_icrc"], 1, rs)
 
+    def test_2h_nacks_authenticated_with_a_shared_key(self):
+        """rdma_proxy.key_file on both gateways: NACKs and MISSes carry an
+        HMAC; 1 % loss is hidden as without one. gwb then given another
+        key: gwa refuses its NACKs (counted, none resent), gwb gives the
+        holes up and the hosts go back N, and the transfer completes."""
+        keys = []
+        for i, digits in enumerate(("ab" * 32, "cd" * 32)):
+            path = os.path.join(self.topo.workdir, f"nack{i}.key")
+            with open(path, "w") as f:
+                f.write(digits + "\n")
+            keys.append(path)
+        try:
+            self.set_proxy(dict(SELECT, key_file=keys[0]))
+            a0 = self.rdma("gwa")["counters"]
+            rq, rs, st = self.lossy_transfer(psn=0x700, qp=0x3c, packets=20000)
+            a = self.rdma("gwa")["counters"]
+            print(f"\n  same key: requester {rq}\n  responder {rs}\n  gwa {changed(a0, a)}")
+            self.assertTrue(rq["done"] and rs["done"], (rq, rs))
+            self.assertGreater(st["dropped"], 0, st)
+            self.assertEqual((rs["out_of_order"], rq["retransmitted"]), (0, 0), (rq, rs))
+            self.assertGreater(a["nacks_received"], 0, a)
+            self.assertEqual(a["nacks_unauthenticated"], 0, a)
+            self.topo.configs["gwb"]["rdma_proxy"] = dict(SELECT, key_file=keys[1])
+            self.topo.write_config("gwb")
+            self.topo.ctl("gwb", "config", "reload")
+            a0 = self.rdma("gwa")["counters"]
+            rq, rs, st = self.lossy_transfer(psn=0x800, qp=0x3d, packets=3000)
+            a = self.rdma("gwa")["counters"]
+            print(f"\n  other key: requester {rq}\n  responder {rs}\n  gwa {changed(a0, a)}")
+            self.assertTrue(rq["done"] and rs["done"], (rq, rs))
+            self.assertGreater(a["nacks_unauthenticated"] - a0["nacks_unauthenticated"], 0, a)
+            self.assertEqual(a["resent"] - a0["resent"], 0, a)
+            self.assertGreater(rq["retransmitted"], 0, rq)
+            # a key file that cannot be read: the reload is refused, naming
+            # it, and the proxy keeps its key
+            missing = os.path.join(self.topo.workdir, "no-such.key")
+            self.topo.configs["gwb"]["rdma_proxy"] = dict(SELECT, key_file=missing)
+            self.topo.write_config("gwb")
+            cp = self.topo.ctl_raw("gwb", "config", "reload")
+            self.assertEqual(cp.returncode, 2, f"accepted: {cp.stdout}{cp.stderr}")
+            self.assertIn("rdma_proxy.key_file", cp.stdout + cp.stderr)
+            self.assertTrue(self.rdma("gwb")["running"])
+        finally:
+            self.set_proxy(dict(SELECT))
+
     def set_proxy(self, settings):
         for g in ("gwa", "gwb"):
             self.topo.configs[g]["rdma_proxy"] = settings
@@ -371,6 +420,8 @@ class RdmaProxy(E.TopoCase):
         for name in ("aigw_rdma_nacks_total", "aigw_rdma_retransmits_total",
                      "aigw_rdma_cache_misses_total", "aigw_rdma_reorder_depth",
                      'aigw_rdma_xsk_drops_total{reason="no_frame"}',
+                     'aigw_rdma_nacks_refused_total{reason="unauthenticated"}',
+                     'aigw_rdma_packets_total{to="bad_icrc"}',
                      'aigw_rdma_tenant_held_packets{tenant="ai"}'):
             self.assertIn(name, text)
         out = self.topo.ctl_raw("gwb", "rdma", "show").stdout

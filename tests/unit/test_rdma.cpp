@@ -487,8 +487,50 @@ TEST_CASE("NACK message: round trip", "[rdma]") {
   // more ranges than a message holds: the first kNackMaxRanges go
   n.ranges.assign(40, PsnRange{1, 1});
   auto big = encode(n);
-  CHECK(big.size() == kNackMaxLen);
+  CHECK(big.size() == kNackMaxLen - kNackMacLen);
   CHECK(std::get<Nack>(decode_nack(big)).ranges.size() == kNackMaxRanges);
+}
+
+TEST_CASE("NACK message: with a key, a MAC; only the key's is taken", "[rdma]") {
+  const std::vector<uint8_t> key(32, 0x5a), other(32, 0xa5);
+  Nack n;
+  n.seq = 7;
+  n.dqp = 0x42;
+  n.src[15] = 1;
+  n.dst[15] = 2;
+  n.ranges = {{10, 2}, {20, 1}};
+  auto b = encode(n, key);
+  CHECK(b.size() == kNackHeaderLen + 2 * kNackRangeLen + kNackMacLen);
+  CHECK(b[2] == kNackVersionMac);
+  auto d = decode_nack(b, key);
+  REQUIRE(std::holds_alternative<Nack>(d));
+  CHECK(std::get<Nack>(d) == n);
+  auto err = [](const std::variant<Nack, NackError>& v) {
+    return std::holds_alternative<NackError>(v) ? name(std::get<NackError>(v)) : "taken";
+  };
+  CHECK(err(decode_nack(b, other)) == "bad_mac");
+  CHECK(err(decode_nack(b)) == "unauthenticated");               // a MAC, but no key here
+  CHECK(err(decode_nack(encode(n), key)) == "unauthenticated");  // no MAC, a key here
+  // any byte changed, the MAC's or the message's, and it is refused
+  for (size_t i = 0; i < b.size(); i++) {
+    if (i == 2) continue;  // the version: unauthenticated (above)
+    auto t = b;
+    t[i] ^= 0x01;
+    CHECK(err(decode_nack(t, key)) != "taken");
+  }
+  auto cut = b;
+  cut.resize(kNackHeaderLen + 4);  // shorter than a header and a MAC
+  CHECK(err(decode_nack(cut, key)) == "truncated");
+  cut = b;
+  cut.pop_back();  // a byte of the MAC missing
+  CHECK(err(decode_nack(cut, key)) == "bad_mac");
+  // the MAC is checked before the fields: a forged message with bad
+  // ranges is refused for its MAC, not parsed
+  auto forged = encode(n);
+  forged[2] = kNackVersionMac;
+  forged[9] = 0;
+  forged.resize(forged.size() + kNackMacLen);
+  CHECK(err(decode_nack(forged, key)) == "bad_mac");
 }
 
 TEST_CASE("NACK message: every malformed form has its named error", "[rdma]") {
@@ -510,7 +552,7 @@ TEST_CASE("NACK message: every malformed form has its named error", "[rdma]") {
   b[0] ^= 1;
   CHECK(err(b) == "bad_magic");
   b = good;
-  b[2] = 2;
+  b[2] = 3;
   CHECK(err(b) == "bad_version");
   b = good;
   b[3] = 9;

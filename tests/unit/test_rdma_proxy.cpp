@@ -414,7 +414,7 @@ TEST_CASE("rdma_proxy: the configuration section", "[rdma][config]") {
       "  select:\n    - {tenant: ai}\n    - {tenant: unclassified, class: training}\n"
       "  queues: 2\n  frames: 8192\n  ring: 1024\n  cache_ms: 40\n  nack_ms: 4\n"
       "  give_up_ms: 200\n  tenant_memory_mb: 64\n  cache_packets: 16384\n"
-      "  verify_icrc: false\n");
+      "  verify_icrc: false\n  key_file: /etc/aigw/rdma-nack.key\n");
   REQUIRE(std::holds_alternative<aigw::Config>(ok));
   const auto& r = std::get<aigw::Config>(ok).rdma_proxy;
   REQUIRE(r.select.size() == 2);
@@ -423,7 +423,7 @@ TEST_CASE("rdma_proxy: the configuration section", "[rdma][config]") {
   CHECK(r.select[1].service_class == "training");
   CHECK((r.queues == 2 && r.frames == 8192 && r.ring == 1024 && r.cache_ms == 40 &&
          r.nack_ms == 4 && r.give_up_ms == 200 && r.tenant_memory_mb == 64 &&
-         r.cache_packets == 16384 && !r.verify_icrc));
+         r.cache_packets == 16384 && !r.verify_icrc && r.key_file == "/etc/aigw/rdma-nack.key"));
   CHECK(aigw::features::rdma_limits(r).cache.max_packets == 16384);
   // round trip through the YAML the agent shows
   auto again = aigw::parse_config(aigw::to_yaml(std::get<aigw::Config>(ok)), "again.yaml");
@@ -452,6 +452,7 @@ TEST_CASE("rdma_proxy: the configuration section", "[rdma][config]") {
   CHECK(rdma_err("  cache_packets: 10\n").find("rdma_proxy.cache_packets") != std::string::npos);
   CHECK(rdma_err("  frame_size: 3000\n").find("expected 2048 or 4096") != std::string::npos);
   CHECK(rdma_err("  select: [{tenant: ai, qp: 3}]\n").find("qp") != std::string::npos);
+  CHECK(rdma_err("  key_file: rdma.key\n").find("rdma_proxy.key_file") != std::string::npos);
 }
 
 TEST_CASE("Proxy: a tenant's streams share its memory budget; other tenants keep theirs",
