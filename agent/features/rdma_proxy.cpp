@@ -494,6 +494,49 @@ R RdmaProxyModule::sum(R (Worker::*counter)() const) const {
   return n;
 }
 
+namespace {
+
+// A smoothed time in ms (null: none measured yet).
+nlohmann::json ms_json(std::optional<Clock::duration> d) {
+  return d ? nlohmann::json(ms_of(*d)) : nlohmann::json();
+}
+
+// One stream of `aigwctl rdma show`: reordered here (receiving side).
+nlohmann::json receiving_json(const FlowKey& k, const rdma::ReorderQp<Pkt>& q,
+                              const std::string& tenant) {
+  nlohmann::json e = key_json(k);
+  const auto& qc = q.counters();
+  e["tenant"] = tenant;
+  e["expected_psn"] = q.expected() ? nlohmann::json(*q.expected()) : nlohmann::json();
+  e["held"] = q.held();
+  e["holes"] = qc.holes;
+  e["nacks"] = qc.nacks;
+  e["given_up"] = qc.given_up;
+  e["delivered"] = qc.delivered;
+  e["max_depth"] = qc.max_depth;
+  e["fill_ms"] = ms_json(q.fill_time());
+  return e;
+}
+
+// One stream of `aigwctl rdma show`: cached here (sending side).
+nlohmann::json sending_json(const FlowKey& k, const rdma::SendCache<Pkt>& sc,
+                            const std::string& tenant) {
+  nlohmann::json e = key_json(k);
+  const auto& cc = sc.counters();
+  e["tenant"] = tenant;
+  e["cached_packets"] = sc.packets();
+  e["cached_bytes"] = sc.bytes();
+  e["cached_peak_bytes"] = cc.peak_bytes;
+  e["resent"] = cc.hits;
+  e["tail_probes"] = cc.probes;
+  e["ack_ms"] = ms_json(sc.ack_time());
+  e["misses"] = cc.misses;
+  e["evicted"] = cc.evicted;
+  return e;
+}
+
+}  // namespace
+
 nlohmann::json RdmaProxyModule::show() const {
   nlohmann::json j = {{"running", !workers_.empty()},
                       {"queues", running_.queues},
@@ -543,32 +586,10 @@ nlohmann::json RdmaProxyModule::show() const {
                    {"streams_idled", c.idled}};
   nlohmann::json rx = nlohmann::json::array(), tx = nlohmann::json::array();
   px.for_each_rx([&](const FlowKey& k, const rdma::ReorderQp<Pkt>& q, uint16_t tenant) {
-    nlohmann::json e = key_json(k);
-    const auto& qc = q.counters();
-    e["tenant"] = tenant_name(tenant);
-    e["expected_psn"] = q.expected() ? nlohmann::json(*q.expected()) : nlohmann::json();
-    e["held"] = q.held();
-    e["holes"] = qc.holes;
-    e["nacks"] = qc.nacks;
-    e["given_up"] = qc.given_up;
-    e["delivered"] = qc.delivered;
-    e["max_depth"] = qc.max_depth;
-    e["fill_ms"] = q.fill_time() ? nlohmann::json(ms_of(*q.fill_time())) : nlohmann::json();
-    rx.push_back(std::move(e));
+    rx.push_back(receiving_json(k, q, tenant_name(tenant)));
   });
   px.for_each_tx([&](const FlowKey& k, const rdma::SendCache<Pkt>& sc, uint16_t tenant) {
-    nlohmann::json e = key_json(k);
-    const auto& cc = sc.counters();
-    e["tenant"] = tenant_name(tenant);
-    e["cached_packets"] = sc.packets();
-    e["cached_bytes"] = sc.bytes();
-    e["cached_peak_bytes"] = cc.peak_bytes;
-    e["resent"] = cc.hits;
-    e["tail_probes"] = cc.probes;
-    e["ack_ms"] = sc.ack_time() ? nlohmann::json(ms_of(*sc.ack_time())) : nlohmann::json();
-    e["misses"] = cc.misses;
-    e["evicted"] = cc.evicted;
-    tx.push_back(std::move(e));
+    tx.push_back(sending_json(k, sc, tenant_name(tenant)));
   });
   j["tenants"] = tenants_json(px, uint64_t{running_.tenant_memory_mb} << 20, tenant_name);
   j["receiving"] = std::move(rx);
