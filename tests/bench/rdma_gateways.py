@@ -219,10 +219,11 @@ class Bench:
             n += c.get("to_host", 0) + c.get("to_wan", 0)
         return n
 
-    def stream_peaks(self):
+    def stream_peaks(self, gwa_show):
         """(gwa's peak cached bytes, gwb's most packets held) of the last
-        transfer's stream, read before it idles out (1 s)."""
-        a = self.topo.ctl("gwa", "rdma", "show").get("sending", [])
+        transfer's stream, read before it idles out (1 s); gwa_show: gwa's
+        `rdma show`, read already."""
+        a = gwa_show.get("sending", [])
         b = self.topo.ctl("gwb", "rdma", "show").get("receiving", [])
         return (max([s["cached_peak_bytes"] for s in a if s["qp"] == self.qp] or [0]),
                 max([s["max_depth"] for s in b if s["qp"] == self.qp] or [0]))
@@ -263,9 +264,10 @@ def table(b, a, rtt, losses):
                 a0 = b.topo.ctl("gwa", "rdma", "show").get("counters", {}) if on else {}
                 rq, rs = b.transfer()
                 if on:
-                    a1 = b.topo.ctl("gwa", "rdma", "show").get("counters", {})
+                    show = b.topo.ctl("gwa", "rdma", "show")
+                    a1 = show.get("counters", {})
                     gw_resent.append(a1.get("resent", 0) - a0.get("resent", 0))
-                    peaks.append(b.stream_peaks())
+                    peaks.append(b.stream_peaks(show))
                     if loss == 0:
                         u1, c1 = b.proxy_cpu_s()
                         n = b.proxy_packets() - p0

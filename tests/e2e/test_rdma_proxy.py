@@ -159,10 +159,11 @@ class RdmaProxy(E.TopoCase):
         return json.loads(r.stdout), json.loads(out)
 
     def lossy_transfer(self, psn, qp, loss=LOSS, packets=PACKETS, deadline_s=60, v4=False,
-                       drop=()):
+                       drop=(), mode="drop", seed=5):
         """(requester, responder, loss stage counters) of a transfer over
-        the WAN losing `loss` (and the packets numbered `drop`)."""
-        self.loss(loss, drop=drop)
+        the WAN losing `loss` (and the packets numbered `drop`; mode
+        "corrupt": passing them with a wrong ICRC instead)."""
+        self.loss(loss, seed=seed, drop=drop, mode=mode)
         try:
             rq, rs = self.transfer(psn=psn, qp=qp, packets=packets, deadline_s=deadline_s, v4=v4)
             return rq, rs, self.loss_stats()
@@ -300,12 +301,7 @@ class RdmaProxy(E.TopoCase):
         Without the proxy (test_4b) the responder counts them."""
         n = 20000
         a0, b0 = self.rdma("gwa")["counters"], self.rdma("gwb")["counters"]
-        self.loss(LOSS, seed=9, mode="corrupt")
-        try:
-            rq, rs = self.transfer(psn=0x400, qp=0x39, packets=n)
-            st = self.loss_stats()
-        finally:
-            self.loss(0)
+        rq, rs, st = self.lossy_transfer(psn=0x400, qp=0x39, packets=n, mode="corrupt", seed=9)
         a, b = self.rdma("gwa")["counters"], self.rdma("gwb")["counters"]
         grown = {"gwa": changed(a0, a), "gwb": changed(b0, b)}
         print(f"\n  1% corrupted: requester {rq}\n  responder {rs}\n  stage {st}"
@@ -324,12 +320,8 @@ class RdmaProxy(E.TopoCase):
         self.set_proxy(dict(SELECT, verify_icrc=False))
         try:
             b0 = self.rdma("gwb")["counters"]
-            self.loss(LOSS, seed=9, mode="corrupt")
-            try:
-                rq, rs = self.transfer(psn=0x600, qp=0x3b, packets=5000)
-                st = self.loss_stats()
-            finally:
-                self.loss(0)
+            rq, rs, st = self.lossy_transfer(psn=0x600, qp=0x3b, packets=5000, mode="corrupt",
+                                             seed=9)
             b = self.rdma("gwb")["counters"]
         finally:
             self.set_proxy(dict(SELECT))
@@ -448,12 +440,8 @@ class RdmaProxy(E.TopoCase):
         responder, which counts and drops them, and the hosts go back N."""
         self.set_proxy({"select": []})
         try:
-            self.loss(LOSS, seed=9, mode="corrupt")
-            try:
-                rq, rs = self.transfer(psn=0x500, qp=0x3a, packets=5000)
-                st = self.loss_stats()
-            finally:
-                self.loss(0)
+            rq, rs, st = self.lossy_transfer(psn=0x500, qp=0x3a, packets=5000, mode="corrupt",
+                                             seed=9)
         finally:
             self.set_proxy(dict(SELECT))
         print(f"\n  no proxy, 1% corrupted: requester {rq}\n  responder {rs}\n  stage {st}")
